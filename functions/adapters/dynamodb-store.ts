@@ -1,0 +1,238 @@
+/**
+ * The single-table DynamoDB store (design.md §10).
+ *
+ *   pk=CLUSTER#<id>  sk=META                      the cluster (version for optimistic locking)
+ *   pk=CLUSTER#<id>  sk=EVENT#<iso-time>#<seq>     the timeline
+ *   pk=TOKEN#<sha256> sk=TOKEN                     token → project
+ *
+ * GSI `byProject` (gsi1pk=PROJECT#<project>, gsi1sk=<createdAt>#<id>) lists a project's
+ * clusters newest first.
+ */
+import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { Conflict, NotFound, VersionConflict } from '#domain/errors';
+import type { Cluster, ClusterEvent, ClusterStatus } from '#domain/model';
+import type { ClusterMutation, ClusterStore, Page, TokenRecord } from '#domain/store';
+
+export const PROJECT_INDEX = 'byProject';
+
+const clusterKey = (id: string) => ({ pk: `CLUSTER#${id}`, sk: 'META' });
+const tokenKey = (hash: string) => ({ pk: `TOKEN#${hash}`, sk: 'TOKEN' });
+const MAX_UPDATE_ATTEMPTS = 8;
+
+const toItem = (cluster: Cluster) => ({
+  ...clusterKey(cluster.id),
+  type: 'cluster',
+  gsi1pk: `PROJECT#${cluster.project}`,
+  gsi1sk: `${cluster.createdAt}#${cluster.id}`,
+  ...cluster,
+});
+
+const fromItem = (item: Record<string, unknown>): Cluster => {
+  const { pk: _pk, sk: _sk, type: _type, gsi1pk: _g1, gsi1sk: _g2, ...cluster } = item;
+  return cluster as unknown as Cluster;
+};
+
+const encodeToken = (key: Record<string, unknown> | undefined): string | undefined =>
+  key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+
+const decodeToken = (token: string | undefined): Record<string, unknown> | undefined => {
+  if (!token) return undefined;
+  try {
+    const key: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (key && typeof key === 'object') return key as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new NotFound('nextToken is not one this service issued');
+};
+
+export interface DynamoDbStoreOptions {
+  tableName: string;
+  client?: DynamoDBClient;
+  clientConfig?: DynamoDBClientConfig;
+}
+
+export class DynamoDbStore implements ClusterStore {
+  private readonly table: string;
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(options: DynamoDbStoreOptions) {
+    this.table = options.tableName;
+    const client = options.client ?? new DynamoDBClient(options.clientConfig ?? {});
+    this.doc = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    });
+  }
+
+  async createCluster(cluster: Cluster, message: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: toItem(cluster),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new Conflict(`cluster ${cluster.id} exists`);
+      throw error;
+    }
+    await this.putEvent(cluster, message);
+  }
+
+  async getCluster(id: string): Promise<Cluster | null> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: clusterKey(id), ConsistentRead: true }),
+    );
+    return Item ? fromItem(Item) : null;
+  }
+
+  async updateCluster(id: string, mutate: ClusterMutation): Promise<Cluster> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.getCluster(id);
+      if (!current) throw new NotFound(`cluster ${id} not found`);
+      const change = mutate(structuredClone(current));
+      if (!change) return current;
+      const next: Cluster = {
+        ...change.cluster,
+        id: current.id,
+        project: current.project,
+        createdAt: current.createdAt,
+        version: current.version + 1,
+        updatedAt: new Date().toISOString(),
+      };
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: toItem(next),
+            ConditionExpression: 'version = :expected',
+            ExpressionAttributeValues: { ':expected': current.version },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) {
+          if (attempt >= MAX_UPDATE_ATTEMPTS) throw new VersionConflict(`cluster ${id} keeps changing; gave up after ${attempt} attempts`);
+          continue;
+        }
+        throw error;
+      }
+      if (next.status !== current.status || next.phase !== current.phase) await this.putEvent(next, change.message);
+      return next;
+    }
+  }
+
+  /** Event sort keys carry the record's version, so a repeated put of the same change overwrites itself. */
+  private async putEvent(cluster: Cluster, message: string): Promise<void> {
+    const at = cluster.updatedAt;
+    const event: ClusterEvent = { at, status: cluster.status, phase: cluster.phase, message };
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: `CLUSTER#${cluster.id}`,
+          sk: `EVENT#${at}#${String(cluster.version).padStart(8, '0')}`,
+          type: 'event',
+          ...event,
+        },
+      }),
+    );
+  }
+
+  async listEvents(id: string): Promise<ClusterEvent[]> {
+    const events: ClusterEvent[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': `CLUSTER#${id}`, ':prefix': 'EVENT#' },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        events.push({
+          at: String(item.at),
+          status: item.status as ClusterStatus,
+          phase: item.phase as ClusterEvent['phase'],
+          message: String(item.message ?? ''),
+        });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return events;
+  }
+
+  async listClusters(project: string, options: { limit: number; nextToken?: string }): Promise<Page<Cluster>> {
+    const input: QueryCommandInput = {
+      TableName: this.table,
+      IndexName: PROJECT_INDEX,
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': `PROJECT#${project}` },
+      ScanIndexForward: false,
+      Limit: options.limit,
+      ExclusiveStartKey: decodeToken(options.nextToken),
+    };
+    const page = await this.doc.send(new QueryCommand(input));
+    const nextToken = encodeToken(page.LastEvaluatedKey);
+    return { items: (page.Items ?? []).map(fromItem), ...(nextToken ? { nextToken } : {}) };
+  }
+
+  async findClustersByStatus(statuses: readonly ClusterStatus[]): Promise<Cluster[]> {
+    const clusters: Cluster[] = [];
+    const values = Object.fromEntries(statuses.map((status, i) => [`:s${i}`, status]));
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: `sk = :meta AND #status IN (${Object.keys(values).join(', ')})`,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':meta': 'META', ...values },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      clusters.push(...(page.Items ?? []).map(fromItem));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return clusters;
+  }
+
+  async putToken(token: TokenRecord): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          ...tokenKey(token.hash),
+          type: 'token',
+          ...token,
+          // DynamoDB's TTL removes expired tokens some time after expiry; the authorizer refuses them at once.
+          ...(token.expiresAt ? { expiresAt: token.expiresAt, ttl: Math.ceil(Date.parse(token.expiresAt) / 1000) } : {}),
+        },
+      }),
+    );
+  }
+
+  async getToken(hash: string): Promise<TokenRecord | null> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: tokenKey(hash) }));
+    if (!Item) return null;
+    return {
+      hash: String(Item.hash),
+      project: String(Item.project),
+      createdAt: String(Item.createdAt),
+      expiresAt: typeof Item.expiresAt === 'string' ? Item.expiresAt : null,
+      revoked: Item.revoked === true,
+      ...(typeof Item.description === 'string' ? { description: Item.description } : {}),
+    };
+  }
+}

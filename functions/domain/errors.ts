@@ -1,0 +1,103 @@
+/**
+ * Domain errors. `name` is the error code: it is what the HTTP envelope shows as `code` and what
+ * a Step Functions Retry/Catch matches in `ErrorEquals`, so these names are part of the contract.
+ */
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  readonly statusCode: number = 500;
+  readonly details: ErrorDetail[];
+
+  constructor(message: string, details: ErrorDetail[] = []) {
+    super(message);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+/** The request does not satisfy the schema; `details` names each offending field. */
+export class ValidationError extends DomainError {
+  override readonly statusCode = 400;
+}
+
+export class MalformedJson extends DomainError {
+  override readonly statusCode = 400;
+}
+
+export class UnsupportedMediaType extends DomainError {
+  override readonly statusCode = 415;
+}
+
+export class PayloadTooLarge extends DomainError {
+  override readonly statusCode = 413;
+}
+
+export class NotFound extends DomainError {
+  override readonly statusCode = 404;
+}
+
+export class Conflict extends DomainError {
+  override readonly statusCode = 409;
+}
+
+export class QuotaExceeded extends DomainError {
+  override readonly statusCode = 403;
+}
+
+/** The spec cannot be served by the provider (no flavor fits, unknown provider, …). */
+export class InvalidSpec extends DomainError {
+  override readonly statusCode = 400;
+}
+
+/** The workflow could not be started; the cluster is recorded FAILED. */
+export class WorkflowStartFailed extends DomainError {
+  override readonly statusCode = 503;
+}
+
+/**
+ * A provider answered with something worth retrying (throttling, 5xx, a dropped connection).
+ * The workflow retries it with backoff and jitter before it gives up.
+ */
+export class TransientProviderError extends DomainError {
+  override readonly statusCode = 503;
+}
+
+/** A provider refused for good (bad request, quota, capacity); the workflow rolls back. */
+export class ProviderError extends DomainError {
+  override readonly statusCode = 502;
+
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    // The code is the name Step Functions sees, so the cluster's error names what went wrong.
+    this.name = code;
+  }
+}
+
+/** One or more servers went into ERROR while booting. */
+export class ServerBootFailed extends DomainError {}
+
+/** Servers were not all running before the boot deadline. */
+export class ServersBootTimeout extends DomainError {}
+
+/** The configuration run failed on a node. */
+export class ConfigurationFailed extends DomainError {}
+
+export class ConfigurationTimeout extends DomainError {}
+
+/** A restarted workflow found its cluster mid-rollback: it goes straight back to rolling back. */
+export class RollbackInterrupted extends DomainError {}
+
+/** The provider still reported resources when the rollback deadline passed. */
+export class RollbackIncomplete extends DomainError {}
+
+/** Another writer changed the record first (optimistic locking). */
+export class VersionConflict extends DomainError {
+  override readonly statusCode = 409;
+}

@@ -1,0 +1,122 @@
+/**
+ * The cluster model shared by the schemas, the store, the use cases and the workflow tests.
+ * Status and phase names are part of the public contract (design.md §5).
+ */
+
+export const CLUSTER_STATUSES = [
+  'PENDING',
+  'PROVISIONING',
+  'CONFIGURING',
+  'ACTIVE',
+  'FAILED',
+  'DESTROYING',
+  'DESTROYED',
+] as const;
+export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
+
+/** Statuses a cluster never leaves by itself; anything else is resumed after a restart. */
+export const TERMINAL_STATUSES: readonly ClusterStatus[] = ['ACTIVE', 'FAILED', 'DESTROYED'];
+
+export const isTerminal = (status: ClusterStatus): boolean => TERMINAL_STATUSES.includes(status);
+
+/** Workflow steps, as recorded in `phase`. Configuration phases are `configure:<component>`. */
+export const PHASES = [
+  'accepted',
+  'plan',
+  'create-networks',
+  'create-servers',
+  'wait-servers',
+  'allocate-ips',
+  'configure',
+  'wait-configuration',
+  'ready',
+  'rollback',
+  'failed',
+] as const;
+export type FixedPhase = (typeof PHASES)[number];
+export type Phase = FixedPhase | `configure:${string}`;
+
+export const IP_ALLOCATIONS = ['none', 'master', 'all'] as const;
+export type IpAllocation = (typeof IP_ALLOCATIONS)[number];
+
+export const SERVER_STATES = ['PLANNED', 'BUILD', 'ACTIVE', 'ERROR', 'DELETED'] as const;
+export type ServerState = (typeof SERVER_STATES)[number];
+
+/** One node group of a cluster: `count` identical servers sharing a role. */
+export interface NodeGroup {
+  name: string;
+  role: string;
+  count: number;
+  /** Server names: exactly this for a single master, `<hostname>-<n>` (n from 1) otherwise. */
+  hostname: string;
+  vcpus: number;
+  ramMb: number;
+  diskGb: number;
+}
+
+/** The provider-neutral description of what the client asked for. */
+export interface ClusterSpec {
+  name: string;
+  provider: string;
+  nodeGroups: NodeGroup[];
+  network: { privateNetworks: number; publicIp: IpAllocation };
+  configuration: { profile: string };
+  onFailure: 'rollback' | 'keep';
+}
+
+export interface Server {
+  /** Provider id; absent until the provider has created the server. */
+  id: string | null;
+  name: string;
+  role: string;
+  group: string;
+  flavor: string;
+  state: ServerState;
+  privateIp: string | null;
+  publicIp: string | null;
+}
+
+export interface ClusterError {
+  code: string;
+  message: string;
+  step: string;
+}
+
+export interface Cluster {
+  id: string;
+  project: string;
+  name: string;
+  provider: string;
+  status: ClusterStatus;
+  phase: Phase;
+  spec: ClusterSpec;
+  /** The request as the client sent it, for the compat family's answers. */
+  request: Record<string, unknown>;
+  servers: Server[];
+  networks: string[];
+  configurationId: string | null;
+  error: ClusterError | null;
+  executionId: string | null;
+  /** ISO times after which a waiting step gives up with a named error. */
+  deadlines: { servers?: string; configuration?: string; rollback?: string };
+  createdAt: string;
+  updatedAt: string;
+  /** Optimistic-locking counter, incremented by every write. */
+  version: number;
+}
+
+export interface ClusterEvent {
+  at: string;
+  status: ClusterStatus;
+  phase: Phase;
+  message: string;
+}
+
+export const MASTER_ROLE = 'master';
+export const WORKER_ROLE = 'worker';
+
+export const totalNodes = (spec: ClusterSpec): number =>
+  spec.nodeGroups.reduce((sum, group) => sum + group.count, 0);
+
+export const totalVcpus = (spec: ClusterSpec): number =>
+  spec.nodeGroups.reduce((sum, group) => sum + group.count * group.vcpus, 0);

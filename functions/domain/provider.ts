@@ -1,0 +1,85 @@
+/**
+ * The cloud provider port (design.md §7). The workflow steps see only this interface;
+ * each adapter (local, ec2, openstack, …) holds its own client.
+ *
+ * Every mutating call is idempotent: a call retried with the same arguments (same client
+ * token) returns what the first call made instead of making it again.
+ */
+
+export interface ServerRequest {
+  name: string;
+  role: string;
+  flavor: string;
+  vcpus: number;
+  ramMb: number;
+  diskGb: number;
+}
+
+export interface ProviderServer {
+  id: string;
+  name: string;
+  /** Provider-neutral lifecycle: BUILD until booted, then ACTIVE, or ERROR. */
+  state: 'BUILD' | 'ACTIVE' | 'ERROR' | 'DELETING' | 'DELETED';
+  privateIp: string | null;
+  publicIp: string | null;
+  /** Why the server is in ERROR, as the provider says it. */
+  fault?: string;
+}
+
+export interface ConfigurationStatus {
+  state: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  /** The component being configured now, e.g. `hadoop` (for the phase `configure:<component>`). */
+  component: string;
+  message?: string;
+  /** The node that failed, when one did. */
+  failedNode?: string;
+}
+
+export interface ProviderTimings {
+  /** Typical seconds from create to running, used for the first polling wait. */
+  expectedBootSeconds: number;
+  /** Typical seconds a configuration run takes. */
+  expectedConfigurationSeconds: number;
+}
+
+export interface CloudProvider {
+  readonly name: string;
+  /** Largest number of servers one create call may ask for. */
+  readonly maxBatchSize: number;
+  readonly timings: ProviderTimings;
+
+  /** The provider's flavor name for a size; throws `InvalidSpec` when none fits. */
+  resolveFlavor(size: { vcpus: number; ramMb: number; diskGb: number }): string;
+
+  /** Makes (or finds) `count` private networks for the cluster; returns their ids in order. */
+  createNetworks(input: { clusterId: string; count: number }): Promise<string[]>;
+
+  /** Creates one batch of servers; `clientToken` makes a retried call return the same servers. */
+  createServers(input: {
+    clusterId: string;
+    clientToken: string;
+    networkIds: string[];
+    servers: ServerRequest[];
+  }): Promise<ProviderServer[]>;
+
+  /** Every server carrying the cluster's tag, in one call. */
+  describeServers(input: { clusterId: string }): Promise<ProviderServer[]>;
+
+  /** Gives each listed server a public address (or returns the one it has). */
+  allocatePublicIps(input: { clusterId: string; serverIds: string[] }): Promise<Record<string, string>>;
+
+  /** Starts applying a configuration profile to the servers; returns the run's id. */
+  startConfiguration(input: {
+    clusterId: string;
+    profile: string;
+    servers: { id: string; name: string; role: string }[];
+  }): Promise<string>;
+
+  describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus>;
+
+  /**
+   * Deletes everything tagged with the cluster id (servers, addresses, networks) and answers
+   * how many resources still exist; callers repeat until it answers 0.
+   */
+  deleteCluster(input: { clusterId: string }): Promise<{ remaining: number }>;
+}

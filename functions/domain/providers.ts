@@ -1,0 +1,23 @@
+/** Which providers a deployment can use, by name (design.md §7). */
+import { ProviderError } from './errors.ts';
+import type { CloudProvider } from './provider.ts';
+
+export interface ProviderRegistry {
+  /** The provider of that name; `ProviderUnavailable` when this deployment has none. */
+  get(name: string): CloudProvider;
+  names(): string[];
+}
+
+export const providerRegistry = (providers: CloudProvider[]): ProviderRegistry => {
+  const byName = new Map(providers.map((provider) => [provider.name, provider]));
+  return {
+    get(name) {
+      const provider = byName.get(name);
+      if (!provider) {
+        throw new ProviderError('ProviderUnavailable', `provider '${name}' is not available in this deployment (available: ${[...byName.keys()].join(', ') || 'none'})`);
+      }
+      return provider;
+    },
+    names: () => [...byName.keys()],
+  };
+};

@@ -1,0 +1,38 @@
+/**
+ * Environment configuration, read once and validated: a missing or bad variable is a clear
+ * error naming it at start, never an `undefined` deep inside a request.
+ */
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses `env` with `schema`; the error lists every bad variable by name. */
+export const readEnv = <T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv = process.env): z.infer<T> => {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`);
+  throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+};
+
+export const PROVIDER_NAMES = ['local', 'ec2', 'openstack', 'hyperstack', 'lightsail'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** Settings of the provision workflow's steps. */
+export const workflowEnvSchema = z.object({
+  DEFAULT_PROVIDER: z.enum(PROVIDER_NAMES).default('local'),
+  /** How long servers may take to be running before the cluster fails with ServersBootTimeout. */
+  SERVER_BOOT_TIMEOUT_SECONDS: seconds(900),
+  /** How long a configuration run may take before ConfigurationTimeout. */
+  CONFIGURATION_TIMEOUT_SECONDS: seconds(3600),
+  /** Polling interval after the first (boot-time sized) wait. */
+  POLL_INTERVAL_SECONDS: seconds(5),
+});
+export type WorkflowConfig = z.infer<typeof workflowEnvSchema>;
+
+export const tableEnvSchema = z.object({
+  TABLE_NAME: z.string().min(1, 'is required'),
+});

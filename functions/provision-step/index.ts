@@ -1,0 +1,36 @@
+/**
+ * The provision workflow's Task states: `{ step, clusterId, … }` → the step's result.
+ * Errors keep their names: they are what the state machine's Retry and Catch match.
+ */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { runStep, STEP_NAMES, type StepDeps, type StepInput } from '#use-cases/provision-steps';
+import { logger } from '#lib/logger';
+
+const caught = z.object({ Error: z.string(), Cause: z.string().optional() }).passthrough();
+
+const stepInputSchema = z.object({
+  step: z.enum(STEP_NAMES),
+  clusterId: z.uuid(),
+  failure: caught.optional(),
+  state: z.object({ failure: caught.optional(), rollbackFailure: caught.optional() }).passthrough().optional(),
+});
+
+export const provisionStepHandler = (deps: StepDeps) =>
+  middy<unknown, Record<string, unknown>>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .handler(async (event: unknown, context: Context) => {
+      const input = stepInputSchema.parse(event) as StepInput;
+      logger.appendKeys({ clusterId: input.clusterId, step: input.step });
+      const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : deps.remainingMs;
+      try {
+        const result = await runStep({ ...deps, ...(remaining ? { remainingMs: remaining } : {}) }, input);
+        logger.info('step done', { result });
+        return result;
+      } catch (error) {
+        logger.warn('step failed', { error });
+        throw error;
+      }
+    });

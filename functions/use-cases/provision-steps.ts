@@ -1,0 +1,376 @@
+/**
+ * The provision workflow's steps (statemachine/provision.asl.json), one per Task state.
+ *
+ * The workflow state carries only the cluster id and small control values; the cluster record
+ * in the store is the truth, so a step can be retried, redriven or resumed after a crash and
+ * land on the same result. Every status or phase change goes through `store.updateCluster`,
+ * which also writes the timeline event.
+ */
+import {
+  ConfigurationFailed,
+  ConfigurationTimeout,
+  RollbackIncomplete,
+  RollbackInterrupted,
+  ServerBootFailed,
+  ServersBootTimeout,
+} from '#domain/errors';
+import { isTerminal, type Cluster, type ClusterStatus, type Phase, type Server } from '#domain/model';
+import type { CloudProvider } from '#domain/provider';
+import type { ProviderRegistry } from '#domain/providers';
+import type { ClusterStore } from '#domain/store';
+import type { WorkflowConfig } from '#lib/config';
+
+export const STEP_NAMES = [
+  'plan',
+  'create-networks',
+  'create-servers',
+  'describe-servers',
+  'allocate-ips',
+  'configure',
+  'check-configuration',
+  'activate',
+  'rollback',
+  'record-failure',
+] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+/** What a Catch puts into the state: the error name and its cause (a JSON string from Lambda). */
+export interface CaughtError {
+  Error: string;
+  Cause?: string;
+}
+
+export interface StepInput {
+  step: StepName;
+  clusterId: string;
+  failure?: CaughtError;
+  state?: { failure?: CaughtError; rollbackFailure?: CaughtError };
+}
+
+export interface StepDeps {
+  store: ClusterStore;
+  providers: ProviderRegistry;
+  config: Pick<WorkflowConfig, 'SERVER_BOOT_TIMEOUT_SECONDS' | 'CONFIGURATION_TIMEOUT_SECONDS' | 'POLL_INTERVAL_SECONDS'>;
+  now?: () => number;
+  /** Milliseconds left before the invocation is stopped (Lambda's context); unbounded locally. */
+  remainingMs?: () => number;
+}
+
+/** Batches run a few at a time: fast enough for large clusters, gentle on provider rate limits. */
+const BATCH_CONCURRENCY = 4;
+/** Stop starting batches when less than this is left of the invocation; the workflow calls again. */
+const BATCH_TIME_RESERVE_MS = 20_000;
+const ROLLBACK_TIMEOUT_SECONDS = 1800;
+const ROLLBACK_POLL_SECONDS = 2;
+
+class StepContext {
+  constructor(
+    readonly deps: StepDeps,
+    readonly clusterId: string,
+  ) {}
+
+  now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  async load(): Promise<Cluster> {
+    const cluster = await this.deps.store.getCluster(this.clusterId);
+    if (!cluster) throw new Error(`cluster ${this.clusterId} does not exist`);
+    return cluster;
+  }
+
+  provider(cluster: Cluster): CloudProvider {
+    return this.deps.providers.get(cluster.provider);
+  }
+
+  /** Writes a change; the timeline gets `message` when status or phase moved. */
+  update(change: (cluster: Cluster) => Partial<Cluster> | null, message: string): Promise<Cluster> {
+    return this.deps.store.updateCluster(this.clusterId, (current) => {
+      const patch = change(current);
+      return patch ? { cluster: { ...current, ...patch }, message } : null;
+    });
+  }
+
+  enter(status: ClusterStatus, phase: Phase, message: string, patch: Partial<Cluster> = {}): Promise<Cluster> {
+    return this.update((current) => {
+      const moved = current.status !== status || current.phase !== phase;
+      return moved || Object.keys(patch).length > 0 ? { status, phase, ...patch } : null;
+    }, message);
+  }
+
+  deadline(seconds: number): string {
+    return new Date(this.now() + seconds * 1000).toISOString();
+  }
+
+  passed(deadline: string | undefined): boolean {
+    return deadline !== undefined && this.now() > Date.parse(deadline);
+  }
+}
+
+const serverName = (hostname: string, role: string, count: number, index: number): string =>
+  count === 1 && role === 'master' ? hostname : `${hostname}-${index}`;
+
+const chunk = <T>(items: T[], size: number): T[][] => {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+};
+
+/** Runs `work` over `items` with at most `limit` at once, in order of start. */
+const inPool = async <T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> => {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+};
+
+/** The message of a caught error: Lambda wraps it as JSON `{errorType, errorMessage}`. */
+export const causeMessage = (cause: string | undefined): string => {
+  if (!cause) return '';
+  try {
+    const parsed: unknown = JSON.parse(cause);
+    if (parsed && typeof parsed === 'object' && 'errorMessage' in parsed) return String(parsed.errorMessage);
+  } catch {
+    // a plain message
+  }
+  return cause;
+};
+
+const plan = async (ctx: StepContext) => {
+  const cluster = await ctx.load();
+  if (isTerminal(cluster.status)) throw new Error(`cluster ${cluster.id} is ${cluster.status}; it cannot be provisioned again`);
+  if (cluster.phase === 'rollback') throw new RollbackInterrupted(`cluster ${cluster.id} was rolling back when its workflow stopped`);
+  const provider = ctx.provider(cluster);
+  // A re-run keeps what an earlier run planned (and perhaps created): names and ids stay stable.
+  const servers: Server[] =
+    cluster.servers.length > 0
+      ? cluster.servers
+      : cluster.spec.nodeGroups.flatMap((group) => {
+          const flavor = provider.resolveFlavor(group);
+          return Array.from({ length: group.count }, (_, i) => ({
+            id: null,
+            name: serverName(group.hostname, group.role, group.count, i + 1),
+            role: group.role,
+            group: group.name,
+            flavor,
+            state: 'PLANNED' as const,
+            privateIp: null,
+            publicIp: null,
+          }));
+        });
+  await ctx.enter('PROVISIONING', 'plan', `planned ${servers.length} servers on ${provider.name}`, { servers });
+  return {
+    servers: servers.length,
+    expectedBootSeconds: provider.timings.expectedBootSeconds,
+    expectedConfigurationSeconds: provider.timings.expectedConfigurationSeconds,
+  };
+};
+
+const createNetworks = async (ctx: StepContext) => {
+  const cluster = await ctx.load();
+  const count = cluster.spec.network.privateNetworks;
+  await ctx.enter('PROVISIONING', 'create-networks', `creating ${count} private networks`);
+  const networks = count > 0 ? await ctx.provider(cluster).createNetworks({ clusterId: cluster.id, count }) : [];
+  await ctx.update(() => ({ networks }), '');
+  return { networks: networks.length };
+};
+
+const createServers = async (ctx: StepContext) => {
+  const cluster = await ctx.load();
+  const provider = ctx.provider(cluster);
+  await ctx.enter('PROVISIONING', 'create-servers', `creating ${cluster.servers.length} servers in batches of ${provider.maxBatchSize}`);
+  // Batches are cut from the planned order, so batch k and its client token are the same on every run.
+  const batches = chunk(cluster.servers, provider.maxBatchSize).map((servers, index) => ({ servers, index }));
+  const pending = batches.filter((batch) => batch.servers.some((server) => server.id === null));
+  const made = new Map<string, { id: string; state: Server['state']; privateIp: string | null }>();
+  let more = false;
+  await inPool(pending, BATCH_CONCURRENCY, async (batch) => {
+    if ((ctx.deps.remainingMs?.() ?? Infinity) < BATCH_TIME_RESERVE_MS) {
+      more = true;
+      return;
+    }
+    const created = await provider.createServers({
+      clusterId: cluster.id,
+      clientToken: `${cluster.id}-batch-${batch.index}`,
+      networkIds: cluster.networks,
+      servers: batch.servers.map((server) => {
+        const group = cluster.spec.nodeGroups.find((g) => g.name === server.group);
+        return {
+          name: server.name,
+          role: server.role,
+          flavor: server.flavor,
+          vcpus: group?.vcpus ?? 1,
+          ramMb: group?.ramMb ?? 512,
+          diskGb: group?.diskGb ?? 5,
+        };
+      }),
+    });
+    for (const server of created) {
+      made.set(server.name, { id: server.id, state: server.state === 'ACTIVE' ? 'ACTIVE' : 'BUILD', privateIp: server.privateIp });
+    }
+  });
+  await ctx.update(
+    (current) => ({
+      servers: current.servers.map((server) => {
+        const created = made.get(server.name);
+        return created && server.id === null ? { ...server, ...created } : server;
+      }),
+      deadlines: { ...current.deadlines, servers: current.deadlines.servers ?? ctx.deadline(ctx.deps.config.SERVER_BOOT_TIMEOUT_SECONDS) },
+    }),
+    '',
+  );
+  return { more, waitSeconds: Math.max(1, provider.timings.expectedBootSeconds) };
+};
+
+const describeServers = async (ctx: StepContext) => {
+  const cluster = await ctx.load();
+  const seen = new Map((await ctx.provider(cluster).describeServers({ clusterId: cluster.id })).map((s) => [s.id, s]));
+  const servers = cluster.servers.map((server): Server => {
+    const found = server.id ? seen.get(server.id) : undefined;
+    if (!found) return { ...server, state: server.id ? 'ERROR' : server.state };
+    const state = found.state === 'ACTIVE' || found.state === 'BUILD' ? found.state : 'ERROR';
+    return { ...server, state, privateIp: found.privateIp ?? server.privateIp, publicIp: found.publicIp ?? server.publicIp };
+  });
+  const running = servers.filter((server) => server.state === 'ACTIVE').length;
+  const changed = servers.some((server, i) => server.state !== cluster.servers[i]?.state);
+  await ctx.enter('PROVISIONING', 'wait-servers', `waiting for servers: ${running} of ${servers.length} running`, changed ? { servers } : {});
+  const failed = servers.filter((server) => server.state === 'ERROR');
+  if (failed.length > 0) {
+    const faults = failed.slice(0, 5).map((server) => {
+      const fault = server.id ? seen.get(server.id)?.fault : 'the provider no longer knows it';
+      return `${server.name}${fault ? ` (${fault})` : ''}`;
+    });
+    throw new ServerBootFailed(`${failed.length} server(s) failed to boot: ${faults.join(', ')}${failed.length > 5 ? ', …' : ''}`);
+  }
+  const allRunning = running === servers.length;
+  if (!allRunning && ctx.passed(cluster.deadlines.servers)) {
+    throw new ServersBootTimeout(
+      `${servers.length - running} of ${servers.length} servers were not running after ${ctx.deps.config.SERVER_BOOT_TIMEOUT_SECONDS} s`,
+    );
+  }
+  return { allRunning, running, total: servers.length, waitSeconds: ctx.deps.config.POLL_INTERVAL_SECONDS };
+};
+
+const allocateIps = async (ctx: StepContext) => {
+  const cluster = await ctx.load();
+  const policy = cluster.spec.network.publicIp;
+  const targets = cluster.servers.filter((server) => policy === 'all' || (policy === 'master' && server.role === 'master'));
+  await ctx.enter('PROVISIONING', 'allocate-ips', `allocating public IPs (policy ${policy}) for ${targets.length} servers`);
+  const ids = targets.map((server) => server.id).filter((id): id is string => id !== null);
+  const addresses = ids.length > 0 ? await ctx.provider(cluster).allocatePublicIps({ clusterId: cluster.id, serverIds: ids }) : {};
+  await ctx.update(
+    (current) => ({
+      servers: current.servers.map((server) => (server.id && addresses[server.id] ? { ...server, publicIp: addresses[server.id] ?? null } : server)),
+    }),
+    '',
+  );
+  return { allocated: Object.keys(addresses).length };
+};
+
+const configure = async (ctx: StepContext) => {
+  const cluster = await ctx.load();
+  const provider = ctx.provider(cluster);
+  const configurationId =
+    cluster.configurationId ??
+    (await provider.startConfiguration({
+      clusterId: cluster.id,
+      profile: cluster.spec.configuration.profile,
+      servers: cluster.servers.flatMap((server) => (server.id ? [{ id: server.id, name: server.name, role: server.role }] : [])),
+    }));
+  const status = await provider.describeConfiguration({ clusterId: cluster.id, configurationId });
+  await ctx.enter('CONFIGURING', `configure:${status.component}`, `configuration '${cluster.spec.configuration.profile}' started`, {
+    configurationId,
+    deadlines: { ...cluster.deadlines, configuration: cluster.deadlines.configuration ?? ctx.deadline(ctx.deps.config.CONFIGURATION_TIMEOUT_SECONDS) },
+  });
+  return { done: false, waitSeconds: Math.max(1, Math.min(ctx.deps.config.POLL_INTERVAL_SECONDS, provider.timings.expectedConfigurationSeconds)) };
+};
+
+const checkConfiguration = async (ctx: StepContext) => {
+  const cluster = await ctx.load();
+  if (!cluster.configurationId) throw new Error('no configuration run was started');
+  const status = await ctx.provider(cluster).describeConfiguration({ clusterId: cluster.id, configurationId: cluster.configurationId });
+  await ctx.enter('CONFIGURING', `configure:${status.component}`, `configuring ${status.component}`);
+  if (status.state === 'FAILED') {
+    const node = status.failedNode ? ` on ${status.failedNode}` : '';
+    throw new ConfigurationFailed(`configuration failed at ${status.component}${node}: ${status.message ?? 'no message'}`);
+  }
+  if (status.state === 'SUCCEEDED') return { done: true, waitSeconds: 0 };
+  if (ctx.passed(cluster.deadlines.configuration)) {
+    throw new ConfigurationTimeout(`configuration did not finish within ${ctx.deps.config.CONFIGURATION_TIMEOUT_SECONDS} s`);
+  }
+  return { done: false, waitSeconds: ctx.deps.config.POLL_INTERVAL_SECONDS };
+};
+
+const activate = async (ctx: StepContext) => {
+  const cluster = await ctx.enter('ACTIVE', 'ready', 'cluster is active');
+  return { status: cluster.status };
+};
+
+const rollback = async (ctx: StepContext, failure: CaughtError | undefined) => {
+  let cluster = await ctx.load();
+  if (cluster.phase !== 'rollback') {
+    // The failed step is the phase the cluster was in when the error was caught.
+    const error = { code: failure?.Error ?? 'Unknown', message: causeMessage(failure?.Cause) || 'no cause given', step: cluster.phase };
+    cluster = await ctx.enter(cluster.status, 'rollback', `${error.code} at ${error.step}: rolling back`, {
+      error,
+      deadlines: { ...cluster.deadlines, rollback: ctx.deadline(ROLLBACK_TIMEOUT_SECONDS) },
+    });
+  }
+  const madeSomething = cluster.servers.some((server) => server.id !== null) || cluster.networks.length > 0;
+  if (cluster.spec.onFailure === 'keep' || !madeSomething) return { remaining: 0, waitSeconds: 0 };
+  const { remaining } = await ctx.provider(cluster).deleteCluster({ clusterId: cluster.id });
+  if (remaining === 0) {
+    await ctx.update((current) => ({ servers: current.servers.map((server) => ({ ...server, state: 'DELETED' as const, publicIp: null })) }), '');
+  } else if (ctx.passed(cluster.deadlines.rollback)) {
+    throw new RollbackIncomplete(`${remaining} resources were still present after ${ROLLBACK_TIMEOUT_SECONDS} s of rollback`);
+  }
+  return { remaining, waitSeconds: ROLLBACK_POLL_SECONDS };
+};
+
+const recordFailure = async (ctx: StepContext, state: StepInput['state']) => {
+  const cluster = await ctx.load();
+  const failure = state?.failure;
+  const error = cluster.error ?? {
+    code: failure?.Error ?? 'Unknown',
+    message: causeMessage(failure?.Cause) || 'no cause given',
+    step: cluster.phase,
+  };
+  const rollbackFailure = state?.rollbackFailure;
+  const message = rollbackFailure
+    ? `${error.message}; the rollback did not complete (${rollbackFailure.Error}: ${causeMessage(rollbackFailure.Cause)})`
+    : error.message;
+  await ctx.enter('FAILED', 'failed', `failed at ${error.step}: ${error.code}`, { error: { ...error, message } });
+  return { status: 'FAILED' };
+};
+
+export const runStep = async (deps: StepDeps, input: StepInput): Promise<Record<string, unknown>> => {
+  const ctx = new StepContext(deps, input.clusterId);
+  switch (input.step) {
+    case 'plan':
+      return plan(ctx);
+    case 'create-networks':
+      return createNetworks(ctx);
+    case 'create-servers':
+      return createServers(ctx);
+    case 'describe-servers':
+      return describeServers(ctx);
+    case 'allocate-ips':
+      return allocateIps(ctx);
+    case 'configure':
+      return configure(ctx);
+    case 'check-configuration':
+      return checkConfiguration(ctx);
+    case 'activate':
+      return activate(ctx);
+    case 'rollback':
+      return rollback(ctx, input.failure);
+    case 'record-failure':
+      return recordFailure(ctx, input.state);
+    default:
+      throw new Error(`unknown step '${String((input as { step: unknown }).step)}'`);
+  }
+};

@@ -1,0 +1,55 @@
+/**
+ * `npm start`: the whole service on this machine, no AWS account and no Docker.
+ * Prints the URL, the local token and the seed's curl example; Ctrl-C stops it, and clusters
+ * still provisioning are resumed on the next start.
+ */
+import { readLocalConfig } from './config.ts';
+import { LOCAL_PROJECT, startLocalStack } from './stack.ts';
+
+const config = readLocalConfig();
+const stack = await startLocalStack({ config });
+
+const example = JSON.stringify({
+  project_name: 'lambda.grnet.gr',
+  instance_name: 'My first Lambda Instance',
+  network_request: 1,
+  master_name: 'lambda-master',
+  vcpus_master: 4,
+  disk_slave: 40,
+  slaves: 1,
+  ram_slave: 4096,
+  ram_master: 4096,
+  vcpus_slave: 4,
+  ip_allocation: 'master',
+  disk_master: 40,
+});
+
+process.stdout.write(
+  [
+    '',
+    `cluster service (local mode) listening on ${stack.url}`,
+    `  DynamoDB (dynalite):  ${stack.dynamodbEndpoint}   data: ${config.LOCAL_DATA_DIR}`,
+    `  provider:             ${config.DEFAULT_PROVIDER}`,
+    stack.resumed.length > 0 ? `  resumed clusters:     ${stack.resumed.join(', ')}` : null,
+    '',
+    `token for project '${LOCAL_PROJECT}': ${stack.token}`,
+    '',
+    'try:',
+    `  curl -X POST -H "Content-Type: application/json" -H "Authorization: Token ${stack.token}" -d '${example}' '${stack.url}/backend/create_lambda_instance/'`,
+    `  curl -H "Authorization: Token ${stack.token}" ${stack.url}/v1/clusters/<uuid>`,
+    '',
+  ]
+    .filter((line) => line !== null)
+    .join('\n') + '\n',
+);
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write(`\n${signal}: stopping; unfinished clusters resume on the next start\n`);
+  await stack.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

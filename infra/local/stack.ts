@@ -1,0 +1,135 @@
+/**
+ * The local stack: the same architecture as the CDK stack, on one machine. DynamoDB is dynalite,
+ * Step Functions is aws-local-stepfunctions running statemachine/*.asl.json, API Gateway is the
+ * emulation in api-gateway.ts, and compute is the emulated `local` cloud. The handlers are the
+ * very modules the Lambda functions run.
+ */
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { DynamoDbStore } from '#adapters/dynamodb-store';
+import { LocalCloud, localCloudOptionsFromEnv, type LocalCloudOptions } from '#adapters/local-cloud';
+import { LocalCloudProvider } from '#adapters/local-provider';
+import { providerRegistry } from '#domain/providers';
+import { issueToken, TOKEN_PATTERN, generateToken } from '#use-cases/tokens';
+import { json } from '#lib/http';
+import { logger } from '#lib/logger';
+import { createAuthorizer } from '../../functions/authorizer/index.ts';
+import { createClusterHandler } from '../../functions/create-cluster/index.ts';
+import { getClusterHandler } from '../../functions/get-cluster/index.ts';
+import { provisionStepHandler } from '../../functions/provision-step/index.ts';
+import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionName } from '../routes.ts';
+import { createLocalApi, type LocalRoute, type ProxyHandler } from './api-gateway.ts';
+import type { LocalConfig } from './config.ts';
+import { ensureTable, LOCAL_TABLE_NAME, startLocalDynamoDb } from './dynamodb.ts';
+import { LocalWorkflow, type LocalLambda } from './step-functions.ts';
+
+/** Statuses whose workflow was cut short by a stop or crash and must be started again. */
+const RESUMABLE = ['PENDING', 'PROVISIONING', 'CONFIGURING'] as const;
+export const LOCAL_PROJECT = 'local';
+
+export interface LocalStackOptions {
+  config: LocalConfig;
+  /** `LOCAL_CLOUD_*` settings; read from the environment when absent. */
+  cloud?: Omit<LocalCloudOptions, 'dataDir'>;
+  /** Keep everything in memory (tests); otherwise under `config.LOCAL_DATA_DIR`. */
+  inMemory?: boolean;
+  /** Pause before a Task retry, in ms (tests); the definition's backoff when absent. */
+  retryMs?: number;
+}
+
+export interface LocalStack {
+  url: string;
+  dynamodbEndpoint: string;
+  /** The token registered for project `local`. */
+  token: string;
+  store: DynamoDbStore;
+  cloud: LocalCloud;
+  workflow: LocalWorkflow;
+  /** Clusters whose workflow was started again at start. */
+  resumed: string[];
+  stop(): Promise<void>;
+}
+
+/** LOCAL_API_TOKEN, or the token kept in the data directory, or a new one kept there. */
+const localToken = async (config: LocalConfig, dataDir: string | null): Promise<string> => {
+  if (config.LOCAL_API_TOKEN) return config.LOCAL_API_TOKEN;
+  if (!dataDir) return generateToken();
+  const file = path.join(dataDir, 'local-api-token');
+  const kept = await readFile(file, 'utf8').then((text) => text.trim(), () => '');
+  if (TOKEN_PATTERN.test(kept)) return kept;
+  const token = generateToken();
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  return token;
+};
+
+export const startLocalStack = async (options: LocalStackOptions): Promise<LocalStack> => {
+  const { config } = options;
+  const dataDir = options.inMemory ? null : path.resolve(config.LOCAL_DATA_DIR);
+  if (dataDir) await mkdir(dataDir, { recursive: true });
+
+  const dynamodb = await startLocalDynamoDb({
+    port: config.DYNAMODB_PORT,
+    host: config.HOST,
+    ...(dataDir ? { path: path.join(dataDir, 'dynamodb') } : {}),
+  });
+  await ensureTable(dynamodb.client);
+  const store = new DynamoDbStore({ tableName: LOCAL_TABLE_NAME, client: dynamodb.client });
+
+  const cloud = await LocalCloud.open({ ...(options.cloud ?? localCloudOptionsFromEnv(process.env)), ...(dataDir ? { dataDir } : {}) });
+  const providers = providerRegistry([new LocalCloudProvider(cloud)]);
+
+  const timeoutMs = (name: FunctionName) => FUNCTIONS[name].timeoutSeconds * 1000;
+  const provisionStep = provisionStepHandler({ store, providers, config }) as unknown as LocalLambda;
+  const workflow = new LocalWorkflow({
+    file: STATE_MACHINES.provision.file,
+    stateMachineName: 'provision',
+    functions: { ProvisionStepFunctionArn: { name: 'provision-step', handler: provisionStep, timeoutMs: timeoutMs('provisionStep') } },
+    waitMs: config.LOCAL_POLL_MS,
+    ...(options.retryMs !== undefined ? { retryMs: options.retryMs } : {}),
+  });
+
+  const handlers: Record<(typeof ROUTES)[number]['function'], ProxyHandler> = {
+    createCluster: createClusterHandler({ store, workflow, defaultProvider: config.DEFAULT_PROVIDER }) as unknown as ProxyHandler,
+    getCluster: getClusterHandler({ store, consoleUrlFor: () => null }) as unknown as ProxyHandler,
+  };
+  const routes: LocalRoute[] = [
+    ...ROUTES.map((route) => ({ method: route.method, path: route.path, functionName: route.function, handler: handlers[route.function], authorize: true })),
+    // Local only: the emulated cloud's inventory, so tests and people can count what is left running.
+    { method: 'GET', path: '/_local/cloud/servers', functionName: 'local-cloud', authorize: false, handler: async () => json(200, { items: cloud.listServers() }) },
+  ];
+  const server = createLocalApi({ routes, authorizer: createAuthorizer({ store }) });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
+
+  const token = await localToken(config, dataDir);
+  await issueToken(store, { project: LOCAL_PROJECT, token, description: 'local mode' });
+
+  const resumed: string[] = [];
+  for (const cluster of await store.findClustersByStatus(RESUMABLE)) {
+    if (workflow.start(cluster.id, { clusterId: cluster.id })) resumed.push(cluster.id);
+  }
+  if (resumed.length > 0) logger.info('resumed clusters', { clusters: resumed });
+
+  return {
+    url,
+    dynamodbEndpoint: dynamodb.endpoint,
+    token,
+    store,
+    cloud,
+    workflow,
+    resumed,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await workflow.stopAll();
+      await cloud.close();
+      await dynamodb.stop();
+    },
+  };
+};

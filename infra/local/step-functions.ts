@@ -1,0 +1,164 @@
+/**
+ * Local Step Functions: the very ASL files in statemachine/ executed by aws-local-stepfunctions,
+ * each Task state bound to the handler code its Lambda runs on AWS. Execution name = cluster id,
+ * and starting a name that is running is a no-op, as on AWS.
+ */
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { ExecutionError, StateMachine, type RunOptions } from 'aws-local-stepfunctions';
+import type { Context } from 'aws-lambda';
+import type { WorkflowStarter } from '#domain/workflow';
+import { logger } from '#lib/logger';
+
+type JsonValue = Parameters<StateMachine['run']>[0];
+/** A Lambda handler as the local runtime calls it. */
+export type LocalLambda = (event: never, context: Context) => Promise<unknown>;
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const LOCAL_REGION = 'local';
+const LOCAL_ACCOUNT = '000000000000';
+
+export const localFunctionArn = (name: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
+
+/** The ASL file with its `${…}` placeholders filled, as CDK's definitionSubstitutions does. */
+export const loadDefinition = (file: string, substitutions: Record<string, string>): Record<string, unknown> => {
+  const text = readFileSync(path.resolve(ROOT, file), 'utf8').replace(/\$\{(\w+)\}/g, (whole, name: string) => {
+    const value = substitutions[name];
+    if (value === undefined) throw new Error(`${file}: no substitution for ${whole}`);
+    return value;
+  });
+  return JSON.parse(text) as Record<string, unknown>;
+};
+
+/** A Lambda context for a local invocation, with the function's real time limit. */
+export const localContext = (functionName: string, timeoutMs: number): Context => {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: localFunctionArn(functionName),
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+};
+
+export interface ExecutionRecord {
+  name: string;
+  executionId: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  startedAt: string;
+  stoppedAt?: string;
+  /** States entered, in order: the console draws the workflow from these. */
+  states: { name: string; type: string; event: string; at: string }[];
+  error?: { error: string; cause: string };
+}
+
+export interface LocalWorkflowOptions {
+  /** The ASL file, relative to the repository root. */
+  file: string;
+  stateMachineName: string;
+  /** Placeholder → the local function name bound to it. */
+  functions: Record<string, { name: string; handler: LocalLambda; timeoutMs: number }>;
+  /** How long every Wait state pauses locally, in ms (instead of its seconds). */
+  waitMs?: number;
+  /** Pause before a retry, in ms, per Task state (the definition's backoff when absent). */
+  retryMs?: number;
+}
+
+export class LocalWorkflow implements WorkflowStarter {
+  private readonly machine: StateMachine;
+  private readonly runOptions: RunOptions;
+  private readonly executions = new Map<string, ExecutionRecord>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly aborts = new Map<string, () => void>();
+
+  constructor(private readonly options: LocalWorkflowOptions) {
+    const arns = Object.fromEntries(Object.entries(options.functions).map(([placeholder, fn]) => [placeholder, localFunctionArn(fn.name)]));
+    const definition = loadDefinition(options.file, arns);
+    this.machine = new StateMachine(definition as unknown as ConstructorParameters<typeof StateMachine>[0]);
+
+    const byArn = new Map(Object.values(options.functions).map((fn) => [localFunctionArn(fn.name), fn]));
+    const states = Object.entries(definition.States as Record<string, { Type: string; Resource?: string }>);
+    const taskResourceLocalHandlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
+    const waitTimeOverrides: Record<string, number> = {};
+    const retryIntervalOverrides: Record<string, number> = {};
+    for (const [name, state] of states) {
+      if (state.Type === 'Task' && state.Resource) {
+        const fn = byArn.get(state.Resource);
+        if (!fn) throw new Error(`${options.file}: state '${name}' calls ${state.Resource}, which has no local binding`);
+        // A JSON round trip, as Lambda's invoke does: nothing but JSON crosses the boundary.
+        taskResourceLocalHandlers[name] = async (input) =>
+          JSON.parse(JSON.stringify((await fn.handler(structuredClone(input) as never, localContext(fn.name, fn.timeoutMs))) ?? null)) as JsonValue;
+        if (options.retryMs !== undefined) retryIntervalOverrides[name] = options.retryMs;
+      }
+      if (state.Type === 'Wait' && options.waitMs !== undefined) waitTimeOverrides[name] = options.waitMs;
+    }
+    this.runOptions = { overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides } };
+  }
+
+  executionIdFor(name: string): string {
+    return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${this.options.stateMachineName}:${name}`;
+  }
+
+  async startProvision(clusterId: string): Promise<void> {
+    this.start(clusterId, { clusterId });
+  }
+
+  /** Starts an execution unless one of that name is running; answers whether it started one. */
+  start(name: string, input: JsonValue): boolean {
+    if (this.running.has(name)) return false;
+    const record: ExecutionRecord = { name, executionId: this.executionIdFor(name), status: 'RUNNING', startedAt: new Date().toISOString(), states: [] };
+    this.executions.set(name, record);
+    const execution = this.machine.run(input, {
+      ...this.runOptions,
+      context: { Execution: { Id: record.executionId, Name: name, Input: input, StartTime: record.startedAt } } as RunOptions['context'],
+    });
+    this.aborts.set(name, execution.abort);
+    const follow = (async () => {
+      for await (const event of execution.eventLogs) {
+        if ('state' in event) record.states.push({ name: event.state.name, type: event.state.type, event: event.type, at: new Date(event.timestamp).toISOString() });
+      }
+    })().catch(() => undefined);
+    const done = execution.result
+      .then(() => {
+        record.status = 'SUCCEEDED';
+      })
+      .catch((error: unknown) => {
+        record.status = error instanceof ExecutionError ? 'FAILED' : error instanceof Error && error.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'ABORTED';
+        record.error = { error: error instanceof Error ? error.name : 'Error', cause: error instanceof Error ? error.message : String(error) };
+        if (record.status !== 'FAILED') logger.warn('local execution ended', { execution: name, ...record.error });
+      })
+      .finally(async () => {
+        record.stoppedAt = new Date().toISOString();
+        await follow;
+        this.running.delete(name);
+        this.aborts.delete(name);
+      });
+    this.running.set(name, done);
+    return true;
+  }
+
+  execution(name: string): ExecutionRecord | undefined {
+    return this.executions.get(name);
+  }
+
+  /** Resolves when the named execution (if running) has ended. */
+  async waitFor(name: string): Promise<ExecutionRecord | undefined> {
+    await this.running.get(name);
+    return this.executions.get(name);
+  }
+
+  /** Stops every running execution (process shutdown); their clusters resume on the next start. */
+  async stopAll(): Promise<void> {
+    for (const abort of this.aborts.values()) abort();
+    await Promise.allSettled([...this.running.values()]);
+  }
+}

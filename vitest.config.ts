@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Each file gets its own process: tests start DynamoDB emulators and HTTP servers on loopback.
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
