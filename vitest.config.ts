@@ -9,5 +9,7 @@ export default defineConfig({
     // Each file gets its own process: tests start DynamoDB emulators and HTTP servers on loopback.
     pool: 'forks',
     maxWorkers: 2,
+    // Structured logs would drown the test report; tests assert on behaviour, not log lines.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_DEV: 'false' },
   },
 });

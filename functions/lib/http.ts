@@ -47,14 +47,17 @@ export const projectOf = (event: Pick<APIGatewayProxyEvent, 'requestContext'>): 
   return project;
 };
 
-/** zod issues as envelope details, one per offending field. */
-export const issuesToDetails = (issues: readonly z.core.$ZodIssue[]): ErrorDetail[] =>
+const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown =>
+  path.reduce<unknown>((value, key) => (value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined), input);
+
+/** zod issues as envelope details, one per offending field; `input` tells a missing field from a bad one. */
+export const issuesToDetails = (issues: readonly z.core.$ZodIssue[], input?: unknown): ErrorDetail[] =>
   issues.flatMap((issue) => {
     const base = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({ path: base ? `${base}.${key}` : key, message: 'is not a known field' }));
     }
-    const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
+    const missing = issue.path.length > 0 && valueAt(input, issue.path) === undefined;
     return [{ path: base || '(body)', message: missing ? 'is required' : issue.message }];
   });
 
@@ -70,7 +73,7 @@ const validateBody = (schema: z.ZodType): MiddlewareObj<ApiEvent> => ({
   before: (request) => {
     const result = schema.safeParse(request.event.body);
     if (!result.success) {
-      const details = issuesToDetails(result.error.issues);
+      const details = issuesToDetails(result.error.issues, request.event.body);
       throw new ValidationError(`invalid request: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
     }
     request.event.body = result.data;

@@ -1,0 +1,91 @@
+/**
+ * Provider `local` (design.md §7): the cloud port over the emulated cloud. The cloud owns the
+ * behaviour (latency, throttling, quotas, lifecycle, persistence); this adapter only answers in
+ * the port's terms, so the workflow sees the same shapes it gets from a real provider.
+ */
+import { InvalidSpec } from '#domain/errors';
+import type {
+  CloudProvider,
+  ConfigurationStatus,
+  ProviderServer,
+  ProviderTimings,
+  ServerRequest,
+} from '#domain/provider';
+import {
+  LOCAL_CLOUD_MAX_BATCH_SIZE,
+  localFlavorName,
+  localFlavorProblems,
+  type LocalCloud,
+  type LocalCloudServer,
+  type ServerSize,
+} from './local-cloud.ts';
+
+const secondsRoundedUp = (ms: number): number => Math.ceil(ms / 1000);
+
+/** Only the port's fields: describe results travel through Step Functions state, which has a size limit. */
+const toProviderServer = (server: LocalCloudServer): ProviderServer => ({
+  id: server.id,
+  name: server.name,
+  state: server.state,
+  privateIp: server.privateIp,
+  publicIp: server.publicIp,
+  ...(server.fault === undefined ? {} : { fault: server.fault }),
+});
+
+export class LocalCloudProvider implements CloudProvider {
+  readonly name = 'local';
+  readonly maxBatchSize = LOCAL_CLOUD_MAX_BATCH_SIZE;
+  readonly timings: ProviderTimings;
+
+  constructor(private readonly cloud: LocalCloud) {
+    this.timings = {
+      expectedBootSeconds: secondsRoundedUp(cloud.settings.bootMs.max),
+      expectedConfigurationSeconds: secondsRoundedUp(cloud.settings.configMs.max),
+    };
+  }
+
+  resolveFlavor(size: ServerSize): string {
+    const problems = localFlavorProblems(size);
+    if (problems.length > 0) {
+      throw new InvalidSpec(`No local flavor fits: ${problems.map((problem) => problem.message).join('; ')}`, problems);
+    }
+    return localFlavorName(size);
+  }
+
+  createNetworks(input: { clusterId: string; count: number }): Promise<string[]> {
+    return this.cloud.createNetworks(input);
+  }
+
+  async createServers(input: {
+    clusterId: string;
+    clientToken: string;
+    networkIds: string[];
+    servers: ServerRequest[];
+  }): Promise<ProviderServer[]> {
+    return (await this.cloud.createServers(input)).map(toProviderServer);
+  }
+
+  async describeServers(input: { clusterId: string }): Promise<ProviderServer[]> {
+    return (await this.cloud.describeServers(input)).map(toProviderServer);
+  }
+
+  allocatePublicIps(input: { clusterId: string; serverIds: string[] }): Promise<Record<string, string>> {
+    return this.cloud.allocatePublicIps(input);
+  }
+
+  startConfiguration(input: {
+    clusterId: string;
+    profile: string;
+    servers: { id: string; name: string; role: string }[];
+  }): Promise<string> {
+    return this.cloud.startConfiguration(input);
+  }
+
+  describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus> {
+    return this.cloud.describeConfiguration(input);
+  }
+
+  deleteCluster(input: { clusterId: string }): Promise<{ remaining: number }> {
+    return this.cloud.deleteCluster(input);
+  }
+}

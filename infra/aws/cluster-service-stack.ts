@@ -1,0 +1,215 @@
+import * as path from 'node:path';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { PROJECT_INDEX } from '../../functions/adapters/dynamodb-store.ts';
+import { PROVIDER_NAMES, type ProviderName } from '../../functions/lib/config.ts';
+import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionDefinition, type FunctionName } from '../routes.ts';
+import { REPO_ROOT, ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
+
+export interface ClusterServiceStackProps extends StackProps {
+  /**
+   * The provider a request gets when it names none.
+   *
+   * @default - the `defaultProvider` context value, else `ec2`
+   */
+  readonly defaultProvider?: ProviderName;
+  /**
+   * Retention of every log group the stack makes.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Steady-state requests per second each API method accepts before answering 429.
+   *
+   * @default 50
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Requests a method accepts at once above the steady rate.
+   *
+   * @default 100
+   */
+  readonly throttlingBurstLimit?: number;
+}
+
+/**
+ * Grants narrower than a function's access mode. The authorizer runs before every request, so
+ * its role reaching no further than a token lookup by key bounds what a flaw in it could read.
+ */
+const NARROWED_TABLE_GRANTS: Partial<Record<FunctionName, Pick<BindTableProps, 'actions' | 'indexNames'>>> = {
+  authorizer: { actions: ['dynamodb:GetItem'] },
+  getCluster: { actions: ['dynamodb:GetItem', 'dynamodb:Query'], indexNames: [PROJECT_INDEX] },
+};
+
+/** The provision workflow runs its Task states through this function. */
+const WORKFLOW_STEP_FUNCTION = 'provisionStep' satisfies FunctionName;
+
+const pascalCase = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
+
+/**
+ * The cluster service on AWS: a REST API behind a REQUEST authorizer, the provision workflow
+ * from `statemachine/provision.asl.json`, and the single DynamoDB table they share.
+ */
+export class ClusterServiceStack extends Stack {
+  public readonly table: dynamodb.Table;
+  public readonly functions: Readonly<Record<FunctionName, ServiceFunction>>;
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly api: apigateway.RestApi;
+
+  public constructor(scope: Construct, id: string, props: ClusterServiceStackProps = {}) {
+    super(scope, id, props);
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const defaultProvider = resolveDefaultProvider(props.defaultProvider ?? this.node.tryGetContext('defaultProvider'));
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'ttl',
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Clusters still running in a cloud are only findable through their records.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: PROJECT_INDEX,
+      partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    const functions = Object.fromEntries(
+      (Object.keys(FUNCTIONS) as FunctionName[]).map((name) => {
+        const definition = FUNCTIONS[name];
+        const fn = new ServiceFunction(this, `${pascalCase(name)}Function`, {
+          entry: definition.entry,
+          description: definition.description,
+          timeout: Duration.seconds(definition.timeoutSeconds),
+          logRetention,
+        });
+        fn.bindTable({ table: this.table, accessMode: definition.tableAccess, ...NARROWED_TABLE_GRANTS[name] });
+        return [name, fn];
+      }),
+    ) as Record<FunctionName, ServiceFunction>;
+    this.functions = functions;
+
+    this.stateMachine = this.provisionStateMachine(functions[WORKFLOW_STEP_FUNCTION], logRetention);
+
+    functions[WORKFLOW_STEP_FUNCTION].addEnvironment('DEFAULT_PROVIDER', defaultProvider);
+    for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+      const definition: FunctionDefinition = FUNCTIONS[name];
+      if (!definition.startsWorkflow) continue;
+      const fn = functions[name];
+      fn.addEnvironment('PROVISION_STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+      this.stateMachine.grantStartExecution(fn);
+      fn.addEnvironment('DEFAULT_PROVIDER', defaultProvider);
+    }
+
+    this.api = this.restApi(functions, {
+      logRetention,
+      throttlingRateLimit: props.throttlingRateLimit ?? 50,
+      throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the prod stage' });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'StateMachineConsoleUrl', {
+      value: `https://${Aws.REGION}.console.aws.amazon.com/states/home?region=${Aws.REGION}#/statemachines/view/${this.stateMachine.stateMachineArn}`,
+      description: 'Executions are named by cluster id',
+    });
+  }
+
+  private provisionStateMachine(step: ServiceFunction, logRetention: logs.RetentionDays): sfn.StateMachine {
+    const { file } = STATE_MACHINES.provision;
+    // Keyed by the file's declared placeholders, so a new one fails to compile until it is given a value.
+    const substitutions: Record<(typeof STATE_MACHINES.provision.substitutions)[number], string> = {
+      ProvisionStepFunctionArn: step.functionArn,
+    };
+    const logGroup = new logs.LogGroup(this, 'ProvisionLogGroup', {
+      // The vendedlogs prefix keeps Step Functions from adding to the account's size-limited logs resource policy.
+      logGroupName: `/aws/vendedlogs/states/${this.stackName}-provision`,
+      retention: logRetention,
+      // A named group left behind would block the next deployment of a stack of the same name.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    const stateMachine = new sfn.StateMachine(this, 'ProvisionStateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromFile(path.join(REPO_ROOT, file)),
+      definitionSubstitutions: substitutions,
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
+    });
+    // A definition read from a file names its functions only as strings, so no grant is inferred.
+    step.grantInvoke(stateMachine);
+
+    const alarm = (id: string, metric: cloudwatch.Metric, what: string) =>
+      metric.createAlarm(this, id, {
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: `A provision execution ${what}; its cluster is FAILED or stuck`,
+      });
+    alarm('ProvisionFailedAlarm', stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }), 'failed');
+    alarm('ProvisionTimedOutAlarm', stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }), 'timed out');
+
+    return stateMachine;
+  }
+
+  private restApi(
+    functions: Record<FunctionName, ServiceFunction>,
+    options: { logRetention: logs.RetentionDays; throttlingRateLimit: number; throttlingBurstLimit: number },
+  ): apigateway.RestApi {
+    // Tokens arrive in `Authorization` or in `x-api-key`. API Gateway answers 401 without calling
+    // the authorizer when any listed identity source is absent, so listing either header would lock
+    // out callers using the other; with no sources caching must be off, and every request is
+    // authorized afresh (a revoked token stops working at once).
+    const authorizer = new apigateway.RequestAuthorizer(this, 'ApiAuthorizer', {
+      handler: functions.authorizer,
+      identitySources: [],
+      resultsCacheTtl: Duration.seconds(0),
+    });
+
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogGroup', { retention: options.logRetention });
+    const api = new apigateway.RestApi(this, 'Api', {
+      restApiName: 'cluster-service',
+      description: 'Cluster provisioning API (compat /backend and native /v1)',
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+      // Access logging needs the account-level CloudWatch role; it is one setting per account and region.
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: 'prod',
+        tracingEnabled: true,
+        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+        throttlingRateLimit: options.throttlingRateLimit,
+        throttlingBurstLimit: options.throttlingBurstLimit,
+      },
+      // On every method, so a route added later cannot be left open by omission.
+      defaultMethodOptions: { authorizer, authorizationType: apigateway.AuthorizationType.CUSTOM },
+    });
+
+    for (const route of ROUTES) {
+      api.root.resourceForPath(route.path).addMethod(route.method, new apigateway.LambdaIntegration(functions[route.function]));
+    }
+    return api;
+  }
+}
+
+const resolveDefaultProvider = (value: unknown): ProviderName => {
+  const provider = value ?? 'ec2';
+  // The emulated cloud lives inside one process; in Lambda its servers would vanish between steps.
+  const deployable = PROVIDER_NAMES.filter((name) => name !== 'local');
+  if (typeof provider !== 'string' || !(deployable as readonly string[]).includes(provider)) {
+    throw new Error(`defaultProvider must be one of ${deployable.join(', ')}; got ${JSON.stringify(provider)}`);
+  }
+  return provider as ProviderName;
+};

@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { Conflict, NotFound } from '#domain/errors';
+import type { Cluster } from '#domain/model';
+import { compatToSpec } from '#domain/compat-request';
+import { seedRequest } from '../support/clusters.ts';
+import { startTestTable, type TestTable } from '../support/dynamodb.ts';
+
+let table: TestTable;
+beforeAll(async () => {
+  table = await startTestTable();
+});
+afterAll(async () => {
+  await table.stop();
+});
+
+const newCluster = (overrides: Partial<Cluster> = {}): Cluster => {
+  const at = new Date().toISOString();
+  return {
+    id: randomUUID(),
+    project: 'alpha',
+    name: 'test',
+    provider: 'local',
+    status: 'PENDING',
+    phase: 'accepted',
+    spec: compatToSpec(seedRequest(), 'local'),
+    request: { ...seedRequest() },
+    servers: [],
+    networks: [],
+    configurationId: null,
+    error: null,
+    executionId: null,
+    deadlines: {},
+    createdAt: at,
+    updatedAt: at,
+    version: 1,
+    ...overrides,
+  };
+};
+
+describe('the DynamoDB store (against dynalite)', () => {
+  it('reads back a created cluster exactly', async () => {
+    const cluster = newCluster();
+    await table.store.createCluster(cluster, 'requested');
+    expect(await table.store.getCluster(cluster.id)).toEqual(cluster);
+  });
+
+  it('refuses to create the same cluster id twice', async () => {
+    const cluster = newCluster();
+    await table.store.createCluster(cluster, 'requested');
+    await expect(table.store.createCluster(cluster, 'again')).rejects.toBeInstanceOf(Conflict);
+  });
+
+  it('answers null for an unknown cluster and NotFound when updating one', async () => {
+    expect(await table.store.getCluster(randomUUID())).toBeNull();
+    await expect(table.store.updateCluster(randomUUID(), (c) => ({ cluster: c, message: '' }))).rejects.toBeInstanceOf(NotFound);
+  });
+
+  it('increments the version on every write and keeps id, project and createdAt', async () => {
+    const cluster = newCluster();
+    await table.store.createCluster(cluster, 'requested');
+    const updated = await table.store.updateCluster(cluster.id, (current) => ({
+      cluster: { ...current, status: 'PROVISIONING', phase: 'plan', project: 'someone-else', id: 'x' },
+      message: 'planning',
+    }));
+    expect(updated.version).toBe(2);
+    expect(updated.project).toBe('alpha');
+    expect(updated.id).toBe(cluster.id);
+    expect(updated.createdAt).toBe(cluster.createdAt);
+  });
+
+  it('applies concurrent updates one after another without losing any (optimistic locking)', async () => {
+    const cluster = newCluster();
+    await table.store.createCluster(cluster, 'requested');
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        table.store.updateCluster(cluster.id, (current) => ({
+          cluster: { ...current, networks: [...current.networks, `net-${i}`] },
+          message: '',
+        })),
+      ),
+    );
+    const final = await table.store.getCluster(cluster.id);
+    expect(final?.networks.sort()).toEqual(['net-0', 'net-1', 'net-2', 'net-3', 'net-4', 'net-5']);
+    expect(final?.version).toBe(7);
+  });
+
+  it('writes no event and no new version when the mutation makes no change', async () => {
+    const cluster = newCluster();
+    await table.store.createCluster(cluster, 'requested');
+    const same = await table.store.updateCluster(cluster.id, () => null);
+    expect(same.version).toBe(1);
+    expect(await table.store.listEvents(cluster.id)).toHaveLength(1);
+  });
+
+  it('records a timeline event for each status or phase change, in order', async () => {
+    const cluster = newCluster();
+    await table.store.createCluster(cluster, 'requested');
+    await table.store.updateCluster(cluster.id, (c) => ({ cluster: { ...c, status: 'PROVISIONING', phase: 'plan' }, message: 'planning' }));
+    await table.store.updateCluster(cluster.id, (c) => ({ cluster: { ...c, networks: ['n1'] }, message: 'no event: same phase' }));
+    await table.store.updateCluster(cluster.id, (c) => ({ cluster: { ...c, phase: 'create-networks' }, message: 'networks' }));
+    const events = await table.store.listEvents(cluster.id);
+    expect(events.map((e) => [e.status, e.phase, e.message])).toEqual([
+      ['PENDING', 'accepted', 'requested'],
+      ['PROVISIONING', 'plan', 'planning'],
+      ['PROVISIONING', 'create-networks', 'networks'],
+    ]);
+  });
+
+  it('lists only the asked project’s clusters, newest first, page by page', async () => {
+    const project = `p-${randomUUID()}`;
+    const times = ['2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z', '2026-01-03T00:00:00.000Z'];
+    for (const at of times) await table.store.createCluster(newCluster({ project, createdAt: at, updatedAt: at }), 'requested');
+    await table.store.createCluster(newCluster({ project: `${project}-other` }), 'requested');
+    const first = await table.store.listClusters(project, { limit: 2 });
+    expect(first.items.map((c) => c.createdAt)).toEqual([times[2], times[1]]);
+    expect(first.nextToken).toBeTypeOf('string');
+    const second = await table.store.listClusters(project, { limit: 2, nextToken: first.nextToken });
+    expect(second.items.map((c) => c.createdAt)).toEqual([times[0]]);
+  });
+
+  it('finds clusters by status across projects', async () => {
+    const configuring = newCluster({ status: 'CONFIGURING', project: 'beta' });
+    await table.store.createCluster(configuring, 'requested');
+    const found = await table.store.findClustersByStatus(['CONFIGURING']);
+    expect(found.map((c) => c.id)).toContain(configuring.id);
+    expect(found.every((c) => c.status === 'CONFIGURING')).toBe(true);
+  });
+
+  it('stores a token record under its hash and reads it back', async () => {
+    const hash = 'a'.repeat(64);
+    await table.store.putToken({ hash, project: 'alpha', createdAt: '2026-01-01T00:00:00.000Z', expiresAt: null, revoked: false });
+    expect(await table.store.getToken(hash)).toEqual({ hash, project: 'alpha', createdAt: '2026-01-01T00:00:00.000Z', expiresAt: null, revoked: false });
+    expect(await table.store.getToken('b'.repeat(64))).toBeNull();
+  });
+});

@@ -1,0 +1,409 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, type CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ClusterServiceStack } from '../../infra/aws/cluster-service-stack.ts';
+import { REPO_ROOT } from '../../infra/aws/constructs/service-function.ts';
+import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionName } from '../../infra/routes.ts';
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string }>;
+
+interface Statement {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+}
+
+/** Actions IAM cannot scope to a resource; CDK adds them for X-Ray tracing and Step Functions logging. */
+const UNSCOPABLE_ACTIONS = new Set([
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+]);
+
+const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+const aslFile = path.join(REPO_ROOT, STATE_MACHINES.provision.file);
+
+let app: App;
+let stack: ClusterServiceStack;
+let template: Template;
+
+const idOf = (construct: IConstruct | undefined): string => stack.getLogicalId(construct?.node.defaultChild as CfnElement);
+const logicalId = (name: FunctionName): string => idOf(stack.functions[name]);
+const tableLogicalId = (): string => idOf(stack.table);
+const stateMachineLogicalId = (): string => idOf(stack.stateMachine);
+
+/** Every statement of the AWS::IAM::Policy resources attached to `roleId` (all of them when omitted). */
+const policyStatements = (roleId?: string): Statement[] =>
+  Object.values(template.findResources('AWS::IAM::Policy') as Resources)
+    .filter((policy) => {
+      if (!roleId) return true;
+      const roles = (policy.Properties?.Roles ?? []) as unknown[];
+      return roles.some((role) => JSON.stringify(role) === JSON.stringify({ Ref: roleId }));
+    })
+    .flatMap((policy) => (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+
+const withoutUnscopable = (statements: Statement[]): Statement[] =>
+  statements.filter((statement) => !asList(statement.Action).every((action) => UNSCOPABLE_ACTIONS.has(action)));
+
+/**
+ * The definition as deployed: the staged asset file with CloudFormation's substitutions applied
+ * (each value rendered as its intrinsic, since only CloudFormation resolves it).
+ */
+const deployedDefinition = (): string => {
+  const properties = Object.values(template.findResources('AWS::StepFunctions::StateMachine') as Resources)[0]?.Properties;
+  const location = properties?.DefinitionS3Location as { Key: string };
+  const substitutions = (properties?.DefinitionSubstitutions ?? {}) as Record<string, unknown>;
+  const staged = readFileSync(path.join(app.outdir, `asset.${location.Key}`), 'utf8');
+  return staged.replace(/\$\{(\w+)\}/g, (placeholder, name: string) =>
+    name in substitutions ? JSON.stringify(substitutions[name]).replaceAll('"', "'") : placeholder,
+  );
+};
+
+/** Full resource paths of the API, rebuilt from each resource's PathPart and parent. */
+const resourcePaths = (): Map<string, string> => {
+  const resources = template.findResources('AWS::ApiGateway::Resource') as Resources;
+  const pathOf = (id: string): string => {
+    const properties = resources[id]?.Properties as { PathPart: string; ParentId: { Ref?: string } };
+    const parent = properties.ParentId.Ref;
+    return `${parent && parent in resources ? pathOf(parent) : ''}/${properties.PathPart}`;
+  };
+  return new Map(Object.keys(resources).map((id) => [pathOf(id), id]));
+};
+
+beforeAll(() => {
+  // The same feature flags and context as `cdk synth`, so the template under test is the deployed one.
+  const { context } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+  app = new App({ context });
+  stack = new ClusterServiceStack(app, 'ClusterService');
+  template = Template.fromStack(stack);
+}, 120_000);
+
+describe('API', () => {
+  it('authorizes with a REQUEST authorizer backed by the authorizer function', () => {
+    // Prepare
+    const authorizerFunction = logicalId('authorizer');
+
+    // Act
+    const authorizers = template.findResources('AWS::ApiGateway::Authorizer') as Resources;
+
+    // Assess
+    expect(Object.values(authorizers)).toHaveLength(1);
+    expect(Object.values(authorizers)[0]?.Properties?.Type).toBe('REQUEST');
+    expect(JSON.stringify(Object.values(authorizers)[0]?.Properties?.AuthorizerUri)).toContain(authorizerFunction);
+  });
+
+  it('lets a request carrying only x-api-key reach the authorizer (no identity source, no caching)', () => {
+    // Act
+    const authorizer = Object.values(template.findResources('AWS::ApiGateway::Authorizer') as Resources)[0]?.Properties;
+
+    // Assess
+    expect(authorizer?.AuthorizerResultTtlInSeconds).toBe(0);
+    expect(authorizer?.IdentitySource ?? '').toBe('');
+  });
+
+  it('puts the custom authorizer on every method other than OPTIONS', () => {
+    // Prepare
+    const authorizerId = Object.keys(template.findResources('AWS::ApiGateway::Authorizer'))[0];
+
+    // Act
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method') as Resources)
+      .map((method) => method.Properties ?? {})
+      .filter((properties) => properties.HttpMethod !== 'OPTIONS');
+
+    // Assess
+    expect(methods.length).toBeGreaterThanOrEqual(ROUTES.length);
+    for (const method of methods) {
+      expect(method, `${String(method.HttpMethod)} ${JSON.stringify(method.ResourceId)}`).toMatchObject({
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: { Ref: authorizerId },
+      });
+    }
+  });
+
+  it('has the resource path of every route', () => {
+    // Act
+    const paths = resourcePaths();
+
+    // Assess
+    for (const route of ROUTES) expect([...paths.keys()]).toContain(route.path);
+  });
+
+  it('sends every route to its function through a Lambda proxy integration', () => {
+    // Prepare
+    const paths = resourcePaths();
+
+    for (const route of ROUTES) {
+      // Act
+      const methods = template.findResources('AWS::ApiGateway::Method', {
+        Properties: { HttpMethod: route.method, ResourceId: { Ref: paths.get(route.path) } },
+      }) as Resources;
+
+      // Assess
+      const integration = Object.values(methods)[0]?.Properties?.Integration as { Type: string; Uri: unknown } | undefined;
+      expect(integration?.Type, `${route.method} ${route.path}`).toBe('AWS_PROXY');
+      expect(JSON.stringify(integration?.Uri), `${route.method} ${route.path}`).toContain(logicalId(route.function));
+    }
+  });
+
+  it('logs access of the prod stage and throttles its methods', () => {
+    // Assess
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+      ]),
+    });
+  });
+});
+
+describe('provision workflow', () => {
+  it('deploys the repository ASL file itself, as a STANDARD state machine with tracing and logging', () => {
+    // Prepare
+    const definition = deployedDefinition();
+
+    // Act
+    const states = Object.keys((JSON.parse(readFileSync(aslFile, 'utf8')) as { States: Record<string, unknown> }).States);
+
+    // Assess
+    expect(states.length).toBeGreaterThan(0);
+    for (const state of states) expect(definition).toContain(JSON.stringify(state));
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ IncludeExecutionData: false, Level: Match.anyValue() }),
+    });
+  });
+
+  it('leaves no ${…} placeholder unresolved, and the provision step ARN goes where the file asks', () => {
+    // Act
+    const definition = deployedDefinition();
+
+    // Assess
+    expect(definition).not.toMatch(/\$\{\w+\}/);
+    expect(definition).not.toContain('${ProvisionStepFunctionArn}');
+    expect(definition).toContain(logicalId('provisionStep'));
+  });
+
+  it('lets the state machine role invoke exactly the provision step function', () => {
+    // Prepare
+    const role = idOf(stack.stateMachine.role);
+    const others = (Object.keys(FUNCTIONS) as FunctionName[]).filter((name) => name !== 'provisionStep').map(logicalId);
+
+    // Act
+    const invokes = policyStatements(role).filter((statement) => asList(statement.Action).includes('lambda:InvokeFunction'));
+
+    // Assess
+    expect(invokes.length).toBeGreaterThan(0);
+    for (const resource of invokes.flatMap((statement) => asList(statement.Resource))) {
+      expect(resource).not.toBe('*');
+      expect(JSON.stringify(resource)).toContain(logicalId('provisionStep'));
+      for (const other of others) expect(JSON.stringify(resource)).not.toContain(other);
+    }
+  });
+
+  it('raises alarms on failed and on timed-out executions', () => {
+    // Assess
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/States',
+        MetricName: metric,
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: stateMachineLogicalId() } }],
+      });
+    }
+  });
+});
+
+describe('functions', () => {
+  it('gives createCluster the state machine ARN, the table name and the default provider', () => {
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: FUNCTIONS.createCluster.description,
+      Environment: {
+        Variables: Match.objectLike({
+          PROVISION_STATE_MACHINE_ARN: { Ref: stateMachineLogicalId() },
+          TABLE_NAME: { Ref: tableLogicalId() },
+          DEFAULT_PROVIDER: 'ec2',
+        }),
+      },
+    });
+  });
+
+  it('lets createCluster start executions of the provision state machine only', () => {
+    // Prepare
+    const role = idOf(stack.functions.createCluster.role);
+
+    // Act
+    const starts = policyStatements(role).filter((statement) => asList(statement.Action).includes('states:StartExecution'));
+
+    // Assess
+    expect(starts).toHaveLength(1);
+    expect(asList(starts[0]?.Resource)).toEqual([{ Ref: stateMachineLogicalId() }]);
+  });
+
+  it('gives the provision step the default provider from the defaultProvider context', () => {
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: FUNCTIONS.provisionStep.description,
+      Environment: { Variables: Match.objectLike({ DEFAULT_PROVIDER: 'ec2', TABLE_NAME: { Ref: tableLogicalId() } }) },
+    });
+  });
+
+  it('lets the authorizer do nothing but dynamodb:GetItem on the table', () => {
+    // Prepare
+    const role = idOf(stack.functions.authorizer.role);
+
+    // Act
+    const statements = withoutUnscopable(policyStatements(role));
+
+    // Assess
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': [tableLogicalId(), 'Arn'] } },
+    ]);
+  });
+
+  it('lets getCluster read by key and query, but never write', () => {
+    // Prepare
+    const role = idOf(stack.functions.getCluster.role);
+
+    // Act
+    const actions = withoutUnscopable(policyStatements(role)).flatMap((statement) => asList(statement.Action));
+
+    // Assess
+    expect(actions).toContain('dynamodb:GetItem');
+    expect(actions.filter((action) => /Put|Update|Delete|Write/.test(action))).toEqual([]);
+  });
+
+  it('runs every function on nodejs22.x, arm64, with active tracing', () => {
+    // Act
+    const functions = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
+
+    // Assess
+    expect(functions).toHaveLength(Object.keys(FUNCTIONS).length);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+    }
+  });
+
+  it('gives every function its own log group with a retention', () => {
+    // Prepare
+    const logGroups = template.findResources('AWS::Logs::LogGroup') as Resources;
+    const functions = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
+
+    // Act
+    const groupIds = functions.map((fn) => (fn.Properties?.LoggingConfig as { LogGroup?: { Ref?: string } } | undefined)?.LogGroup?.Ref);
+
+    // Assess
+    expect(new Set(groupIds).size).toBe(functions.length);
+    for (const id of groupIds) {
+      expect(id && logGroups[id]?.Properties?.RetentionInDays, `log group ${id}`).toEqual(expect.any(Number));
+    }
+  });
+
+  it('ships each function as an ESM bundle with its source map and a require shim', () => {
+    // Prepare
+    const functions = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
+
+    for (const fn of functions) {
+      // Act
+      const key = (fn.Properties?.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
+      const bundle = path.join(app.outdir, `asset.${key}`);
+
+      // Assess
+      expect(readdirSync(bundle).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+      expect(readFileSync(path.join(bundle, 'index.mjs'), 'utf8')).toContain('createRequire(import.meta.url)');
+      expect(fn.Properties?.Environment).toMatchObject({ Variables: { NODE_OPTIONS: '--enable-source-maps' } });
+    }
+  });
+});
+
+describe('bundles', () => {
+  it('keep class names, which are the error codes Retry and Catch match on', () => {
+    // Prepare
+    const functions = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
+    const bundles = functions.map((fn) => {
+      const key = (fn.Properties?.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
+      return readFileSync(path.join(app.outdir, `asset.${key}`, 'index.mjs'), 'utf8');
+    });
+
+    // Act
+    const stepBundle = bundles.find((code) => code.includes('ServersBootTimeout'));
+
+    // Assess
+    expect(stepBundle).toBeDefined();
+    expect(stepBundle).toMatch(/["']ServersBootTimeout["']/);
+  });
+});
+
+describe('table', () => {
+  it('keeps its data: point-in-time recovery, retained on stack deletion, AWS-managed encryption', () => {
+    // Assess
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    });
+  });
+
+  it('has the keys, the ttl attribute and the byProject index the store uses', () => {
+    // Assess
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'byProject',
+          KeySchema: [
+            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+  });
+});
+
+describe('IAM', () => {
+  it('grants "*" resources only to actions that cannot be scoped (X-Ray, log delivery)', () => {
+    // Act
+    const wildcards = policyStatements().filter((statement) => asList(statement.Resource).includes('*'));
+
+    // Assess
+    expect(policyStatements().length).toBeGreaterThan(0);
+    expect(withoutUnscopable(wildcards)).toEqual([]);
+  });
+});
+
+describe('configuration', () => {
+  it('refuses a default provider that cannot run in Lambda', () => {
+    // Prepare
+    const scope = new App({ context: { defaultProvider: 'local' } });
+
+    // Act
+    // The provider is checked before anything is bundled, so this stays fast.
+    const build = () => new ClusterServiceStack(scope, 'ProviderProbe');
+
+    // Assess
+    expect(build).toThrow(/defaultProvider/);
+  });
+});
