@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { StepFunctionsWorkflow } from '#adapters/sfn-workflow';
+import { createClusterHandler } from '../../functions/create-cluster/index.ts';
+import { getClusterHandler } from '../../functions/get-cluster/index.ts';
+import { seedRequest } from '../support/clusters.ts';
+import { startTestTable, type TestTable } from '../support/dynamodb.ts';
+import { lambdaContext, proxyEvent } from '../support/events.ts';
+
+const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:provision';
+const sfn = mockClient(SFNClient);
+let table: TestTable;
+let create: ReturnType<typeof createClusterHandler>;
+let get: ReturnType<typeof getClusterHandler>;
+
+beforeAll(async () => {
+  table = await startTestTable();
+  const workflow = new StepFunctionsWorkflow(STATE_MACHINE_ARN, new SFNClient({ region: 'eu-west-1' }));
+  create = createClusterHandler({ store: table.store, workflow, defaultProvider: 'local' });
+  get = getClusterHandler({ store: table.store, consoleUrlFor: () => null });
+});
+afterAll(async () => {
+  sfn.restore();
+  await table.stop();
+});
+beforeEach(() => {
+  sfn.reset();
+  sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn', startDate: new Date() });
+});
+
+const post = (body: string, headers: Record<string, string> = { 'Content-Type': 'application/json' }, project = 'alpha') =>
+  create(proxyEvent({ method: 'POST', path: '/backend/create_lambda_instance', body, headers, project }), lambdaContext);
+
+const clustersOf = async (project: string) => (await table.store.listClusters(project, { limit: 100 })).items;
+
+describe('POST /backend/create_lambda_instance', () => {
+  it('answers 202 with exactly {"uuid": "<id>"} and records the cluster PENDING', async () => {
+    // Act
+    const response = await post(JSON.stringify(seedRequest()));
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    expect(response.body).toMatch(/^\{"uuid": "[0-9a-f-]{36}"\}$/);
+    const { uuid } = JSON.parse(response.body) as { uuid: string };
+    const cluster = await table.store.getCluster(uuid);
+    expect(cluster).toMatchObject({ project: 'alpha', status: 'PENDING', name: 'My first Lambda Instance' });
+    expect(cluster?.executionId).toBe(`arn:aws:states:eu-west-1:123456789012:execution:provision:${uuid}`);
+  });
+
+  it('starts the provision execution named after the cluster, with the cluster id as input', async () => {
+    const response = await post(JSON.stringify(seedRequest()));
+
+    const { uuid } = JSON.parse(response.body) as { uuid: string };
+    const calls = sfn.commandCalls(StartExecutionCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input).toEqual({ stateMachineArn: STATE_MACHINE_ARN, name: uuid, input: JSON.stringify({ clusterId: uuid }) });
+  });
+
+  it('treats an execution that already exists as started (a retried start is idempotent)', async () => {
+    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
+
+    const response = await post(JSON.stringify(seedRequest()));
+
+    expect(response.statusCode).toBe(202);
+  });
+
+  it('records the cluster FAILED and answers 503 when the workflow cannot be started', async () => {
+    sfn.on(StartExecutionCommand).rejects(new Error('service unavailable'));
+
+    const response = await post(JSON.stringify(seedRequest()), undefined, 'start-fails');
+
+    expect(response.statusCode).toBe(503);
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'WorkflowStartFailed' } });
+    const [cluster] = await clustersOf('start-fails');
+    expect(cluster).toMatchObject({ status: 'FAILED', error: { code: 'WorkflowStartFailed', step: 'start', message: 'service unavailable' } });
+  });
+
+  it('answers 400 naming each bad field, and writes nothing', async () => {
+    const response = await post(JSON.stringify({ ...seedRequest(), slaves: -1, ip_allocation: 'some', color: 'red' }), undefined, 'bad-fields');
+
+    expect(response.statusCode).toBe(400);
+    const body = JSON.parse(response.body) as { error: { code: string; details: { path: string }[] } };
+    expect(body.error.code).toBe('ValidationError');
+    expect(body.error.details.map((d) => d.path).sort()).toEqual(['color', 'ip_allocation', 'slaves']);
+    expect(await clustersOf('bad-fields')).toEqual([]);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('answers 400 MalformedJson for a body that is not JSON', async () => {
+    const response = await post('{"slaves": ');
+
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'MalformedJson' } });
+  });
+
+  it('answers 415 for a body that is not declared as JSON', async () => {
+    const response = await post(JSON.stringify(seedRequest()), { 'Content-Type': 'text/plain' });
+
+    expect(response.statusCode).toBe(415);
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'UnsupportedMediaType' } });
+  });
+
+  it('answers 413 for a body over 64 KiB', async () => {
+    const response = await post(JSON.stringify({ ...seedRequest(), instance_name: 'x'.repeat(70_000) }));
+
+    expect(response.statusCode).toBe(413);
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'PayloadTooLarge' } });
+  });
+
+  it('answers 401 when the request did not come through the authorizer', async () => {
+    const response = await create(
+      proxyEvent({ method: 'POST', body: JSON.stringify(seedRequest()), headers: { 'Content-Type': 'application/json' }, project: null }),
+      lambdaContext,
+    );
+
+    expect(response.statusCode).toBe(401);
+  });
+});
+
+describe('GET /v1/clusters/{id}', () => {
+  it('answers the cluster in the contract’s shape to its own project', async () => {
+    const { uuid } = JSON.parse((await post(JSON.stringify(seedRequest()))).body) as { uuid: string };
+
+    const response = await get(proxyEvent({ pathParameters: { id: uuid } }), lambdaContext);
+
+    expect(response.statusCode).toBe(200);
+    const body = JSON.parse(response.body) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(
+      ['createdAt', 'execution', 'id', 'links', 'name', 'phase', 'project', 'provider', 'servers', 'status', 'updatedAt'].sort(),
+    );
+    expect(body).toMatchObject({ id: uuid, status: 'PENDING', project: 'alpha', links: { self: `/v1/clusters/${uuid}` } });
+  });
+
+  it('answers 404 to another project, as for an unknown id', async () => {
+    const { uuid } = JSON.parse((await post(JSON.stringify(seedRequest()))).body) as { uuid: string };
+
+    const other = await get(proxyEvent({ pathParameters: { id: uuid }, project: 'beta' }), lambdaContext);
+    const unknown = await get(proxyEvent({ pathParameters: { id: '00000000-0000-4000-8000-000000000000' } }), lambdaContext);
+    const notAnId = await get(proxyEvent({ pathParameters: { id: 'nope' } }), lambdaContext);
+
+    expect([other.statusCode, unknown.statusCode, notAnId.statusCode]).toEqual([404, 404, 404]);
+    expect(JSON.parse(other.body)).toMatchObject({ error: { code: 'NotFound' } });
+  });
+});

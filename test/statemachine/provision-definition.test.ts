@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import validator from 'asl-validator';
+import { STEP_NAMES } from '#use-cases/provision-steps';
+import { STATE_MACHINES } from '../../infra/routes.ts';
+import { loadDefinition } from '../../infra/local/step-functions.ts';
+
+interface State {
+  Type: string;
+  Next?: string;
+  Default?: string;
+  End?: boolean;
+  Parameters?: Record<string, unknown>;
+  Retry?: { ErrorEquals: string[]; BackoffRate?: number; JitterStrategy?: string; MaxAttempts?: number }[];
+  Catch?: { ErrorEquals: string[]; Next: string }[];
+  Choices?: { Next: string }[];
+}
+
+const FILE = STATE_MACHINES.provision.file;
+const text = readFileSync(path.resolve(import.meta.dirname, '../..', FILE), 'utf8');
+const substitutions = Object.fromEntries(
+  STATE_MACHINES.provision.substitutions.map((name) => [name, `arn:aws:lambda:eu-west-1:123456789012:function:${name}`]),
+);
+const definition = loadDefinition(FILE, substitutions) as { States: Record<string, State>; TimeoutSeconds?: number };
+const states = Object.entries(definition.States);
+const tasks = states.filter(([, state]) => state.Type === 'Task');
+
+describe(`${FILE}`, () => {
+  it('has a substitution for every ${…} placeholder, and uses every substitution', () => {
+    const placeholders = new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((match) => match[1]));
+    expect([...placeholders].sort()).toEqual([...STATE_MACHINES.provision.substitutions].sort());
+  });
+
+  it('passes asl-validator once substituted', () => {
+    const result = validator(definition);
+    expect(result.errorsText()).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('gives every Task a Retry on transient errors with backoff and full jitter', () => {
+    for (const [name, state] of tasks) {
+      const transient = state.Retry?.find((retrier) => retrier.ErrorEquals.includes('TransientProviderError'));
+      expect(transient, name).toBeDefined();
+      expect(transient?.BackoffRate, name).toBeGreaterThan(1);
+      expect(transient?.JitterStrategy, name).toBe('FULL');
+      expect(state.Retry?.some((retrier) => retrier.ErrorEquals.includes('Lambda.TooManyRequestsException')), name).toBe(true);
+    }
+  });
+
+  it('gives every Task a Catch on States.ALL that leads to the rollback or the failure record', () => {
+    for (const [name, state] of tasks) {
+      const catcher = state.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'));
+      expect(catcher, name).toBeDefined();
+      expect(['Roll back the cluster', 'Record the failure', 'Provisioning failed'], name).toContain(catcher?.Next);
+    }
+  });
+
+  it('calls only steps the step handler knows', () => {
+    for (const [name, state] of tasks) expect(STEP_NAMES, name).toContain(state.Parameters?.step);
+  });
+
+  it('has no per-node Map or Parallel state, so transitions do not grow with the node count', () => {
+    expect(states.filter(([, state]) => state.Type === 'Map' || state.Type === 'Parallel')).toEqual([]);
+  });
+
+  it('has a workflow-level timeout', () => {
+    expect(definition.TimeoutSeconds).toBeGreaterThan(0);
+  });
+
+  it('names its states as sentences', () => {
+    for (const [name] of states) expect(name).toMatch(/^[A-Z][a-z]+( [a-zA-Z]+)+\??$/);
+  });
+});

@@ -1,0 +1,164 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { seedRequest } from '../support/clusters.ts';
+import { startWorkflowHarness, transitions, type WorkflowHarness } from '../support/workflow.ts';
+
+let harness: WorkflowHarness | undefined;
+afterEach(async () => {
+  await harness?.stop();
+  harness = undefined;
+});
+
+const serversOf = (h: WorkflowHarness, clusterId: string) => h.cloud.listServers().filter((server) => server.clusterId === clusterId);
+
+describe('the provision workflow (statemachine/provision.asl.json, executed locally)', () => {
+  it('takes the seed request to ACTIVE with a master, its slaves and the master’s public IP', async () => {
+    // Prepare
+    harness = await startWorkflowHarness();
+
+    // Act
+    const { cluster, execution } = await harness.run({ ...seedRequest(), slaves: 3 });
+
+    // Assess
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(cluster.status).toBe('ACTIVE');
+    expect(cluster.phase).toBe('ready');
+    expect(cluster.servers.map((s) => [s.role, s.state])).toEqual([
+      ['master', 'ACTIVE'],
+      ['worker', 'ACTIVE'],
+      ['worker', 'ACTIVE'],
+      ['worker', 'ACTIVE'],
+    ]);
+    const [master, ...workers] = cluster.servers;
+    expect(master?.name).toBe('lambda-master');
+    expect(master?.publicIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(workers.every((w) => w.publicIp === null)).toBe(true);
+    expect(cluster.servers.every((s) => s.privateIp !== null && s.id !== null)).toBe(true);
+    expect(serversOf(harness, cluster.id)).toHaveLength(4);
+  });
+
+  it('records every status and phase change on the timeline, in order', async () => {
+    harness = await startWorkflowHarness();
+
+    const { cluster } = await harness.run(seedRequest());
+    const events = await harness.table.store.listEvents(cluster.id);
+
+    const phases = events.map((e) => `${e.status}/${e.phase}`);
+    expect(phases.slice(0, 6)).toEqual([
+      'PENDING/accepted',
+      'PROVISIONING/plan',
+      'PROVISIONING/create-networks',
+      'PROVISIONING/create-servers',
+      'PROVISIONING/wait-servers',
+      'PROVISIONING/allocate-ips',
+    ]);
+    expect(phases.filter((p) => p.startsWith('CONFIGURING/configure:')).length).toBeGreaterThanOrEqual(1);
+    expect(phases.at(-1)).toBe('ACTIVE/ready');
+  });
+
+  it('gives every public IP to every server when ip_allocation is all, and none when none', async () => {
+    harness = await startWorkflowHarness();
+
+    const all = await harness.run({ ...seedRequest(), slaves: 2, ip_allocation: 'all' });
+    const none = await harness.run({ ...seedRequest(), slaves: 2, ip_allocation: 'none' });
+
+    expect(all.cluster.servers.every((s) => s.publicIp !== null)).toBe(true);
+    expect(none.cluster.servers.every((s) => s.publicIp === null)).toBe(true);
+  });
+
+  it('rolls back and records FAILED when a server fails to boot, leaving no server behind', async () => {
+    harness = await startWorkflowHarness({ cloud: { failPattern: /slave-2$/ } });
+
+    const { cluster, execution } = await harness.run({ ...seedRequest(), slaves: 3 });
+
+    expect(execution.status).toBe('FAILED');
+    expect(cluster.status).toBe('FAILED');
+    expect(cluster.error?.code).toBe('ServerBootFailed');
+    expect(cluster.error?.step).toBe('wait-servers');
+    expect(cluster.error?.message).toContain('my-first-lambda-instance-slave-2');
+    expect(serversOf(harness, cluster.id)).toEqual([]);
+    const events = await harness.table.store.listEvents(cluster.id);
+    expect(events.map((e) => e.phase)).toContain('rollback');
+  });
+
+  it('fails with ServersBootTimeout when servers are not running by the deadline, and cleans up', async () => {
+    harness = await startWorkflowHarness({
+      cloud: { bootMs: { min: 60_000, max: 60_000 } },
+      config: { SERVER_BOOT_TIMEOUT_SECONDS: 1 },
+      waitMs: 100,
+    });
+
+    const { cluster, execution } = await harness.run(seedRequest());
+
+    expect(execution.status).toBe('FAILED');
+    expect(cluster.status).toBe('FAILED');
+    expect(cluster.error).toMatchObject({ code: 'ServersBootTimeout', step: 'wait-servers' });
+    expect(serversOf(harness, cluster.id)).toEqual([]);
+  });
+
+  it('fails at create-servers with the provider’s QuotaExceeded, creating nothing', async () => {
+    harness = await startWorkflowHarness({ cloud: { maxServers: 3 } });
+
+    const { cluster } = await harness.run({ ...seedRequest(), slaves: 5 });
+
+    expect(cluster.status).toBe('FAILED');
+    expect(cluster.error).toMatchObject({ code: 'QuotaExceeded', step: 'create-servers' });
+    expect(serversOf(harness, cluster.id)).toEqual([]);
+  });
+
+  it('fails at the failing configuration component, names the node, and deletes the servers', async () => {
+    harness = await startWorkflowHarness({ cloud: { configFailPattern: /slave-1$/ } });
+
+    const { cluster } = await harness.run({ ...seedRequest(), slaves: 2 });
+
+    expect(cluster.status).toBe('FAILED');
+    expect(cluster.error?.code).toBe('ConfigurationFailed');
+    expect(cluster.error?.step).toMatch(/^configure:/);
+    expect(cluster.error?.message).toContain('my-first-lambda-instance-slave-1');
+    expect(serversOf(harness, cluster.id)).toEqual([]);
+  });
+
+  it('retries throttled provider calls with backoff and still reaches ACTIVE', async () => {
+    // Every fourth call to the cloud is throttled; never two in a row.
+    const draws = [0.9, 0.9, 0.9, 0.1];
+    let call = 0;
+    harness = await startWorkflowHarness({ cloud: { apiErrorRate: 0.25, random: () => draws[call++ % draws.length] ?? 0.9 } });
+
+    const { cluster, execution } = await harness.run({ ...seedRequest(), slaves: 2 });
+
+    expect(cluster.status).toBe('ACTIVE');
+    expect(execution.states.some((s) => s.event === 'StateRetried')).toBe(true);
+    expect(serversOf(harness, cluster.id)).toHaveLength(3);
+  });
+
+  it('makes as many state transitions for 120 nodes (three batches) as for one', async () => {
+    harness = await startWorkflowHarness();
+
+    const one = await harness.run({ ...seedRequest(), slaves: 0 });
+    const many = await harness.run({ ...seedRequest(), slaves: 119 });
+
+    expect(one.cluster.status).toBe('ACTIVE');
+    expect(many.cluster.status).toBe('ACTIVE');
+    expect(many.cluster.servers).toHaveLength(120);
+    expect(transitions(many.execution)).toBeLessThanOrEqual(transitions(one.execution) + 2);
+  });
+
+  it('resumes a cluster whose workflow was stopped midway, without duplicating a server', async () => {
+    harness = await startWorkflowHarness({ cloud: { bootMs: { min: 400, max: 400 } } });
+    const created = await harness.create({ ...seedRequest(), slaves: 4 });
+    // Stop the run once the servers exist but are still booting, as a crash would.
+    for (let i = 0; i < 200 && serversOf(harness, created.id).length < 5; i++) await new Promise((r) => setTimeout(r, 10));
+    await harness.workflow.stopAll();
+    const stopped = await harness.table.store.getCluster(created.id);
+    expect(stopped?.status).toBe('PROVISIONING');
+
+    const restarted = harness.restart();
+    restarted.start(created.id, { clusterId: created.id });
+    const execution = await restarted.waitFor(created.id);
+
+    const cluster = await harness.table.store.getCluster(created.id);
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(cluster?.status).toBe('ACTIVE');
+    expect(serversOf(harness, created.id)).toHaveLength(5);
+    expect(new Set(cluster?.servers.map((s) => s.id)).size).toBe(5);
+  });
+});

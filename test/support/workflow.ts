@@ -1,0 +1,93 @@
+/**
+ * The provision workflow as it runs locally: the real ASL file in aws-local-stepfunctions, the
+ * real step handler, a real DynamoDB API (dynalite) and the emulated cloud in memory.
+ */
+import { LocalCloud, type LocalCloudOptions } from '#adapters/local-cloud';
+import { LocalCloudProvider } from '#adapters/local-provider';
+import { compatToSpec, type CompatCreateRequest } from '#domain/compat-request';
+import type { Cluster } from '#domain/model';
+import { providerRegistry } from '#domain/providers';
+import { createCluster } from '#use-cases/create-cluster';
+import type { WorkflowConfig } from '#lib/config';
+import { provisionStepHandler } from '../../functions/provision-step/index.ts';
+import { STATE_MACHINES } from '../../infra/routes.ts';
+import { LocalWorkflow, type ExecutionRecord, type LocalLambda } from '../../infra/local/step-functions.ts';
+import { startTestTable, type TestTable } from './dynamodb.ts';
+
+/** A fast cloud: tests wait milliseconds, not seconds. */
+export const FAST_CLOUD: LocalCloudOptions = {
+  bootMs: { min: 30, max: 30 },
+  configMs: { min: 50, max: 50 },
+  deleteMs: { min: 10, max: 10 },
+  apiLatencyMs: { min: 0, max: 0 },
+};
+
+export const TEST_WORKFLOW_CONFIG: WorkflowConfig = {
+  DEFAULT_PROVIDER: 'local',
+  SERVER_BOOT_TIMEOUT_SECONDS: 30,
+  CONFIGURATION_TIMEOUT_SECONDS: 30,
+  POLL_INTERVAL_SECONDS: 1,
+};
+
+export interface WorkflowHarness {
+  table: TestTable;
+  cloud: LocalCloud;
+  workflow: LocalWorkflow;
+  /** Records a cluster and starts its execution, as the create route does. */
+  create(request: CompatCreateRequest, project?: string): Promise<Cluster>;
+  /** Creates a cluster and waits for its execution to end. */
+  run(request: CompatCreateRequest): Promise<{ cluster: Cluster; execution: ExecutionRecord }>;
+  /** A workflow runner over the same table and cloud, as after a restart. */
+  restart(): LocalWorkflow;
+  stop(): Promise<void>;
+}
+
+export const startWorkflowHarness = async (options: {
+  cloud?: LocalCloudOptions;
+  config?: Partial<WorkflowConfig>;
+  waitMs?: number;
+  retryMs?: number;
+} = {}): Promise<WorkflowHarness> => {
+  const table = await startTestTable();
+  const cloud = await LocalCloud.open({ ...FAST_CLOUD, ...options.cloud });
+  const config = { ...TEST_WORKFLOW_CONFIG, ...options.config };
+  const makeWorkflow = () =>
+    new LocalWorkflow({
+      file: STATE_MACHINES.provision.file,
+      stateMachineName: 'provision',
+      functions: {
+        ProvisionStepFunctionArn: {
+          name: 'provision-step',
+          handler: provisionStepHandler({ store: table.store, providers: providerRegistry([new LocalCloudProvider(cloud)]), config }) as unknown as LocalLambda,
+          timeoutMs: 120_000,
+        },
+      },
+      waitMs: options.waitMs ?? 20,
+      retryMs: options.retryMs ?? 5,
+    });
+  const workflow = makeWorkflow();
+  const create = (request: CompatCreateRequest, project = 'alpha') =>
+    createCluster({ store: table.store, workflow }, { project, spec: compatToSpec(request, 'local'), request: { ...request } });
+  return {
+    table,
+    cloud,
+    workflow,
+    create,
+    run: async (request) => {
+      const created = await create(request);
+      const execution = await workflow.waitFor(created.id);
+      const cluster = await table.store.getCluster(created.id);
+      if (!cluster || !execution) throw new Error('the cluster or its execution is missing');
+      return { cluster, execution };
+    },
+    restart: makeWorkflow,
+    stop: async () => {
+      await workflow.stopAll();
+      await cloud.close();
+      await table.stop();
+    },
+  };
+};
+
+/** How many states an execution entered: its state transitions. */
+export const transitions = (execution: ExecutionRecord): number => execution.states.filter((s) => s.event === 'StateEntered').length;
