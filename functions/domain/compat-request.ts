@@ -39,6 +39,22 @@ export const compatCreateRequestSchema = z.strictObject({
 
 export type CompatCreateRequest = z.infer<typeof compatCreateRequestSchema>;
 
+/** The body of the seed's curl example, field for field (documentation and examples). */
+export const SEED_EXAMPLE: Readonly<CompatCreateRequest> = Object.freeze({
+  project_name: 'lambda.grnet.gr',
+  instance_name: 'My first Lambda Instance',
+  network_request: 1,
+  master_name: 'lambda-master',
+  vcpus_master: 4,
+  disk_slave: 40,
+  slaves: 1,
+  ram_slave: 4096,
+  ram_master: 4096,
+  vcpus_slave: 4,
+  ip_allocation: 'master',
+  disk_master: 40,
+});
+
 /** A host-name-safe form of a free-text name, used to name worker servers. */
 export const slug = (text: string): string =>
   text

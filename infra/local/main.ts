@@ -3,26 +3,14 @@
  * Prints the URL, the local token and the seed's curl example; Ctrl-C stops it, and clusters
  * still provisioning are resumed on the next start.
  */
+import { SEED_EXAMPLE } from '#domain/compat-request';
 import { readLocalConfig } from './config.ts';
 import { LOCAL_PROJECT, startLocalStack } from './stack.ts';
 
 const config = readLocalConfig();
 const stack = await startLocalStack({ config });
 
-const example = JSON.stringify({
-  project_name: 'lambda.grnet.gr',
-  instance_name: 'My first Lambda Instance',
-  network_request: 1,
-  master_name: 'lambda-master',
-  vcpus_master: 4,
-  disk_slave: 40,
-  slaves: 1,
-  ram_slave: 4096,
-  ram_master: 4096,
-  vcpus_slave: 4,
-  ip_allocation: 'master',
-  disk_master: 40,
-});
+const example = JSON.stringify(SEED_EXAMPLE);
 
 process.stdout.write(
   [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compatCreateRequestSchema, compatToSpec } from '#domain/compat-request';
+import { compatCreateRequestSchema, compatToSpec, SEED_EXAMPLE } from '#domain/compat-request';
 import { issuesToDetails } from '#lib/http';
 import { seedRequest } from '../support/clusters.ts';
 
@@ -24,7 +24,15 @@ const fieldsOfError = (body: unknown): string[] => {
   return issuesToDetails(result.error.issues, body).map((detail) => detail.path);
 };
 
+/** The -d argument of the seed document's curl example, as printed there. */
+const SEED_CURL_BODY =
+  '{"project_name": "lambda.grnet.gr", "instance_name": "My first Lambda Instance", "network_request": 1, "master_name": "lambda-master", "vcpus_master": 4, "disk_slave": 40, "slaves": 1, "ram_slave": 4096, "ram_master": 4096, "vcpus_slave": 4, "ip_allocation": "master", "disk_master": 40}';
+
 describe('the seed 000 create request schema', () => {
+  it('has the seed document’s curl body as its example, field for field', () => {
+    expect(SEED_EXAMPLE).toEqual(JSON.parse(SEED_CURL_BODY));
+  });
+
   it('accepts the seed curl example as it is', () => {
     const result = compatCreateRequestSchema.safeParse(seedRequest());
     expect(result.success).toBe(true);
