@@ -15,6 +15,7 @@ import {
   PutCommand,
   QueryCommand,
   ScanCommand,
+  UpdateCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { Conflict, NotFound, VersionConflict } from '#domain/errors';
@@ -39,6 +40,15 @@ const fromItem = (item: Record<string, unknown>): Cluster => {
   const { pk: _pk, sk: _sk, type: _type, gsi1pk: _g1, gsi1sk: _g2, ...cluster } = item;
   return cluster as unknown as Cluster;
 };
+
+const toToken = (item: Record<string, unknown>): TokenRecord => ({
+  hash: String(item.hash),
+  project: String(item.project),
+  createdAt: String(item.createdAt),
+  expiresAt: typeof item.expiresAt === 'string' ? item.expiresAt : null,
+  revoked: item.revoked === true,
+  ...(typeof item.description === 'string' ? { description: item.description } : {}),
+});
 
 const encodeToken = (key: Record<string, unknown> | undefined): string | undefined =>
   key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
@@ -215,6 +225,8 @@ export class DynamoDbStore implements ClusterStore {
         Item: {
           ...tokenKey(token.hash),
           type: 'token',
+          gsi1pk: `TOKENS#${token.project}`,
+          gsi1sk: `${token.createdAt}#${token.hash}`,
           ...token,
           // DynamoDB's TTL removes expired tokens some time after expiry; the authorizer refuses them at once.
           ...(token.expiresAt ? { expiresAt: token.expiresAt, ttl: Math.ceil(Date.parse(token.expiresAt) / 1000) } : {}),
@@ -225,14 +237,51 @@ export class DynamoDbStore implements ClusterStore {
 
   async getToken(hash: string): Promise<TokenRecord | null> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: tokenKey(hash) }));
-    if (!Item) return null;
-    return {
-      hash: String(Item.hash),
-      project: String(Item.project),
-      createdAt: String(Item.createdAt),
-      expiresAt: typeof Item.expiresAt === 'string' ? Item.expiresAt : null,
-      revoked: Item.revoked === true,
-      ...(typeof Item.description === 'string' ? { description: Item.description } : {}),
-    };
+    return Item ? toToken(Item) : null;
+  }
+
+  async listTokens(project?: string): Promise<TokenRecord[]> {
+    const tokens: TokenRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        project
+          ? new QueryCommand({
+              TableName: this.table,
+              IndexName: PROJECT_INDEX,
+              KeyConditionExpression: 'gsi1pk = :pk',
+              ExpressionAttributeValues: { ':pk': `TOKENS#${project}` },
+              ExclusiveStartKey: startKey,
+            })
+          : new ScanCommand({
+              TableName: this.table,
+              FilterExpression: '#type = :token',
+              ExpressionAttributeNames: { '#type': 'type' },
+              ExpressionAttributeValues: { ':token': 'token' },
+              ExclusiveStartKey: startKey,
+            }),
+      );
+      tokens.push(...(page.Items ?? []).map(toToken));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return tokens.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async revokeToken(hash: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: tokenKey(hash),
+          UpdateExpression: 'SET revoked = :true, revokedAt = :now',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':true': true, ':now': new Date().toISOString() },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 }

@@ -40,4 +40,8 @@ export interface ClusterStore {
 
   putToken(token: TokenRecord): Promise<void>;
   getToken(hash: string): Promise<TokenRecord | null>;
+  /** Tokens of one project (or of all), oldest first; hashes only. */
+  listTokens(project?: string): Promise<TokenRecord[]>;
+  /** Marks a token revoked; false when no token has that hash. */
+  revokeToken(hash: string): Promise<boolean>;
 }

@@ -127,6 +127,20 @@ describe('the DynamoDB store (against dynalite)', () => {
     expect(found.every((c) => c.status === 'CONFIGURING')).toBe(true);
   });
 
+  it('lists a project’s tokens oldest first, and revokes one by hash', async () => {
+    const project = `tokens-${randomUUID()}`;
+    await table.store.putToken({ hash: 'c'.repeat(64), project, createdAt: '2026-01-02T00:00:00.000Z', expiresAt: null, revoked: false });
+    await table.store.putToken({ hash: 'd'.repeat(64), project, createdAt: '2026-01-01T00:00:00.000Z', expiresAt: null, revoked: false });
+    await table.store.putToken({ hash: 'e'.repeat(64), project: `${project}-other`, createdAt: '2026-01-01T00:00:00.000Z', expiresAt: null, revoked: false });
+
+    expect((await table.store.listTokens(project)).map((t) => t.hash)).toEqual(['d'.repeat(64), 'c'.repeat(64)]);
+    expect((await table.store.listTokens()).map((t) => t.hash)).toEqual(expect.arrayContaining(['c'.repeat(64), 'd'.repeat(64), 'e'.repeat(64)]));
+    expect(await table.store.revokeToken('c'.repeat(64))).toBe(true);
+    expect(await table.store.revokeToken('f'.repeat(64))).toBe(false);
+    expect((await table.store.getToken('c'.repeat(64)))?.revoked).toBe(true);
+    expect(await table.store.getToken('f'.repeat(64))).toBeNull();
+  });
+
   it('stores a token record under its hash and reads it back', async () => {
     const hash = 'a'.repeat(64);
     await table.store.putToken({ hash, project: 'alpha', createdAt: '2026-01-01T00:00:00.000Z', expiresAt: null, revoked: false });
