@@ -36,8 +36,8 @@ export const FUNCTIONS = {
     tableAccess: 'read',
     timeoutSeconds: 10,
   },
-  provisionStep: {
-    entry: 'functions/provision-step/handler.ts',
+  workflowStep: {
+    entry: 'functions/workflow-step/handler.ts',
     description: 'The provision workflow’s Task states: one step per invocation',
     tableAccess: 'readWrite',
     timeoutSeconds: 120,
@@ -50,7 +50,7 @@ export interface RouteDefinition {
   readonly method: 'GET' | 'POST' | 'DELETE';
   /** API Gateway resource path; `{name}` marks a path parameter. */
   readonly path: string;
-  readonly function: Exclude<FunctionName, 'authorizer' | 'provisionStep'>;
+  readonly function: Exclude<FunctionName, 'authorizer' | 'workflowStep'>;
 }
 
 /**
@@ -67,6 +67,6 @@ export const ROUTES: readonly RouteDefinition[] = [
 export const STATE_MACHINES = {
   provision: {
     file: 'statemachine/provision.asl.json',
-    substitutions: ['ProvisionStepFunctionArn'] as const,
+    substitutions: ['WorkflowStepFunctionArn'] as const,
   },
 } as const;

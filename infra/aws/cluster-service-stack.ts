@@ -48,7 +48,7 @@ const NARROWED_TABLE_GRANTS: Partial<Record<FunctionName, Pick<BindTableProps, '
 };
 
 /** The provision workflow runs its Task states through this function. */
-const WORKFLOW_STEP_FUNCTION = 'provisionStep' satisfies FunctionName;
+const WORKFLOW_STEP_FUNCTION = 'workflowStep' satisfies FunctionName;
 
 const pascalCase = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
 
@@ -130,7 +130,7 @@ export class ClusterServiceStack extends Stack {
     const { file } = STATE_MACHINES.provision;
     // Keyed by the file's declared placeholders, so a new one fails to compile until it is given a value.
     const substitutions: Record<(typeof STATE_MACHINES.provision.substitutions)[number], string> = {
-      ProvisionStepFunctionArn: step.functionArn,
+      WorkflowStepFunctionArn: step.functionArn,
     };
     const logGroup = new logs.LogGroup(this, 'ProvisionLogGroup', {
       // The vendedlogs prefix keeps Step Functions from adding to the account's size-limited logs resource policy.

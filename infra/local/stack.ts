@@ -17,7 +17,7 @@ import { logger } from '#lib/logger';
 import { createAuthorizer } from '../../functions/authorizer/index.ts';
 import { createClusterHandler } from '../../functions/create-cluster/index.ts';
 import { getClusterHandler } from '../../functions/get-cluster/index.ts';
-import { provisionStepHandler } from '../../functions/provision-step/index.ts';
+import { workflowStepHandler } from '../../functions/workflow-step/index.ts';
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionName } from '../routes.ts';
 import { createLocalApi, type LocalRoute, type ProxyHandler } from './api-gateway.ts';
 import type { LocalConfig } from './config.ts';
@@ -81,11 +81,11 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   const providers = providerRegistry([new LocalCloudProvider(cloud)]);
 
   const timeoutMs = (name: FunctionName) => FUNCTIONS[name].timeoutSeconds * 1000;
-  const provisionStep = provisionStepHandler({ store, providers, config }) as unknown as LocalLambda;
+  const workflowStep = workflowStepHandler({ store, providers, config }) as unknown as LocalLambda;
   const workflow = new LocalWorkflow({
     file: STATE_MACHINES.provision.file,
     stateMachineName: 'provision',
-    functions: { ProvisionStepFunctionArn: { name: 'provision-step', handler: provisionStep, timeoutMs: timeoutMs('provisionStep') } },
+    functions: { WorkflowStepFunctionArn: { name: 'workflow-step', handler: workflowStep, timeoutMs: timeoutMs('workflowStep') } },
     waitMs: config.LOCAL_POLL_MS,
     ...(options.retryMs !== undefined ? { retryMs: options.retryMs } : {}),
   });

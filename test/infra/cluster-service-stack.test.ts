@@ -188,20 +188,20 @@ describe('provision workflow', () => {
     });
   });
 
-  it('leaves no ${…} placeholder unresolved, and the provision step ARN goes where the file asks', () => {
+  it('leaves no ${…} placeholder unresolved, and the workflow step ARN goes where the file asks', () => {
     // Act
     const definition = deployedDefinition();
 
     // Assess
     expect(definition).not.toMatch(/\$\{\w+\}/);
-    expect(definition).not.toContain('${ProvisionStepFunctionArn}');
-    expect(definition).toContain(logicalId('provisionStep'));
+    expect(definition).not.toContain('${WorkflowStepFunctionArn}');
+    expect(definition).toContain(logicalId('workflowStep'));
   });
 
-  it('lets the state machine role invoke exactly the provision step function', () => {
+  it('lets the state machine role invoke exactly the workflow step function', () => {
     // Prepare
     const role = idOf(stack.stateMachine.role);
-    const others = (Object.keys(FUNCTIONS) as FunctionName[]).filter((name) => name !== 'provisionStep').map(logicalId);
+    const others = (Object.keys(FUNCTIONS) as FunctionName[]).filter((name) => name !== 'workflowStep').map(logicalId);
 
     // Act
     const invokes = policyStatements(role).filter((statement) => asList(statement.Action).includes('lambda:InvokeFunction'));
@@ -210,7 +210,7 @@ describe('provision workflow', () => {
     expect(invokes.length).toBeGreaterThan(0);
     for (const resource of invokes.flatMap((statement) => asList(statement.Resource))) {
       expect(resource).not.toBe('*');
-      expect(JSON.stringify(resource)).toContain(logicalId('provisionStep'));
+      expect(JSON.stringify(resource)).toContain(logicalId('workflowStep'));
       for (const other of others) expect(JSON.stringify(resource)).not.toContain(other);
     }
   });
@@ -254,10 +254,10 @@ describe('functions', () => {
     expect(asList(starts[0]?.Resource)).toEqual([{ Ref: stateMachineLogicalId() }]);
   });
 
-  it('gives the provision step the default provider from the defaultProvider context', () => {
+  it('gives the workflow step the default provider from the defaultProvider context', () => {
     // Assess
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: FUNCTIONS.provisionStep.description,
+      Description: FUNCTIONS.workflowStep.description,
       Environment: { Variables: Match.objectLike({ DEFAULT_PROVIDER: 'ec2', TABLE_NAME: { Ref: tableLogicalId() } }) },
     });
   });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import validator from 'asl-validator';
-import { STEP_NAMES } from '#use-cases/provision-steps';
+import { STEP_NAMES } from '#use-cases/workflow-steps';
 import { STATE_MACHINES } from '../../infra/routes.ts';
 import { loadDefinition } from '../../infra/local/step-functions.ts';
 

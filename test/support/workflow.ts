@@ -9,7 +9,7 @@ import type { Cluster } from '#domain/model';
 import { providerRegistry } from '#domain/providers';
 import { createCluster } from '#use-cases/create-cluster';
 import type { WorkflowConfig } from '#lib/config';
-import { provisionStepHandler } from '../../functions/provision-step/index.ts';
+import { workflowStepHandler } from '../../functions/workflow-step/index.ts';
 import { STATE_MACHINES } from '../../infra/routes.ts';
 import { LocalWorkflow, type ExecutionRecord, type LocalLambda } from '../../infra/local/step-functions.ts';
 import { startTestTable, type TestTable } from './dynamodb.ts';
@@ -56,9 +56,9 @@ export const startWorkflowHarness = async (options: {
       file: STATE_MACHINES.provision.file,
       stateMachineName: 'provision',
       functions: {
-        ProvisionStepFunctionArn: {
-          name: 'provision-step',
-          handler: provisionStepHandler({ store: table.store, providers: providerRegistry([new LocalCloudProvider(cloud)]), config }) as unknown as LocalLambda,
+        WorkflowStepFunctionArn: {
+          name: 'workflow-step',
+          handler: workflowStepHandler({ store: table.store, providers: providerRegistry([new LocalCloudProvider(cloud)]), config }) as unknown as LocalLambda,
           timeoutMs: 120_000,
         },
       },

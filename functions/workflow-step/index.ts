@@ -6,7 +6,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { runStep, STEP_NAMES, type StepDeps, type StepInput } from '#use-cases/provision-steps';
+import { runStep, STEP_NAMES, type StepDeps, type StepInput } from '#use-cases/workflow-steps';
 import { logger } from '#lib/logger';
 
 const caught = z.object({ Error: z.string(), Cause: z.string().optional() }).passthrough();
@@ -18,7 +18,7 @@ const stepInputSchema = z.object({
   state: z.object({ failure: caught.optional(), rollbackFailure: caught.optional() }).passthrough().optional(),
 });
 
-export const provisionStepHandler = (deps: StepDeps) =>
+export const workflowStepHandler = (deps: StepDeps) =>
   middy<unknown, Record<string, unknown>>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler(async (event: unknown, context: Context) => {

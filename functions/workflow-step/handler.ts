@@ -2,11 +2,11 @@
 import { DynamoDbStore } from '#adapters/dynamodb-store';
 import { providerRegistry } from '#domain/providers';
 import { readEnv, tableEnvSchema, workflowEnvSchema } from '#lib/config';
-import { provisionStepHandler } from './index.ts';
+import { workflowStepHandler } from './index.ts';
 
 const env = readEnv(tableEnvSchema.extend(workflowEnvSchema.shape));
 
-export const handler = provisionStepHandler({
+export const handler = workflowStepHandler({
   store: new DynamoDbStore({ tableName: env.TABLE_NAME }),
   // The cloud adapters for AWS (ec2 first) register here; until one does, a cluster fails at
   // `plan` with ProviderUnavailable instead of hanging.
