@@ -4,14 +4,20 @@
  * requests to the same handler files.
  */
 
+import type { WorkflowKind } from '../functions/domain/workflow.ts';
+
 export interface FunctionDefinition {
   /** Handler source, relative to the repository root; it exports `handler`. */
   readonly entry: string;
   readonly description: string;
   /** What the function may do with the table. */
   readonly tableAccess: 'read' | 'readWrite';
-  /** Whether it starts provision executions. */
-  readonly startsWorkflow?: boolean;
+  /** Workflows whose executions it starts. */
+  readonly startsWorkflows?: readonly WorkflowKind[];
+  /** Workflows whose executions it stops. */
+  readonly stopsWorkflows?: readonly WorkflowKind[];
+  /** Runs on a schedule (an EventBridge rate expression) instead of behind the API. */
+  readonly schedule?: string;
   /** Seconds before Lambda stops it. */
   readonly timeoutSeconds: number;
 }
@@ -25,20 +31,37 @@ export const FUNCTIONS = {
   },
   createCluster: {
     entry: 'functions/create-cluster/handler.ts',
-    description: 'POST /backend/create_lambda_instance: records the cluster and starts the provision workflow',
+    description: 'Creates clusters (compat and native routes, dry runs): quota, record, provision workflow',
     tableAccess: 'readWrite',
-    startsWorkflow: true,
-    timeoutSeconds: 10,
+    startsWorkflows: ['provision'],
+    timeoutSeconds: 15,
   },
-  getCluster: {
-    entry: 'functions/get-cluster/handler.ts',
-    description: 'GET /v1/clusters/{id}: a cluster of the caller’s project',
+  readClusters: {
+    entry: 'functions/read-clusters/handler.ts',
+    description: 'Reads clusters, their timelines and the OpenAPI document (native and compat routes)',
     tableAccess: 'read',
     timeoutSeconds: 10,
   },
+  changeCluster: {
+    entry: 'functions/change-cluster/handler.ts',
+    description: 'Destroys and retries clusters (native and compat routes)',
+    tableAccess: 'readWrite',
+    startsWorkflows: ['provision', 'destroy'],
+    stopsWorkflows: ['provision'],
+    timeoutSeconds: 15,
+  },
+  expireClusters: {
+    entry: 'functions/expire-clusters/handler.ts',
+    description: 'Destroys clusters whose ttlHours have passed',
+    tableAccess: 'readWrite',
+    startsWorkflows: ['destroy'],
+    stopsWorkflows: ['provision'],
+    schedule: 'rate(5 minutes)',
+    timeoutSeconds: 60,
+  },
   workflowStep: {
     entry: 'functions/workflow-step/handler.ts',
-    description: 'The provision workflow’s Task states: one step per invocation',
+    description: 'The Task states of the provision and destroy workflows: one step per invocation',
     tableAccess: 'readWrite',
     timeoutSeconds: 120,
   },
@@ -50,7 +73,7 @@ export interface RouteDefinition {
   readonly method: 'GET' | 'POST' | 'DELETE';
   /** API Gateway resource path; `{name}` marks a path parameter. */
   readonly path: string;
-  readonly function: Exclude<FunctionName, 'authorizer' | 'workflowStep'>;
+  readonly function: 'createCluster' | 'readClusters' | 'changeCluster';
 }
 
 /**
@@ -60,8 +83,21 @@ export interface RouteDefinition {
  */
 export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/backend/create_lambda_instance', function: 'createCluster' },
-  { method: 'GET', path: '/v1/clusters/{id}', function: 'getCluster' },
+  { method: 'GET', path: '/backend/lambda-instances', function: 'readClusters' },
+  { method: 'GET', path: '/backend/lambda-instances/{uuid}', function: 'readClusters' },
+  { method: 'GET', path: '/backend/lambda-instances/{uuid}/status', function: 'readClusters' },
+  { method: 'DELETE', path: '/backend/lambda-instances/{uuid}', function: 'changeCluster' },
+  { method: 'POST', path: '/v1/clusters', function: 'createCluster' },
+  { method: 'GET', path: '/v1/clusters', function: 'readClusters' },
+  { method: 'GET', path: '/v1/clusters/{id}', function: 'readClusters' },
+  { method: 'GET', path: '/v1/clusters/{id}/events', function: 'readClusters' },
+  { method: 'DELETE', path: '/v1/clusters/{id}', function: 'changeCluster' },
+  { method: 'POST', path: '/v1/clusters/{id}/retry', function: 'changeCluster' },
+  { method: 'GET', path: '/v1/openapi.json', function: 'readClusters' },
 ];
+
+/** The key a function's router dispatches on: API Gateway's method and resource path. */
+export const routeKey = (route: Pick<RouteDefinition, 'method' | 'path'>): string => `${route.method} ${route.path}`;
 
 /** The workflow files and the `${…}` substitutions each one takes. */
 export const STATE_MACHINES = {
@@ -69,4 +105,8 @@ export const STATE_MACHINES = {
     file: 'statemachine/provision.asl.json',
     substitutions: ['WorkflowStepFunctionArn'] as const,
   },
-} as const;
+  destroy: {
+    file: 'statemachine/destroy.asl.json',
+    substitutions: ['WorkflowStepFunctionArn'] as const,
+  },
+} as const satisfies Record<WorkflowKind, { file: string; substitutions: readonly string[] }>;

@@ -10,6 +10,7 @@
  */
 import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -18,14 +19,20 @@ import {
   UpdateCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { Conflict, NotFound, VersionConflict } from '#domain/errors';
+import { Conflict, NotFound, QuotaExceeded, VersionConflict } from '#domain/errors';
 import type { Cluster, ClusterEvent, ClusterStatus } from '#domain/model';
-import type { ClusterMutation, ClusterStore, Page, TokenRecord } from '#domain/store';
+import type { ClusterMutation, ClusterStore, IdempotencyRecord, Page, QuotaAmounts, QuotaRecord, TokenRecord } from '#domain/store';
 
 export const PROJECT_INDEX = 'byProject';
 
 const clusterKey = (id: string) => ({ pk: `CLUSTER#${id}`, sk: 'META' });
 const tokenKey = (hash: string) => ({ pk: `TOKEN#${hash}`, sk: 'TOKEN' });
+const quotaKey = (project: string) => ({ pk: `QUOTA#${project}`, sk: 'QUOTA' });
+const idempotencyKey = (project: string, key: string) => ({ pk: `IDEMPOTENCY#${project}#${key}`, sk: 'IDEMPOTENCY' });
+const QUOTA_RESOURCES = ['vcpus', 'servers', 'clusters'] as const;
+/** Placeholders for the quota attributes (some are DynamoDB reserved words). */
+const QUOTA_NAMES = Object.fromEntries(QUOTA_RESOURCES.map((r) => [`#${r}`, r]));
+const epochSeconds = (iso: string) => Math.ceil(Date.parse(iso) / 1000);
 const MAX_UPDATE_ATTEMPTS = 8;
 
 const toItem = (cluster: Cluster) => ({
@@ -183,19 +190,28 @@ export class DynamoDbStore implements ClusterStore {
     return events;
   }
 
-  async listClusters(project: string, options: { limit: number; nextToken?: string }): Promise<Page<Cluster>> {
-    const input: QueryCommandInput = {
-      TableName: this.table,
-      IndexName: PROJECT_INDEX,
-      KeyConditionExpression: 'gsi1pk = :pk',
-      ExpressionAttributeValues: { ':pk': `PROJECT#${project}` },
-      ScanIndexForward: false,
-      Limit: options.limit,
-      ExclusiveStartKey: decodeToken(options.nextToken),
-    };
-    const page = await this.doc.send(new QueryCommand(input));
-    const nextToken = encodeToken(page.LastEvaluatedKey);
-    return { items: (page.Items ?? []).map(fromItem), ...(nextToken ? { nextToken } : {}) };
+  async listClusters(project: string, options: { limit: number; nextToken?: string; status?: ClusterStatus }): Promise<Page<Cluster>> {
+    const items: Cluster[] = [];
+    let startKey = decodeToken(options.nextToken);
+    // DynamoDB applies Limit before the filter: ask only for what is still missing, so every
+    // item a query reads is either taken or filtered out, and the last key is an exact cursor.
+    do {
+      const input: QueryCommandInput = {
+        TableName: this.table,
+        IndexName: PROJECT_INDEX,
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': `PROJECT#${project}`, ...(options.status ? { ':status': options.status } : {}) },
+        ...(options.status ? { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } } : {}),
+        ScanIndexForward: false,
+        Limit: options.limit - items.length,
+        ExclusiveStartKey: startKey,
+      };
+      const page = await this.doc.send(new QueryCommand(input));
+      items.push(...(page.Items ?? []).map(fromItem));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && items.length < options.limit);
+    const nextToken = encodeToken(startKey);
+    return { items, ...(nextToken ? { nextToken } : {}) };
   }
 
   async findClustersByStatus(statuses: readonly ClusterStatus[]): Promise<Cluster[]> {
@@ -216,6 +232,142 @@ export class DynamoDbStore implements ClusterStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return clusters;
+  }
+
+  async getQuota(project: string): Promise<QuotaRecord> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: quotaKey(project), ConsistentRead: true }));
+    const number = (value: unknown) => (typeof value === 'number' ? value : 0);
+    const limits = (Item?.limits ?? {}) as Partial<QuotaAmounts>;
+    return {
+      usage: { vcpus: number(Item?.vcpus), servers: number(Item?.servers), clusters: number(Item?.clusters) },
+      limits: Object.fromEntries(QUOTA_RESOURCES.filter((r) => typeof limits[r] === 'number').map((r) => [r, limits[r]])),
+    };
+  }
+
+  async reserveQuota(project: string, amounts: QuotaAmounts, limits: QuotaAmounts): Promise<void> {
+    const over = QUOTA_RESOURCES.filter((resource) => amounts[resource] > limits[resource]);
+    if (over.length === 0) {
+      try {
+        // DynamoDB conditions cannot add: compare the current usage with limit − amount instead.
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: quotaKey(project),
+            UpdateExpression: 'ADD #vcpus :vcpus, #servers :servers, #clusters :clusters SET #type = :type',
+            ConditionExpression: QUOTA_RESOURCES.map((r) => `(attribute_not_exists(#${r}) OR #${r} <= :max_${r})`).join(' AND '),
+            ExpressionAttributeNames: { '#type': 'type', ...QUOTA_NAMES },
+            ExpressionAttributeValues: {
+              ':type': 'quota',
+              ...Object.fromEntries(QUOTA_RESOURCES.map((r) => [`:${r}`, amounts[r]])),
+              ...Object.fromEntries(QUOTA_RESOURCES.map((r) => [`:max_${r}`, limits[r] - amounts[r]])),
+            },
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    const { usage } = await this.getQuota(project);
+    const exceeded = QUOTA_RESOURCES.filter((r) => usage[r] + amounts[r] > limits[r]);
+    const named = exceeded.length > 0 ? exceeded : over;
+    throw new QuotaExceeded(
+      `the project's quota would be exceeded: ${named.map((r) => `${r} (using ${usage[r]}, asking ${amounts[r]}, limit ${limits[r]})`).join(', ')}`,
+      named.map((r) => ({ path: r, message: `using ${usage[r]} of ${limits[r]}; this request needs ${amounts[r]}` })),
+    );
+  }
+
+  async releaseQuota(project: string, amounts: QuotaAmounts): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: quotaKey(project),
+        UpdateExpression: 'ADD #vcpus :vcpus, #servers :servers, #clusters :clusters',
+        ExpressionAttributeNames: QUOTA_NAMES,
+        ExpressionAttributeValues: Object.fromEntries(QUOTA_RESOURCES.map((r) => [`:${r}`, -amounts[r]])),
+      }),
+    );
+  }
+
+  async setQuotaLimits(project: string, limits: Partial<QuotaAmounts>): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: quotaKey(project),
+        UpdateExpression: 'SET limits = :limits, #type = :type',
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: { ':limits': limits, ':type': 'quota' },
+      }),
+    );
+  }
+
+  async claimIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord | null> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...idempotencyKey(record.project, record.key), type: 'idempotency', ...record, ttl: epochSeconds(record.expiresAt) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return null;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: idempotencyKey(record.project, record.key), ConsistentRead: true }),
+    );
+    if (!Item) return this.claimIdempotencyKey(record);
+    const { pk: _pk, sk: _sk, type: _type, ttl: _ttl, ...existing } = Item;
+    // An expired record DynamoDB's TTL has not removed yet counts as absent.
+    if (Date.parse(String(existing.expiresAt)) <= Date.now()) {
+      return (await this.takeOverIdempotencyKey(record, String(existing.createdAt))) ? null : this.claimIdempotencyKey(record);
+    }
+    return existing as unknown as IdempotencyRecord;
+  }
+
+  async completeIdempotencyKey(project: string, key: string, response: NonNullable<IdempotencyRecord['response']>): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: idempotencyKey(project, key),
+        UpdateExpression: 'SET #state = :completed, #response = :response',
+        ExpressionAttributeNames: { '#state': 'state', '#response': 'response' },
+        ExpressionAttributeValues: { ':completed': 'COMPLETED', ':response': response },
+      }),
+    );
+  }
+
+  async releaseIdempotencyKey(project: string, key: string, createdAt: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: idempotencyKey(project, key),
+          ConditionExpression: 'createdAt = :createdAt',
+          ExpressionAttributeValues: { ':createdAt': createdAt },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async takeOverIdempotencyKey(record: IdempotencyRecord, previousCreatedAt: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...idempotencyKey(record.project, record.key), type: 'idempotency', ...record, ttl: epochSeconds(record.expiresAt) },
+          ConditionExpression: 'createdAt = :previous',
+          ExpressionAttributeValues: { ':previous': previousCreatedAt },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async putToken(token: TokenRecord): Promise<void> {

@@ -15,6 +15,7 @@ import {
   LOCAL_CLOUD_MAX_BATCH_SIZE,
   localFlavorName,
   localFlavorProblems,
+  parseLocalFlavor,
   type LocalCloud,
   type LocalCloudServer,
   type ServerSize,
@@ -50,6 +51,10 @@ export class LocalCloudProvider implements CloudProvider {
       throw new InvalidSpec(`No local flavor fits: ${problems.map((problem) => problem.message).join('; ')}`, problems);
     }
     return localFlavorName(size);
+  }
+
+  describeFlavor(flavor: string): ServerSize | null {
+    return parseLocalFlavor(flavor);
   }
 
   createNetworks(input: { clusterId: string; count: number }): Promise<string[]> {

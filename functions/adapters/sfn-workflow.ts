@@ -1,6 +1,6 @@
-/** Starts provision executions on AWS Step Functions. */
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { WorkflowStarter } from '#domain/workflow';
+/** Starts and stops executions on AWS Step Functions. */
+import { ExecutionAlreadyExists, ExecutionDoesNotExist, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import type { WorkflowKind, Workflows } from '#domain/workflow';
 
 /** The Step Functions console page of an execution, in the execution's own region. */
 export const stepFunctionsConsoleUrl = (executionArn: string): string | null => {
@@ -9,29 +9,30 @@ export const stepFunctionsConsoleUrl = (executionArn: string): string | null => 
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 };
 
-export class StepFunctionsWorkflow implements WorkflowStarter {
+export class StepFunctionsWorkflows implements Workflows {
   private readonly client: SFNClient;
 
+  /**
+   * @param stateMachines the ARN of each workflow's state machine
+   * @param stepTimeoutSeconds the longest a Task can run on after its execution is stopped
+   */
   constructor(
-    private readonly stateMachineArn: string,
+    private readonly stateMachines: Record<WorkflowKind, string>,
+    private readonly stepTimeoutSeconds: number,
     client?: SFNClient,
   ) {
     this.client = client ?? new SFNClient({});
   }
 
-  executionIdFor(clusterId: string): string {
-    // arn:aws:states:<region>:<account>:stateMachine:<name> → …:execution:<name>:<execution name>
-    return `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${clusterId}`;
+  executionIdFor(kind: WorkflowKind, name: string): string {
+    // arn:aws:states:<region>:<account>:stateMachine:<sm> → …:execution:<sm>:<execution name>
+    return `${this.stateMachines[kind].replace(':stateMachine:', ':execution:')}:${name}`;
   }
 
-  async startProvision(clusterId: string): Promise<void> {
+  async start(kind: WorkflowKind, name: string, clusterId: string): Promise<void> {
     try {
       await this.client.send(
-        new StartExecutionCommand({
-          stateMachineArn: this.stateMachineArn,
-          name: clusterId,
-          input: JSON.stringify({ clusterId }),
-        }),
+        new StartExecutionCommand({ stateMachineArn: this.stateMachines[kind], name, input: JSON.stringify({ clusterId }) }),
       );
     } catch (error) {
       // Same name and same input: the execution is already running or ran; nothing to do.
@@ -39,4 +40,24 @@ export class StepFunctionsWorkflow implements WorkflowStarter {
       throw error;
     }
   }
+
+  async stop(kind: WorkflowKind, name: string): Promise<{ settleSeconds: number }> {
+    try {
+      await this.client.send(
+        new StopExecutionCommand({ executionArn: this.executionIdFor(kind, name), error: 'ClusterDestroyRequested', cause: 'DELETE of the cluster' }),
+      );
+    } catch (error) {
+      if (error instanceof ExecutionDoesNotExist) return { settleSeconds: 0 };
+      throw error;
+    }
+    // StopExecution does not stop a Lambda already running: its step may still finish.
+    return { settleSeconds: this.stepTimeoutSeconds + 10 };
+  }
 }
+
+/** The workflows named by the environment the CDK stack sets. */
+export const stepFunctionsWorkflowsFromEnv = (
+  env: { PROVISION_STATE_MACHINE_ARN: string; DESTROY_STATE_MACHINE_ARN: string },
+  stepTimeoutSeconds: number,
+): StepFunctionsWorkflows =>
+  new StepFunctionsWorkflows({ provision: env.PROVISION_STATE_MACHINE_ARN, destroy: env.DESTROY_STATE_MACHINE_ARN }, stepTimeoutSeconds);

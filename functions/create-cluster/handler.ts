@@ -1,19 +1,20 @@
-/** Lambda entry: the create handler over DynamoDB and Step Functions. */
-import { z } from 'zod';
+/** Lambda entry: the create routes over DynamoDB and Step Functions. */
 import { DynamoDbStore } from '#adapters/dynamodb-store';
-import { StepFunctionsWorkflow } from '#adapters/sfn-workflow';
-import { PROVIDER_NAMES, readEnv, tableEnvSchema } from '#lib/config';
+import { stepFunctionsWorkflowsFromEnv } from '#adapters/sfn-workflow';
+import { providerRegistry } from '#domain/providers';
+import { quotaDefaultsOf, quotaEnvSchema, readEnv, tableEnvSchema, workflowEnvSchema, workflowsEnvSchema } from '#lib/config';
+import { FUNCTIONS } from '../../infra/routes.ts';
 import { createClusterHandler } from './index.ts';
 
-const env = readEnv(
-  tableEnvSchema.extend({
-    PROVISION_STATE_MACHINE_ARN: z.string().startsWith('arn:', 'must be a state machine ARN'),
-    DEFAULT_PROVIDER: z.enum(PROVIDER_NAMES),
-  }),
-);
+const env = readEnv(tableEnvSchema.extend(workflowsEnvSchema.shape).extend(workflowEnvSchema.shape).extend(quotaEnvSchema.shape));
 
 export const handler = createClusterHandler({
   store: new DynamoDbStore({ tableName: env.TABLE_NAME }),
-  workflow: new StepFunctionsWorkflow(env.PROVISION_STATE_MACHINE_ARN),
+  workflows: stepFunctionsWorkflowsFromEnv(env, FUNCTIONS.workflowStep.timeoutSeconds),
+  quotaDefaults: quotaDefaultsOf(env),
   defaultProvider: env.DEFAULT_PROVIDER,
+  // The cloud adapters for AWS (ec2 first) register here; until one does, creates are refused
+  // with InvalidSpec on `provider` rather than accepted and failed later.
+  providers: providerRegistry([]),
+  pollSeconds: env.POLL_INTERVAL_SECONDS,
 });

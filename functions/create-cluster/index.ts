@@ -1,29 +1,95 @@
-/** POST /backend/create_lambda_instance — the seed's create call, answered 202 {"uuid"}. */
+/**
+ * The create routes: `POST /backend/create_lambda_instance` (the seed's call, answered
+ * 202 {"uuid"}) and `POST /v1/clusters` (native, with dry runs). Two doors into one use case.
+ */
 import { compatCreateRequestSchema, compatToSpec, type CompatCreateRequest } from '#domain/compat-request';
+import { ValidationError } from '#domain/errors';
+import { nativeCreateRequestSchema, nativeToSpec, type NativeCreateRequest } from '#domain/native-request';
+import type { ProviderRegistry } from '#domain/providers';
 import { createCluster, type CreateClusterDeps } from '#use-cases/create-cluster';
-import { httpHandler, projectOf } from '#lib/http';
+import { dryRun } from '#use-cases/dry-run';
+import { IDEMPOTENCY_KEY_HEADER, runIdempotently } from '#use-cases/idempotency';
+import { clusterLinks } from '#use-cases/read-clusters';
+import { checkSpecFits, flavorSizeOn, providerFor } from '#use-cases/validate-spec';
+import { httpHandler, json, projectOf, type ApiEvent } from '#lib/http';
 import { logger } from '#lib/logger';
+import { router } from '#lib/router';
 
 export interface CreateClusterHandlerDeps extends CreateClusterDeps {
   defaultProvider: string;
+  providers: ProviderRegistry;
+  pollSeconds: number;
 }
 
-export const createClusterHandler = (deps: CreateClusterHandlerDeps) =>
-  httpHandler<CompatCreateRequest>(
+/** The seed's field for a size of its master (group 0) or slaves (group 1). */
+const compatField = (group: number, field: string): string => {
+  const role = group === 0 ? 'master' : 'slave';
+  const name = { vcpus: 'vcpus', ramMb: 'ram', diskGb: 'disk' }[field] ?? field;
+  return `${name}_${role}`;
+};
+
+const dryRunRequested = (event: ApiEvent): boolean => {
+  const value = event.queryStringParameters?.dryRun;
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new ValidationError('dryRun must be true or false', [{ path: 'dryRun', message: 'must be true or false' }]);
+};
+
+export const createClusterHandler = (deps: CreateClusterHandlerDeps) => {
+  const compat = httpHandler<CompatCreateRequest>(
     async (event) => {
       const project = projectOf(event);
-      const cluster = await createCluster(deps, {
+      const spec = compatToSpec(event.body, deps.defaultProvider);
+      // Compat bodies name sizes per role: a size no flavor fits is reported on the seed's fields.
+      checkSpecFits(spec, providerFor(deps.providers, spec.provider), compatField);
+      const response = await runIdempotently({
+        store: deps.store,
         project,
-        spec: compatToSpec(event.body, deps.defaultProvider),
-        request: event.body,
+        key: event.headers[IDEMPOTENCY_KEY_HEADER],
+        route: 'POST /backend/create_lambda_instance',
+        body: event.body,
+        run: async (id) => {
+          const cluster = await createCluster(deps, { project, spec, request: event.body, id });
+          logger.info('cluster accepted', { clusterId: cluster.id, project });
+          // The seed service's answer, byte for byte.
+          return { statusCode: 202, headers: { 'Content-Type': 'application/json' }, body: `{"uuid": "${cluster.id}"}` };
+        },
       });
-      logger.info('cluster accepted', { clusterId: cluster.id, project });
-      // The seed service's answer, byte for byte.
-      return {
-        statusCode: 202,
-        headers: { 'Content-Type': 'application/json' },
-        body: `{"uuid": "${cluster.id}"}`,
-      };
+      return response;
     },
     { body: compatCreateRequestSchema },
   );
+
+  const native = httpHandler<NativeCreateRequest>(
+    async (event) => {
+      const project = projectOf(event);
+      const provider = providerFor(deps.providers, event.body.provider ?? deps.defaultProvider);
+      const spec = nativeToSpec(event.body, provider.name, flavorSizeOn(provider));
+      checkSpecFits(spec, provider, (i, field) => `nodeGroups.${i}.${field}`);
+      if (dryRunRequested(event)) return json(200, await dryRun(deps, project, spec));
+      return runIdempotently({
+        store: deps.store,
+        project,
+        key: event.headers[IDEMPOTENCY_KEY_HEADER],
+        route: 'POST /v1/clusters',
+        body: event.body,
+        run: async (id) => {
+          const cluster = await createCluster(deps, { project, spec, request: event.body, id });
+          logger.info('cluster accepted', { clusterId: cluster.id, project });
+          const links = clusterLinks(cluster.id);
+          return json(202, { id: cluster.id, status: cluster.status, links }, { Location: links.self }) as {
+            statusCode: number;
+            headers: Record<string, string>;
+            body: string;
+          };
+        },
+      });
+    },
+    { body: nativeCreateRequestSchema },
+  );
+
+  return router({
+    'POST /backend/create_lambda_instance': compat,
+    'POST /v1/clusters': native,
+  });
+};

@@ -91,6 +91,14 @@ export class ConfigurationFailed extends DomainError {}
 
 export class ConfigurationTimeout extends DomainError {}
 
+/** The cluster is being destroyed: its provision workflow must not write to it any more. */
+export class ClusterDestroying extends DomainError {
+  override readonly statusCode = 409;
+}
+
+/** The provider still reported resources when the destroy deadline passed. */
+export class DestroyIncomplete extends DomainError {}
+
 /** A restarted workflow found its cluster mid-rollback: it goes straight back to rolling back. */
 export class RollbackInterrupted extends DomainError {}
 

@@ -32,6 +32,9 @@ export const PHASES = [
   'ready',
   'rollback',
   'failed',
+  'destroy-requested',
+  'destroy',
+  'destroyed',
 ] as const;
 export type FixedPhase = (typeof PHASES)[number];
 export type Phase = FixedPhase | `configure:${string}`;
@@ -47,6 +50,8 @@ export interface NodeGroup {
   name: string;
   role: string;
   count: number;
+  /** The provider flavor asked for by name; otherwise one is resolved from the size. */
+  flavor?: string;
   /** Server names: exactly this for a single master, `<hostname>-<n>` (n from 1) otherwise. */
   hostname: string;
   vcpus: number;
@@ -54,14 +59,33 @@ export interface NodeGroup {
   diskGb: number;
 }
 
+export interface SecurityRule {
+  direction: 'ingress' | 'egress';
+  protocol: string;
+  ethertype: 'IPv4' | 'IPv6';
+  remoteIpPrefix: string;
+  portRangeMin?: number;
+  portRangeMax?: number;
+}
+
 /** The provider-neutral description of what the client asked for. */
 export interface ClusterSpec {
   name: string;
   provider: string;
+  region?: string;
+  zone?: string;
+  image?: string;
+  keyName?: string;
+  /** Base64, passed to the servers as user data / cloud-init. */
+  userData?: string;
+  tags?: Record<string, string>;
   nodeGroups: NodeGroup[];
-  network: { privateNetworks: number; publicIp: IpAllocation };
-  configuration: { profile: string };
+  network: { privateNetworks: number; publicIp: IpAllocation; securityRules?: SecurityRule[] };
+  configuration: { profile: string; parameters?: Record<string, string | number | boolean> };
+  callbackUrl?: string;
   onFailure: 'rollback' | 'keep';
+  /** The cluster is destroyed this many hours after it was created. */
+  ttlHours?: number;
 }
 
 export interface Server {
@@ -96,9 +120,18 @@ export interface Cluster {
   networks: string[];
   configurationId: string | null;
   error: ClusterError | null;
+  /** The provision execution of the current attempt. */
   executionId: string | null;
+  /** The destroy execution, once one was started. */
+  destroyExecutionId: string | null;
   /** ISO times after which a waiting step gives up with a named error. */
-  deadlines: { servers?: string; configuration?: string; rollback?: string };
+  deadlines: { servers?: string; configuration?: string; rollback?: string; destroy?: string; settle?: string };
+  /** Provision attempts: 1, then one more per retry. Client tokens carry it. */
+  attempt: number;
+  /** Whether the project's quota holds this cluster's vCPUs and servers now. */
+  quotaReserved: boolean;
+  /** When `ttlHours` makes the cluster expire (destroyed then); null = never. */
+  expiresAt: string | null;
   createdAt: string;
   updatedAt: string;
   /** Optimistic-locking counter, incremented by every write. */

@@ -6,6 +6,12 @@
  * token) returns what the first call made instead of making it again.
  */
 
+export interface ServerSize {
+  vcpus: number;
+  ramMb: number;
+  diskGb: number;
+}
+
 export interface ServerRequest {
   name: string;
   role: string;
@@ -49,7 +55,10 @@ export interface CloudProvider {
   readonly timings: ProviderTimings;
 
   /** The provider's flavor name for a size; throws `InvalidSpec` when none fits. */
-  resolveFlavor(size: { vcpus: number; ramMb: number; diskGb: number }): string;
+  resolveFlavor(size: ServerSize): string;
+
+  /** The size of a flavor named by the client; null when the provider has no such flavor. */
+  describeFlavor(flavor: string): ServerSize | null;
 
   /** Makes (or finds) `count` private networks for the cluster; returns their ids in order. */
   createNetworks(input: { clusterId: string; count: number }): Promise<string[]>;

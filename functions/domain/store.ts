@@ -15,6 +15,33 @@ export interface TokenRecord {
   description?: string;
 }
 
+/** Amounts a project's quota counts: what its live clusters hold. */
+export interface QuotaAmounts {
+  vcpus: number;
+  servers: number;
+  clusters: number;
+}
+
+export interface QuotaRecord {
+  usage: QuotaAmounts;
+  /** Limits set for this project; the deployment's defaults apply to the others. */
+  limits: Partial<QuotaAmounts>;
+}
+
+/** A stored answer to a create request made with an Idempotency-Key. */
+export interface IdempotencyRecord {
+  project: string;
+  key: string;
+  /** SHA-256 of the request (route and body): the same key with another body is a conflict. */
+  fingerprint: string;
+  /** The id the first request gave its cluster; a replay or a takeover uses it again. */
+  clusterId: string;
+  state: 'IN_PROGRESS' | 'COMPLETED';
+  response?: { statusCode: number; headers: Record<string, string>; body: string };
+  createdAt: string;
+  expiresAt: string;
+}
+
 export interface Page<T> {
   items: T[];
   nextToken?: string;
@@ -34,9 +61,27 @@ export interface ClusterStore {
    */
   updateCluster(id: string, mutate: ClusterMutation): Promise<Cluster>;
   listEvents(id: string): Promise<ClusterEvent[]>;
-  listClusters(project: string, options: { limit: number; nextToken?: string }): Promise<Page<Cluster>>;
+  /** A project's clusters, newest first; with `status`, only those, `limit` of them per page. */
+  listClusters(project: string, options: { limit: number; nextToken?: string; status?: ClusterStatus }): Promise<Page<Cluster>>;
   /** Clusters whose status is one of `statuses`, across projects (restart recovery). */
   findClustersByStatus(statuses: readonly ClusterStatus[]): Promise<Cluster[]>;
+
+  getQuota(project: string): Promise<QuotaRecord>;
+  /**
+   * Adds `amounts` to the project's usage only if every resulting figure stays within `limits`
+   * (one conditional write: race-free); throws `QuotaExceeded` naming each resource over.
+   */
+  reserveQuota(project: string, amounts: QuotaAmounts, limits: QuotaAmounts): Promise<void>;
+  releaseQuota(project: string, amounts: QuotaAmounts): Promise<void>;
+  setQuotaLimits(project: string, limits: Partial<QuotaAmounts>): Promise<void>;
+
+  /** Records a key as IN_PROGRESS unless it exists; answers the existing record otherwise. */
+  claimIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord | null>;
+  completeIdempotencyKey(project: string, key: string, response: NonNullable<IdempotencyRecord['response']>): Promise<void>;
+  /** Forgets a claim whose request failed, so the client may try again with the same key. */
+  releaseIdempotencyKey(project: string, key: string, createdAt: string): Promise<void>;
+  /** Replaces an IN_PROGRESS record that nobody finished (its holder crashed) with `record`. */
+  takeOverIdempotencyKey(record: IdempotencyRecord, previousCreatedAt: string): Promise<boolean>;
 
   putToken(token: TokenRecord): Promise<void>;
   getToken(hash: string): Promise<TokenRecord | null>;

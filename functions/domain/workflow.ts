@@ -1,17 +1,32 @@
-/** The workflow port: starts a cluster's provision execution. */
+/** The workflow port: starts and stops a cluster's executions (provision, destroy). */
+
+export const WORKFLOW_KINDS = ['provision', 'destroy'] as const;
+export type WorkflowKind = (typeof WORKFLOW_KINDS)[number];
 
 /** Where a person can watch an execution, for the cluster view's `execution.consoleUrl`. */
 export type ConsoleUrlFor = (executionId: string) => string | null;
 
-export interface WorkflowStarter {
+export interface Workflows {
   /**
-   * The execution id a cluster's provision run has (execution name = cluster id), known before
-   * it starts so the cluster record can carry it from its first write.
+   * The id an execution of that name has, known before it starts so the cluster record can
+   * carry it from its first write.
    */
-  executionIdFor(clusterId: string): string;
+  executionIdFor(kind: WorkflowKind, name: string): string;
   /**
-   * Starts the provision execution named after the cluster. Starting it again for the same
-   * cluster is not an error: Step Functions' own name uniqueness makes this idempotent.
+   * Starts the execution `name` with `{ clusterId }` as input. Starting a name that exists is
+   * not an error: Step Functions' own name uniqueness makes this idempotent.
    */
-  startProvision(clusterId: string): Promise<void>;
+  start(kind: WorkflowKind, name: string, clusterId: string): Promise<void>;
+  /**
+   * Stops the execution if it runs. A Task already running finishes on its own; the answer says
+   * how many seconds may pass before nothing more can come of it.
+   */
+  stop(kind: WorkflowKind, name: string): Promise<{ settleSeconds: number }>;
 }
+
+/** Execution names: the cluster id for the first provision run (the console's search key), then `<id>-<attempt>`. */
+export const provisionExecutionName = (clusterId: string, attempt: number): string =>
+  attempt <= 1 ? clusterId : `${clusterId}-${attempt}`;
+
+/** Each destroy request gets its own execution; the version makes the name unique. */
+export const destroyExecutionName = (clusterId: string, version: number): string => `${clusterId}-destroy-${version}`;

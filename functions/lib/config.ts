@@ -33,6 +33,27 @@ export const workflowEnvSchema = z.object({
 });
 export type WorkflowConfig = z.infer<typeof workflowEnvSchema>;
 
+/** Per-project quota limits for projects that have none of their own (design.md §10 QUOTA#). */
+export const quotaEnvSchema = z.object({
+  QUOTA_MAX_VCPUS: z.coerce.number().int().min(0).default(4096),
+  QUOTA_MAX_SERVERS: z.coerce.number().int().min(0).default(2000),
+  QUOTA_MAX_CLUSTERS: z.coerce.number().int().min(0).default(2000),
+});
+
+export const quotaDefaultsOf = (env: z.infer<typeof quotaEnvSchema>) => ({
+  vcpus: env.QUOTA_MAX_VCPUS,
+  servers: env.QUOTA_MAX_SERVERS,
+  clusters: env.QUOTA_MAX_CLUSTERS,
+});
+
 export const tableEnvSchema = z.object({
   TABLE_NAME: z.string().min(1, 'is required'),
+});
+
+const stateMachineArn = z.string().startsWith('arn:', 'must be a state machine ARN');
+
+/** The state machines a function starts or stops executions of. */
+export const workflowsEnvSchema = z.object({
+  PROVISION_STATE_MACHINE_ARN: stateMachineArn,
+  DESTROY_STATE_MACHINE_ARN: stateMachineArn,
 });

@@ -1,17 +1,19 @@
 /**
- * Creating a cluster: record it PENDING, start its provision execution, answer with its id.
- * Every door (the compat route, later the native route and events) comes through here.
+ * Creating a cluster: reserve the project's quota, record the cluster PENDING, start its
+ * provision execution. Every door (the compat route, the native route, events) comes here.
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowStartFailed } from '#domain/errors';
-import type { Cluster, ClusterSpec } from '#domain/model';
-import type { ClusterStore } from '#domain/store';
-import type { WorkflowStarter } from '#domain/workflow';
+import { totalNodes, totalVcpus, type Cluster, type ClusterSpec } from '#domain/model';
+import type { ClusterStore, QuotaAmounts } from '#domain/store';
+import { provisionExecutionName, type Workflows } from '#domain/workflow';
 import { logger } from '#lib/logger';
 
 export interface CreateClusterDeps {
   store: ClusterStore;
-  workflow: WorkflowStarter;
+  workflows: Workflows;
+  /** Limits for projects that have none of their own. */
+  quotaDefaults: QuotaAmounts;
   newId?: () => string;
   now?: () => Date;
 }
@@ -21,11 +23,39 @@ export interface CreateClusterInput {
   spec: ClusterSpec;
   /** The body as the client sent it. */
   request: Record<string, unknown>;
+  /** An id chosen beforehand (an idempotent request reuses the first one). */
+  id?: string;
 }
 
+/** What a cluster holds of its project's quota. */
+export const quotaAmounts = (spec: ClusterSpec): QuotaAmounts => ({ vcpus: totalVcpus(spec), servers: totalNodes(spec), clusters: 1 });
+
+export const quotaLimits = async (store: ClusterStore, project: string, defaults: QuotaAmounts) => {
+  const quota = await store.getQuota(project);
+  return { quota, limits: { ...defaults, ...quota.limits } };
+};
+
+/** Gives the cluster's share of the quota back, once: the record's flag says whether it holds any. */
+export const releaseClusterQuota = async (store: ClusterStore, clusterId: string): Promise<void> => {
+  let released: Cluster | null = null;
+  await store.updateCluster(clusterId, (current) => {
+    released = null;
+    if (!current.quotaReserved) return null;
+    released = current;
+    return { cluster: { ...current, quotaReserved: false }, message: '' };
+  });
+  const cluster = released as Cluster | null;
+  if (cluster) await store.releaseQuota(cluster.project, quotaAmounts(cluster.spec));
+};
+
 export const createCluster = async (deps: CreateClusterDeps, input: CreateClusterInput): Promise<Cluster> => {
-  const id = (deps.newId ?? randomUUID)();
-  const at = (deps.now?.() ?? new Date()).toISOString();
+  const id = input.id ?? (deps.newId ?? randomUUID)();
+  const now = deps.now?.() ?? new Date();
+  const at = now.toISOString();
+  const amounts = quotaAmounts(input.spec);
+  const { limits } = await quotaLimits(deps.store, input.project, deps.quotaDefaults);
+  await deps.store.reserveQuota(input.project, amounts, limits);
+
   const cluster: Cluster = {
     id,
     project: input.project,
@@ -39,15 +69,24 @@ export const createCluster = async (deps: CreateClusterDeps, input: CreateCluste
     networks: [],
     configurationId: null,
     error: null,
-    executionId: deps.workflow.executionIdFor(id),
+    executionId: deps.workflows.executionIdFor('provision', provisionExecutionName(id, 1)),
+    destroyExecutionId: null,
     deadlines: {},
+    attempt: 1,
+    quotaReserved: true,
+    expiresAt: input.spec.ttlHours ? new Date(now.getTime() + input.spec.ttlHours * 3_600_000).toISOString() : null,
     createdAt: at,
     updatedAt: at,
     version: 1,
   };
-  await deps.store.createCluster(cluster, 'cluster requested');
   try {
-    await deps.workflow.startProvision(id);
+    await deps.store.createCluster(cluster, 'cluster requested');
+  } catch (error) {
+    await deps.store.releaseQuota(input.project, amounts);
+    throw error;
+  }
+  try {
+    await deps.workflows.start('provision', provisionExecutionName(id, 1), id);
   } catch (cause) {
     // Never leave a PENDING cluster that nothing will ever move: record why it failed.
     logger.error('could not start the provision workflow', { clusterId: id, error: cause });
@@ -56,6 +95,7 @@ export const createCluster = async (deps: CreateClusterDeps, input: CreateCluste
       cluster: { ...current, status: 'FAILED', phase: 'failed', error: { code: 'WorkflowStartFailed', message, step: 'start' } },
       message: `the provision workflow could not be started: ${message}`,
     }));
+    await releaseClusterQuota(deps.store, id);
     throw new WorkflowStartFailed('the provision workflow could not be started; the cluster is recorded FAILED');
   }
   return cluster;

@@ -11,14 +11,18 @@ import {
   ConfigurationTimeout,
   RollbackIncomplete,
   RollbackInterrupted,
+  ClusterDestroying,
+  DestroyIncomplete,
   ServerBootFailed,
   ServersBootTimeout,
 } from '#domain/errors';
 import { isTerminal, type Cluster, type ClusterStatus, type Phase, type Server } from '#domain/model';
+import { planServers } from '#domain/plan';
 import type { CloudProvider } from '#domain/provider';
 import type { ProviderRegistry } from '#domain/providers';
 import type { ClusterStore } from '#domain/store';
 import type { WorkflowConfig } from '#lib/config';
+import { releaseClusterQuota } from './create-cluster.ts';
 
 export const STEP_NAMES = [
   'plan',
@@ -31,6 +35,9 @@ export const STEP_NAMES = [
   'activate',
   'rollback',
   'record-failure',
+  'destroy',
+  'record-destroyed',
+  'record-destroy-failure',
 ] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
@@ -62,11 +69,18 @@ const BATCH_CONCURRENCY = 4;
 const BATCH_TIME_RESERVE_MS = 20_000;
 const ROLLBACK_TIMEOUT_SECONDS = 1800;
 const ROLLBACK_POLL_SECONDS = 2;
+const DESTROY_TIMEOUT_SECONDS = 1800;
+
+/** Steps of the destroy workflow; every other step belongs to the provision workflow. */
+const DESTROY_STEPS: readonly StepName[] = ['destroy', 'record-destroyed', 'record-destroy-failure'];
+const BEING_DESTROYED: readonly ClusterStatus[] = ['DESTROYING', 'DESTROYED'];
 
 class StepContext {
   constructor(
     readonly deps: StepDeps,
     readonly clusterId: string,
+    /** Provision steps never write to a cluster that is being destroyed. */
+    readonly destroying: boolean,
   ) {}
 
   now(): number {
@@ -86,6 +100,9 @@ class StepContext {
   /** Writes a change; the timeline gets `message` when status or phase moved. */
   update(change: (cluster: Cluster) => Partial<Cluster> | null, message: string): Promise<Cluster> {
     return this.deps.store.updateCluster(this.clusterId, (current) => {
+      if (!this.destroying && BEING_DESTROYED.includes(current.status)) {
+        throw new ClusterDestroying(`cluster ${current.id} is ${current.status}; its provision workflow stops here`);
+      }
       const patch = change(current);
       return patch ? { cluster: { ...current, ...patch }, message } : null;
     });
@@ -106,9 +123,6 @@ class StepContext {
     return deadline !== undefined && this.now() > Date.parse(deadline);
   }
 }
-
-const serverName = (hostname: string, role: string, count: number, index: number): string =>
-  count === 1 && role === 'master' ? hostname : `${hostname}-${index}`;
 
 const chunk = <T>(items: T[], size: number): T[][] => {
   const chunks: T[][] = [];
@@ -146,22 +160,7 @@ const plan = async (ctx: StepContext) => {
   if (cluster.phase === 'rollback') throw new RollbackInterrupted(`cluster ${cluster.id} was rolling back when its workflow stopped`);
   const provider = ctx.provider(cluster);
   // A re-run keeps what an earlier run planned (and perhaps created): names and ids stay stable.
-  const servers: Server[] =
-    cluster.servers.length > 0
-      ? cluster.servers
-      : cluster.spec.nodeGroups.flatMap((group) => {
-          const flavor = provider.resolveFlavor(group);
-          return Array.from({ length: group.count }, (_, i) => ({
-            id: null,
-            name: serverName(group.hostname, group.role, group.count, i + 1),
-            role: group.role,
-            group: group.name,
-            flavor,
-            state: 'PLANNED' as const,
-            privateIp: null,
-            publicIp: null,
-          }));
-        });
+  const servers: Server[] = cluster.servers.length > 0 ? cluster.servers : planServers(cluster.spec, provider);
   await ctx.enter('PROVISIONING', 'plan', `planned ${servers.length} servers on ${provider.name}`, { servers });
   return {
     servers: servers.length,
@@ -195,7 +194,8 @@ const createServers = async (ctx: StepContext) => {
     }
     const created = await provider.createServers({
       clusterId: cluster.id,
-      clientToken: `${cluster.id}-batch-${batch.index}`,
+      // The attempt keeps a retried cluster's new servers apart from the ones an earlier attempt deleted.
+      clientToken: `${cluster.id}-a${cluster.attempt}-b${batch.index}`,
       networkIds: cluster.networks,
       servers: batch.servers.map((server) => {
         const group = cluster.spec.nodeGroups.find((g) => g.name === server.group);
@@ -312,6 +312,8 @@ const activate = async (ctx: StepContext) => {
 
 const rollback = async (ctx: StepContext, failure: CaughtError | undefined) => {
   let cluster = await ctx.load();
+  // A destroy took over: it deletes everything, and the cluster's record is its to write.
+  if (BEING_DESTROYED.includes(cluster.status)) return { remaining: 0, waitSeconds: 0 };
   if (cluster.phase !== 'rollback') {
     // The failed step is the phase the cluster was in when the error was caught.
     const error = { code: failure?.Error ?? 'Unknown', message: causeMessage(failure?.Cause) || 'no cause given', step: cluster.phase };
@@ -333,6 +335,7 @@ const rollback = async (ctx: StepContext, failure: CaughtError | undefined) => {
 
 const recordFailure = async (ctx: StepContext, state: StepInput['state']) => {
   const cluster = await ctx.load();
+  if (BEING_DESTROYED.includes(cluster.status)) return { status: cluster.status };
   const failure = state?.failure;
   const error = cluster.error ?? {
     code: failure?.Error ?? 'Unknown',
@@ -344,11 +347,57 @@ const recordFailure = async (ctx: StepContext, state: StepInput['state']) => {
     ? `${error.message}; the rollback did not complete (${rollbackFailure.Error}: ${causeMessage(rollbackFailure.Cause)})`
     : error.message;
   await ctx.enter('FAILED', 'failed', `failed at ${error.step}: ${error.code}`, { error: { ...error, message } });
+  // Kept resources still count against the quota until the cluster is destroyed.
+  if (cluster.spec.onFailure !== 'keep' && !rollbackFailure) await releaseClusterQuota(ctx.deps.store, cluster.id);
+  return { status: 'FAILED' };
+};
+
+const destroy = async (ctx: StepContext) => {
+  let cluster = await ctx.load();
+  if (cluster.status === 'DESTROYED') return { done: true, remaining: 0, waitSeconds: 0 };
+  if (cluster.phase !== 'destroy') {
+    cluster = await ctx.enter('DESTROYING', 'destroy', 'deleting every server, address and network of the cluster', {
+      deadlines: { ...cluster.deadlines, destroy: ctx.deadline(DESTROY_TIMEOUT_SECONDS) },
+    });
+  }
+  let remaining: number;
+  try {
+    // By tag, not by the record: a step that was still running when the destroy began may have made more.
+    ({ remaining } = await ctx.provider(cluster).deleteCluster({ clusterId: cluster.id }));
+  } catch (error) {
+    // A provider this deployment does not have can have made nothing.
+    if (!(error instanceof Error && error.name === 'ProviderUnavailable')) throw error;
+    remaining = 0;
+  }
+  const settled = !cluster.deadlines.settle || ctx.passed(cluster.deadlines.settle);
+  if (remaining > 0 && ctx.passed(cluster.deadlines.destroy)) {
+    throw new DestroyIncomplete(`${remaining} resources were still present after ${DESTROY_TIMEOUT_SECONDS} s`);
+  }
+  return { done: remaining === 0 && settled, remaining, waitSeconds: ROLLBACK_POLL_SECONDS };
+};
+
+const recordDestroyed = async (ctx: StepContext) => {
+  await ctx.update(
+    (current) => ({
+      status: 'DESTROYED',
+      phase: 'destroyed',
+      servers: current.servers.map((server) => ({ ...server, state: 'DELETED' as const, publicIp: null })),
+    }),
+    'the provider confirms every server, address and network gone',
+  );
+  await releaseClusterQuota(ctx.deps.store, ctx.clusterId);
+  return { status: 'DESTROYED' };
+};
+
+const recordDestroyFailure = async (ctx: StepContext, state: StepInput['state']) => {
+  const failure = state?.failure;
+  const error = { code: failure?.Error ?? 'Unknown', message: causeMessage(failure?.Cause) || 'no cause given', step: 'destroy' };
+  await ctx.enter('FAILED', 'failed', `destroy failed: ${error.code}`, { error });
   return { status: 'FAILED' };
 };
 
 export const runStep = async (deps: StepDeps, input: StepInput): Promise<Record<string, unknown>> => {
-  const ctx = new StepContext(deps, input.clusterId);
+  const ctx = new StepContext(deps, input.clusterId, DESTROY_STEPS.includes(input.step));
   switch (input.step) {
     case 'plan':
       return plan(ctx);
@@ -370,6 +419,12 @@ export const runStep = async (deps: StepDeps, input: StepInput): Promise<Record<
       return rollback(ctx, input.failure);
     case 'record-failure':
       return recordFailure(ctx, input.state);
+    case 'destroy':
+      return destroy(ctx);
+    case 'record-destroyed':
+      return recordDestroyed(ctx);
+    case 'record-destroy-failure':
+      return recordDestroyFailure(ctx, input.state);
     default:
       throw new Error(`unknown step '${String((input as { step: unknown }).step)}'`);
   }

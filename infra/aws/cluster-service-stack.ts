@@ -3,11 +3,14 @@ import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { PROJECT_INDEX } from '../../functions/adapters/dynamodb-store.ts';
 import { PROVIDER_NAMES, type ProviderName } from '../../functions/lib/config.ts';
+import type { WorkflowKind } from '../../functions/domain/workflow.ts';
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionDefinition, type FunctionName } from '../routes.ts';
 import { REPO_ROOT, ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
 
@@ -44,7 +47,7 @@ export interface ClusterServiceStackProps extends StackProps {
  */
 const NARROWED_TABLE_GRANTS: Partial<Record<FunctionName, Pick<BindTableProps, 'actions' | 'indexNames'>>> = {
   authorizer: { actions: ['dynamodb:GetItem'] },
-  getCluster: { actions: ['dynamodb:GetItem', 'dynamodb:Query'], indexNames: [PROJECT_INDEX] },
+  readClusters: { actions: ['dynamodb:GetItem', 'dynamodb:Query'], indexNames: [PROJECT_INDEX] },
 };
 
 /** The provision workflow runs its Task states through this function. */
@@ -59,7 +62,9 @@ const pascalCase = (name: string): string => name.charAt(0).toUpperCase() + name
 export class ClusterServiceStack extends Stack {
   public readonly table: dynamodb.Table;
   public readonly functions: Readonly<Record<FunctionName, ServiceFunction>>;
+  /** The provision state machine (also in `stateMachines`). */
   public readonly stateMachine: sfn.StateMachine;
+  public readonly stateMachines: Readonly<Record<WorkflowKind, sfn.StateMachine>>;
   public readonly api: apigateway.RestApi;
 
   public constructor(scope: Construct, id: string, props: ClusterServiceStackProps = {}) {
@@ -99,16 +104,31 @@ export class ClusterServiceStack extends Stack {
     ) as Record<FunctionName, ServiceFunction>;
     this.functions = functions;
 
-    this.stateMachine = this.provisionStateMachine(functions[WORKFLOW_STEP_FUNCTION], logRetention);
+    this.stateMachines = {
+      provision: this.workflowStateMachine('provision', functions[WORKFLOW_STEP_FUNCTION], logRetention),
+      destroy: this.workflowStateMachine('destroy', functions[WORKFLOW_STEP_FUNCTION], logRetention),
+    };
+    this.stateMachine = this.stateMachines.provision;
 
-    functions[WORKFLOW_STEP_FUNCTION].addEnvironment('DEFAULT_PROVIDER', defaultProvider);
+    for (const name of ['createCluster', WORKFLOW_STEP_FUNCTION] as const) functions[name].addEnvironment('DEFAULT_PROVIDER', defaultProvider);
     for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
       const definition: FunctionDefinition = FUNCTIONS[name];
-      if (!definition.startsWorkflow) continue;
+      const starts = definition.startsWorkflows ?? [];
+      const stops = definition.stopsWorkflows ?? [];
+      if (starts.length === 0 && stops.length === 0) continue;
       const fn = functions[name];
-      fn.addEnvironment('PROVISION_STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
-      this.stateMachine.grantStartExecution(fn);
-      fn.addEnvironment('DEFAULT_PROVIDER', defaultProvider);
+      // Every function that touches executions can name both state machines; the grants decide what it may do.
+      fn.addEnvironment('PROVISION_STATE_MACHINE_ARN', this.stateMachines.provision.stateMachineArn);
+      fn.addEnvironment('DESTROY_STATE_MACHINE_ARN', this.stateMachines.destroy.stateMachineArn);
+      for (const kind of starts) this.stateMachines[kind].grantStartExecution(fn);
+      for (const kind of stops) this.stateMachines[kind].grantExecution(fn, 'states:StopExecution');
+      if (definition.schedule) {
+        new events.Rule(this, `${pascalCase(name)}Schedule`, {
+          description: definition.description,
+          schedule: events.Schedule.expression(definition.schedule),
+          targets: [new targets.LambdaFunction(fn)],
+        });
+      }
     }
 
     this.api = this.restApi(functions, {
@@ -119,28 +139,30 @@ export class ClusterServiceStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the prod stage' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
-    new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn, description: 'The provision state machine' });
+    new CfnOutput(this, 'DestroyStateMachineArn', { value: this.stateMachines.destroy.stateMachineArn });
     new CfnOutput(this, 'StateMachineConsoleUrl', {
       value: `https://${Aws.REGION}.console.aws.amazon.com/states/home?region=${Aws.REGION}#/statemachines/view/${this.stateMachine.stateMachineArn}`,
       description: 'Executions are named by cluster id',
     });
   }
 
-  private provisionStateMachine(step: ServiceFunction, logRetention: logs.RetentionDays): sfn.StateMachine {
-    const { file } = STATE_MACHINES.provision;
+  private workflowStateMachine(kind: WorkflowKind, step: ServiceFunction, logRetention: logs.RetentionDays): sfn.StateMachine {
+    const { file } = STATE_MACHINES[kind];
+    const id = pascalCase(kind);
     // Keyed by the file's declared placeholders, so a new one fails to compile until it is given a value.
-    const substitutions: Record<(typeof STATE_MACHINES.provision.substitutions)[number], string> = {
+    const substitutions: Record<(typeof STATE_MACHINES)[WorkflowKind]['substitutions'][number], string> = {
       WorkflowStepFunctionArn: step.functionArn,
     };
-    const logGroup = new logs.LogGroup(this, 'ProvisionLogGroup', {
+    const logGroup = new logs.LogGroup(this, `${id}LogGroup`, {
       // The vendedlogs prefix keeps Step Functions from adding to the account's size-limited logs resource policy.
-      logGroupName: `/aws/vendedlogs/states/${this.stackName}-provision`,
+      logGroupName: `/aws/vendedlogs/states/${this.stackName}-${kind}`,
       retention: logRetention,
       // A named group left behind would block the next deployment of a stack of the same name.
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    const stateMachine = new sfn.StateMachine(this, 'ProvisionStateMachine', {
+    const stateMachine = new sfn.StateMachine(this, `${id}StateMachine`, {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromFile(path.join(REPO_ROOT, file)),
       definitionSubstitutions: substitutions,
@@ -156,10 +178,10 @@ export class ClusterServiceStack extends Stack {
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: `A provision execution ${what}; its cluster is FAILED or stuck`,
+        alarmDescription: `A ${kind} execution ${what}; its cluster is FAILED or stuck`,
       });
-    alarm('ProvisionFailedAlarm', stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }), 'failed');
-    alarm('ProvisionTimedOutAlarm', stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }), 'timed out');
+    alarm(`${id}FailedAlarm`, stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }), 'failed');
+    alarm(`${id}TimedOutAlarm`, stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }), 'timed out');
 
     return stateMachine;
   }

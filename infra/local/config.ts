@@ -1,10 +1,10 @@
 /** Local mode's settings (README "Configuration"), validated once at start. */
 import { z } from 'zod';
-import { readEnv, workflowEnvSchema } from '#lib/config';
+import { quotaEnvSchema, readEnv, workflowEnvSchema } from '#lib/config';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
 
-export const localEnvSchema = workflowEnvSchema.extend({
+export const localEnvSchema = workflowEnvSchema.extend(quotaEnvSchema.shape).extend({
   PORT: port(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DYNAMODB_PORT: port(8000),
@@ -12,6 +12,8 @@ export const localEnvSchema = workflowEnvSchema.extend({
   LOCAL_API_TOKEN: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'must be 16 to 256 letters, digits, - or _').optional(),
   /** How long each Wait state pauses locally, instead of its seconds. */
   LOCAL_POLL_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+  /** How often clusters past their ttlHours are looked for (the deployed stack: every 5 minutes). */
+  LOCAL_EXPIRY_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
 });
 
 export type LocalConfig = z.infer<typeof localEnvSchema>;

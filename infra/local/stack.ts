@@ -13,19 +13,23 @@ import { LocalCloudProvider } from '#adapters/local-provider';
 import { providerRegistry } from '#domain/providers';
 import { issueToken, TOKEN_PATTERN, generateToken } from '#use-cases/tokens';
 import { json } from '#lib/http';
+import { quotaDefaultsOf } from '#lib/config';
+import { provisionExecutionName, WORKFLOW_KINDS } from '#domain/workflow';
+import { expireClusters } from '#use-cases/change-cluster';
 import { logger } from '#lib/logger';
 import { createAuthorizer } from '../../functions/authorizer/index.ts';
+import { changeClusterHandler } from '../../functions/change-cluster/index.ts';
 import { createClusterHandler } from '../../functions/create-cluster/index.ts';
-import { getClusterHandler } from '../../functions/get-cluster/index.ts';
+import { readClustersHandler } from '../../functions/read-clusters/index.ts';
 import { workflowStepHandler } from '../../functions/workflow-step/index.ts';
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionName } from '../routes.ts';
 import { createLocalApi, type LocalRoute, type ProxyHandler } from './api-gateway.ts';
 import type { LocalConfig } from './config.ts';
 import { ensureTable, LOCAL_TABLE_NAME, startLocalDynamoDb } from './dynamodb.ts';
-import { LocalWorkflow, type LocalLambda } from './step-functions.ts';
+import { LocalWorkflow, LocalWorkflows, type LocalLambda } from './step-functions.ts';
 
 /** Statuses whose workflow was cut short by a stop or crash and must be started again. */
-const RESUMABLE = ['PENDING', 'PROVISIONING', 'CONFIGURING'] as const;
+const RESUMABLE = ['PENDING', 'PROVISIONING', 'CONFIGURING', 'DESTROYING'] as const;
 export const LOCAL_PROJECT = 'local';
 
 export interface LocalStackOptions {
@@ -45,7 +49,7 @@ export interface LocalStack {
   token: string;
   store: DynamoDbStore;
   cloud: LocalCloud;
-  workflow: LocalWorkflow;
+  workflows: LocalWorkflows;
   /** Clusters whose workflow was started again at start. */
   resumed: string[];
   stop(): Promise<void>;
@@ -82,17 +86,28 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
 
   const timeoutMs = (name: FunctionName) => FUNCTIONS[name].timeoutSeconds * 1000;
   const workflowStep = workflowStepHandler({ store, providers, config }) as unknown as LocalLambda;
-  const workflow = new LocalWorkflow({
-    file: STATE_MACHINES.provision.file,
-    stateMachineName: 'provision',
-    functions: { WorkflowStepFunctionArn: { name: 'workflow-step', handler: workflowStep, timeoutMs: timeoutMs('workflowStep') } },
-    waitMs: config.LOCAL_POLL_MS,
-    ...(options.retryMs !== undefined ? { retryMs: options.retryMs } : {}),
-  });
+  const machine = (kind: (typeof WORKFLOW_KINDS)[number]) =>
+    new LocalWorkflow({
+      file: STATE_MACHINES[kind].file,
+      stateMachineName: kind,
+      functions: { WorkflowStepFunctionArn: { name: 'workflow-step', handler: workflowStep, timeoutMs: timeoutMs('workflowStep') } },
+      waitMs: config.LOCAL_POLL_MS,
+      ...(options.retryMs !== undefined ? { retryMs: options.retryMs } : {}),
+    });
+  const workflows = new LocalWorkflows({ provision: machine('provision'), destroy: machine('destroy') });
+  const quotaDefaults = quotaDefaultsOf(config);
 
   const handlers: Record<(typeof ROUTES)[number]['function'], ProxyHandler> = {
-    createCluster: createClusterHandler({ store, workflow, defaultProvider: config.DEFAULT_PROVIDER }) as unknown as ProxyHandler,
-    getCluster: getClusterHandler({ store, consoleUrlFor: () => null }) as unknown as ProxyHandler,
+    createCluster: createClusterHandler({
+      store,
+      workflows,
+      quotaDefaults,
+      providers,
+      defaultProvider: config.DEFAULT_PROVIDER,
+      pollSeconds: config.POLL_INTERVAL_SECONDS,
+    }) as unknown as ProxyHandler,
+    readClusters: readClustersHandler({ store, consoleUrlFor: () => null }) as unknown as ProxyHandler,
+    changeCluster: changeClusterHandler({ store, workflows, quotaDefaults }) as unknown as ProxyHandler,
   };
   const routes: LocalRoute[] = [
     ...ROUTES.map((route) => ({ method: route.method, path: route.path, functionName: route.function, handler: handlers[route.function], authorize: true })),
@@ -112,9 +127,19 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
 
   const resumed: string[] = [];
   for (const cluster of await store.findClustersByStatus(RESUMABLE)) {
-    if (workflow.start(cluster.id, { clusterId: cluster.id })) resumed.push(cluster.id);
+    const started =
+      cluster.status === 'DESTROYING'
+        ? workflows.machines.destroy.start((cluster.destroyExecutionId ?? '').split(':').at(-1) || `${cluster.id}-destroy`, { clusterId: cluster.id })
+        : workflows.machines.provision.start(provisionExecutionName(cluster.id, cluster.attempt), { clusterId: cluster.id });
+    if (started) resumed.push(cluster.id);
   }
   if (resumed.length > 0) logger.info('resumed clusters', { clusters: resumed });
+
+  // The deployed stack runs the expiry sweep on a schedule; here a timer does, never keeping the process alive.
+  const sweep = setInterval(() => {
+    expireClusters({ store, workflows, quotaDefaults }).catch((error: unknown) => logger.error('expiry sweep failed', { error }));
+  }, config.LOCAL_EXPIRY_SWEEP_MS);
+  sweep.unref();
 
   return {
     url,
@@ -122,12 +147,13 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     token,
     store,
     cloud,
-    workflow,
+    workflows,
     resumed,
     stop: async () => {
+      clearInterval(sweep);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await workflow.stopAll();
+      await workflows.stopAll();
       await cloud.close();
       await dynamodb.stop();
     },

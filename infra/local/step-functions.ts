@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { ExecutionError, StateMachine, type RunOptions } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
-import type { WorkflowStarter } from '#domain/workflow';
+import type { WorkflowKind, Workflows } from '#domain/workflow';
 import { logger } from '#lib/logger';
 
 type JsonValue = Parameters<StateMachine['run']>[0];
@@ -52,6 +52,7 @@ export const localContext = (functionName: string, timeoutMs: number): Context =
 
 export interface ExecutionRecord {
   name: string;
+  input: JsonValue;
   executionId: string;
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
   startedAt: string;
@@ -73,12 +74,15 @@ export interface LocalWorkflowOptions {
   retryMs?: number;
 }
 
-export class LocalWorkflow implements WorkflowStarter {
+/** One state machine, run locally. */
+export class LocalWorkflow {
   private readonly machine: StateMachine;
   private readonly runOptions: RunOptions;
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly aborts = new Map<string, () => void>();
+  /** Task invocations under way, by cluster: a stopped execution's Task still finishes, as on AWS. */
+  private readonly inFlight = new Map<string, Set<Promise<unknown>>>();
 
   constructor(private readonly options: LocalWorkflowOptions) {
     const arns = Object.fromEntries(Object.entries(options.functions).map(([placeholder, fn]) => [placeholder, localFunctionArn(fn.name)]));
@@ -95,8 +99,8 @@ export class LocalWorkflow implements WorkflowStarter {
         const fn = byArn.get(state.Resource);
         if (!fn) throw new Error(`${options.file}: state '${name}' calls ${state.Resource}, which has no local binding`);
         // A JSON round trip, as Lambda's invoke does: nothing but JSON crosses the boundary.
-        taskResourceLocalHandlers[name] = async (input) =>
-          JSON.parse(JSON.stringify((await fn.handler(structuredClone(input) as never, localContext(fn.name, fn.timeoutMs))) ?? null)) as JsonValue;
+        taskResourceLocalHandlers[name] = (input) => this.track(input, async () =>
+          JSON.parse(JSON.stringify((await fn.handler(structuredClone(input) as never, localContext(fn.name, fn.timeoutMs))) ?? null)) as JsonValue);
         if (options.retryMs !== undefined) retryIntervalOverrides[name] = options.retryMs;
       }
       if (state.Type === 'Wait' && options.waitMs !== undefined) waitTimeOverrides[name] = options.waitMs;
@@ -108,14 +112,38 @@ export class LocalWorkflow implements WorkflowStarter {
     return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${this.options.stateMachineName}:${name}`;
   }
 
-  async startProvision(clusterId: string): Promise<void> {
-    this.start(clusterId, { clusterId });
+  private async track<T>(input: JsonValue, run: () => Promise<T>): Promise<T> {
+    const clusterId = input && typeof input === 'object' && 'clusterId' in input ? String(input.clusterId) : '';
+    const tasks = this.inFlight.get(clusterId) ?? new Set<Promise<unknown>>();
+    this.inFlight.set(clusterId, tasks);
+    const task = run();
+    tasks.add(task);
+    try {
+      return await task;
+    } finally {
+      tasks.delete(task);
+      if (tasks.size === 0) this.inFlight.delete(clusterId);
+    }
+  }
+
+  /**
+   * Stops the named execution if it runs, and waits for its Task under way to end, so that
+   * nothing more can come of it once this answers.
+   */
+  async stop(name: string): Promise<void> {
+    const abort = this.aborts.get(name);
+    if (!abort) return;
+    const input = this.executions.get(name)?.input;
+    abort();
+    await this.running.get(name);
+    const clusterId = input && typeof input === 'object' && 'clusterId' in input ? String(input.clusterId) : '';
+    await Promise.allSettled([...(this.inFlight.get(clusterId) ?? [])]);
   }
 
   /** Starts an execution unless one of that name is running; answers whether it started one. */
   start(name: string, input: JsonValue): boolean {
     if (this.running.has(name)) return false;
-    const record: ExecutionRecord = { name, executionId: this.executionIdFor(name), status: 'RUNNING', startedAt: new Date().toISOString(), states: [] };
+    const record: ExecutionRecord = { name, input, executionId: this.executionIdFor(name), status: 'RUNNING', startedAt: new Date().toISOString(), states: [] };
     this.executions.set(name, record);
     const execution = this.machine.run(input, {
       ...this.runOptions,
@@ -160,5 +188,35 @@ export class LocalWorkflow implements WorkflowStarter {
   async stopAll(): Promise<void> {
     for (const abort of this.aborts.values()) abort();
     await Promise.allSettled([...this.running.values()]);
+  }
+}
+
+/** The service's workflows, run locally: one LocalWorkflow per state machine. */
+export class LocalWorkflows implements Workflows {
+  constructor(readonly machines: Record<WorkflowKind, LocalWorkflow>) {}
+
+  executionIdFor(kind: WorkflowKind, name: string): string {
+    return this.machines[kind].executionIdFor(name);
+  }
+
+  async start(kind: WorkflowKind, name: string, clusterId: string): Promise<void> {
+    this.machines[kind].start(name, { clusterId });
+  }
+
+  async stop(kind: WorkflowKind, name: string): Promise<{ settleSeconds: number }> {
+    await this.machines[kind].stop(name);
+    return { settleSeconds: 0 };
+  }
+
+  execution(kind: WorkflowKind, name: string): ExecutionRecord | undefined {
+    return this.machines[kind].execution(name);
+  }
+
+  waitFor(kind: WorkflowKind, name: string): Promise<ExecutionRecord | undefined> {
+    return this.machines[kind].waitFor(name);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(Object.values(this.machines).map((machine) => machine.stopAll()));
   }
 }

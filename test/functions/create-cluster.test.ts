@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { StepFunctionsWorkflow } from '#adapters/sfn-workflow';
+import { StepFunctionsWorkflows } from '#adapters/sfn-workflow';
+import { LocalCloud } from '#adapters/local-cloud';
+import { LocalCloudProvider } from '#adapters/local-provider';
+import { providerRegistry } from '#domain/providers';
 import { createClusterHandler } from '../../functions/create-cluster/index.ts';
-import { getClusterHandler } from '../../functions/get-cluster/index.ts';
+import { readClustersHandler } from '../../functions/read-clusters/index.ts';
+import { GENEROUS_QUOTA } from '../support/workflow.ts';
 import { seedRequest } from '../support/clusters.ts';
 import { startTestTable, type TestTable } from '../support/dynamodb.ts';
 import { lambdaContext, proxyEvent } from '../support/events.ts';
@@ -12,14 +16,21 @@ const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:pr
 const sfn = mockClient(SFNClient);
 let table: TestTable;
 let create: ReturnType<typeof createClusterHandler>;
-let get: ReturnType<typeof getClusterHandler>;
+let read: ReturnType<typeof readClustersHandler>;
 
 beforeAll(async () => {
   table = await startTestTable();
-  const workflow = new StepFunctionsWorkflow(STATE_MACHINE_ARN, new SFNClient({ region: 'eu-west-1' }));
-  create = createClusterHandler({ store: table.store, workflow, defaultProvider: 'local' });
-  get = getClusterHandler({ store: table.store, consoleUrlFor: () => null });
+  const workflows = new StepFunctionsWorkflows(
+    { provision: STATE_MACHINE_ARN, destroy: `${STATE_MACHINE_ARN}-destroy` },
+    120,
+    new SFNClient({ region: 'eu-west-1' }),
+  );
+  const providers = providerRegistry([new LocalCloudProvider(await LocalCloud.open())]);
+  create = createClusterHandler({ store: table.store, workflows, quotaDefaults: GENEROUS_QUOTA, defaultProvider: 'local', providers, pollSeconds: 1 });
+  read = readClustersHandler({ store: table.store, consoleUrlFor: () => null });
 });
+const get = (id: string, project = 'alpha') =>
+  read(proxyEvent({ resource: '/v1/clusters/{id}', path: `/v1/clusters/${id}`, pathParameters: { id }, project }), lambdaContext);
 afterAll(async () => {
   sfn.restore();
   await table.stop();
@@ -110,7 +121,13 @@ describe('POST /backend/create_lambda_instance', () => {
 
   it('answers 401 when the request did not come through the authorizer', async () => {
     const response = await create(
-      proxyEvent({ method: 'POST', body: JSON.stringify(seedRequest()), headers: { 'Content-Type': 'application/json' }, project: null }),
+      proxyEvent({
+        method: 'POST',
+        path: '/backend/create_lambda_instance',
+        body: JSON.stringify(seedRequest()),
+        headers: { 'Content-Type': 'application/json' },
+        project: null,
+      }),
       lambdaContext,
     );
 
@@ -122,7 +139,7 @@ describe('GET /v1/clusters/{id}', () => {
   it('answers the cluster in the contract’s shape to its own project', async () => {
     const { uuid } = JSON.parse((await post(JSON.stringify(seedRequest()))).body) as { uuid: string };
 
-    const response = await get(proxyEvent({ pathParameters: { id: uuid } }), lambdaContext);
+    const response = await get(uuid);
 
     expect(response.statusCode).toBe(200);
     const body = JSON.parse(response.body) as Record<string, unknown>;
@@ -135,9 +152,9 @@ describe('GET /v1/clusters/{id}', () => {
   it('answers 404 to another project, as for an unknown id', async () => {
     const { uuid } = JSON.parse((await post(JSON.stringify(seedRequest()))).body) as { uuid: string };
 
-    const other = await get(proxyEvent({ pathParameters: { id: uuid }, project: 'beta' }), lambdaContext);
-    const unknown = await get(proxyEvent({ pathParameters: { id: '00000000-0000-4000-8000-000000000000' } }), lambdaContext);
-    const notAnId = await get(proxyEvent({ pathParameters: { id: 'nope' } }), lambdaContext);
+    const other = await get(uuid, 'beta');
+    const unknown = await get('00000000-0000-4000-8000-000000000000');
+    const notAnId = await get('nope');
 
     expect([other.statusCode, unknown.statusCode, notAnId.statusCode]).toEqual([404, 404, 404]);
     expect(JSON.parse(other.body)).toMatchObject({ error: { code: 'NotFound' } });

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ClusterServiceStack } from '../../infra/aws/cluster-service-stack.ts';
 import { REPO_ROOT } from '../../infra/aws/constructs/service-function.ts';
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionName } from '../../infra/routes.ts';
+import { WORKFLOW_KINDS, type WorkflowKind } from '../../functions/domain/workflow.ts';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string }>;
 
@@ -34,7 +35,7 @@ const UNSCOPABLE_ACTIONS = new Set([
 
 const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
-const aslFile = path.join(REPO_ROOT, STATE_MACHINES.provision.file);
+const aslFile = (kind: WorkflowKind) => path.join(REPO_ROOT, STATE_MACHINES[kind].file);
 
 let app: App;
 let stack: ClusterServiceStack;
@@ -43,7 +44,7 @@ let template: Template;
 const idOf = (construct: IConstruct | undefined): string => stack.getLogicalId(construct?.node.defaultChild as CfnElement);
 const logicalId = (name: FunctionName): string => idOf(stack.functions[name]);
 const tableLogicalId = (): string => idOf(stack.table);
-const stateMachineLogicalId = (): string => idOf(stack.stateMachine);
+const stateMachineLogicalId = (kind: WorkflowKind = 'provision'): string => idOf(stack.stateMachines[kind]);
 
 /** Every statement of the AWS::IAM::Policy resources attached to `roleId` (all of them when omitted). */
 const policyStatements = (roleId?: string): Statement[] =>
@@ -62,8 +63,8 @@ const withoutUnscopable = (statements: Statement[]): Statement[] =>
  * The definition as deployed: the staged asset file with CloudFormation's substitutions applied
  * (each value rendered as its intrinsic, since only CloudFormation resolves it).
  */
-const deployedDefinition = (): string => {
-  const properties = Object.values(template.findResources('AWS::StepFunctions::StateMachine') as Resources)[0]?.Properties;
+const deployedDefinition = (kind: WorkflowKind): string => {
+  const properties = (template.findResources('AWS::StepFunctions::StateMachine') as Resources)[idOf(stack.stateMachines[kind])]?.Properties;
   const location = properties?.DefinitionS3Location as { Key: string };
   const substitutions = (properties?.DefinitionSubstitutions ?? {}) as Record<string, unknown>;
   const staged = readFileSync(path.join(app.outdir, `asset.${location.Key}`), 'utf8');
@@ -170,13 +171,13 @@ describe('API', () => {
   });
 });
 
-describe('provision workflow', () => {
+describe.each(WORKFLOW_KINDS)('%s workflow', (kind) => {
   it('deploys the repository ASL file itself, as a STANDARD state machine with tracing and logging', () => {
     // Prepare
-    const definition = deployedDefinition();
+    const definition = deployedDefinition(kind);
 
     // Act
-    const states = Object.keys((JSON.parse(readFileSync(aslFile, 'utf8')) as { States: Record<string, unknown> }).States);
+    const states = Object.keys((JSON.parse(readFileSync(aslFile(kind), 'utf8')) as { States: Record<string, unknown> }).States);
 
     // Assess
     expect(states.length).toBeGreaterThan(0);
@@ -190,7 +191,7 @@ describe('provision workflow', () => {
 
   it('leaves no ${…} placeholder unresolved, and the workflow step ARN goes where the file asks', () => {
     // Act
-    const definition = deployedDefinition();
+    const definition = deployedDefinition(kind);
 
     // Assess
     expect(definition).not.toMatch(/\$\{\w+\}/);
@@ -200,7 +201,7 @@ describe('provision workflow', () => {
 
   it('lets the state machine role invoke exactly the workflow step function', () => {
     // Prepare
-    const role = idOf(stack.stateMachine.role);
+    const role = idOf(stack.stateMachines[kind].role);
     const others = (Object.keys(FUNCTIONS) as FunctionName[]).filter((name) => name !== 'workflowStep').map(logicalId);
 
     // Act
@@ -221,7 +222,7 @@ describe('provision workflow', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/States',
         MetricName: metric,
-        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: stateMachineLogicalId() } }],
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: stateMachineLogicalId(kind) } }],
       });
     }
   });
@@ -254,6 +255,34 @@ describe('functions', () => {
     expect(asList(starts[0]?.Resource)).toEqual([{ Ref: stateMachineLogicalId() }]);
   });
 
+  it('lets changeCluster start both workflows and stop provision executions only', () => {
+    // Prepare
+    const role = idOf(stack.functions.changeCluster.role);
+    const statements = policyStatements(role);
+
+    // Act
+    const starts = statements.filter((statement) => asList(statement.Action).includes('states:StartExecution'));
+    const stops = statements.filter((statement) => asList(statement.Action).includes('states:StopExecution'));
+
+    // Assess
+    const started = starts.flatMap((s) => asList(s.Resource));
+    expect(started).toHaveLength(2);
+    expect(started).toEqual(expect.arrayContaining([{ Ref: stateMachineLogicalId('provision') }, { Ref: stateMachineLogicalId('destroy') }]));
+    expect(stops).toHaveLength(1);
+    const stopResources = JSON.stringify(stops[0]?.Resource);
+    expect(stopResources).toContain(':execution:');
+    expect(stopResources).toContain(stateMachineLogicalId('provision'));
+    expect(stopResources).not.toContain(stateMachineLogicalId('destroy'));
+  });
+
+  it('runs expireClusters on a schedule', () => {
+    // Assess
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: FUNCTIONS.expireClusters.schedule,
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId('expireClusters'), 'Arn'] } })],
+    });
+  });
+
   it('gives the workflow step the default provider from the defaultProvider context', () => {
     // Assess
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -275,9 +304,9 @@ describe('functions', () => {
     ]);
   });
 
-  it('lets getCluster read by key and query, but never write', () => {
+  it('lets readClusters read by key and query, but never write', () => {
     // Prepare
-    const role = idOf(stack.functions.getCluster.role);
+    const role = idOf(stack.functions.readClusters.role);
 
     // Act
     const actions = withoutUnscopable(policyStatements(role)).flatMap((statement) => asList(statement.Action));

@@ -152,8 +152,8 @@ describe('the provision workflow (statemachine/provision.asl.json, executed loca
     expect(stopped?.status).toBe('PROVISIONING');
 
     const restarted = harness.restart();
-    restarted.start(created.id, { clusterId: created.id });
-    const execution = await restarted.waitFor(created.id);
+    restarted.machines.provision.start(created.id, { clusterId: created.id });
+    const execution = await restarted.waitFor('provision', created.id);
 
     const cluster = await harness.table.store.getCluster(created.id);
     expect(execution?.status).toBe('SUCCEEDED');

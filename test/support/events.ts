@@ -4,18 +4,21 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 export const proxyEvent = (options: {
   method?: string;
   path?: string;
+  /** The API Gateway resource the request matched (the route); `path` when absent. */
+  resource?: string;
+  query?: Record<string, string>;
   body?: string | null;
   headers?: Record<string, string>;
   project?: string | null;
   pathParameters?: Record<string, string> | null;
 }): APIGatewayProxyEvent =>
   ({
-    resource: options.path ?? '/',
+    resource: options.resource ?? options.path ?? '/',
     path: options.path ?? '/',
     httpMethod: options.method ?? 'GET',
     headers: options.headers ?? {},
     multiValueHeaders: {},
-    queryStringParameters: null,
+    queryStringParameters: options.query ?? null,
     multiValueQueryStringParameters: null,
     pathParameters: options.pathParameters ?? null,
     stageVariables: null,

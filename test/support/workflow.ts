@@ -11,7 +11,9 @@ import { createCluster } from '#use-cases/create-cluster';
 import type { WorkflowConfig } from '#lib/config';
 import { workflowStepHandler } from '../../functions/workflow-step/index.ts';
 import { STATE_MACHINES } from '../../infra/routes.ts';
-import { LocalWorkflow, type ExecutionRecord, type LocalLambda } from '../../infra/local/step-functions.ts';
+import { LocalWorkflow, LocalWorkflows, type ExecutionRecord, type LocalLambda } from '../../infra/local/step-functions.ts';
+import { WORKFLOW_KINDS, type WorkflowKind } from '#domain/workflow';
+import type { QuotaAmounts } from '#domain/store';
 import { startTestTable, type TestTable } from './dynamodb.ts';
 
 /** A fast cloud: tests wait milliseconds, not seconds. */
@@ -29,16 +31,21 @@ export const TEST_WORKFLOW_CONFIG: WorkflowConfig = {
   POLL_INTERVAL_SECONDS: 1,
 };
 
+/** Quotas that never get in the way, unless a test asks for smaller ones. */
+export const GENEROUS_QUOTA: QuotaAmounts = { vcpus: 100_000, servers: 100_000, clusters: 100_000 };
+
 export interface WorkflowHarness {
   table: TestTable;
   cloud: LocalCloud;
+  workflows: LocalWorkflows;
+  /** The provision workflow's runner. */
   workflow: LocalWorkflow;
   /** Records a cluster and starts its execution, as the create route does. */
   create(request: CompatCreateRequest, project?: string): Promise<Cluster>;
   /** Creates a cluster and waits for its execution to end. */
   run(request: CompatCreateRequest): Promise<{ cluster: Cluster; execution: ExecutionRecord }>;
-  /** A workflow runner over the same table and cloud, as after a restart. */
-  restart(): LocalWorkflow;
+  /** Workflow runners over the same table and cloud, as after a restart. */
+  restart(): LocalWorkflows;
   stop(): Promise<void>;
 }
 
@@ -47,14 +54,15 @@ export const startWorkflowHarness = async (options: {
   config?: Partial<WorkflowConfig>;
   waitMs?: number;
   retryMs?: number;
+  quota?: QuotaAmounts;
 } = {}): Promise<WorkflowHarness> => {
   const table = await startTestTable();
   const cloud = await LocalCloud.open({ ...FAST_CLOUD, ...options.cloud });
   const config = { ...TEST_WORKFLOW_CONFIG, ...options.config };
-  const makeWorkflow = () =>
+  const machine = (kind: WorkflowKind) =>
     new LocalWorkflow({
-      file: STATE_MACHINES.provision.file,
-      stateMachineName: 'provision',
+      file: STATE_MACHINES[kind].file,
+      stateMachineName: kind,
       functions: {
         WorkflowStepFunctionArn: {
           name: 'workflow-step',
@@ -65,12 +73,15 @@ export const startWorkflowHarness = async (options: {
       waitMs: options.waitMs ?? 20,
       retryMs: options.retryMs ?? 5,
     });
-  const workflow = makeWorkflow();
+  const makeWorkflows = () => new LocalWorkflows(Object.fromEntries(WORKFLOW_KINDS.map((kind) => [kind, machine(kind)])) as Record<WorkflowKind, LocalWorkflow>);
+  const workflows = makeWorkflows();
+  const workflow = workflows.machines.provision;
   const create = (request: CompatCreateRequest, project = 'alpha') =>
-    createCluster({ store: table.store, workflow }, { project, spec: compatToSpec(request, 'local'), request: { ...request } });
+    createCluster({ store: table.store, workflows, quotaDefaults: options.quota ?? GENEROUS_QUOTA }, { project, spec: compatToSpec(request, 'local'), request: { ...request } });
   return {
     table,
     cloud,
+    workflows,
     workflow,
     create,
     run: async (request) => {
@@ -80,9 +91,9 @@ export const startWorkflowHarness = async (options: {
       if (!cluster || !execution) throw new Error('the cluster or its execution is missing');
       return { cluster, execution };
     },
-    restart: makeWorkflow,
+    restart: makeWorkflows,
     stop: async () => {
-      await workflow.stopAll();
+      await workflows.stopAll();
       await cloud.close();
       await table.stop();
     },

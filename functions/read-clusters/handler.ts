@@ -1,12 +1,12 @@
-/** Lambda entry: the read handler over DynamoDB. */
+/** Lambda entry: the read routes over DynamoDB. */
 import { DynamoDbStore } from '#adapters/dynamodb-store';
 import { stepFunctionsConsoleUrl } from '#adapters/sfn-workflow';
 import { readEnv, tableEnvSchema } from '#lib/config';
-import { getClusterHandler } from './index.ts';
+import { readClustersHandler } from './index.ts';
 
 const env = readEnv(tableEnvSchema);
 
-export const handler = getClusterHandler({
+export const handler = readClustersHandler({
   store: new DynamoDbStore({ tableName: env.TABLE_NAME }),
   consoleUrlFor: stepFunctionsConsoleUrl,
 });

@@ -1,7 +1,7 @@
-/** Reading a cluster, in the response shape of design.md §5. */
+/** Reading clusters, in the response shapes of design.md §5. */
 import { NotFound } from '#domain/errors';
-import type { Cluster } from '#domain/model';
-import type { ClusterStore } from '#domain/store';
+import type { Cluster, ClusterStatus } from '#domain/model';
+import type { ClusterStore, Page } from '#domain/store';
 import type { ConsoleUrlFor } from '#domain/workflow';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -16,7 +16,9 @@ export const findOwnCluster = async (store: ClusterStore, project: string, id: s
 export const clusterLinks = (id: string) => ({ self: `/v1/clusters/${id}`, events: `/v1/clusters/${id}/events` });
 
 export const toClusterView = (cluster: Cluster, consoleUrlFor: ConsoleUrlFor) => {
-  const consoleUrl = cluster.executionId ? consoleUrlFor(cluster.executionId) : null;
+  // The execution that acts on the cluster now: the destroy one once there is one.
+  const executionId = cluster.destroyExecutionId ?? cluster.executionId;
+  const consoleUrl = executionId ? consoleUrlFor(executionId) : null;
   return {
     id: cluster.id,
     name: cluster.name,
@@ -35,7 +37,16 @@ export const toClusterView = (cluster: Cluster, consoleUrlFor: ConsoleUrlFor) =>
       publicIp: server.publicIp,
     })),
     ...(cluster.error ? { error: cluster.error } : {}),
-    execution: { id: cluster.executionId, ...(consoleUrl ? { consoleUrl } : {}) },
+    execution: { id: executionId, ...(consoleUrl ? { consoleUrl } : {}) },
     links: clusterLinks(cluster.id),
   };
 };
+
+export const LIST_LIMIT = { default: 20, max: 100 } as const;
+
+/** The project's clusters, newest first, optionally of one status. */
+export const listOwnClusters = (
+  store: ClusterStore,
+  project: string,
+  options: { limit: number; nextToken?: string; status?: ClusterStatus },
+): Promise<Page<Cluster>> => store.listClusters(project, options);

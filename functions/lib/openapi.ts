@@ -1,0 +1,184 @@
+/**
+ * The OpenAPI 3.1 document of the API, generated from the same zod schemas that validate the
+ * requests (`GET /v1/openapi.json`). Built once per container: it never changes at run time.
+ */
+import { z } from 'zod';
+import { COMPAT_STATUSES } from '#domain/compat-view';
+import { compatCreateRequestSchema, SEED_EXAMPLE } from '#domain/compat-request';
+import { CLUSTER_STATUSES } from '#domain/model';
+import { nativeCreateRequestSchema } from '#domain/native-request';
+
+const schema = (zodSchema: z.ZodType, io: 'input' | 'output' = 'input') => {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(zodSchema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const jsonBody = (schemaRef: object, description: string) => ({ description, content: { 'application/json': { schema: schemaRef } } });
+const error = (description: string) => jsonBody(ref('Error'), description);
+
+const serverSchema = z.object({
+  id: z.string().nullable(),
+  name: z.string(),
+  role: z.string(),
+  state: z.enum(['PLANNED', 'BUILD', 'ACTIVE', 'ERROR', 'DELETED']),
+  privateIp: z.string().nullable(),
+  publicIp: z.string().nullable(),
+});
+const clusterSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  project: z.string(),
+  provider: z.string(),
+  status: z.enum(CLUSTER_STATUSES),
+  phase: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  servers: z.array(serverSchema),
+  error: z.object({ code: z.string(), message: z.string(), step: z.string() }).optional(),
+  execution: z.object({ id: z.string().nullable(), consoleUrl: z.string().optional() }),
+  links: z.object({ self: z.string(), events: z.string() }),
+});
+const eventSchema = z.object({ at: z.string(), status: z.enum(CLUSTER_STATUSES), phase: z.string(), message: z.string() });
+const errorSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.array(z.object({ path: z.string(), message: z.string() })) }),
+});
+const compatInstanceSchema = z.object({
+  uuid: z.string(),
+  name: z.string(),
+  status: z.enum(COMPAT_STATUSES),
+  master_ip: z.string().nullable(),
+  failure_message: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+}).catchall(z.unknown());
+
+const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } });
+const listParams = [
+  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+  { name: 'nextToken', in: 'query', schema: { type: 'string' } },
+];
+const idempotencyKey = { name: 'Idempotency-Key', in: 'header', schema: { type: 'string', maxLength: 64 }, description: 'Replays the first answer for the same body; 409 for another body.' };
+const commonErrors = { '401': { description: 'Missing, malformed, unknown, revoked or expired token' } };
+
+let built: Record<string, unknown> | undefined;
+
+export const openApiDocument = (): Record<string, unknown> =>
+  (built ??= {
+    openapi: '3.1.0',
+    info: {
+      title: 'Cluster service',
+      version: '1',
+      description: 'Provisions clusters (a master and workers) on a cloud through a Step Functions workflow. Also serves the ~okeanos Lambda on Demand API family.',
+    },
+    security: [{ token: [] }, { apiKey: [] }],
+    components: {
+      securitySchemes: {
+        token: { type: 'apiKey', in: 'header', name: 'Authorization', description: '`Token <token>`' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+      },
+      schemas: {
+        CompatCreateRequest: { ...schema(compatCreateRequestSchema), example: SEED_EXAMPLE },
+        NativeCreateRequest: schema(nativeCreateRequestSchema),
+        Cluster: schema(clusterSchema, 'output'),
+        ClusterEvent: schema(eventSchema, 'output'),
+        CompatInstance: schema(compatInstanceSchema, 'output'),
+        Error: schema(errorSchema, 'output'),
+      },
+    },
+    paths: {
+      '/backend/create_lambda_instance': {
+        post: {
+          summary: 'Create a lambda instance (seed 000, byte for byte; also with a trailing slash)',
+          parameters: [idempotencyKey],
+          requestBody: { required: true, ...jsonBody(ref('CompatCreateRequest'), 'The seed’s body') },
+          responses: {
+            '202': jsonBody({ type: 'object', properties: { uuid: { type: 'string', format: 'uuid' } }, required: ['uuid'] }, 'Accepted'),
+            '400': error('A field is missing, unknown or out of range'),
+            ...commonErrors,
+            '403': error('QuotaExceeded'),
+            '409': error('Idempotency-Key reused with another body'),
+            '413': error('Body over 64 KiB'),
+            '415': error('Not application/json'),
+          },
+        },
+      },
+      '/backend/lambda-instances': {
+        get: {
+          summary: 'The project’s lambda instances, newest first',
+          parameters: listParams,
+          responses: {
+            '200': jsonBody({ type: 'object', properties: { results: { type: 'array', items: ref('CompatInstance') }, next: { type: ['string', 'null'] } } }, 'A page'),
+            ...commonErrors,
+          },
+        },
+      },
+      '/backend/lambda-instances/{uuid}': {
+        get: { summary: 'One lambda instance', parameters: [idParam('uuid')], responses: { '200': jsonBody(ref('CompatInstance'), 'The instance'), '404': error('Unknown, or another project’s'), ...commonErrors } },
+        delete: {
+          summary: 'Destroy a lambda instance',
+          parameters: [idParam('uuid')],
+          responses: { '202': jsonBody({ type: 'object', properties: { uuid: { type: 'string' }, status: { enum: [...COMPAT_STATUSES] } } }, 'Destroying'), '404': error('Unknown, or another project’s'), ...commonErrors },
+        },
+      },
+      '/backend/lambda-instances/{uuid}/status': {
+        get: {
+          summary: 'A lambda instance’s status, in the seed service’s names',
+          parameters: [idParam('uuid')],
+          responses: { '200': jsonBody({ type: 'object', properties: { uuid: { type: 'string' }, status: { enum: [...COMPAT_STATUSES] } } }, 'The status'), '404': error('Unknown, or another project’s'), ...commonErrors },
+        },
+      },
+      '/v1/clusters': {
+        post: {
+          summary: 'Create a cluster',
+          parameters: [idempotencyKey, { name: 'dryRun', in: 'query', schema: { type: 'boolean' }, description: 'Answer the plan (flavors, quota headroom, estimated time) and make nothing' }],
+          requestBody: { required: true, ...jsonBody(ref('NativeCreateRequest'), 'The cluster') },
+          responses: {
+            '200': { description: 'The dry-run plan' },
+            '202': {
+              ...jsonBody({ type: 'object', properties: { id: { type: 'string' }, status: { enum: [...CLUSTER_STATUSES] }, links: { type: 'object' } } }, 'Accepted'),
+              headers: { Location: { schema: { type: 'string' }, description: '/v1/clusters/{id}' } },
+            },
+            '400': error('Invalid body (details name the fields)'),
+            ...commonErrors,
+            '403': error('QuotaExceeded (details name the resource)'),
+            '409': error('Idempotency-Key reused with another body, or in progress'),
+            '413': error('Body over 64 KiB'),
+            '415': error('Not application/json'),
+          },
+        },
+        get: {
+          summary: 'The project’s clusters, newest first',
+          parameters: [...listParams, { name: 'status', in: 'query', schema: { enum: [...CLUSTER_STATUSES] } }],
+          responses: {
+            '200': jsonBody({ type: 'object', properties: { items: { type: 'array', items: ref('Cluster') }, nextToken: { type: 'string' } } }, 'A page'),
+            '400': error('Bad query'),
+            ...commonErrors,
+          },
+        },
+      },
+      '/v1/clusters/{id}': {
+        get: { summary: 'One cluster', parameters: [idParam('id')], responses: { '200': jsonBody(ref('Cluster'), 'The cluster'), '404': error('Unknown, or another project’s'), ...commonErrors } },
+        delete: {
+          summary: 'Destroy a cluster, from any status',
+          parameters: [idParam('id')],
+          responses: { '202': jsonBody({ type: 'object' }, 'DESTROYING'), '404': error('Unknown, or another project’s'), ...commonErrors },
+        },
+      },
+      '/v1/clusters/{id}/events': {
+        get: {
+          summary: 'The cluster’s timeline, oldest first',
+          parameters: [idParam('id')],
+          responses: { '200': jsonBody({ type: 'object', properties: { items: { type: 'array', items: ref('ClusterEvent') } } }, 'The timeline'), '404': error('Unknown, or another project’s'), ...commonErrors },
+        },
+      },
+      '/v1/clusters/{id}/retry': {
+        post: {
+          summary: 'Retry a FAILED cluster as a new attempt, resuming where it failed',
+          parameters: [idParam('id')],
+          responses: { '202': jsonBody({ type: 'object' }, 'PENDING again'), '403': error('QuotaExceeded'), '404': error('Unknown, or another project’s'), '409': error('Not FAILED'), ...commonErrors },
+        },
+      },
+      '/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' }, ...commonErrors } } },
+    },
+  });

@@ -1,0 +1,136 @@
+/** Destroying, retrying and expiring clusters. */
+import { Conflict } from '#domain/errors';
+import { isTerminal, type Cluster, type ClusterStatus } from '#domain/model';
+import type { ClusterStore, QuotaAmounts } from '#domain/store';
+import { destroyExecutionName, provisionExecutionName, type Workflows } from '#domain/workflow';
+import { logger } from '#lib/logger';
+import { quotaAmounts, quotaLimits, releaseClusterQuota } from './create-cluster.ts';
+import { findOwnCluster } from './read-clusters.ts';
+
+export interface ChangeClusterDeps {
+  store: ClusterStore;
+  workflows: Workflows;
+  quotaDefaults: QuotaAmounts;
+  now?: () => Date;
+}
+
+const executionName = (executionId: string): string => executionId.split(':').at(-1) ?? executionId;
+
+const recordStartFailure = async (deps: ChangeClusterDeps, id: string, step: string, cause: unknown) => {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  logger.error('could not start a workflow', { clusterId: id, step, error: cause });
+  await deps.store.updateCluster(id, (current) => ({
+    cluster: { ...current, status: 'FAILED', phase: 'failed', error: { code: 'WorkflowStartFailed', message, step } },
+    message: `the ${step} workflow could not be started: ${message}`,
+  }));
+};
+
+/**
+ * Destroys a cluster from any status. The cluster is marked DESTROYING first (provision steps
+ * stop writing from then on), a running provision execution is stopped, and the destroy
+ * execution deletes everything tagged with the cluster id. A repeated DELETE starts nothing new.
+ */
+export const destroyCluster = async (deps: ChangeClusterDeps, cluster: Cluster): Promise<Cluster> => {
+  if (cluster.status === 'DESTROYED') return cluster;
+  const now = deps.now?.() ?? new Date();
+  const marked = await deps.store.updateCluster(cluster.id, (current) => {
+    if (current.status === 'DESTROYING' || current.status === 'DESTROYED') return null;
+    const name = destroyExecutionName(current.id, current.version);
+    return {
+      cluster: { ...current, status: 'DESTROYING', phase: 'destroy-requested', destroyExecutionId: deps.workflows.executionIdFor('destroy', name) },
+      message: `destroy requested (was ${current.status})`,
+    };
+  });
+  if (marked.status === 'DESTROYED' || !marked.destroyExecutionId) return marked;
+  if (!isTerminal(cluster.status) && cluster.status !== 'DESTROYING') {
+    const { settleSeconds } = await deps.workflows.stop('provision', provisionExecutionName(cluster.id, cluster.attempt));
+    if (settleSeconds > 0) {
+      const settle = new Date(now.getTime() + settleSeconds * 1000).toISOString();
+      await deps.store.updateCluster(cluster.id, (current) => ({ cluster: { ...current, deadlines: { ...current.deadlines, settle } }, message: '' }));
+    }
+  }
+  try {
+    // Started again on a repeated DELETE, in case the first one died before it got here.
+    await deps.workflows.start('destroy', executionName(marked.destroyExecutionId), cluster.id);
+  } catch (cause) {
+    await recordStartFailure(deps, cluster.id, 'destroy', cause);
+    throw cause;
+  }
+  return (await deps.store.getCluster(cluster.id)) ?? marked;
+};
+
+export const destroyOwnCluster = async (deps: ChangeClusterDeps, project: string, id: string | undefined): Promise<Cluster> =>
+  destroyCluster(deps, await findOwnCluster(deps.store, project, id));
+
+/**
+ * Retries a FAILED cluster as a new attempt. Its steps skip what is done, so the run resumes
+ * where the last one failed; what a rollback deleted is planned and made afresh, under client
+ * tokens of the new attempt.
+ */
+export const retryOwnCluster = async (deps: ChangeClusterDeps, project: string, id: string | undefined): Promise<Cluster> => {
+  const cluster = await findOwnCluster(deps.store, project, id);
+  if (cluster.status !== 'FAILED') {
+    throw new Conflict(`only a FAILED cluster can be retried; this one is ${cluster.status}`, [{ path: 'status', message: cluster.status }]);
+  }
+  if (cluster.error?.step === 'destroy') {
+    throw new Conflict('the cluster failed while being destroyed: send DELETE again instead', [{ path: 'error.step', message: 'destroy' }]);
+  }
+  if (!cluster.quotaReserved) {
+    const { limits } = await quotaLimits(deps.store, project, deps.quotaDefaults);
+    await deps.store.reserveQuota(project, quotaAmounts(cluster.spec), limits);
+  }
+  let attempt = cluster.attempt;
+  try {
+    await deps.store.updateCluster(cluster.id, (current) => {
+      if (current.status !== 'FAILED') throw new Conflict(`the cluster is ${current.status} now`);
+      attempt = current.attempt + 1;
+      const madeAfresh = current.servers.every((server) => server.state === 'DELETED' || server.id === null);
+      return {
+        cluster: {
+          ...current,
+          status: 'PENDING',
+          phase: 'accepted',
+          error: null,
+          attempt,
+          quotaReserved: true,
+          configurationId: null,
+          deadlines: {},
+          servers: madeAfresh ? [] : current.servers,
+          networks: madeAfresh ? [] : current.networks,
+          executionId: deps.workflows.executionIdFor('provision', provisionExecutionName(current.id, attempt)),
+        },
+        message: `retry requested (attempt ${attempt}, failed at ${current.error?.step ?? 'unknown'})`,
+      };
+    });
+  } catch (error) {
+    if (!cluster.quotaReserved) await deps.store.releaseQuota(project, quotaAmounts(cluster.spec));
+    throw error;
+  }
+  try {
+    await deps.workflows.start('provision', provisionExecutionName(cluster.id, attempt), cluster.id);
+  } catch (cause) {
+    await recordStartFailure(deps, cluster.id, 'retry', cause);
+    await releaseClusterQuota(deps.store, cluster.id);
+    throw cause;
+  }
+  return (await deps.store.getCluster(cluster.id)) ?? cluster;
+};
+
+const EXPIRABLE: readonly ClusterStatus[] = ['PENDING', 'PROVISIONING', 'CONFIGURING', 'ACTIVE', 'FAILED'];
+
+/** Destroys every cluster whose `ttlHours` have passed; answers their ids. */
+export const expireClusters = async (deps: ChangeClusterDeps): Promise<string[]> => {
+  const now = (deps.now?.() ?? new Date()).getTime();
+  const expired = (await deps.store.findClustersByStatus(EXPIRABLE)).filter((c) => c.expiresAt !== null && Date.parse(c.expiresAt) <= now);
+  const destroyed: string[] = [];
+  for (const cluster of expired) {
+    try {
+      await destroyCluster(deps, cluster);
+      destroyed.push(cluster.id);
+    } catch (error) {
+      // One cluster's trouble must not keep the others alive past their time.
+      logger.error('could not destroy an expired cluster', { clusterId: cluster.id, error });
+    }
+  }
+  return destroyed;
+};
