@@ -14,6 +14,7 @@ import { STATE_MACHINES } from '../../infra/routes.ts';
 import { LocalWorkflow, LocalWorkflows, type ExecutionRecord, type LocalLambda } from '../../infra/local/step-functions.ts';
 import { WORKFLOW_KINDS, type WorkflowKind } from '#domain/workflow';
 import type { QuotaAmounts } from '#domain/store';
+import type { CloudProvider } from '#domain/provider';
 import { startTestTable, type TestTable } from './dynamodb.ts';
 
 /** A fast cloud: tests wait milliseconds, not seconds. */
@@ -35,6 +36,7 @@ export const TEST_WORKFLOW_CONFIG: WorkflowConfig = {
 export const GENEROUS_QUOTA: QuotaAmounts = { vcpus: 100_000, servers: 100_000, clusters: 100_000 };
 
 export interface WorkflowHarness {
+  quota: QuotaAmounts;
   table: TestTable;
   cloud: LocalCloud;
   workflows: LocalWorkflows;
@@ -55,10 +57,14 @@ export const startWorkflowHarness = async (options: {
   waitMs?: number;
   retryMs?: number;
   quota?: QuotaAmounts;
+  /** Wraps the cloud's provider, e.g. to make one of its calls fail. */
+  provider?: (provider: CloudProvider) => CloudProvider;
 } = {}): Promise<WorkflowHarness> => {
   const table = await startTestTable();
   const cloud = await LocalCloud.open({ ...FAST_CLOUD, ...options.cloud });
   const config = { ...TEST_WORKFLOW_CONFIG, ...options.config };
+  const local = new LocalCloudProvider(cloud);
+  const providers = providerRegistry([options.provider ? options.provider(local) : local]);
   const machine = (kind: WorkflowKind) =>
     new LocalWorkflow({
       file: STATE_MACHINES[kind].file,
@@ -66,7 +72,7 @@ export const startWorkflowHarness = async (options: {
       functions: {
         WorkflowStepFunctionArn: {
           name: 'workflow-step',
-          handler: workflowStepHandler({ store: table.store, providers: providerRegistry([new LocalCloudProvider(cloud)]), config }) as unknown as LocalLambda,
+          handler: workflowStepHandler({ store: table.store, providers, config }) as unknown as LocalLambda,
           timeoutMs: 120_000,
         },
       },
@@ -79,6 +85,7 @@ export const startWorkflowHarness = async (options: {
   const create = (request: CompatCreateRequest, project = 'alpha') =>
     createCluster({ store: table.store, workflows, quotaDefaults: options.quota ?? GENEROUS_QUOTA }, { project, spec: compatToSpec(request, 'local'), request: { ...request } });
   return {
+    quota: options.quota ?? GENEROUS_QUOTA,
     table,
     cloud,
     workflows,

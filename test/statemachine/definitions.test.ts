@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import validator from 'asl-validator';
 import { STEP_NAMES } from '#use-cases/workflow-steps';
 import { STATE_MACHINES } from '../../infra/routes.ts';
+import { WORKFLOW_KINDS } from '#domain/workflow';
 import { loadDefinition } from '../../infra/local/step-functions.ts';
 
 interface State {
@@ -17,19 +18,17 @@ interface State {
   Choices?: { Next: string }[];
 }
 
-const FILE = STATE_MACHINES.provision.file;
-const text = readFileSync(path.resolve(import.meta.dirname, '../..', FILE), 'utf8');
-const substitutions = Object.fromEntries(
-  STATE_MACHINES.provision.substitutions.map((name) => [name, `arn:aws:lambda:eu-west-1:123456789012:function:${name}`]),
-);
-const definition = loadDefinition(FILE, substitutions) as { States: Record<string, State>; TimeoutSeconds?: number };
-const states = Object.entries(definition.States);
-const tasks = states.filter(([, state]) => state.Type === 'Task');
+describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
+  const { file: FILE, substitutions: names } = STATE_MACHINES[kind];
+  const text = readFileSync(path.resolve(import.meta.dirname, '../..', FILE), 'utf8');
+  const substitutions = Object.fromEntries(names.map((name) => [name, `arn:aws:lambda:eu-west-1:123456789012:function:${name}`]));
+  const definition = loadDefinition(FILE, substitutions) as { States: Record<string, State>; TimeoutSeconds?: number };
+  const states = Object.entries(definition.States);
+  const tasks = states.filter(([, state]) => state.Type === 'Task');
 
-describe(`${FILE}`, () => {
   it('has a substitution for every ${…} placeholder, and uses every substitution', () => {
     const placeholders = new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((match) => match[1]));
-    expect([...placeholders].sort()).toEqual([...STATE_MACHINES.provision.substitutions].sort());
+    expect([...placeholders].sort()).toEqual([...names].sort());
   });
 
   it('passes asl-validator once substituted', () => {
@@ -48,12 +47,18 @@ describe(`${FILE}`, () => {
     }
   });
 
-  it('gives every Task a Catch on States.ALL that leads to the rollback or the failure record', () => {
+  it('gives every Task a Catch on States.ALL that leads to a failure path, never back into the happy path', () => {
+    const failurePath = new Set(['Roll back the cluster', 'Record the failure', 'Provisioning failed', 'Record the destroy failure', 'Destroy failed']);
     for (const [name, state] of tasks) {
       const catcher = state.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'));
       expect(catcher, name).toBeDefined();
-      expect(['Roll back the cluster', 'Record the failure', 'Provisioning failed'], name).toContain(catcher?.Next);
+      expect(failurePath.has(catcher?.Next ?? ''), `${name} → ${catcher?.Next}`).toBe(true);
+      expect(definition.States[catcher?.Next ?? ''], name).toBeDefined();
     }
+  });
+
+  it('ends every failure path in a Fail state, so the console shows the execution failed', () => {
+    expect(states.filter(([, state]) => state.Type === 'Fail').length).toBeGreaterThan(0);
   });
 
   it('calls only steps the step handler knows', () => {
