@@ -5,10 +5,11 @@
 import { compatCreateRequestSchema, compatToSpec, type CompatCreateRequest } from '#domain/compat-request';
 import { ValidationError } from '#domain/errors';
 import { nativeCreateRequestSchema, nativeToSpec, type NativeCreateRequest } from '#domain/native-request';
+import type { Cluster, ClusterSpec } from '#domain/model';
 import type { ProviderRegistry } from '#domain/providers';
 import { createCluster, type CreateClusterDeps } from '#use-cases/create-cluster';
 import { dryRun } from '#use-cases/dry-run';
-import { IDEMPOTENCY_KEY_HEADER, runIdempotently } from '#use-cases/idempotency';
+import { IDEMPOTENCY_KEY_HEADER, runIdempotently, type StoredResponse } from '#use-cases/idempotency';
 import { clusterLinks } from '#use-cases/read-clusters';
 import { checkSpecFits, flavorSizeOn, providerFor } from '#use-cases/validate-spec';
 import { httpHandler, json, projectOf, type ApiEvent } from '#lib/http';
@@ -36,53 +37,56 @@ const dryRunRequested = (event: ApiEvent): boolean => {
 };
 
 export const createClusterHandler = (deps: CreateClusterHandlerDeps) => {
+  /** Both doors: one idempotent create, answered in each door's own shape. */
+  const create = (
+    event: ApiEvent<Record<string, unknown>>,
+    route: string,
+    spec: ClusterSpec,
+    answer: (cluster: Cluster) => StoredResponse,
+  ): Promise<StoredResponse> => {
+    const project = projectOf(event);
+    return runIdempotently({
+      store: deps.store,
+      project,
+      key: event.headers[IDEMPOTENCY_KEY_HEADER],
+      route,
+      body: event.body,
+      run: async (id) => {
+        const cluster = await createCluster(deps, { project, spec, request: event.body, id });
+        logger.info('cluster accepted', { clusterId: cluster.id, project });
+        return answer(cluster);
+      },
+    });
+  };
+
   const compat = httpHandler<CompatCreateRequest>(
     async (event) => {
-      const project = projectOf(event);
       const spec = compatToSpec(event.body, deps.defaultProvider);
       // Compat bodies name sizes per role: a size no flavor fits is reported on the seed's fields.
       checkSpecFits(spec, providerFor(deps.providers, spec.provider), compatField);
-      const response = await runIdempotently({
-        store: deps.store,
-        project,
-        key: event.headers[IDEMPOTENCY_KEY_HEADER],
-        route: 'POST /backend/create_lambda_instance',
-        body: event.body,
-        run: async (id) => {
-          const cluster = await createCluster(deps, { project, spec, request: event.body, id });
-          logger.info('cluster accepted', { clusterId: cluster.id, project });
-          // The seed service's answer, byte for byte.
-          return { statusCode: 202, headers: { 'Content-Type': 'application/json' }, body: `{"uuid": "${cluster.id}"}` };
-        },
-      });
-      return response;
+      return create(event, 'POST /backend/create_lambda_instance', spec, (cluster) => ({
+        statusCode: 202,
+        headers: { 'Content-Type': 'application/json' },
+        // The seed service's answer, byte for byte.
+        body: `{"uuid": "${cluster.id}"}`,
+      }));
     },
     { body: compatCreateRequestSchema },
   );
 
   const native = httpHandler<NativeCreateRequest>(
     async (event) => {
-      const project = projectOf(event);
       const provider = providerFor(deps.providers, event.body.provider ?? deps.defaultProvider);
       const spec = nativeToSpec(event.body, provider.name, flavorSizeOn(provider));
       checkSpecFits(spec, provider, (i, field) => `nodeGroups.${i}.${field}`);
-      if (dryRunRequested(event)) return json(200, await dryRun(deps, project, spec));
-      return runIdempotently({
-        store: deps.store,
-        project,
-        key: event.headers[IDEMPOTENCY_KEY_HEADER],
-        route: 'POST /v1/clusters',
-        body: event.body,
-        run: async (id) => {
-          const cluster = await createCluster(deps, { project, spec, request: event.body, id });
-          logger.info('cluster accepted', { clusterId: cluster.id, project });
-          const links = clusterLinks(cluster.id);
-          return json(202, { id: cluster.id, status: cluster.status, links }, { Location: links.self }) as {
-            statusCode: number;
-            headers: Record<string, string>;
-            body: string;
-          };
-        },
+      if (dryRunRequested(event)) return json(200, await dryRun(deps, projectOf(event), spec));
+      return create(event, 'POST /v1/clusters', spec, (cluster) => {
+        const links = clusterLinks(cluster.id);
+        return {
+          statusCode: 202,
+          headers: { 'Content-Type': 'application/json', Location: links.self },
+          body: JSON.stringify({ id: cluster.id, status: cluster.status, links }),
+        };
       });
     },
     { body: nativeCreateRequestSchema },
