@@ -112,9 +112,9 @@ export class DynamoDbStore implements ClusterStore {
     return Item ? fromItem(Item) : null;
   }
 
-  async updateCluster(id: string, mutate: ClusterMutation): Promise<Cluster> {
+  async updateCluster(id: string, mutate: ClusterMutation, known?: Cluster): Promise<Cluster> {
     for (let attempt = 1; ; attempt++) {
-      const current = await this.getCluster(id);
+      const current = attempt === 1 && known?.id === id ? known : await this.getCluster(id);
       if (!current) throw new NotFound(`cluster ${id} not found`);
       const change = mutate(structuredClone(current));
       if (!change) return current;

@@ -57,9 +57,10 @@ export interface ClusterStore {
   /**
    * Read-modify-write under optimistic locking: `mutate` sees the current record and returns the
    * new one (or null for no change). Conflicting writers are retried with a fresh read. A status
-   * or phase change also appends an event to the timeline.
+   * or phase change also appends an event to the timeline. `known` (a record just read) saves
+   * the first read; if it is stale, the conditional write fails and the loop reads afresh.
    */
-  updateCluster(id: string, mutate: ClusterMutation): Promise<Cluster>;
+  updateCluster(id: string, mutate: ClusterMutation, known?: Cluster): Promise<Cluster>;
   listEvents(id: string): Promise<ClusterEvent[]>;
   /** A project's clusters, newest first; with `status`, only those, `limit` of them per page. */
   listClusters(project: string, options: { limit: number; nextToken?: string; status?: ClusterStatus }): Promise<Page<Cluster>>;

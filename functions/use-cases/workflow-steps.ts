@@ -76,6 +76,9 @@ const DESTROY_STEPS: readonly StepName[] = ['destroy', 'record-destroyed', 'reco
 const BEING_DESTROYED: readonly ClusterStatus[] = ['DESTROYING', 'DESTROYED'];
 
 class StepContext {
+  /** The record as this step last read or wrote it: the next write starts from it. */
+  private latest: Cluster | undefined;
+
   constructor(
     readonly deps: StepDeps,
     readonly clusterId: string,
@@ -90,6 +93,7 @@ class StepContext {
   async load(): Promise<Cluster> {
     const cluster = await this.deps.store.getCluster(this.clusterId);
     if (!cluster) throw new Error(`cluster ${this.clusterId} does not exist`);
+    this.latest = cluster;
     return cluster;
   }
 
@@ -98,14 +102,15 @@ class StepContext {
   }
 
   /** Writes a change; the timeline gets `message` when status or phase moved. */
-  update(change: (cluster: Cluster) => Partial<Cluster> | null, message: string): Promise<Cluster> {
-    return this.deps.store.updateCluster(this.clusterId, (current) => {
+  async update(change: (cluster: Cluster) => Partial<Cluster> | null, message: string): Promise<Cluster> {
+    this.latest = await this.deps.store.updateCluster(this.clusterId, (current) => {
       if (!this.destroying && BEING_DESTROYED.includes(current.status)) {
         throw new ClusterDestroying(`cluster ${current.id} is ${current.status}; its provision workflow stops here`);
       }
       const patch = change(current);
       return patch ? { cluster: { ...current, ...patch }, message } : null;
-    });
+    }, this.latest);
+    return this.latest;
   }
 
   enter(status: ClusterStatus, phase: Phase, message: string, patch: Partial<Cluster> = {}): Promise<Cluster> {

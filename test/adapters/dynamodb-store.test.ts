@@ -89,6 +89,27 @@ describe('the DynamoDB store (against dynalite)', () => {
     expect(final?.version).toBe(7);
   });
 
+  it('starts from a known record without reading, and reads afresh when that record is stale', async () => {
+    const cluster = newCluster();
+    await table.store.createCluster(cluster, 'requested');
+    const stale = structuredClone(cluster);
+    await table.store.updateCluster(cluster.id, (c) => ({ cluster: { ...c, networks: ['first'] }, message: '' }));
+
+    const seen: number[] = [];
+    const updated = await table.store.updateCluster(
+      cluster.id,
+      (c) => {
+        seen.push(c.version);
+        return { cluster: { ...c, networks: [...c.networks, 'second'] }, message: '' };
+      },
+      stale,
+    );
+
+    expect(seen).toEqual([1, 2]);
+    expect(updated.networks).toEqual(['first', 'second']);
+    expect(updated.version).toBe(3);
+  });
+
   it('writes no event and no new version when the mutation makes no change', async () => {
     const cluster = newCluster();
     await table.store.createCluster(cluster, 'requested');
