@@ -11,7 +11,11 @@ interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
+  columnNumber: number;
 }
+
+/** Maps a generated position (0-based) to the source line (1-based), where a source map says. */
+export type SourceLine = (url: string, line: number, column: number) => number | null;
 
 interface ProfileNode {
   id: number;
@@ -28,6 +32,7 @@ export interface CpuProfile {
 }
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+const PROFILER = 'profiler (excluded)';
 
 /** The DynamoDB emulator and the storage layers under it are one component here. */
 const DYNALITE_PARTS = /^(dynalite|async|big\.js|buffer-crc32|lazy|lock|once|level|memory-level|abstract-level|level-.*|module-error|functional-red-black-tree|maybe-combine-errors)$/;
@@ -51,6 +56,7 @@ export const componentOf = (url: string): string | null => {
   if (!url) return null;
   if (url.startsWith('node:')) {
     const module = url.slice('node:'.length).replace(/^internal\//, '').split('/')[0] ?? '';
+    if (module === 'inspector') return PROFILER;
     return `node core: ${module.replace(/^_/, '').split('_')[0]}`;
   }
   const pkg = packageOf(url);
@@ -67,7 +73,8 @@ export const componentOf = (url: string): string | null => {
   return path.relative(ROOT, file) || file;
 };
 
-export const summarizeProfile = (profile: CpuProfile, top = 15): ProfileSummary => {
+export const summarizeProfile = (profile: CpuProfile, options: { top?: number; sourceLine?: SourceLine } = {}): ProfileSummary => {
+  const top = options.top ?? 15;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
@@ -100,27 +107,31 @@ export const summarizeProfile = (profile: CpuProfile, top = 15): ProfileSummary 
     const group = componentFor(id);
     groups.set(group, (groups.get(group) ?? 0) + us);
     const node = byId.get(id);
-    if (!node || PSEUDO_FRAMES.has(node.callFrame.functionName)) continue;
+    if (!node || PSEUDO_FRAMES.has(node.callFrame.functionName) || group === PROFILER) continue;
     const frame = node.callFrame;
-    const location = frame.url ? `${componentOf(frame.url) ?? ''}:${frame.lineNumber + 1}` : `(built-in, in ${group})`;
+    // Transpiled project files are located through their source maps; packages by their own lines.
+    const line = frame.url ? (options.sourceLine?.(frame.url, frame.lineNumber, frame.columnNumber) ?? frame.lineNumber + 1) : null;
+    const location = frame.url ? `${componentOf(frame.url) ?? ''}:${line}` : `(built-in, in ${group})`;
     const key = `${frame.functionName}@${location}`;
     const entry = functions.get(key) ?? { function: frame.functionName || '(anonymous)', location, us: 0 };
     entry.us += us;
     functions.set(key, entry);
   }
 
+  // The profiler's own work (starting, stopping, serializing the profile) is not the service's.
   const idleUs = groups.get('idle') ?? 0;
+  const profilerUs = groups.get(PROFILER) ?? 0;
   const totalUs = [...groups.values()].reduce((sum, us) => sum + us, 0);
-  const busyUs = Math.max(1, totalUs - idleUs);
+  const busyUs = Math.max(1, totalUs - idleUs - profilerUs);
   const ms = (us: number) => Math.round(us / 100) / 10;
   const share = (us: number) => Math.round((us / busyUs) * 1000) / 1000;
   const groupRows: ProfileGroup[] = [...groups.entries()]
-    .filter(([group]) => group !== 'idle')
+    .filter(([group]) => group !== 'idle' && group !== PROFILER)
     .sort((a, b) => b[1] - a[1])
     .map(([group, us]) => ({ group, selfMs: ms(us), share: share(us) }));
   const functionRows: ProfileFunction[] = [...functions.values()]
     .sort((a, b) => b.us - a.us)
     .slice(0, top)
     .map((entry) => ({ function: entry.function, location: entry.location, selfMs: ms(entry.us), share: share(entry.us) }));
-  return { totalMs: ms(totalUs), busyMs: ms(busyUs), idleMs: ms(idleUs), groups: groupRows, functions: functionRows };
+  return { totalMs: ms(totalUs), busyMs: ms(busyUs), idleMs: ms(idleUs), profilerMs: ms(profilerUs), groups: groupRows, functions: functionRows };
 };

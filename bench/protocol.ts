@@ -65,8 +65,6 @@ export interface ClusterSummary {
 export interface Counters {
   /** DynamoDB API calls that reached the emulator, by operation (X-Amz-Target). */
   dynamodbOps: Record<string, number>;
-  /** The same calls by who made them: the API request path, the workflows, or neither (start, bench queries). */
-  dynamodbOpsBySource: Record<'api' | 'workflow' | 'other', number>;
   /** Calls of the cloud's random(): one per emulated cloud API call with these settings (see README). */
   cloudDraws: number;
   /** Requests and new TCP connections on the API port (keep-alive check). */
@@ -95,9 +93,10 @@ export interface ProfileFunction {
 
 export interface ProfileSummary {
   totalMs: number;
-  /** Busy time (everything but idle), the base of the shares. */
+  /** Busy time (everything but idle and the profiler itself), the base of the shares. */
   busyMs: number;
   idleMs: number;
+  profilerMs: number;
   groups: ProfileGroup[];
   functions: ProfileFunction[];
 }

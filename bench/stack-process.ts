@@ -4,12 +4,13 @@
  * what only the service side can see: execution records, cluster records, DynamoDB call counts,
  * event-loop load and a CPU profile.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { Session } from 'node:inspector/promises';
+import { findSourceMap } from 'node:module';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { provisionExecutionName } from '#domain/workflow';
 import { readLocalConfig } from '../infra/local/config.ts';
 import { startLocalStack, type LocalStack } from '../infra/local/stack.ts';
 import type { LocalWorkflow } from '../infra/local/step-functions.ts';
@@ -24,16 +25,12 @@ let startWorkflow: LocalWorkflow['start'] | null = null;
 
 const counters = {
   dynamodbOps: {} as Record<string, number>,
-  dynamodbOpsBySource: { api: 0, workflow: 0, other: 0 },
   cloudDraws: 0,
   apiRequests: 0,
   apiConnections: 0,
 };
 const apiSockets = new WeakSet<Socket>();
-/** Who is running: an API request, or a workflow (whose executions are started inside the create request). */
-const origin = new AsyncLocalStorage<'api' | 'workflow'>();
-
-// Counted at the HTTP doors, so nothing in the service has to change for its calls to be seen.
+// Counted at the emulator's HTTP door, so nothing in the service has to change for its calls to be seen.
 diagnosticsChannel.subscribe('http.server.request.start', (message) => {
   const { request, socket } = message as { request: IncomingMessage; socket: Socket };
   const target = request.headers['x-amz-target'];
@@ -47,13 +44,6 @@ diagnosticsChannel.subscribe('http.server.request.start', (message) => {
     apiSockets.add(socket);
     counters.apiConnections += 1;
   }
-  // The handler runs synchronously after this message, so what it starts inherits the mark.
-  origin.enterWith('api');
-});
-diagnosticsChannel.subscribe('http.client.request.start', (message) => {
-  const { request } = message as { request: ClientRequest };
-  if (request.getHeader('x-amz-target') === undefined) return;
-  counters.dynamodbOpsBySource[origin.getStore() ?? 'other'] += 1;
 });
 
 /** mulberry32: small, fast, and the same sequence for the same seed. */
@@ -74,19 +64,9 @@ const requireStack = (): LocalStack => {
   return stack;
 };
 
-/**
- * The provision state machine's runner: `workflows.machines.provision` on a stack with several
- * state machines, `workflow` on one with only the provision machine. Both are accepted so the
- * bench can measure either shape of the local stack.
- */
-const provisionWorkflow = (): LocalWorkflow => {
-  const handle = requireStack() as unknown as { workflows?: { machines?: { provision?: LocalWorkflow } }; workflow?: LocalWorkflow };
-  const workflow = handle.workflows?.machines?.provision ?? handle.workflow;
-  if (!workflow) throw new Error('the local stack exposes no provision workflow (workflows.machines.provision)');
-  return workflow;
-};
-/** A new cluster's provision execution is named after the cluster (Step Functions' idempotency). */
-const executionName = (clusterId: string) => clusterId;
+const provisionWorkflow = (): LocalWorkflow => requireStack().workflows.machines.provision;
+/** Every cluster here is new: its one provision execution is its first attempt. */
+const executionName = (clusterId: string) => provisionExecutionName(clusterId, 1);
 
 const summarizeExecution = (id: string): ExecutionSummary | null => {
   const record = provisionWorkflow().execution(executionName(id));
@@ -140,7 +120,6 @@ const readCounters = (): Counters => {
   const cpu = process.cpuUsage();
   return {
     dynamodbOps: { ...counters.dynamodbOps },
-    dynamodbOpsBySource: { ...counters.dynamodbOpsBySource },
     cloudDraws: counters.cloudDraws,
     apiRequests: counters.apiRequests,
     apiConnections: counters.apiConnections,
@@ -160,7 +139,7 @@ const handle = async (request: Request): Promise<Reply> => {
         cloud: { ...settings.cloud, failPattern: null, configFailPattern: null, apiErrorRate: 0, random: seededRandom(settings.seed) },
         inMemory: true,
       });
-      // Executions run inside the create request that starts them; marking them apart tells whose DynamoDB calls are whose.
+      // Held starts are what `hold-workflows` needs; otherwise a start goes straight through.
       const workflow = provisionWorkflow();
       const start = workflow.start.bind(workflow);
       startWorkflow = start;
@@ -169,7 +148,7 @@ const handle = async (request: Request): Promise<Reply> => {
           held.push(args);
           return true;
         }
-        return origin.run('workflow', () => start(...args));
+        return start(...args);
       };
       return { type: 'started', url: stack.url, token: stack.token };
     }
@@ -192,7 +171,13 @@ const handle = async (request: Request): Promise<Reply> => {
       const { profile } = await session.post('Profiler.stop');
       session.disconnect();
       session = null;
-      return { type: 'profile', profile: summarizeProfile(profile as unknown as CpuProfile) };
+      // tsx registers a source map per transpiled file: project frames get their .ts lines.
+      const sourceLine = (url: string, line: number, column: number) => {
+        if (!url.startsWith('file:') || url.includes('/node_modules/')) return null;
+        const entry = findSourceMap(url)?.findEntry(line, column);
+        return entry && 'originalLine' in entry ? entry.originalLine + 1 : null;
+      };
+      return { type: 'profile', profile: summarizeProfile(profile as unknown as CpuProfile, { sourceLine }) };
     }
     case 'hold-workflows':
       held = [];
@@ -201,7 +186,7 @@ const handle = async (request: Request): Promise<Reply> => {
       const starts = held ?? [];
       held = null;
       const start = startWorkflow;
-      if (start) for (const args of starts) origin.run('workflow', () => start(...args));
+      if (start) for (const args of starts) start(...args);
       return { type: 'released', count: starts.length };
     }
     case 'stop': {
