@@ -351,9 +351,11 @@ const recordFailure = async (ctx: StepContext, state: StepInput['state']) => {
   const message = rollbackFailure
     ? `${error.message}; the rollback did not complete (${rollbackFailure.Error}: ${causeMessage(rollbackFailure.Cause)})`
     : error.message;
-  await ctx.enter('FAILED', 'failed', `failed at ${error.step}: ${error.code}`, { error: { ...error, message } });
-  // Kept resources still count against the quota until the cluster is destroyed.
+  // Kept resources still count against the quota until the cluster is destroyed. The quota is
+  // given back before the status says FAILED, so whoever sees FAILED sees the quota free.
   if (cluster.spec.onFailure !== 'keep' && !rollbackFailure) await releaseClusterQuota(ctx.deps.store, cluster.id);
+  await ctx.load();
+  await ctx.enter('FAILED', 'failed', `failed at ${error.step}: ${error.code}`, { error: { ...error, message } });
   return { status: 'FAILED' };
 };
 
@@ -382,6 +384,9 @@ const destroy = async (ctx: StepContext) => {
 };
 
 const recordDestroyed = async (ctx: StepContext) => {
+  // Quota first: whoever sees DESTROYED sees the quota free. A re-run releases nothing twice.
+  await releaseClusterQuota(ctx.deps.store, ctx.clusterId);
+  await ctx.load();
   await ctx.update(
     (current) => ({
       status: 'DESTROYED',
@@ -390,7 +395,6 @@ const recordDestroyed = async (ctx: StepContext) => {
     }),
     'the provider confirms every server, address and network gone',
   );
-  await releaseClusterQuota(ctx.deps.store, ctx.clusterId);
   return { status: 'DESTROYED' };
 };
 

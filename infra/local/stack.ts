@@ -151,8 +151,13 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     resumed,
     stop: async () => {
       clearInterval(sweep);
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Requests under way finish (they write to the store, which closes last); idle keep-alive
+      // connections go now, and anything still open after a grace period is cut.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), 5_000);
+      await closed;
+      clearTimeout(grace);
       await workflows.stopAll();
       await cloud.close();
       await dynamodb.stop();

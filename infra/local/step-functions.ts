@@ -184,10 +184,14 @@ export class LocalWorkflow {
     return this.executions.get(name);
   }
 
-  /** Stops every running execution (process shutdown); their clusters resume on the next start. */
+  /**
+   * Stops every running execution (process shutdown) and waits for their Tasks under way, so
+   * nothing writes to the store after it closes. Their clusters resume on the next start.
+   */
   async stopAll(): Promise<void> {
     for (const abort of this.aborts.values()) abort();
     await Promise.allSettled([...this.running.values()]);
+    await Promise.allSettled([...this.inFlight.values()].flatMap((tasks) => [...tasks]));
   }
 }
 
