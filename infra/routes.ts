@@ -18,6 +18,10 @@ export interface FunctionDefinition {
   readonly stopsWorkflows?: readonly WorkflowKind[];
   /** Runs on a schedule (an EventBridge rate expression) instead of behind the API. */
   readonly schedule?: string;
+  /** Consumes the bus's `Cluster Create Requested` events, through an SQS queue. */
+  readonly consumesCreateRequests?: boolean;
+  /** Puts events on the service's bus. */
+  readonly publishesEvents?: boolean;
   /** Seconds before Lambda stops it. */
   readonly timeoutSeconds: number;
 }
@@ -58,6 +62,15 @@ export const FUNCTIONS = {
     stopsWorkflows: ['provision'],
     schedule: 'rate(5 minutes)',
     timeoutSeconds: 60,
+  },
+  createTrigger: {
+    entry: 'functions/create-trigger/handler.ts',
+    description: 'Creates clusters from Cluster Create Requested events (EventBridge rule → SQS)',
+    tableAccess: 'readWrite',
+    startsWorkflows: ['provision'],
+    consumesCreateRequests: true,
+    publishesEvents: true,
+    timeoutSeconds: 30,
   },
   workflowStep: {
     entry: 'functions/workflow-step/handler.ts',

@@ -5,6 +5,9 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { DETAIL_TYPES } from '../../functions/domain/events.ts';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
@@ -66,6 +69,11 @@ export class ClusterServiceStack extends Stack {
   public readonly stateMachine: sfn.StateMachine;
   public readonly stateMachines: Readonly<Record<WorkflowKind, sfn.StateMachine>>;
   public readonly api: apigateway.RestApi;
+  /** The service's own bus: create requests in, status and rejection events out. */
+  public readonly bus: events.EventBus;
+  /** Create requests the rule delivers; failed ones go to `createRequestsDlq` after three tries. */
+  public readonly createRequests: sqs.Queue;
+  public readonly createRequestsDlq: sqs.Queue;
 
   public constructor(scope: Construct, id: string, props: ClusterServiceStackProps = {}) {
     super(scope, id, props);
@@ -110,18 +118,54 @@ export class ClusterServiceStack extends Stack {
     };
     this.stateMachine = this.stateMachines.provision;
 
-    for (const name of ['createCluster', WORKFLOW_STEP_FUNCTION] as const) functions[name].addEnvironment('DEFAULT_PROVIDER', defaultProvider);
+    for (const name of ['createCluster', 'createTrigger', WORKFLOW_STEP_FUNCTION] as const) functions[name].addEnvironment('DEFAULT_PROVIDER', defaultProvider);
+
+    this.bus = new events.EventBus(this, 'Bus', { eventBusName: `${this.stackName}-events` });
+    this.createRequestsDlq = new sqs.Queue(this, 'CreateRequestsDlq', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    this.createRequests = new sqs.Queue(this, 'CreateRequests', {
+      // Longer than the trigger may run, so a message is not handed out twice at once.
+      visibilityTimeout: Duration.seconds(6 * FUNCTIONS.createTrigger.timeoutSeconds),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.createRequestsDlq, maxReceiveCount: 3 },
+    });
+    new events.Rule(this, 'CreateRequestedRule', {
+      eventBus: this.bus,
+      description: 'Cluster Create Requested → the create trigger’s queue',
+      eventPattern: { detailType: [DETAIL_TYPES.createRequested] },
+      targets: [new targets.SqsQueue(this.createRequests)],
+    });
+    this.createRequestsDlq
+      .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' })
+      .createAlarm(this, 'CreateRequestsDlqAlarm', {
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: 'A create request failed three times and waits in the dead-letter queue',
+      });
     for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
       const definition: FunctionDefinition = FUNCTIONS[name];
       const starts = definition.startsWorkflows ?? [];
       const stops = definition.stopsWorkflows ?? [];
-      if (starts.length === 0 && stops.length === 0) continue;
       const fn = functions[name];
+      if (definition.publishesEvents) {
+        fn.addEnvironment('EVENT_BUS_NAME', this.bus.eventBusName);
+        this.bus.grantPutEventsTo(fn);
+      }
+      if (starts.length === 0 && stops.length === 0) continue;
       // Every function that touches executions can name both state machines; the grants decide what it may do.
       fn.addEnvironment('PROVISION_STATE_MACHINE_ARN', this.stateMachines.provision.stateMachineArn);
       fn.addEnvironment('DESTROY_STATE_MACHINE_ARN', this.stateMachines.destroy.stateMachineArn);
       for (const kind of starts) this.stateMachines[kind].grantStartExecution(fn);
       for (const kind of stops) this.stateMachines[kind].grantExecution(fn, 'states:StopExecution');
+      if (definition.consumesCreateRequests) {
+        fn.addEventSource(new lambdaEvents.SqsEventSource(this.createRequests, { batchSize: 10, reportBatchItemFailures: true }));
+      }
       if (definition.schedule) {
         new events.Rule(this, `${pascalCase(name)}Schedule`, {
           description: definition.description,
@@ -141,6 +185,8 @@ export class ClusterServiceStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn, description: 'The provision state machine' });
     new CfnOutput(this, 'DestroyStateMachineArn', { value: this.stateMachines.destroy.stateMachineArn });
+    new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName, description: 'Put Cluster Create Requested events here' });
+    new CfnOutput(this, 'CreateRequestsDlqUrl', { value: this.createRequestsDlq.queueUrl });
     new CfnOutput(this, 'StateMachineConsoleUrl', {
       value: `https://${Aws.REGION}.console.aws.amazon.com/states/home?region=${Aws.REGION}#/statemachines/view/${this.stateMachine.stateMachineArn}`,
       description: 'Executions are named by cluster id',

@@ -20,6 +20,7 @@ import { logger } from '#lib/logger';
 import { createAuthorizer } from '../../functions/authorizer/index.ts';
 import { changeClusterHandler } from '../../functions/change-cluster/index.ts';
 import { createClusterHandler } from '../../functions/create-cluster/index.ts';
+import { createTriggerHandler } from '../../functions/create-trigger/index.ts';
 import { readClustersHandler } from '../../functions/read-clusters/index.ts';
 import { workflowStepHandler } from '../../functions/workflow-step/index.ts';
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionName } from '../routes.ts';
@@ -27,6 +28,8 @@ import { createLocalApi, type LocalRoute, type ProxyHandler } from './api-gatewa
 import type { LocalConfig } from './config.ts';
 import { ensureTable, LOCAL_TABLE_NAME, startLocalDynamoDb } from './dynamodb.ts';
 import { LocalWorkflow, LocalWorkflows, type LocalLambda } from './step-functions.ts';
+import { LocalEventBus, type PutEventsEntry } from './event-bus.ts';
+import { errorBody } from '#lib/http';
 
 /** Statuses whose workflow was cut short by a stop or crash and must be started again. */
 const RESUMABLE = ['PENDING', 'PROVISIONING', 'CONFIGURING', 'DESTROYING'] as const;
@@ -50,6 +53,8 @@ export interface LocalStack {
   store: DynamoDbStore;
   cloud: LocalCloud;
   workflows: LocalWorkflows;
+  /** The bus, its create rule and queue: POST /_local/events puts entries on it. */
+  events: LocalEventBus;
   /** Clusters whose workflow was started again at start. */
   resumed: string[];
   stop(): Promise<void>;
@@ -109,10 +114,36 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     readClusters: readClustersHandler({ store, consoleUrlFor: () => null }) as unknown as ProxyHandler,
     changeCluster: changeClusterHandler({ store, workflows, quotaDefaults }) as unknown as ProxyHandler,
   };
+  // The bus delivers create requests to the trigger, which puts rejections back on the bus.
+  let trigger: ReturnType<typeof createTriggerHandler> | undefined;
+  const events = new LocalEventBus((event, context) => (trigger ? trigger(event, context) : Promise.reject(new Error('the trigger is not ready'))));
+  trigger = createTriggerHandler({ store, workflows, quotaDefaults, providers, defaultProvider: config.DEFAULT_PROVIDER, events });
+
   const routes: LocalRoute[] = [
     ...ROUTES.map((route) => ({ method: route.method, path: route.path, functionName: route.function, handler: handlers[route.function], authorize: true })),
     // Local only: the emulated cloud's inventory, so tests and people can count what is left running.
     { method: 'GET', path: '/_local/cloud/servers', functionName: 'local-cloud', authorize: false, handler: async () => json(200, { items: cloud.listServers() }) },
+    // Local only: PutEvents onto the service's bus (as `aws events put-events` would), and what is on it.
+    {
+      method: 'POST',
+      path: '/_local/events',
+      functionName: 'local-events',
+      authorize: false,
+      handler: async (event) => {
+        let body: unknown;
+        try {
+          body = JSON.parse(event.body ?? '');
+        } catch {
+          return json(400, errorBody('MalformedJson', 'the body is not valid JSON'));
+        }
+        const entries = body && typeof body === 'object' && 'Entries' in body ? (body as { Entries: unknown }).Entries : undefined;
+        if (!Array.isArray(entries) || entries.length === 0 || entries.length > 10) {
+          return json(400, errorBody('ValidationError', 'Entries must be a list of 1 to 10 PutEvents entries', [{ path: 'Entries', message: 'must hold 1 to 10 entries' }]));
+        }
+        return json(200, events.putEvents(entries as PutEventsEntry[]));
+      },
+    },
+    { method: 'GET', path: '/_local/events', functionName: 'local-events', authorize: false, handler: async () => json(200, { items: events.events() }) },
   ];
   const server = createLocalApi({ routes, authorizer: createAuthorizer({ store }) });
   await new Promise<void>((resolve, reject) => {
@@ -148,6 +179,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     store,
     cloud,
     workflows,
+    events,
     resumed,
     stop: async () => {
       clearInterval(sweep);
@@ -158,6 +190,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       const grace = setTimeout(() => server.closeAllConnections(), 5_000);
       await closed;
       clearTimeout(grace);
+      await events.stop();
       await workflows.stopAll();
       await cloud.close();
       await dynamodb.stop();

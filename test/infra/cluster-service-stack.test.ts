@@ -275,6 +275,43 @@ describe('functions', () => {
     expect(stopResources).not.toContain(stateMachineLogicalId('destroy'));
   });
 
+  it('routes Cluster Create Requested from the service bus to a queue with a dead-letter queue, read by createTrigger', () => {
+    // Prepare
+    const queueId = idOf(stack.createRequests);
+    const dlqId = idOf(stack.createRequestsDlq);
+
+    // Assess
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: idOf(stack.bus) },
+      EventPattern: { 'detail-type': ['Cluster Create Requested'] },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } })],
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 3 },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      FunctionName: { Ref: logicalId('createTrigger') },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+    });
+  });
+
+  it('lets createTrigger put events on the service bus only', () => {
+    // Prepare
+    const role = idOf(stack.functions.createTrigger.role);
+
+    // Act
+    const puts = policyStatements(role).filter((statement) => asList(statement.Action).includes('events:PutEvents'));
+
+    // Assess
+    expect(puts).toHaveLength(1);
+    expect(asList(puts[0]?.Resource)).toEqual([{ 'Fn::GetAtt': [idOf(stack.bus), 'Arn'] }]);
+  });
+
   it('runs expireClusters on a schedule', () => {
     // Assess
     template.hasResourceProperties('AWS::Events::Rule', {
