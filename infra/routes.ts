@@ -22,6 +22,8 @@ export interface FunctionDefinition {
   readonly consumesCreateRequests?: boolean;
   /** Puts events on the service's bus. */
   readonly publishesEvents?: boolean;
+  /** Reads the table's change stream (new status-change items). */
+  readonly consumesTableStream?: boolean;
   /** Seconds before Lambda stops it. */
   readonly timeoutSeconds: number;
 }
@@ -35,7 +37,7 @@ export const FUNCTIONS = {
   },
   createCluster: {
     entry: 'functions/create-cluster/handler.ts',
-    description: 'Creates clusters (compat and native routes, dry runs): quota, record, provision workflow',
+    description: 'Creates clusters (compat and native routes, dry runs): quota, record, provision workflow; the project webhook secret',
     tableAccess: 'readWrite',
     startsWorkflows: ['provision'],
     timeoutSeconds: 15,
@@ -72,6 +74,15 @@ export const FUNCTIONS = {
     publishesEvents: true,
     timeoutSeconds: 30,
   },
+  publishStatus: {
+    entry: 'functions/publish-status/handler.ts',
+    description: 'The table stream → Cluster Status Changed events and signed webhooks',
+    tableAccess: 'readWrite',
+    publishesEvents: true,
+    consumesTableStream: true,
+    // Webhook retries with backoff, for up to ten changes in order.
+    timeoutSeconds: 300,
+  },
   workflowStep: {
     entry: 'functions/workflow-step/handler.ts',
     description: 'The Task states of the provision and destroy workflows: one step per invocation',
@@ -101,6 +112,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/backend/lambda-instances/{uuid}/status', function: 'readClusters' },
   { method: 'DELETE', path: '/backend/lambda-instances/{uuid}', function: 'changeCluster' },
   { method: 'POST', path: '/v1/clusters', function: 'createCluster' },
+  { method: 'GET', path: '/v1/webhook-secret', function: 'createCluster' },
   { method: 'GET', path: '/v1/clusters', function: 'readClusters' },
   { method: 'GET', path: '/v1/clusters/{id}', function: 'readClusters' },
   { method: 'GET', path: '/v1/clusters/{id}/events', function: 'readClusters' },

@@ -20,10 +20,13 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { Conflict, NotFound, QuotaExceeded, VersionConflict } from '#domain/errors';
-import type { Cluster, ClusterEvent, ClusterStatus } from '#domain/model';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Cluster, ClusterEvent, ClusterStatus, StatusChange } from '#domain/model';
 import type { ClusterMutation, ClusterStore, IdempotencyRecord, Page, QuotaAmounts, QuotaRecord, TokenRecord } from '#domain/store';
 
 export const PROJECT_INDEX = 'byProject';
+/** The `type` of timeline items that are status changes: what the table's stream publishes. */
+export const STATUS_CHANGE_TYPE = 'event';
 
 const clusterKey = (id: string) => ({ pk: `CLUSTER#${id}`, sk: 'META' });
 const tokenKey = (hash: string) => ({ pk: `TOKEN#${hash}`, sk: 'TOKEN' });
@@ -75,14 +78,21 @@ export interface DynamoDbStoreOptions {
   tableName: string;
   client?: DynamoDBClient;
   clientConfig?: DynamoDBClientConfig;
+  /**
+   * Told of every status change once it is written. On AWS the table's stream does this job;
+   * the local DynamoDB has no streams, so the local stack listens here instead.
+   */
+  onStatusChange?: (change: StatusChange) => void;
 }
 
 export class DynamoDbStore implements ClusterStore {
   private readonly table: string;
   private readonly doc: DynamoDBDocumentClient;
+  private readonly onStatusChange: ((change: StatusChange) => void) | undefined;
 
   constructor(options: DynamoDbStoreOptions) {
     this.table = options.tableName;
+    this.onStatusChange = options.onStatusChange;
     const client = options.client ?? new DynamoDBClient(options.clientConfig ?? {});
     this.doc = DynamoDBDocumentClient.from(client, {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
@@ -150,18 +160,59 @@ export class DynamoDbStore implements ClusterStore {
   /** Event sort keys carry the record's version, so a repeated put of the same change overwrites itself. */
   private async putEvent(cluster: Cluster, message: string): Promise<void> {
     const at = cluster.updatedAt;
-    const event: ClusterEvent = { at, status: cluster.status, phase: cluster.phase, message };
+    const change: StatusChange = {
+      at,
+      status: cluster.status,
+      phase: cluster.phase,
+      message,
+      clusterId: cluster.id,
+      project: cluster.project,
+      error: cluster.error,
+      callbackUrl: cluster.spec.callbackUrl ?? null,
+    };
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `CLUSTER#${cluster.id}`, sk: `EVENT#${at}#${String(cluster.version).padStart(8, '0')}`, type: STATUS_CHANGE_TYPE, ...change },
+      }),
+    );
+    this.onStatusChange?.(change);
+  }
+
+  async addTimelineNote(change: Pick<StatusChange, 'clusterId' | 'status' | 'phase'>, message: string): Promise<void> {
+    const at = new Date().toISOString();
     await this.doc.send(
       new PutCommand({
         TableName: this.table,
         Item: {
-          pk: `CLUSTER#${cluster.id}`,
-          sk: `EVENT#${at}#${String(cluster.version).padStart(8, '0')}`,
-          type: 'event',
-          ...event,
+          pk: `CLUSTER#${change.clusterId}`,
+          // After the change it notes, and never equal to a status change's key.
+          sk: `EVENT#${at}#note-${randomUUID()}`,
+          type: 'note',
+          at,
+          status: change.status,
+          phase: change.phase,
+          message,
         },
       }),
     );
+  }
+
+  async webhookSecret(project: string): Promise<string> {
+    const key = { pk: `WEBHOOK#${project}`, sk: 'SECRET' };
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    if (typeof Item?.secret === 'string') return Item.secret;
+    const secret = randomBytes(32).toString('base64url');
+    try {
+      await this.doc.send(
+        new PutCommand({ TableName: this.table, Item: { ...key, type: 'webhook-secret', project, secret }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+      return secret;
+    } catch (error) {
+      // Two first uses at once: the one written first is the secret.
+      if (error instanceof ConditionalCheckFailedException) return this.webhookSecret(project);
+      throw error;
+    }
   }
 
   async listEvents(id: string): Promise<ClusterEvent[]> {

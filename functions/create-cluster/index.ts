@@ -15,6 +15,7 @@ import { checkSpecFits, flavorSizeOn, providerFor } from '#use-cases/validate-sp
 import { httpHandler, json, projectOf, type ApiEvent } from '#lib/http';
 import { logger } from '#lib/logger';
 import { router } from '#lib/router';
+import { SIGNATURE_HEADER } from '#domain/webhooks';
 
 export interface CreateClusterHandlerDeps extends CreateClusterDeps {
   defaultProvider: string;
@@ -92,8 +93,14 @@ export const createClusterHandler = (deps: CreateClusterHandlerDeps) => {
     { body: nativeCreateRequestSchema },
   );
 
+  // The project's key for checking the X-Signature-256 of its webhooks (made on first use).
+  const webhookSecret = httpHandler(async (event) =>
+    json(200, { secret: await deps.store.webhookSecret(projectOf(event)), header: SIGNATURE_HEADER, algorithm: 'HMAC-SHA256 of the raw body, hex, prefixed sha256=' }),
+  );
+
   return router({
     'POST /backend/create_lambda_instance': compat,
     'POST /v1/clusters': native,
+    'GET /v1/webhook-secret': webhookSecret,
   });
 };

@@ -145,6 +145,17 @@ export interface ClusterEvent {
   message: string;
 }
 
+/**
+ * A status or phase change as the timeline stores it: self-contained, so whoever reads the
+ * table's change stream can publish it without reading the cluster.
+ */
+export interface StatusChange extends ClusterEvent {
+  clusterId: string;
+  project: string;
+  error: ClusterError | null;
+  callbackUrl: string | null;
+}
+
 export const MASTER_ROLE = 'master';
 export const WORKER_ROLE = 'worker';
 

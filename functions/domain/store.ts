@@ -2,7 +2,7 @@
  * The persistence port. Only single-item conditional writes: the design needs no transactions
  * (and the local DynamoDB emulator has none).
  */
-import type { Cluster, ClusterEvent, ClusterStatus } from './model.ts';
+import type { Cluster, ClusterEvent, ClusterStatus, StatusChange } from './model.ts';
 
 export interface TokenRecord {
   /** SHA-256 of the token, hex. The token itself is never stored. */
@@ -61,7 +61,12 @@ export interface ClusterStore {
    * the first read; if it is stale, the conditional write fails and the loop reads afresh.
    */
   updateCluster(id: string, mutate: ClusterMutation, known?: Cluster): Promise<Cluster>;
+  /** The timeline: status and phase changes, and notes such as webhook outcomes, in order. */
   listEvents(id: string): Promise<ClusterEvent[]>;
+  /** Adds a note to the timeline that is not a status change (it is not published again). */
+  addTimelineNote(change: Pick<StatusChange, 'clusterId' | 'status' | 'phase'>, message: string): Promise<void>;
+  /** The project's webhook signing secret, made on first use. */
+  webhookSecret(project: string): Promise<string>;
   /** A project's clusters, newest first; with `status`, only those, `limit` of them per page. */
   listClusters(project: string, options: { limit: number; nextToken?: string; status?: ClusterStatus }): Promise<Page<Cluster>>;
   /** Clusters whose status is one of `statuses`, across projects (restart recovery). */

@@ -179,6 +179,12 @@ export const openApiDocument = (): Record<string, unknown> =>
           responses: { '202': jsonBody({ type: 'object' }, 'PENDING again'), '403': error('QuotaExceeded'), '404': error('Unknown, or another project’s'), '409': error('Not FAILED'), ...commonErrors },
         },
       },
+      '/v1/webhook-secret': {
+        get: {
+          summary: 'The project’s webhook signing secret: X-Signature-256 = sha256=<hex HMAC-SHA256 of the body>',
+          responses: { '200': jsonBody({ type: 'object', properties: { secret: { type: 'string' }, header: { type: 'string' }, algorithm: { type: 'string' } } }, 'The secret'), ...commonErrors },
+        },
+      },
       '/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' }, ...commonErrors } } },
     },
   });

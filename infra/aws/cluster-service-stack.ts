@@ -11,7 +11,8 @@ import { DETAIL_TYPES } from '../../functions/domain/events.ts';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { PROJECT_INDEX } from '../../functions/adapters/dynamodb-store.ts';
+import { PROJECT_INDEX, STATUS_CHANGE_TYPE } from '../../functions/adapters/dynamodb-store.ts';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { PROVIDER_NAMES, type ProviderName } from '../../functions/lib/config.ts';
 import type { WorkflowKind } from '../../functions/domain/workflow.ts';
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionDefinition, type FunctionName } from '../routes.ts';
@@ -74,6 +75,8 @@ export class ClusterServiceStack extends Stack {
   /** Create requests the rule delivers; failed ones go to `createRequestsDlq` after three tries. */
   public readonly createRequests: sqs.Queue;
   public readonly createRequestsDlq: sqs.Queue;
+  /** Stream batches the status publisher could not handle after its retries (their positions, to replay). */
+  public readonly statusChangesDlq: sqs.Queue;
 
   public constructor(scope: Construct, id: string, props: ClusterServiceStackProps = {}) {
     super(scope, id, props);
@@ -86,6 +89,8 @@ export class ClusterServiceStack extends Stack {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: 'ttl',
+      // The outbox: status-change items are published from the stream, never from the workflow.
+      stream: dynamodb.StreamViewType.NEW_IMAGE,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       // Clusters still running in a cloud are only findable through their records.
       removalPolicy: RemovalPolicy.RETAIN,
@@ -121,6 +126,11 @@ export class ClusterServiceStack extends Stack {
     for (const name of ['createCluster', 'createTrigger', WORKFLOW_STEP_FUNCTION] as const) functions[name].addEnvironment('DEFAULT_PROVIDER', defaultProvider);
 
     this.bus = new events.EventBus(this, 'Bus', { eventBusName: `${this.stackName}-events` });
+    this.statusChangesDlq = new sqs.Queue(this, 'StatusChangesDlq', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
     this.createRequestsDlq = new sqs.Queue(this, 'CreateRequestsDlq', {
       retentionPeriod: Duration.days(14),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -157,12 +167,27 @@ export class ClusterServiceStack extends Stack {
         fn.addEnvironment('EVENT_BUS_NAME', this.bus.eventBusName);
         this.bus.grantPutEventsTo(fn);
       }
-      if (starts.length === 0 && stops.length === 0) continue;
-      // Every function that touches executions can name both state machines; the grants decide what it may do.
-      fn.addEnvironment('PROVISION_STATE_MACHINE_ARN', this.stateMachines.provision.stateMachineArn);
-      fn.addEnvironment('DESTROY_STATE_MACHINE_ARN', this.stateMachines.destroy.stateMachineArn);
+      if (starts.length > 0 || stops.length > 0) {
+        // Every function that touches executions can name both state machines; the grants decide what it may do.
+        fn.addEnvironment('PROVISION_STATE_MACHINE_ARN', this.stateMachines.provision.stateMachineArn);
+        fn.addEnvironment('DESTROY_STATE_MACHINE_ARN', this.stateMachines.destroy.stateMachineArn);
+      }
       for (const kind of starts) this.stateMachines[kind].grantStartExecution(fn);
       for (const kind of stops) this.stateMachines[kind].grantExecution(fn, 'states:StopExecution');
+      if (definition.consumesTableStream) {
+        fn.addEventSource(
+          new lambdaEvents.DynamoEventSource(this.table, {
+            startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+            batchSize: 10,
+            retryAttempts: 5,
+            bisectBatchOnError: true,
+            reportBatchItemFailures: true,
+            onFailure: new lambdaEvents.SqsDlq(this.statusChangesDlq),
+            // Only new status-change items: notes, clusters, tokens and quotas never wake it.
+            filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { type: { S: lambda.FilterRule.isEqual(STATUS_CHANGE_TYPE) } } } })],
+          }),
+        );
+      }
       if (definition.consumesCreateRequests) {
         fn.addEventSource(new lambdaEvents.SqsEventSource(this.createRequests, { batchSize: 10, reportBatchItemFailures: true }));
       }

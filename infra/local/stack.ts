@@ -21,6 +21,9 @@ import { createAuthorizer } from '../../functions/authorizer/index.ts';
 import { changeClusterHandler } from '../../functions/change-cluster/index.ts';
 import { createClusterHandler } from '../../functions/create-cluster/index.ts';
 import { createTriggerHandler } from '../../functions/create-trigger/index.ts';
+import { publishStatusHandler } from '../../functions/publish-status/index.ts';
+import { HttpWebhookSender } from '#adapters/http-webhook-sender';
+import { LocalTableStream } from './table-stream.ts';
 import { readClustersHandler } from '../../functions/read-clusters/index.ts';
 import { workflowStepHandler } from '../../functions/workflow-step/index.ts';
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionName } from '../routes.ts';
@@ -43,6 +46,8 @@ export interface LocalStackOptions {
   inMemory?: boolean;
   /** Pause before a Task retry, in ms (tests); the definition's backoff when absent. */
   retryMs?: number;
+  /** Pauses between webhook attempts (tests); the publisher's own when absent. */
+  webhookRetryDelaysMs?: number[];
 }
 
 export interface LocalStack {
@@ -55,6 +60,8 @@ export interface LocalStack {
   workflows: LocalWorkflows;
   /** The bus, its create rule and queue: POST /_local/events puts entries on it. */
   events: LocalEventBus;
+  /** The stand-in for the table's stream: status changes on their way to the bus and webhooks. */
+  tableStream: LocalTableStream;
   /** Clusters whose workflow was started again at start. */
   resumed: string[];
   stop(): Promise<void>;
@@ -84,7 +91,13 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     ...(dataDir ? { path: path.join(dataDir, 'dynamodb') } : {}),
   });
   await ensureTable(dynamodb.client);
-  const store = new DynamoDbStore({ tableName: LOCAL_TABLE_NAME, client: dynamodb.client });
+  // dynalite has no streams: the store reports its status changes to the local stand-in instead.
+  let publishStatus: ReturnType<typeof publishStatusHandler> | undefined;
+  const tableStream = new LocalTableStream(() => {
+    if (!publishStatus) throw new Error('the status publisher is not ready');
+    return publishStatus;
+  });
+  const store = new DynamoDbStore({ tableName: LOCAL_TABLE_NAME, client: dynamodb.client, onStatusChange: (change) => tableStream.push(change) });
 
   const cloud = await LocalCloud.open({ ...(options.cloud ?? localCloudOptionsFromEnv(process.env)), ...(dataDir ? { dataDir } : {}) });
   const providers = providerRegistry([new LocalCloudProvider(cloud)]);
@@ -118,6 +131,13 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   let trigger: ReturnType<typeof createTriggerHandler> | undefined;
   const events = new LocalEventBus((event, context) => (trigger ? trigger(event, context) : Promise.reject(new Error('the trigger is not ready'))));
   trigger = createTriggerHandler({ store, workflows, quotaDefaults, providers, defaultProvider: config.DEFAULT_PROVIDER, events });
+  // Local mode delivers webhooks to loopback receivers too (a deployed stack refuses internal addresses).
+  publishStatus = publishStatusHandler({
+    store,
+    events,
+    webhooks: new HttpWebhookSender({ allowInternal: true }),
+    ...(options.webhookRetryDelaysMs ? { retryDelaysMs: options.webhookRetryDelaysMs } : {}),
+  });
 
   const routes: LocalRoute[] = [
     ...ROUTES.map((route) => ({ method: route.method, path: route.path, functionName: route.function, handler: handlers[route.function], authorize: true })),
@@ -180,6 +200,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     cloud,
     workflows,
     events,
+    tableStream,
     resumed,
     stop: async () => {
       clearInterval(sweep);
@@ -192,6 +213,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       clearTimeout(grace);
       await events.stop();
       await workflows.stopAll();
+      await tableStream.idle();
       await cloud.close();
       await dynamodb.stop();
     },

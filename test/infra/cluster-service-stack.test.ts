@@ -17,8 +17,12 @@ interface Statement {
   readonly Resource: unknown;
 }
 
-/** Actions IAM cannot scope to a resource; CDK adds them for X-Ray tracing and Step Functions logging. */
+/**
+ * Actions IAM cannot scope to a resource; CDK adds them for X-Ray tracing, Step Functions logging
+ * and reading a table's stream (ListStreams takes no resource).
+ */
 const UNSCOPABLE_ACTIONS = new Set([
+  'dynamodb:ListStreams',
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
   'xray:GetSamplingRules',
@@ -298,6 +302,27 @@ describe('functions', () => {
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
     });
+  });
+
+  it('feeds new status-change items of the table stream, and only those, to publishStatus', () => {
+    // Assess
+    template.hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: { StreamViewType: 'NEW_IMAGE' } });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [tableLogicalId(), 'StreamArn'] },
+      FunctionName: { Ref: logicalId('publishStatus') },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['event'] } } } }) }] },
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [idOf(stack.statusChangesDlq), 'Arn'] } } },
+    });
+  });
+
+  it('lets publishStatus put events on the service bus only', () => {
+    const role = idOf(stack.functions.publishStatus.role);
+
+    const puts = policyStatements(role).filter((statement) => asList(statement.Action).includes('events:PutEvents'));
+
+    expect(puts).toHaveLength(1);
+    expect(asList(puts[0]?.Resource)).toEqual([{ 'Fn::GetAtt': [idOf(stack.bus), 'Arn'] }]);
   });
 
   it('lets createTrigger put events on the service bus only', () => {

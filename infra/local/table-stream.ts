@@ -1,0 +1,69 @@
+/**
+ * The local stand-in for the table's DynamoDB stream (dynalite has none): the store reports each
+ * status change it writes, and this hands it to the publish-status handler as a stream record,
+ * in order per cluster, offering a failed record again a few times as the stream does.
+ */
+import { randomUUID } from 'node:crypto';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { STATUS_CHANGE_TYPE } from '#adapters/dynamodb-store';
+import type { StatusChange } from '#domain/model';
+import { logger } from '#lib/logger';
+import { localContext } from './step-functions.ts';
+
+const MAX_TRIES = 3;
+const RETRY_MS = 200;
+
+type StreamHandler = (event: DynamoDBStreamEvent, context: ReturnType<typeof localContext>) => Promise<DynamoDBBatchResponse | void>;
+
+export class LocalTableStream {
+  /** One chain per cluster: a cluster's changes stay in order, clusters don't wait for each other. */
+  private readonly chains = new Map<string, Promise<void>>();
+  private sequence = 0;
+
+  constructor(private readonly handler: () => StreamHandler) {}
+
+  push(change: StatusChange): void {
+    const previous = this.chains.get(change.clusterId) ?? Promise.resolve();
+    const next = previous.then(() => this.deliver(change));
+    this.chains.set(change.clusterId, next);
+    void next.finally(() => {
+      if (this.chains.get(change.clusterId) === next) this.chains.delete(change.clusterId);
+    });
+  }
+
+  /** Resolves when every change pushed so far has been handled. */
+  async idle(): Promise<void> {
+    while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()]);
+  }
+
+  private async deliver(change: StatusChange): Promise<void> {
+    const sequenceNumber = String(++this.sequence).padStart(21, '0');
+    const event: DynamoDBStreamEvent = {
+      Records: [
+        {
+          eventID: randomUUID(),
+          eventName: 'INSERT',
+          eventSource: 'aws:dynamodb',
+          awsRegion: 'local',
+          dynamodb: {
+            Keys: marshall({ pk: `CLUSTER#${change.clusterId}`, sk: `EVENT#${change.at}` }) as never,
+            NewImage: marshall({ type: STATUS_CHANGE_TYPE, ...change }, { removeUndefinedValues: true }) as never,
+            SequenceNumber: sequenceNumber,
+            StreamViewType: 'NEW_IMAGE',
+          },
+        },
+      ],
+    };
+    for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
+      try {
+        const response = await this.handler()(event, localContext('publish-status', 120_000));
+        if (!response || response.batchItemFailures.length === 0) return;
+      } catch (error) {
+        logger.warn('publishing a status change failed; trying again', { clusterId: change.clusterId, attempt, error });
+      }
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS * attempt));
+    }
+    logger.error('a status change could not be published', { clusterId: change.clusterId, status: change.status, phase: change.phase });
+  }
+}
