@@ -72,7 +72,7 @@ export const createClusterHandler = (deps: CreateClusterHandlerDeps) => {
         body: `{"uuid": "${cluster.id}"}`,
       }));
     },
-    { body: compatCreateRequestSchema },
+    { body: compatCreateRequestSchema, metrics: true },
   );
 
   const native = httpHandler<NativeCreateRequest>(
@@ -90,7 +90,7 @@ export const createClusterHandler = (deps: CreateClusterHandlerDeps) => {
         };
       });
     },
-    { body: nativeCreateRequestSchema },
+    { body: nativeCreateRequestSchema, metrics: true },
   );
 
   // The project's key for checking the X-Signature-256 of its webhooks (made on first use).

@@ -10,6 +10,8 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { eventBridgeEventSchema, DETAIL_TYPES } from '#domain/events';
 import { handleCreateRequested, type TriggerDeps } from '#use-cases/trigger-create';
 import { logger } from '#lib/logger';
+import { metrics } from '#lib/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 
 export const createTriggerHandler = (deps: TriggerDeps) => {
   const processor = new BatchProcessor(EventType.SQS);
@@ -30,5 +32,6 @@ export const createTriggerHandler = (deps: TriggerDeps) => {
   };
   return middy<SQSEvent>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
     .handler((event, context) => processPartialResponse(event, recordHandler, processor, { context }));
 };

@@ -20,6 +20,8 @@ import {
   type ErrorDetail,
 } from '#domain/errors';
 import { logger } from './logger.ts';
+import { metrics } from './metrics.ts';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -102,6 +104,8 @@ const errorEnvelope = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyRes
 export interface HttpHandlerOptions {
   /** Parses and validates a JSON body with this schema. */
   body?: z.ZodType;
+  /** Flushes business metrics after each request (only where some are emitted: else EMF warns). */
+  metrics?: boolean;
 }
 
 /** Wraps a plain handler in the service's middy chain. */
@@ -113,8 +117,9 @@ export const httpHandler = <TBody>(handler: ApiHandler<TBody>, options: HttpHand
       .use(httpJsonBodyParser())
       .use(validateBody(options.body) as MiddlewareObj<APIGatewayProxyEvent>);
   }
+  chain.use(injectLambdaContext(logger, { resetKeys: true }));
+  if (options.metrics) chain.use(logMetrics(metrics));
   return chain
-    .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(errorEnvelope())
     .handler(handler as unknown as (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>);
 };

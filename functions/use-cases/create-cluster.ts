@@ -8,6 +8,7 @@ import { totalNodes, totalVcpus, type Cluster, type ClusterSpec } from '#domain/
 import type { ClusterStore, QuotaAmounts } from '#domain/store';
 import { provisionExecutionName, type Workflows } from '#domain/workflow';
 import { logger } from '#lib/logger';
+import { countMetric, METRIC_NAMES } from '#lib/metrics';
 
 export interface CreateClusterDeps {
   store: ClusterStore;
@@ -98,5 +99,6 @@ export const createCluster = async (deps: CreateClusterDeps, input: CreateCluste
     await releaseClusterQuota(deps.store, id);
     throw new WorkflowStartFailed('the provision workflow could not be started; the cluster is recorded FAILED');
   }
+  countMetric(METRIC_NAMES.created);
   return cluster;
 };

@@ -23,6 +23,7 @@ import type { ProviderRegistry } from '#domain/providers';
 import type { ClusterStore } from '#domain/store';
 import type { WorkflowConfig } from '#lib/config';
 import { releaseClusterQuota } from './create-cluster.ts';
+import { countMetric, METRIC_NAMES, timeMetric } from '#lib/metrics';
 
 export const STEP_NAMES = [
   'plan',
@@ -312,6 +313,8 @@ const checkConfiguration = async (ctx: StepContext) => {
 
 const activate = async (ctx: StepContext) => {
   const cluster = await ctx.enter('ACTIVE', 'ready', 'cluster is active');
+  countMetric(METRIC_NAMES.active);
+  timeMetric(METRIC_NAMES.timeToActive, ctx.now() - Date.parse(cluster.createdAt));
   return { status: cluster.status };
 };
 
@@ -356,6 +359,7 @@ const recordFailure = async (ctx: StepContext, state: StepInput['state']) => {
   if (cluster.spec.onFailure !== 'keep' && !rollbackFailure) await releaseClusterQuota(ctx.deps.store, cluster.id);
   await ctx.load();
   await ctx.enter('FAILED', 'failed', `failed at ${error.step}: ${error.code}`, { error: { ...error, message } });
+  countMetric(METRIC_NAMES.failed);
   return { status: 'FAILED' };
 };
 
@@ -395,6 +399,7 @@ const recordDestroyed = async (ctx: StepContext) => {
     }),
     'the provider confirms every server, address and network gone',
   );
+  countMetric(METRIC_NAMES.destroyed);
   return { status: 'DESTROYED' };
 };
 

@@ -8,6 +8,8 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { runStep, STEP_NAMES, type StepDeps, type StepInput } from '#use-cases/workflow-steps';
 import { logger } from '#lib/logger';
+import { metrics } from '#lib/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 
 const caught = z.object({ Error: z.string(), Cause: z.string().optional() }).passthrough();
 
@@ -21,6 +23,7 @@ const stepInputSchema = z.object({
 export const workflowStepHandler = (deps: StepDeps) =>
   middy<unknown, Record<string, unknown>>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
     .handler(async (event: unknown, context: Context) => {
       const input = stepInputSchema.parse(event) as StepInput;
       logger.appendKeys({ clusterId: input.clusterId, step: input.step });

@@ -337,6 +337,24 @@ describe('functions', () => {
     expect(asList(puts[0]?.Resource)).toEqual([{ 'Fn::GetAtt': [idOf(stack.bus), 'Arn'] }]);
   });
 
+  it('raises alarms on authorizer errors, API 5xx and both dead-letter queues, and draws a dashboard', () => {
+    // Assess
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId('authorizer') } }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: '5XXError', Namespace: 'AWS/ApiGateway' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [idOf(stack.statusChangesDlq), 'QueueName'] } }],
+    });
+    const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard') as Resources);
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify(dashboards[0]?.Properties?.DashboardBody);
+    for (const metric of ['ClustersCreated', 'ClustersFailed', 'TimeToActive', 'ExecutionsFailed', '5XXError']) expect(body).toContain(metric);
+  });
+
   it('runs expireClusters on a schedule', () => {
     // Assess
     template.hasResourceProperties('AWS::Events::Rule', {
