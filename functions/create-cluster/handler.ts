@@ -1,6 +1,7 @@
 /** Lambda entry: the create routes over DynamoDB and Step Functions. */
 import { DynamoDbStore } from '#adapters/dynamodb-store';
 import { stepFunctionsWorkflowsFromEnv } from '#adapters/sfn-workflow';
+import { awsProvidersFromEnv } from '#adapters/aws-providers';
 import { providerRegistry } from '#domain/providers';
 import { quotaDefaultsOf, quotaEnvSchema, readEnv, tableEnvSchema, workflowEnvSchema, workflowsEnvSchema } from '#lib/config';
 import { FUNCTIONS } from '../../infra/routes.ts';
@@ -13,8 +14,8 @@ export const handler = createClusterHandler({
   workflows: stepFunctionsWorkflowsFromEnv(env, FUNCTIONS.workflowStep.timeoutSeconds),
   quotaDefaults: quotaDefaultsOf(env),
   defaultProvider: env.DEFAULT_PROVIDER,
-  // The cloud adapters for AWS (ec2 first) register here; until one does, creates are refused
-  // with InvalidSpec on `provider` rather than accepted and failed later.
-  providers: providerRegistry([]),
+  // Only the providers the stack was configured for: a create naming another is refused with
+  // InvalidSpec on `provider` rather than accepted and failed later.
+  providers: providerRegistry(awsProvidersFromEnv()),
   pollSeconds: env.POLL_INTERVAL_SECONDS,
 });

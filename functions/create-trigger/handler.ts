@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DynamoDbStore } from '#adapters/dynamodb-store';
 import { EventBridgePublisher } from '#adapters/eventbridge-publisher';
 import { stepFunctionsWorkflowsFromEnv } from '#adapters/sfn-workflow';
+import { awsProvidersFromEnv } from '#adapters/aws-providers';
 import { providerRegistry } from '#domain/providers';
 import { quotaDefaultsOf, quotaEnvSchema, readEnv, tableEnvSchema, workflowEnvSchema, workflowsEnvSchema } from '#lib/config';
 import { FUNCTIONS } from '../../infra/routes.ts';
@@ -21,7 +22,6 @@ export const handler = createTriggerHandler({
   workflows: stepFunctionsWorkflowsFromEnv(env, FUNCTIONS.workflowStep.timeoutSeconds),
   quotaDefaults: quotaDefaultsOf(env),
   defaultProvider: env.DEFAULT_PROVIDER,
-  // As for the create routes: the AWS cloud adapters register here.
-  providers: providerRegistry([]),
+  providers: providerRegistry(awsProvidersFromEnv()),
   events: new EventBridgePublisher(env.EVENT_BUS_NAME),
 });

@@ -18,6 +18,7 @@ import { WORKFLOW_KINDS, type WorkflowKind } from '../../functions/domain/workfl
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../functions/lib/metrics.ts';
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionDefinition, type FunctionName } from '../routes.ts';
 import { REPO_ROOT, ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
+import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
 
 export interface ClusterServiceStackProps extends StackProps {
   /**
@@ -44,6 +45,14 @@ export interface ClusterServiceStackProps extends StackProps {
    * @default 100
    */
   readonly throttlingBurstLimit?: number;
+  /**
+   * Where the `ec2` provider makes servers. Without it the stack has no provider that makes real
+   * servers, and creates naming one are refused with 400.
+   *
+   * @default - from context `ec2VpcId`, `ec2SubnetIds` (comma-separated), `ec2ImageId`,
+   * `ec2KeyName`, `serviceTag`; none when `ec2VpcId` is not set
+   */
+  readonly ec2?: Ec2ProviderSettings;
 }
 
 /**
@@ -76,6 +85,8 @@ export class ClusterServiceStack extends Stack {
   /** Create requests the rule delivers; failed ones go to `createRequestsDlq` after three tries. */
   public readonly createRequests: sqs.Queue;
   public readonly createRequestsDlq: sqs.Queue;
+  /** The `ec2` provider's node role and grants, when the stack was given its settings. */
+  public readonly ec2Provider?: Ec2ProviderAccess;
   /** Stream batches the status publisher could not handle after its retries (their positions, to replay). */
   public readonly statusChangesDlq: sqs.Queue;
 
@@ -207,6 +218,16 @@ export class ClusterServiceStack extends Stack {
       throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
     });
     this.observability(functions);
+
+    const ec2 = props.ec2 ?? ec2SettingsFromContext(this);
+    if (ec2) {
+      this.ec2Provider = new Ec2ProviderAccess(this, 'Ec2Provider', {
+        ...ec2,
+        planners: [functions.createCluster, functions.createTrigger],
+        driver: functions[WORKFLOW_STEP_FUNCTION],
+      });
+      new CfnOutput(this, 'NodeRoleArn', { value: this.ec2Provider.nodeRole.roleArn, description: 'The role cluster nodes run with' });
+    }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the prod stage' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
@@ -350,6 +371,22 @@ export class ClusterServiceStack extends Stack {
     return api;
   }
 }
+
+/** The `ec2` settings from CDK context (`-c ec2VpcId=vpc-… -c ec2SubnetIds=subnet-a,subnet-b -c ec2ImageId=ami-…`). */
+const ec2SettingsFromContext = (scope: Construct): Ec2ProviderSettings | undefined => {
+  const context = (key: string): string | undefined => {
+    const value: unknown = scope.node.tryGetContext(key);
+    return typeof value === 'string' && value.length > 0 ? value : Array.isArray(value) ? value.join(',') : undefined;
+  };
+  const vpcId = context('ec2VpcId');
+  if (!vpcId) return undefined;
+  const subnetIds = (context('ec2SubnetIds') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const imageId = context('ec2ImageId');
+  if (subnetIds.length === 0 || !imageId) throw new Error('ec2VpcId needs ec2SubnetIds and ec2ImageId in the context too');
+  const keyName = context('ec2KeyName');
+  const serviceTag = context('serviceTag');
+  return { vpcId, subnetIds, imageId, ...(keyName ? { keyName } : {}), ...(serviceTag ? { serviceTag } : {}) };
+};
 
 const resolveDefaultProvider = (value: unknown): ProviderName => {
   const provider = value ?? 'ec2';

@@ -1,0 +1,446 @@
+/**
+ * Configuration runs on EC2 instances through SSM Run Command (docs/ec2-provider.md): the part of
+ * provider `ec2` behind `startConfiguration` / `describeConfiguration`.
+ *
+ * A run is one SendCommand per role and per 50 instances (SendCommand's limit on `InstanceIds`);
+ * its id lists the command ids, so checking a run needs no state beyond the id the workflow
+ * stores. Checking costs one ListCommandInvocations per command (50 invocations fit one page),
+ * not one GetCommandInvocation per instance.
+ */
+import {
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  type CommandInvocation,
+  type CommandPlugin,
+  type SSMClient,
+  type SendCommandRequest,
+} from '@aws-sdk/client-ssm';
+import { ProviderError, TransientProviderError } from '#domain/errors';
+import type { ConfigurationStatus } from '#domain/provider';
+
+/** Where `AWS-ApplyAnsiblePlaybooks` downloads playbooks from: its `SourceType` and `SourceInfo`. */
+export interface PlaybookSource {
+  sourceType: 'S3' | 'GitHub';
+  /** e.g. `{ path: 'https://s3.amazonaws.com/<bucket>/configuration.zip' }` for S3. */
+  sourceInfo: Record<string, string>;
+}
+
+/** How a profile is applied: which SSM document, with which parameters. */
+export type SsmRun =
+  /** `AWS-RunShellScript`; the node's variables are exported first (`CLUSTER_ID`, `NODE_ROLE`, …). */
+  | { kind: 'shell'; commands: string[] }
+  /** `AWS-ApplyAnsiblePlaybooks`; the node's variables go into `ExtraVariables`. */
+  | { kind: 'ansible'; playbookFile: string; source?: PlaybookSource; installDependencies?: boolean }
+  /**
+   * Any Command document. When its steps are named after the profile's components, the run
+   * reports the component being configured step by step.
+   */
+  | { kind: 'document'; documentName: string; documentVersion?: string; parameters?: Record<string, string[]> };
+
+export interface SsmProfile {
+  /** The profile's steps in order; they become the phases `configure:<component>`. */
+  components: string[];
+  run: SsmRun;
+}
+
+export interface SsmConfigurationOptions {
+  /** Profiles by name. `none` is built in (nothing to run); every other profile needs an entry. */
+  profiles?: Record<string, SsmProfile>;
+  /** The playbooks' location, used by `ansible` runs that name no source of their own. */
+  playbooks?: PlaybookSource;
+  /** How long a node may run its configuration. @default 3600 */
+  executionTimeoutSeconds?: number;
+  /** How long SSM may take to deliver the command to a node (SendCommand `TimeoutSeconds`). @default 600 */
+  deliveryTimeoutSeconds?: number;
+  /** Sends the command output to this CloudWatch Logs group; off when absent. */
+  cloudWatchLogGroupName?: string;
+  /** Keeps the full command output in S3; off when absent (SSM keeps 2500 characters per step). */
+  outputS3?: { bucketName: string; keyPrefix?: string };
+}
+
+export interface ConfigurationNode {
+  id: string;
+  name: string;
+  role: string;
+}
+
+/** The components of the seed service's stack, in the order the seed reports them. */
+export const LAMBDA_COMPONENTS = ['common', 'hdfs', 'yarn', 'kafka', 'flink'] as const;
+
+/** The id of a run with nothing to do: answered without asking SSM. */
+const NONE_RUN = 'none';
+const RUN_PREFIX = 'ssm';
+const MAX_INSTANCES_PER_COMMAND = 50;
+/** DescribeInstanceInformation's largest page. */
+const MAX_INFORMATION_RESULTS = 50;
+const FAILED_STATES = new Set(['Failed', 'TimedOut', 'Cancelled', 'Cancelling']);
+/** A command that has not failed can be adopted by a retried start instead of sending another. */
+const LIVE_COMMAND_STATES = new Set(['Pending', 'InProgress', 'Success']);
+const TRANSIENT_CODES = new Set([
+  'ThrottlingException',
+  'TooManyUpdates',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'RequestLimitExceeded',
+  // SendCommand says so when the agent of a node that was Online a moment ago has not checked in again.
+  'InvalidInstanceId',
+]);
+const NETWORK_CODES = new Set(['TimeoutError', 'RequestTimeout', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED', 'EAI_AGAIN']);
+/** How much of a failed node's output goes into the cluster's error message. */
+const MESSAGE_TAIL_CHARS = 400;
+
+/** SSM's answer in the domain's terms: throttling and 5xx are retried by the workflow, the rest is final. */
+export const ssmError = (operation: string, error: unknown): Error => {
+  if (!(error instanceof Error)) return new TransientProviderError(`SSM ${operation} failed: ${String(error)}`);
+  if (error instanceof TransientProviderError || error instanceof ProviderError) return error;
+  const sdk = error as Error & { $fault?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
+  const status = sdk.$metadata?.httpStatusCode ?? 0;
+  if (TRANSIENT_CODES.has(sdk.name) || sdk.$fault === 'server' || sdk.$retryable || status >= 500) {
+    return new TransientProviderError(`SSM ${operation}: ${sdk.name}: ${sdk.message}`);
+  }
+  if (NETWORK_CODES.has(sdk.name) || (sdk.code !== undefined && NETWORK_CODES.has(sdk.code))) {
+    return new TransientProviderError(`SSM ${operation}: ${sdk.message}`);
+  }
+  if (sdk.$fault === 'client') return new ProviderError(sdk.name, `SSM ${operation}: ${sdk.message}`);
+  return error;
+};
+
+const chunk = <T>(items: readonly T[], size: number): T[][] => {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+};
+
+const tail = (text: string, chars: number): string => {
+  const trimmed = text.trim();
+  return trimmed.length <= chars ? trimmed : `…${trimmed.slice(-chars)}`;
+};
+
+/**
+ * What a failed node's output says about the failure. configuration/container/run-profile.sh
+ * (run on a controller node) prints `COMPONENT <name> FAILED <node>`, which names both the
+ * component and the node to blame; Ansible prints `TASK [<role> : …]` for a role's tasks; a
+ * script may print `==> component <name>`. Only the profile's own components count, and the
+ * last one named is where the run stopped.
+ */
+export const failureReport = (output: string, components: readonly string[]): { component?: string; node?: string } => {
+  const failed = [...output.matchAll(/^COMPONENT (\S+) FAILED (\S+)\s*$/gm)].find((match) => components.includes(match[1] ?? ''));
+  if (failed) return { component: failed[1], ...(failed[2] && failed[2] !== '-' ? { node: failed[2] } : {}) };
+  let component: string | undefined;
+  for (const match of output.matchAll(/^COMPONENT (\S+) START|TASK \[([\w.-]+) : |==> component ([\w.-]+)/gm)) {
+    const name = match[1] ?? match[2] ?? match[3];
+    if (name !== undefined && components.includes(name)) component = name;
+  }
+  return component ? { component } : {};
+};
+
+/** Values SSM's `ExtraVariables` pattern accepts unquoted: no spaces and none of `|:();&'`. */
+const SAFE_VARIABLE = /^[^\s|:();&'"]+$/;
+const VARIABLE_NAME = /^[a-z_][a-z0-9_]*$/;
+
+const shellQuote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
+
+export class SsmConfigurationRunner {
+  private readonly profiles: Map<string, SsmProfile>;
+  private readonly executionTimeoutSeconds: number;
+  private readonly deliveryTimeoutSeconds: number;
+
+  constructor(
+    private readonly ssm: SSMClient,
+    /** Marks the commands as this deployment's (`Comment`), so a retried start can find them. */
+    private readonly serviceTag: string,
+    private readonly options: SsmConfigurationOptions = {},
+  ) {
+    this.executionTimeoutSeconds = options.executionTimeoutSeconds ?? 3600;
+    this.deliveryTimeoutSeconds = options.deliveryTimeoutSeconds ?? 600;
+    // SSM's own bounds: a document's execution timeout up to 48 h, delivery 30 s to 30 days.
+    if (!Number.isInteger(this.executionTimeoutSeconds) || this.executionTimeoutSeconds < 1 || this.executionTimeoutSeconds > 172_800) {
+      throw new Error(`executionTimeoutSeconds must be a whole number of seconds from 1 to 172800; got ${this.executionTimeoutSeconds}`);
+    }
+    if (!Number.isInteger(this.deliveryTimeoutSeconds) || this.deliveryTimeoutSeconds < 30 || this.deliveryTimeoutSeconds > 2_592_000) {
+      throw new Error(`deliveryTimeoutSeconds must be a whole number of seconds from 30 to 2592000; got ${this.deliveryTimeoutSeconds}`);
+    }
+    // No default profiles: AWS-ApplyAnsiblePlaybooks runs a playbook on each node by itself, and
+    // a playbook written for a controller with an inventory of every node fails that way.
+    this.profiles = new Map(Object.entries(options.profiles ?? {}));
+    for (const [name, profile] of this.profiles) {
+      if (name === NONE_RUN) throw new Error(`configuration profile '${NONE_RUN}' is built in and cannot be configured`);
+      if (profile.components.length === 0) throw new Error(`configuration profile '${name}' needs at least one component`);
+      if (profile.run.kind === 'ansible' && !profile.run.source && !options.playbooks) {
+        throw new Error(`configuration profile '${name}' runs playbooks but neither it nor the settings name a playbook source`);
+      }
+    }
+  }
+
+  /** The profiles this runner can apply, `none` included. */
+  profileNames(): string[] {
+    return [NONE_RUN, ...this.profiles.keys()];
+  }
+
+  /**
+   * Sends the profile's commands, or finds the ones an earlier call sent. Every node must be
+   * Online in SSM first: until then this throws TransientProviderError, so the workflow's retry
+   * with backoff is the wait. `variables` is asked for only once the nodes are Online.
+   */
+  async start(input: {
+    clusterId: string;
+    profile: string;
+    nodes: ConfigurationNode[];
+    variables?: () => Promise<Record<string, string>>;
+  }): Promise<string> {
+    if (input.profile === NONE_RUN) return NONE_RUN;
+    const profile = this.profiles.get(input.profile);
+    if (!profile) {
+      throw new ProviderError('UnknownProfile', `No SSM configuration for profile '${input.profile}'; this deployment has ${this.profileNames().join(', ')}`);
+    }
+    if (input.nodes.length === 0) return NONE_RUN;
+    await this.assertOnline(input.nodes.map((node) => node.id));
+    const variables = (await input.variables?.()) ?? {};
+    const comment = this.comment(input.clusterId, input.profile);
+    const commandIds: string[] = [];
+    // One command per role: a node learns its role from the command's parameters.
+    const roles = [...new Set(input.nodes.map((node) => node.role))];
+    for (const role of roles) {
+      const ids = input.nodes.filter((node) => node.role === role).map((node) => node.id);
+      for (const instanceIds of chunk(ids, MAX_INSTANCES_PER_COMMAND)) {
+        const request = this.sendRequest(profile, instanceIds, comment, { cluster_id: input.clusterId, node_role: role, ...variables });
+        commandIds.push((await this.sentBefore(request)) ?? (await this.send(request)));
+      }
+    }
+    return `${RUN_PREFIX}:${input.profile}:${commandIds.join(',')}`;
+  }
+
+  /**
+   * Where the run is: FAILED as soon as one node failed (naming it), SUCCEEDED once every node
+   * succeeded, RUNNING otherwise. `nodeName` turns the failed instance id into the node's name.
+   */
+  async describe(input: { configurationId: string; nodeName?: (instanceId: string) => Promise<string> }): Promise<ConfigurationStatus> {
+    if (input.configurationId === NONE_RUN) return { state: 'SUCCEEDED', component: NONE_RUN, message: 'nothing to configure' };
+    const [prefix, profileName, ids] = input.configurationId.split(':');
+    const commandIds = (ids ?? '').split(',').filter((id) => id.length > 0);
+    if (prefix !== RUN_PREFIX || !profileName || commandIds.length === 0) {
+      throw new ProviderError('ConfigurationNotFound', `'${input.configurationId}' is not an SSM configuration run`);
+    }
+    const components = this.profiles.get(profileName)?.components ?? [profileName];
+    const invocations: CommandInvocation[] = [];
+    // A command SSM lists no invocations for yet (just sent) is not finished, whatever the others say.
+    let listedEveryCommand = true;
+    for (const commandId of commandIds) {
+      const listed = await this.invocations(commandId);
+      if (listed.length === 0) listedEveryCommand = false;
+      invocations.push(...listed);
+    }
+
+    const failed = invocations.find((invocation) => FAILED_STATES.has(invocation.Status ?? ''));
+    if (failed) return this.failure(failed, components, input.nodeName);
+    const first = components[0] ?? profileName;
+    if (invocations.length === 0) return { state: 'RUNNING', component: first };
+    if (listedEveryCommand && invocations.every((invocation) => invocation.Status === 'Success')) {
+      return {
+        state: 'SUCCEEDED',
+        component: components[components.length - 1] ?? profileName,
+        message: `profile ${profileName} applied to ${invocations.length} node(s)`,
+      };
+    }
+    // Steps named after components tell how far the slowest node is; a one-step document cannot.
+    const unfinished = components.find((component) =>
+      invocations.some((invocation) => {
+        const step = invocation.CommandPlugins?.find((plugin) => plugin.Name === component);
+        return step !== undefined && step.Status !== 'Success';
+      }),
+    );
+    return { state: 'RUNNING', component: unfinished ?? first };
+  }
+
+  private comment(clusterId: string, profile: string): string {
+    return `${this.serviceTag} ${clusterId} ${profile}`.slice(0, 100);
+  }
+
+  private async assertOnline(instanceIds: string[]): Promise<void> {
+    const online = new Set<string>();
+    for (const ids of chunk(instanceIds, MAX_INFORMATION_RESULTS)) {
+      let nextToken: string | undefined;
+      do {
+        const page = await this.call('DescribeInstanceInformation', () =>
+          this.ssm.send(
+            new DescribeInstanceInformationCommand({
+              Filters: [{ Key: 'InstanceIds', Values: ids }],
+              MaxResults: MAX_INFORMATION_RESULTS,
+              ...(nextToken ? { NextToken: nextToken } : {}),
+            }),
+          ),
+        );
+        for (const info of page.InstanceInformationList ?? []) {
+          if (info.InstanceId && info.PingStatus === 'Online') online.add(info.InstanceId);
+        }
+        nextToken = page.NextToken || undefined;
+      } while (nextToken);
+    }
+    const waiting = instanceIds.filter((id) => !online.has(id));
+    if (waiting.length > 0) {
+      const named = waiting.slice(0, 5).join(', ') + (waiting.length > 5 ? ', …' : '');
+      throw new TransientProviderError(`${waiting.length} of ${instanceIds.length} instance(s) not yet Online in SSM: ${named}`);
+    }
+  }
+
+  private sendRequest(profile: SsmProfile, instanceIds: string[], comment: string, variables: Record<string, string>): SendCommandRequest {
+    for (const [name, value] of Object.entries(variables)) {
+      if (!VARIABLE_NAME.test(name) || !SAFE_VARIABLE.test(value)) {
+        throw new ProviderError('InvalidConfigurationVariable', `configuration variable ${name}=${value} cannot be passed to SSM safely`);
+      }
+    }
+    const common = {
+      InstanceIds: instanceIds,
+      Comment: comment,
+      TimeoutSeconds: this.deliveryTimeoutSeconds,
+      // Every node gets the configuration even when another fails: a failure names its node either way.
+      MaxConcurrency: '100%',
+      MaxErrors: '100%',
+      ...(this.options.cloudWatchLogGroupName
+        ? { CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: this.options.cloudWatchLogGroupName } }
+        : {}),
+      ...(this.options.outputS3
+        ? { OutputS3BucketName: this.options.outputS3.bucketName, ...(this.options.outputS3.keyPrefix ? { OutputS3KeyPrefix: this.options.outputS3.keyPrefix } : {}) }
+        : {}),
+    };
+    const run = profile.run;
+    switch (run.kind) {
+      case 'shell':
+        return {
+          ...common,
+          DocumentName: 'AWS-RunShellScript',
+          Parameters: {
+            commands: [...Object.entries(variables).map(([name, value]) => `export ${name.toUpperCase()}=${shellQuote(value)}`), ...run.commands],
+            executionTimeout: [String(this.executionTimeoutSeconds)],
+          },
+        };
+      case 'ansible': {
+        const source = run.source ?? this.options.playbooks;
+        if (!source) throw new ProviderError('UnknownProfile', 'the profile runs playbooks but no playbook source is set');
+        return {
+          ...common,
+          DocumentName: 'AWS-ApplyAnsiblePlaybooks',
+          Parameters: {
+            SourceType: [source.sourceType],
+            SourceInfo: [JSON.stringify(source.sourceInfo)],
+            InstallDependencies: [run.installDependencies === false ? 'False' : 'True'],
+            PlaybookFile: [run.playbookFile],
+            ExtraVariables: [['SSM=True', ...Object.entries(variables).map(([name, value]) => `${name}=${value}`)].join(' ')],
+            Check: ['False'],
+            Verbose: ['-v'],
+            TimeoutSeconds: [String(this.executionTimeoutSeconds)],
+          },
+        };
+      }
+      case 'document':
+        return {
+          ...common,
+          DocumentName: run.documentName,
+          ...(run.documentVersion ? { DocumentVersion: run.documentVersion } : {}),
+          ...(run.parameters ? { Parameters: run.parameters } : {}),
+        };
+    }
+  }
+
+  /**
+   * SendCommand has no client token. A start retried after its commands went out (the Lambda
+   * timed out before the workflow stored the id) finds them by the chunk's first instance, the
+   * comment and the exact instance list, and adopts one that has not failed.
+   */
+  private async sentBefore(request: SendCommandRequest): Promise<string | undefined> {
+    const first = request.InstanceIds?.[0];
+    if (!first) return undefined;
+    const listed = await this.call('ListCommands', () =>
+      this.ssm.send(new ListCommandsCommand({ InstanceId: first, Filters: [{ key: 'DocumentName', value: request.DocumentName ?? '' }] })),
+    );
+    const wanted = [...(request.InstanceIds ?? [])].sort().join(',');
+    const found = (listed.Commands ?? []).find(
+      (command) =>
+        command.Comment === request.Comment &&
+        LIVE_COMMAND_STATES.has(command.Status ?? '') &&
+        [...(command.InstanceIds ?? [])].sort().join(',') === wanted,
+    );
+    return found?.CommandId;
+  }
+
+  private async send(request: SendCommandRequest): Promise<string> {
+    const sent = await this.call('SendCommand', () => this.ssm.send(new SendCommandCommand(request)));
+    const id = sent.Command?.CommandId;
+    if (!id) throw new TransientProviderError('SSM SendCommand answered without a command id');
+    return id;
+  }
+
+  private async invocations(commandId: string): Promise<CommandInvocation[]> {
+    const all: CommandInvocation[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call('ListCommandInvocations', () =>
+        this.ssm.send(
+          new ListCommandInvocationsCommand({ CommandId: commandId, Details: true, MaxResults: 50, ...(nextToken ? { NextToken: nextToken } : {}) }),
+        ),
+      );
+      all.push(...(page.CommandInvocations ?? []));
+      nextToken = page.NextToken || undefined;
+    } while (nextToken);
+    return all;
+  }
+
+  /**
+   * The failed node's component and message. The step that failed names the component when the
+   * document has a step per component; otherwise the node's output may (see failureReport);
+   * otherwise the profile's first component stands for the whole run.
+   */
+  private async failure(
+    invocation: CommandInvocation,
+    components: string[],
+    nodeName?: (instanceId: string) => Promise<string>,
+  ): Promise<ConfigurationStatus> {
+    const plugins = invocation.CommandPlugins ?? [];
+    const failedStep: CommandPlugin | undefined = plugins.find((plugin) => FAILED_STATES.has(plugin.Status ?? ''));
+    const instanceId = invocation.InstanceId ?? 'unknown instance';
+    // The invocation list keeps 2500 characters of output; the invocation itself keeps more.
+    let output = failedStep?.Output ?? '';
+    let errorOutput = '';
+    if (invocation.CommandId && invocation.InstanceId) {
+      try {
+        const detail = await this.ssm.send(
+          new GetCommandInvocationCommand({
+            CommandId: invocation.CommandId,
+            InstanceId: invocation.InstanceId,
+            ...(plugins.length > 1 && failedStep?.Name ? { PluginName: failedStep.Name } : {}),
+          }),
+        );
+        output = detail.StandardOutputContent || output;
+        errorOutput = detail.StandardErrorContent ?? '';
+      } catch {
+        // The short output from the list is still there to explain the failure.
+      }
+    }
+    const stepComponent = failedStep?.Name && components.includes(failedStep.Name) ? failedStep.Name : undefined;
+    const report = failureReport(output, components);
+    const component = stepComponent ?? report.component ?? components[0] ?? 'configuration';
+    // A controller's report names the node to blame; otherwise it is the node the command failed on.
+    const node = report.node ?? (nodeName ? await nodeName(instanceId).catch(() => instanceId) : instanceId);
+    const why = [invocation.Status, failedStep?.ResponseCode !== undefined ? `exit code ${failedStep.ResponseCode}` : undefined]
+      .filter(Boolean)
+      .join(', ');
+    const said = tail(errorOutput || output, MESSAGE_TAIL_CHARS);
+    return {
+      state: 'FAILED',
+      component,
+      failedNode: node,
+      message: `${component} failed on ${node} (${instanceId}, ${why})${said ? `: ${said}` : ''}`,
+    };
+  }
+
+  private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw ssmError(operation, error);
+    }
+  }
+}

@@ -1,0 +1,687 @@
+import {
+  AllocateAddressCommand,
+  AssociateAddressCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  CreateTagsCommand,
+  DeleteSecurityGroupCommand,
+  DescribeAddressesCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+  DisassociateAddressCommand,
+  EC2Client,
+  EC2ServiceException,
+  ReleaseAddressCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  type Instance,
+  type Reservation,
+  type RunInstancesRequest,
+} from '@aws-sdk/client-ec2';
+import {
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import { describe, expect, it } from 'vitest';
+import { InvalidSpec, ProviderError, TransientProviderError } from '#domain/errors';
+import type { ServerRequest } from '#domain/provider';
+import { EC2_INSTANCE_TYPES } from '#adapters/ec2-instance-types';
+import { Ec2Provider, launchToken, type Ec2ProviderOptions } from '#adapters/ec2-provider';
+
+const CLUSTER = '35380a49-aae4-4935-9844-dfd6737b8c51';
+const TOKEN = `${CLUSTER}-a1-b0`;
+const SETTINGS = {
+  region: 'eu-west-1',
+  vpcId: 'vpc-0abc',
+  subnetIds: ['subnet-0aaa', 'subnet-0bbb'],
+  imageId: 'ami-0123456789abcdef0',
+  instanceProfileArn: 'arn:aws:iam::123456789012:instance-profile/cluster-node',
+};
+const CLUSTER_TAGS = [
+  { Key: 'cluster-service:cluster-id', Value: CLUSTER },
+  { Key: 'managed-by', Value: 'cluster-service' },
+];
+
+type Ec2Mock = AwsClientStub<EC2Client>;
+
+function setup(overrides: Partial<Ec2ProviderOptions> = {}) {
+  const ec2 = new EC2Client({ region: 'eu-west-1' });
+  const ssm = new SSMClient({ region: 'eu-west-1' });
+  const ec2Mock = mockClient(ec2);
+  const ssmMock = mockClient(ssm);
+  ec2Mock.on(DescribeImagesCommand).resolves({
+    Images: [{ ImageId: SETTINGS.imageId, Architecture: 'arm64', RootDeviceName: '/dev/xvda', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 8 } }] }],
+  });
+  ec2Mock.on(CreateTagsCommand).resolves({});
+  const provider = new Ec2Provider({ ...SETTINGS, ec2, ssm, ...overrides });
+  return { provider, ec2Mock, ssmMock };
+}
+
+const instanceId = (n: number) => `i-${n.toString(16).padStart(17, '0')}`;
+
+/**
+ * RunInstances as EC2 does it: a ClientToken seen before answers the same reservation and
+ * launches nothing. Instances come back in reverse launch-index order, as EC2 does not promise one.
+ * A token in `failOnce` fails its first call with that error, launching nothing.
+ */
+function cloud(ec2Mock: Ec2Mock, failOnce = new Map<string, Error>()) {
+  const reservations = new Map<string, Reservation>();
+  let launched = 0;
+  ec2Mock.on(RunInstancesCommand).callsFake((input: RunInstancesRequest) => {
+    const token = input.ClientToken ?? '';
+    const failure = failOnce.get(token);
+    if (failure) {
+      failOnce.delete(token);
+      throw failure;
+    }
+    let reservation = reservations.get(token);
+    if (!reservation) {
+      const tags = input.TagSpecifications?.find((spec) => spec.ResourceType === 'instance')?.Tags;
+      const instances: Instance[] = Array.from({ length: input.MaxCount ?? 0 }, (_, i) => ({
+        InstanceId: instanceId(++launched),
+        AmiLaunchIndex: i,
+        InstanceType: input.InstanceType,
+        State: { Code: 0, Name: 'pending' },
+        PrivateIpAddress: `10.0.0.${launched}`,
+        SubnetId: input.SubnetId,
+        Tags: tags,
+      }));
+      reservation = { ReservationId: `r-${reservations.size}`, Instances: instances.reverse() };
+      reservations.set(token, reservation);
+    }
+    return reservation;
+  });
+  return { launched: () => launched };
+}
+
+const ec2Exception = (name: string, message: string, fault: 'client' | 'server', httpStatusCode: number) =>
+  new EC2ServiceException({ name, message, $fault: fault, $metadata: { httpStatusCode } });
+
+const servers = (count: number, flavor = 'm7g.large', role = 'worker', from = 1): ServerRequest[] =>
+  Array.from({ length: count }, (_, i) => ({ name: `lambda-slave-${from + i}`, role, flavor, vcpus: 2, ramMb: 8192, diskGb: 40 }));
+
+const master: ServerRequest = { name: 'lambda-master', role: 'master', flavor: 'm7g.xlarge', vcpus: 4, ramMb: 16384, diskGb: 60 };
+
+const instance = (n: number, state: string, extra: Partial<Instance> = {}): Instance => ({
+  InstanceId: instanceId(n),
+  State: { Name: state as NonNullable<Instance['State']>['Name'] },
+  PrivateIpAddress: `10.0.1.${n % 250}`,
+  Tags: [...CLUSTER_TAGS, { Key: 'Name', Value: `node-${n}` }],
+  ...extra,
+});
+
+describe('Ec2Provider settings', () => {
+  it('is named ec2 and defaults to batches of 50, a 60 s boot and a 300 s configuration', () => {
+    // Act
+    const { provider } = setup();
+
+    // Assess
+    expect(provider.name).toBe('ec2');
+    expect(provider.maxBatchSize).toBe(50);
+    expect(provider.timings).toEqual({ expectedBootSeconds: 60, expectedConfigurationSeconds: 300 });
+  });
+
+  it('refuses settings without subnets, naming the setting', () => {
+    // Act
+    const make = () => setup({ subnetIds: [] });
+
+    // Assess
+    expect(make).toThrow(/invalid ec2 provider settings: subnetIds: needs at least one subnet/);
+  });
+
+  it('refuses an ansible profile when no playbook source is set', () => {
+    // Act
+    const make = () => setup({ configuration: { profiles: { lambda: { components: ['common'], run: { kind: 'ansible', playbookFile: 'lambda.yml' } } } } });
+
+    // Assess
+    expect(make).toThrow(/configuration: .*no playbook source|neither it nor the settings name a playbook source/);
+  });
+});
+
+describe('Ec2Provider flavors', () => {
+  it.each([
+    [{ vcpus: 1, ramMb: 512, diskGb: 10 }, 'c7g.medium'],
+    [{ vcpus: 2, ramMb: 4096, diskGb: 40 }, 'c7g.large'],
+    [{ vcpus: 2, ramMb: 5000, diskGb: 40 }, 'm7g.large'],
+    [{ vcpus: 4, ramMb: 4096, diskGb: 40 }, 'c7g.xlarge'],
+    [{ vcpus: 4, ramMb: 32768, diskGb: 40 }, 'r7g.xlarge'],
+    [{ vcpus: 3, ramMb: 20000, diskGb: 40 }, 'r7g.xlarge'],
+    [{ vcpus: 64, ramMb: 262144, diskGb: 40 }, 'm7g.16xlarge'],
+  ])('resolves %o to the smallest type that fits, %s', (size, expected) => {
+    // Prepare
+    const { provider } = setup();
+
+    // Act
+    const flavor = provider.resolveFlavor(size);
+
+    // Assess
+    expect(flavor).toBe(expected);
+  });
+
+  it.each([
+    [{ vcpus: 65, ramMb: 4096, diskGb: 40 }, 'vcpus'],
+    [{ vcpus: 2, ramMb: 600_000, diskGb: 40 }, 'ramMb'],
+    [{ vcpus: 2, ramMb: 4096, diskGb: 20_000 }, 'diskGb'],
+  ])('refuses %o with InvalidSpec naming %s', (size, field) => {
+    // Prepare
+    const { provider } = setup();
+
+    // Act
+    let caught: unknown;
+    try {
+      provider.resolveFlavor(size);
+    } catch (error) {
+      caught = error;
+    }
+
+    // Assess
+    expect(caught).toBeInstanceOf(InvalidSpec);
+    expect((caught as InvalidSpec).details.map((detail) => detail.path)).toEqual([field]);
+  });
+
+  it('lists only arm64 Graviton types, each bigger than the one before', () => {
+    // Assess
+    expect(EC2_INSTANCE_TYPES.every((type) => /^(c7g|m7g|r7g)\./.test(type.name))).toBe(true);
+    EC2_INSTANCE_TYPES.slice(1).forEach((type, i) => {
+      const before = EC2_INSTANCE_TYPES[i]!;
+      expect(type.vcpus > before.vcpus || (type.vcpus === before.vcpus && type.ramMib > before.ramMib)).toBe(true);
+    });
+  });
+
+  it('describes a known type with the table size and the default root volume, and an unknown one as null', () => {
+    // Prepare
+    const { provider } = setup({ defaultDiskGb: 30 });
+
+    // Act
+    const known = provider.describeFlavor('r7g.2xlarge');
+    const unknown = provider.describeFlavor('t3.micro');
+
+    // Assess
+    expect(known).toEqual({ vcpus: 8, ramMb: 65536, diskGb: 30 });
+    expect(unknown).toBeNull();
+  });
+});
+
+describe('Ec2Provider.createNetworks', () => {
+  it('makes one tagged security group per private network, open between its members', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    ec2Mock.on(CreateSecurityGroupCommand, { GroupName: `${CLUSTER}-net-0` }).resolves({ GroupId: 'sg-0001' });
+    ec2Mock.on(CreateSecurityGroupCommand, { GroupName: `${CLUSTER}-net-1` }).resolves({ GroupId: 'sg-0002' });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+
+    // Act
+    const ids = await provider.createNetworks({ clusterId: CLUSTER, count: 2 });
+
+    // Assess
+    expect(ids).toEqual(['sg-0001', 'sg-0002']);
+    expect(ec2Mock.commandCalls(CreateSecurityGroupCommand)[0]?.args[0].input).toMatchObject({
+      GroupName: `${CLUSTER}-net-0`,
+      VpcId: 'vpc-0abc',
+      TagSpecifications: [{ ResourceType: 'security-group', Tags: expect.arrayContaining(CLUSTER_TAGS) }],
+    });
+    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand).map((call) => call.args[0].input)).toEqual([
+      { GroupId: 'sg-0001', IpPermissions: [{ IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: 'sg-0001' }] }] },
+      { GroupId: 'sg-0002', IpPermissions: [{ IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: 'sg-0002' }] }] },
+    ]);
+  });
+
+  it('finds the groups an earlier call made by tag and name, and makes nothing again', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [1, 0].map((i) => ({
+        GroupId: `sg-000${i + 1}`,
+        GroupName: `${CLUSTER}-net-${i}`,
+        IpPermissions: [{ IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: `sg-000${i + 1}` }] }],
+      })),
+    });
+
+    // Act
+    const ids = await provider.createNetworks({ clusterId: CLUSTER, count: 2 });
+
+    // Assess
+    expect(ids).toEqual(['sg-0001', 'sg-0002']);
+    expect(ec2Mock.commandCalls(DescribeSecurityGroupsCommand)[0]?.args[0].input.Filters).toEqual([
+      { Name: 'vpc-id', Values: ['vpc-0abc'] },
+      { Name: 'tag:cluster-service:cluster-id', Values: [CLUSTER] },
+      { Name: 'tag:managed-by', Values: ['cluster-service'] },
+    ]);
+    expect(ec2Mock.commandCalls(CreateSecurityGroupCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)).toHaveLength(0);
+  });
+});
+
+describe('Ec2Provider.createServers', () => {
+  it('tags instances and volumes with the cluster id and the service tag, sizes the root volume and derives the client token', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup({ serviceTag: 'cluster-service-prod', keyName: 'ops' });
+    cloud(ec2Mock);
+
+    // Act
+    await provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds: ['sg-0001'], servers: [master] });
+
+    // Assess
+    const input = ec2Mock.commandCalls(RunInstancesCommand)[0]?.args[0].input;
+    const tags = [
+      { Key: 'cluster-service:cluster-id', Value: CLUSTER },
+      { Key: 'managed-by', Value: 'cluster-service-prod' },
+      { Key: 'cluster-service:role', Value: 'master' },
+    ];
+    expect(input).toMatchObject({
+      ImageId: SETTINGS.imageId,
+      InstanceType: 'm7g.xlarge',
+      MinCount: 1,
+      MaxCount: 1,
+      ClientToken: `${TOKEN}-m7g.xlarge-l0`,
+      SubnetId: 'subnet-0aaa',
+      SecurityGroupIds: ['sg-0001'],
+      KeyName: 'ops',
+      IamInstanceProfile: { Arn: SETTINGS.instanceProfileArn },
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 60, VolumeType: 'gp3', DeleteOnTermination: true } }],
+      MetadataOptions: { HttpTokens: 'required' },
+    });
+    expect(input?.TagSpecifications).toEqual([
+      { ResourceType: 'instance', Tags: [...tags, { Key: 'Name', Value: 'lambda-master' }] },
+      { ResourceType: 'volume', Tags: tags },
+    ]);
+  });
+
+  it('launches each instance type as one RunInstances with MinCount = MaxCount and names each instance after the server at its launch index', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup({ subnetIds: ['subnet-0aaa'] });
+    cloud(ec2Mock);
+
+    // Act
+    const made = await provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds: [], servers: servers(3) });
+
+    // Assess
+    expect(ec2Mock.commandCalls(RunInstancesCommand).map((call) => [call.args[0].input.MinCount, call.args[0].input.MaxCount])).toEqual([[3, 3]]);
+    expect(made.map((server) => [server.name, server.id, server.state])).toEqual([
+      ['lambda-slave-1', instanceId(1), 'BUILD'],
+      ['lambda-slave-2', instanceId(2), 'BUILD'],
+      ['lambda-slave-3', instanceId(3), 'BUILD'],
+    ]);
+    expect(ec2Mock.commandCalls(CreateTagsCommand).map((call) => call.args[0].input)).toEqual(
+      expect.arrayContaining([{ Resources: [instanceId(2)], Tags: [{ Key: 'Name', Value: 'lambda-slave-2' }] }]),
+    );
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(3);
+  });
+
+  it('spreads the servers over the subnets round robin, one launch per subnet', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup({ subnetIds: ['subnet-0aaa', 'subnet-0bbb', 'subnet-0ccc'] });
+    cloud(ec2Mock);
+
+    // Act
+    await provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds: [], servers: servers(7) });
+
+    // Assess
+    expect(ec2Mock.commandCalls(RunInstancesCommand).map((call) => [call.args[0].input.SubnetId, call.args[0].input.MaxCount])).toEqual([
+      ['subnet-0aaa', 3],
+      ['subnet-0bbb', 2],
+      ['subnet-0ccc', 2],
+    ]);
+  });
+
+  it('retried with the same client token, sends the same ClientTokens and gets the same instances, launching nothing twice', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    const ec2 = cloud(ec2Mock);
+    const batch = { clusterId: CLUSTER, clientToken: TOKEN, networkIds: ['sg-0001'], servers: [master, ...servers(4)] };
+    const first = await provider.createServers(batch);
+
+    // Act
+    const again = await provider.createServers(batch);
+
+    // Assess
+    expect(again).toEqual(first);
+    expect(ec2.launched()).toBe(5);
+    const tokens = ec2Mock.commandCalls(RunInstancesCommand).map((call) => call.args[0].input.ClientToken);
+    const half = tokens.length / 2;
+    expect(tokens.slice(half)).toEqual(tokens.slice(0, half));
+    expect(new Set(tokens.slice(0, half)).size).toBe(half);
+  });
+
+  it('turns RequestLimitExceeded into a TransientProviderError', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    ec2Mock.on(RunInstancesCommand).rejects(ec2Exception('RequestLimitExceeded', 'Request limit exceeded.', 'server', 503));
+
+    // Act
+    const created = provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds: [], servers: servers(2) });
+
+    // Assess
+    await expect(created).rejects.toBeInstanceOf(TransientProviderError);
+  });
+
+  it('turns InsufficientInstanceCapacity into a final ProviderError with that code and EC2 message, although EC2 answers it with a 500', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    const message = 'We currently do not have sufficient m7g.large capacity in the Availability Zone you requested (eu-west-1a).';
+    ec2Mock.on(RunInstancesCommand).rejects(ec2Exception('InsufficientInstanceCapacity', message, 'server', 500));
+
+    // Act
+    const created = provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds: [], servers: servers(2) });
+
+    // Assess
+    await expect(created).rejects.toBeInstanceOf(ProviderError);
+    await expect(created).rejects.toMatchObject({ name: 'InsufficientInstanceCapacity', code: 'InsufficientInstanceCapacity', message });
+  });
+
+  it('after a batch failed at its second launch, the retried call gets the first launch back and launches only the missing one', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup({ subnetIds: ['subnet-0aaa'] });
+    const firstToken = launchToken(TOKEN, 'm7g.large', 0);
+    const secondToken = launchToken(TOKEN, 'c7g.large', 1);
+    const ec2 = cloud(ec2Mock, new Map([[secondToken, ec2Exception('RequestLimitExceeded', 'Request limit exceeded.', 'server', 503)]]));
+    const batch = { clusterId: CLUSTER, clientToken: TOKEN, networkIds: [], servers: [...servers(2, 'm7g.large'), ...servers(2, 'c7g.large', 'worker', 3)] };
+    const failed = await provider.createServers(batch).catch((error: unknown) => error);
+    const launchedBeforeRetry = ec2.launched();
+
+    // Act
+    const made = await provider.createServers(batch);
+
+    // Assess
+    expect(failed).toBeInstanceOf(TransientProviderError);
+    expect(launchedBeforeRetry).toBe(2);
+    expect(ec2.launched()).toBe(4);
+    expect(made.map((server) => [server.name, server.id])).toEqual([
+      ['lambda-slave-1', instanceId(1)],
+      ['lambda-slave-2', instanceId(2)],
+      ['lambda-slave-3', instanceId(3)],
+      ['lambda-slave-4', instanceId(4)],
+    ]);
+    expect(ec2Mock.commandCalls(RunInstancesCommand).map((call) => call.args[0].input.ClientToken)).toEqual([firstToken, secondToken, firstToken, secondToken]);
+  });
+
+  it('refuses more servers than its batch size before launching anything', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup({ maxBatchSize: 2 });
+    cloud(ec2Mock);
+
+    // Act
+    const created = provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds: [], servers: servers(3) });
+
+    // Assess
+    await expect(created).rejects.toMatchObject({ name: 'BatchTooLarge' });
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
+  });
+
+  it('refuses an AMI that is not arm64, like the instance types', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    cloud(ec2Mock);
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: SETTINGS.imageId, Architecture: 'x86_64', RootDeviceName: '/dev/xvda' }] });
+
+    // Act
+    const created = provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds: [], servers: servers(1) });
+
+    // Assess
+    await expect(created).rejects.toMatchObject({ name: 'ImageArchitectureMismatch' });
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
+  });
+});
+
+describe('Ec2Provider.describeServers', () => {
+  it('asks about 120 instances with one DescribeInstances round by cluster tag, following NextToken, never per instance', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    const all = Array.from({ length: 120 }, (_, i) => instance(i + 1, 'running'));
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: all.slice(0, 100) }], NextToken: 'page-2' })
+      .resolvesOnce({ Reservations: [{ Instances: all.slice(100, 110) }, { Instances: all.slice(110) }] });
+
+    // Act
+    const found = await provider.describeServers({ clusterId: CLUSTER });
+
+    // Assess
+    expect(found).toHaveLength(120);
+    const inputs = ec2Mock.commandCalls(DescribeInstancesCommand).map((call) => call.args[0].input);
+    expect(inputs).toHaveLength(2);
+    expect(inputs.every((input) => input.InstanceIds === undefined)).toBe(true);
+    expect(inputs[0]?.Filters).toEqual([
+      { Name: 'tag:cluster-service:cluster-id', Values: [CLUSTER] },
+      { Name: 'tag:managed-by', Values: ['cluster-service'] },
+    ]);
+    expect(inputs[1]?.NextToken).toBe('page-2');
+  });
+
+  it('maps EC2 states: pending BUILD, running ACTIVE, shutting-down DELETING, terminated DELETED, stopped ERROR with the state reason', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            instance(1, 'pending'),
+            instance(2, 'running', { PublicIpAddress: '203.0.113.7' }),
+            instance(3, 'shutting-down'),
+            instance(4, 'terminated', { StateReason: { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on launch' } }),
+            instance(5, 'stopped', { StateReason: { Code: 'Client.InstanceInitiatedShutdown', Message: 'Client.InstanceInitiatedShutdown: Instance initiated shutdown' } }),
+          ],
+        },
+      ],
+    });
+
+    // Act
+    const found = await provider.describeServers({ clusterId: CLUSTER });
+
+    // Assess
+    expect(found).toEqual([
+      { id: instanceId(1), name: 'node-1', state: 'BUILD', privateIp: '10.0.1.1', publicIp: null },
+      { id: instanceId(2), name: 'node-2', state: 'ACTIVE', privateIp: '10.0.1.2', publicIp: '203.0.113.7' },
+      { id: instanceId(3), name: 'node-3', state: 'DELETING', privateIp: '10.0.1.3', publicIp: null },
+      { id: instanceId(4), name: 'node-4', state: 'DELETED', privateIp: '10.0.1.4', publicIp: null, fault: 'Server.InternalError: Internal error on launch' },
+      { id: instanceId(5), name: 'node-5', state: 'ERROR', privateIp: '10.0.1.5', publicIp: null, fault: 'Client.InstanceInitiatedShutdown: Instance initiated shutdown' },
+    ]);
+  });
+});
+
+describe('Ec2Provider.allocatePublicIps', () => {
+  it('allocates a tagged Elastic IP per server and associates it', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    ec2Mock.on(DescribeAddressesCommand).resolves({ Addresses: [] });
+    ec2Mock.on(AllocateAddressCommand).resolvesOnce({ AllocationId: 'eipalloc-1', PublicIp: '203.0.113.1' }).resolvesOnce({ AllocationId: 'eipalloc-2', PublicIp: '203.0.113.2' });
+    ec2Mock.on(AssociateAddressCommand).resolves({ AssociationId: 'eipassoc-1' });
+
+    // Act
+    const ips = await provider.allocatePublicIps({ clusterId: CLUSTER, serverIds: [instanceId(1), instanceId(2)] });
+
+    // Assess
+    expect(Object.keys(ips).sort()).toEqual([instanceId(1), instanceId(2)]);
+    expect(new Set(Object.values(ips))).toEqual(new Set(['203.0.113.1', '203.0.113.2']));
+    expect(ec2Mock.commandCalls(AllocateAddressCommand)[0]?.args[0].input).toEqual({
+      Domain: 'vpc',
+      TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: CLUSTER_TAGS }],
+    });
+    expect(ec2Mock.commandCalls(AssociateAddressCommand).map((call) => call.args[0].input.InstanceId).sort()).toEqual([instanceId(1), instanceId(2)]);
+  });
+
+  it('on retry reuses the address a server already has and an unassociated one of the cluster, allocating nothing', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    ec2Mock.on(DescribeAddressesCommand).resolves({
+      Addresses: [
+        { AllocationId: 'eipalloc-1', PublicIp: '203.0.113.1', AssociationId: 'eipassoc-1', InstanceId: instanceId(1), Tags: CLUSTER_TAGS },
+        { AllocationId: 'eipalloc-2', PublicIp: '203.0.113.2', Tags: CLUSTER_TAGS },
+      ],
+    });
+    ec2Mock.on(AssociateAddressCommand).resolves({ AssociationId: 'eipassoc-2' });
+
+    // Act
+    const ips = await provider.allocatePublicIps({ clusterId: CLUSTER, serverIds: [instanceId(1), instanceId(2)] });
+
+    // Assess
+    expect(ips).toEqual({ [instanceId(1)]: '203.0.113.1', [instanceId(2)]: '203.0.113.2' });
+    expect(ec2Mock.commandCalls(AllocateAddressCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(AssociateAddressCommand).map((call) => call.args[0].input)).toEqual([
+      { AllocationId: 'eipalloc-2', InstanceId: instanceId(2), AllowReassociation: false },
+    ]);
+  });
+});
+
+describe('Ec2Provider configuration', () => {
+  const nodes = [
+    { id: instanceId(1), name: 'lambda-master', role: 'master' },
+    { id: instanceId(2), name: 'lambda-slave-1', role: 'worker' },
+  ];
+  const playbooks = {
+    playbooks: { sourceType: 'S3' as const, sourceInfo: { path: 'https://s3.amazonaws.com/config-bucket/configuration.zip' } },
+    profiles: { lambda: { components: ['common', 'hdfs', 'yarn', 'kafka', 'flink'], run: { kind: 'ansible' as const, playbookFile: 'lambda.yml' } } },
+  };
+
+  it('throws TransientProviderError while a server is not yet Online in SSM, so the workflow retries with backoff', async () => {
+    // Prepare
+    const { provider, ssmMock, ec2Mock } = setup({ configuration: playbooks });
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: instanceId(1), PingStatus: 'Online' }] });
+
+    // Act
+    const started = provider.startConfiguration({ clusterId: CLUSTER, profile: 'lambda', servers: nodes });
+
+    // Assess
+    await expect(started).rejects.toThrow(TransientProviderError);
+    await expect(started).rejects.toThrow(/not yet Online in SSM/);
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
+  });
+
+  it('passes the master private address to the nodes once they are Online', async () => {
+    // Prepare
+    const { provider, ssmMock, ec2Mock } = setup({ configuration: playbooks });
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: nodes.map((n) => ({ InstanceId: n.id, PingStatus: 'Online' })) });
+    ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
+    ec2Mock.on(DescribeInstancesCommand, { InstanceIds: [instanceId(1)] }).resolves({ Reservations: [{ Instances: [instance(1, 'running')] }] });
+
+    // Act
+    await provider.startConfiguration({ clusterId: CLUSTER, profile: 'lambda', servers: nodes });
+
+    // Assess
+    expect(ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input.Parameters?.ExtraVariables).toEqual([
+      `SSM=True cluster_id=${CLUSTER} node_role=master master_name=lambda-master master_ip=10.0.1.1`,
+    ]);
+  });
+
+  it('answers profile none as SUCCEEDED without SendCommand', async () => {
+    // Prepare
+    const { provider, ssmMock } = setup();
+
+    // Act
+    const id = await provider.startConfiguration({ clusterId: CLUSTER, profile: 'none', servers: nodes });
+    const status = await provider.describeConfiguration({ clusterId: CLUSTER, configurationId: id });
+
+    // Assess
+    expect(status.state).toBe('SUCCEEDED');
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(ssmMock.calls()).toHaveLength(0);
+  });
+
+  it('reports a command failing on one node as FAILED with the node Name tag as failedNode', async () => {
+    // Prepare
+    const { provider, ssmMock, ec2Mock } = setup({ configuration: playbooks });
+    ssmMock.on(ListCommandInvocationsCommand).resolves({
+      CommandInvocations: [
+        { CommandId: 'cmd-1', InstanceId: instanceId(1), Status: 'Success' },
+        { CommandId: 'cmd-1', InstanceId: instanceId(2), Status: 'Failed', CommandPlugins: [{ Name: 'runAnsiblePlaybook', Status: 'Failed', ResponseCode: 2 }] },
+      ],
+    });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ StandardOutputContent: 'TASK [kafka : start broker]', StandardErrorContent: 'broker did not start' });
+    ec2Mock.on(DescribeInstancesCommand, { InstanceIds: [instanceId(2)] }).resolves({
+      Reservations: [{ Instances: [instance(2, 'running', { Tags: [{ Key: 'Name', Value: 'lambda-slave-1' }] })] }],
+    });
+
+    // Act
+    const status = await provider.describeConfiguration({ clusterId: CLUSTER, configurationId: 'ssm:lambda:cmd-1' });
+
+    // Assess
+    expect(status).toMatchObject({ state: 'FAILED', component: 'kafka', failedNode: 'lambda-slave-1' });
+  });
+});
+
+describe('Ec2Provider.deleteCluster', () => {
+  it('terminates the live instances, disassociates and releases the addresses, and keeps the groups while instances remain', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [instance(1, 'running'), instance(2, 'shutting-down'), instance(3, 'stopped')] }] });
+    ec2Mock.on(DescribeAddressesCommand).resolves({ Addresses: [{ AllocationId: 'eipalloc-1', AssociationId: 'eipassoc-1', InstanceId: instanceId(1) }] });
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: 'sg-0001' }] });
+    ec2Mock.on(TerminateInstancesCommand).resolves({});
+    ec2Mock.on(DisassociateAddressCommand).resolves({});
+    ec2Mock.on(ReleaseAddressCommand).resolves({});
+
+    // Act
+    const { remaining } = await provider.deleteCluster({ clusterId: CLUSTER });
+
+    // Assess
+    expect(remaining).toBe(4);
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters).toContainEqual({
+      Name: 'instance-state-name',
+      Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'],
+    });
+    expect(ec2Mock.commandCalls(TerminateInstancesCommand).map((call) => call.args[0].input)).toEqual([{ InstanceIds: [instanceId(1), instanceId(3)] }]);
+    expect(ec2Mock.commandCalls(DisassociateAddressCommand)[0]?.args[0].input).toEqual({ AssociationId: 'eipassoc-1' });
+    expect(ec2Mock.commandCalls(ReleaseAddressCommand)[0]?.args[0].input).toEqual({ AllocationId: 'eipalloc-1' });
+    expect(ec2Mock.commandCalls(DeleteSecurityGroupCommand)).toHaveLength(0);
+  });
+
+  it('counts the remaining resources down to 0 over rounds, retrying a group EC2 still holds with DependencyViolation', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: [instance(1, 'running'), instance(2, 'running')] }] })
+      .resolvesOnce({ Reservations: [{ Instances: [instance(1, 'shutting-down')] }] })
+      .resolves({ Reservations: [] });
+    ec2Mock.on(DescribeAddressesCommand).resolvesOnce({ Addresses: [{ AllocationId: 'eipalloc-1' }] }).resolves({ Addresses: [] });
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolvesOnce({ SecurityGroups: [{ GroupId: 'sg-0001' }, { GroupId: 'sg-0002' }] })
+      .resolvesOnce({ SecurityGroups: [{ GroupId: 'sg-0001' }, { GroupId: 'sg-0002' }] })
+      .resolvesOnce({ SecurityGroups: [{ GroupId: 'sg-0001' }, { GroupId: 'sg-0002' }] })
+      .resolvesOnce({ SecurityGroups: [{ GroupId: 'sg-0002' }] })
+      .resolves({ SecurityGroups: [] });
+    ec2Mock.on(TerminateInstancesCommand).resolves({});
+    ec2Mock.on(ReleaseAddressCommand).resolves({});
+    ec2Mock.on(DeleteSecurityGroupCommand, { GroupId: 'sg-0001' }).resolves({});
+    ec2Mock
+      .on(DeleteSecurityGroupCommand, { GroupId: 'sg-0002' })
+      .rejectsOnce(ec2Exception('DependencyViolation', 'resource sg-0002 has a dependent object', 'client', 400))
+      .resolves({});
+
+    // Act
+    const rounds: number[] = [];
+    for (let round = 0; round < 5; round++) rounds.push((await provider.deleteCluster({ clusterId: CLUSTER })).remaining);
+
+    // Assess
+    expect(rounds).toEqual([4, 3, 1, 0, 0]);
+    expect(ec2Mock.commandCalls(TerminateInstancesCommand)).toHaveLength(1);
+    expect(ec2Mock.commandCalls(DeleteSecurityGroupCommand).map((call) => call.args[0].input.GroupId)).toEqual(['sg-0001', 'sg-0002', 'sg-0002']);
+  });
+
+  it('answers 0 and changes nothing for a cluster with nothing left', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    ec2Mock.on(DescribeAddressesCommand).resolves({ Addresses: [] });
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+
+    // Act
+    const { remaining } = await provider.deleteCluster({ clusterId: CLUSTER });
+
+    // Assess
+    expect(remaining).toBe(0);
+    expect(ec2Mock.calls().map((call) => call.args[0].constructor.name).sort()).toEqual([
+      'DescribeAddressesCommand',
+      'DescribeInstancesCommand',
+      'DescribeSecurityGroupsCommand',
+    ]);
+  });
+});
