@@ -183,7 +183,8 @@ interface Profile {
   takesTime: boolean;
 }
 
-const PROFILES = new Map<string, Profile>([
+/** The profiles and their components (`configure:<component>`): the Ansible playbooks have the same. */
+export const PROFILES: ReadonlyMap<string, Profile> = new Map<string, Profile>([
   ['lambda', { components: ['common', 'hdfs', 'yarn', 'kafka', 'flink'], takesTime: true }],
   ['script', { components: ['script'], takesTime: true }],
   ['none', { components: ['none'], takesTime: false }],
