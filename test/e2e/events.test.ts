@@ -3,19 +3,14 @@ import { DETAIL_TYPES, eventBridgeEventSchema } from '#domain/events';
 import { providerRegistry } from '#domain/providers';
 import { LocalCloudProvider } from '#adapters/local-provider';
 import { handleCreateRequested } from '#use-cases/trigger-create';
-import { readLocalConfig } from '../../infra/local/config.ts';
-import { startLocalStack, type LocalStack } from '../../infra/local/stack.ts';
+import type { LocalStack } from '../../infra/local/stack.ts';
+import { startTestStack } from '../support/stack.ts';
 import { nativeBody } from '../support/http.ts';
-import { FAST_CLOUD, GENEROUS_QUOTA } from '../support/workflow.ts';
+import { GENEROUS_QUOTA } from '../support/workflow.ts';
 
 let stack: LocalStack;
 beforeAll(async () => {
-  stack = await startLocalStack({
-    config: readLocalConfig({ PORT: '0', DYNAMODB_PORT: '0', HOST: '127.0.0.1', LOCAL_POLL_MS: '20', POLL_INTERVAL_SECONDS: '1' }),
-    cloud: FAST_CLOUD,
-    inMemory: true,
-    retryMs: 5,
-  });
+  stack = await startTestStack();
 });
 afterAll(async () => {
   await stack?.stop();

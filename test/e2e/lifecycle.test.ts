@@ -2,20 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '#use-cases/tokens';
 import { expireClusters } from '#use-cases/change-cluster';
 import { ROUTES } from '../../infra/routes.ts';
-import { readLocalConfig } from '../../infra/local/config.ts';
-import { startLocalStack, type LocalStack } from '../../infra/local/stack.ts';
+import type { LocalStack } from '../../infra/local/stack.ts';
+import { startTestStack } from '../support/stack.ts';
 import type { LocalCloudOptions } from '#adapters/local-cloud';
 import { seedRequest } from '../support/clusters.ts';
 import { api, nativeBody, waitForCluster, type ClusterBody } from '../support/http.ts';
-import { FAST_CLOUD } from '../support/workflow.ts';
 
-const startStack = (cloud: LocalCloudOptions = {}, env: Record<string, string> = {}) =>
-  startLocalStack({
-    config: readLocalConfig({ PORT: '0', DYNAMODB_PORT: '0', HOST: '127.0.0.1', LOCAL_POLL_MS: '20', POLL_INTERVAL_SECONDS: '1', ...env }),
-    cloud: { ...FAST_CLOUD, ...cloud },
-    inMemory: true,
-    retryMs: 5,
-  });
+const startStack = (cloud: LocalCloudOptions = {}) => startTestStack({ cloud });
 
 /** A token of a fresh project, so each test sees only its own clusters and quota. */
 const projectToken = async (stack: LocalStack, project: string) => (await issueToken(stack.store, { project })).token;

@@ -4,10 +4,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DETAIL_TYPES } from '#domain/events';
 import { signature } from '#domain/webhooks';
 import { issueToken } from '#use-cases/tokens';
-import { readLocalConfig } from '../../infra/local/config.ts';
-import { startLocalStack, type LocalStack } from '../../infra/local/stack.ts';
+import type { LocalStack } from '../../infra/local/stack.ts';
+import { startTestStack } from '../support/stack.ts';
 import { api, nativeBody, waitForCluster } from '../support/http.ts';
-import { FAST_CLOUD } from '../support/workflow.ts';
 
 interface Received {
   headers: IncomingHttpHeaders;
@@ -47,13 +46,7 @@ const settled = async (token: string, id: string) => {
 let stack: LocalStack;
 let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
 beforeAll(async () => {
-  stack = await startLocalStack({
-    config: readLocalConfig({ PORT: '0', DYNAMODB_PORT: '0', HOST: '127.0.0.1', LOCAL_POLL_MS: '20', POLL_INTERVAL_SECONDS: '1' }),
-    cloud: FAST_CLOUD,
-    inMemory: true,
-    retryMs: 5,
-    webhookRetryDelaysMs: [10, 20],
-  });
+  stack = await startTestStack({ webhookRetryDelaysMs: [10, 20] });
 });
 afterEach(async () => {
   await receiver?.close();
