@@ -20,6 +20,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { Conflict, NotFound, QuotaExceeded, VersionConflict } from '#domain/errors';
+import { tracer } from '#lib/tracer';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Cluster, ClusterEvent, ClusterStatus, StatusChange } from '#domain/model';
 import type { ClusterMutation, ClusterStore, IdempotencyRecord, Page, QuotaAmounts, QuotaRecord, TokenRecord } from '#domain/store';
@@ -93,7 +94,7 @@ export class DynamoDbStore implements ClusterStore {
   constructor(options: DynamoDbStoreOptions) {
     this.table = options.tableName;
     this.onStatusChange = options.onStatusChange;
-    const client = options.client ?? new DynamoDBClient(options.clientConfig ?? {});
+    const client = options.client ?? tracer.captureAWSv3Client(new DynamoDBClient(options.clientConfig ?? {}));
     this.doc = DynamoDBDocumentClient.from(client, {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     });

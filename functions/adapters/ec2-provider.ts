@@ -46,6 +46,7 @@ import type {
 } from '#domain/provider';
 import { ConfigError } from '#lib/config';
 import { INSTANCE_ARCHITECTURE, instanceType, smallestInstanceType } from './ec2-instance-types.ts';
+import { tracer } from '#lib/tracer';
 import { SsmConfigurationRunner, type SsmConfigurationOptions } from './ssm-configuration.ts';
 
 export const CLUSTER_ID_TAG = 'cluster-service:cluster-id';
@@ -245,9 +246,9 @@ export class Ec2Provider implements CloudProvider {
     this.maxBatchSize = parsed.data.maxBatchSize;
     this.timings = { ...DEFAULT_TIMINGS, ...parsed.data.timings };
     const clientConfig = { ...(parsed.data.region ? { region: parsed.data.region } : {}), retryMode: 'adaptive' };
-    this.ec2 = ec2 ?? new EC2Client(clientConfig);
+    this.ec2 = ec2 ?? tracer.captureAWSv3Client(new EC2Client(clientConfig));
     try {
-      this.configuration = new SsmConfigurationRunner(ssm ?? new SSMClient(clientConfig), parsed.data.serviceTag, configuration);
+      this.configuration = new SsmConfigurationRunner(ssm ?? tracer.captureAWSv3Client(new SSMClient(clientConfig)), parsed.data.serviceTag, configuration);
     } catch (error) {
       throw new ConfigError(`invalid ec2 provider settings: configuration: ${error instanceof Error ? error.message : String(error)}`);
     }

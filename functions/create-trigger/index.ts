@@ -10,6 +10,8 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { eventBridgeEventSchema, DETAIL_TYPES } from '#domain/events';
 import { handleCreateRequested, type TriggerDeps } from '#use-cases/trigger-create';
 import { logger } from '#lib/logger';
+import { tracer } from '#lib/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { metrics } from '#lib/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 
@@ -31,6 +33,7 @@ export const createTriggerHandler = (deps: TriggerDeps) => {
     return handleCreateRequested(deps, event.data);
   };
   return middy<SQSEvent>()
+    .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .handler((event, context) => processPartialResponse(event, recordHandler, processor, { context }));

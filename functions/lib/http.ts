@@ -22,6 +22,8 @@ import {
 import { logger } from './logger.ts';
 import { metrics } from './metrics.ts';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { tracer } from './tracer.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -117,7 +119,7 @@ export const httpHandler = <TBody>(handler: ApiHandler<TBody>, options: HttpHand
       .use(httpJsonBodyParser())
       .use(validateBody(options.body) as MiddlewareObj<APIGatewayProxyEvent>);
   }
-  chain.use(injectLambdaContext(logger, { resetKeys: true }));
+  chain.use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger, { resetKeys: true }));
   if (options.metrics) chain.use(logMetrics(metrics));
   return chain
     .use(errorEnvelope())

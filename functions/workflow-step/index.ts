@@ -8,6 +8,8 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { runStep, STEP_NAMES, type StepDeps, type StepInput } from '#use-cases/workflow-steps';
 import { logger } from '#lib/logger';
+import { tracer } from '#lib/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { metrics } from '#lib/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 
@@ -22,6 +24,7 @@ const stepInputSchema = z.object({
 
 export const workflowStepHandler = (deps: StepDeps) =>
   middy<unknown, Record<string, unknown>>()
+    .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .handler(async (event: unknown, context: Context) => {
