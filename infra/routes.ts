@@ -128,7 +128,8 @@ export const routeKey = (route: Pick<RouteDefinition, 'method' | 'path'>): strin
 export const STATE_MACHINES = {
   provision: {
     file: 'statemachine/provision.asl.json',
-    substitutions: ['WorkflowStepFunctionArn'] as const,
+    // The configuration container's ECS cluster and task definition (the container runner).
+    substitutions: ['WorkflowStepFunctionArn', 'ConfigurationClusterArn', 'ConfigurationTaskDefinitionArn'] as const,
   },
   destroy: {
     file: 'statemachine/destroy.asl.json',

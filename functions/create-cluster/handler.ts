@@ -14,6 +14,7 @@ export const handler = createClusterHandler({
   workflows: stepFunctionsWorkflowsFromEnv(env, FUNCTIONS.workflowStep.timeoutSeconds),
   quotaDefaults: quotaDefaultsOf(env),
   defaultProvider: env.DEFAULT_PROVIDER,
+  defaultConfigurationRunner: env.DEFAULT_CONFIGURATION_RUNNER,
   // Only the providers the stack was configured for: a create naming another is refused with
   // InvalidSpec on `provider` rather than accepted and failed later.
   providers: providerRegistry(awsProvidersFromEnv()),

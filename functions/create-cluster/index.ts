@@ -5,7 +5,7 @@
 import { compatCreateRequestSchema, compatToSpec, type CompatCreateRequest } from '#domain/compat-request';
 import { ValidationError } from '#domain/errors';
 import { nativeCreateRequestSchema, nativeToSpec, type NativeCreateRequest } from '#domain/native-request';
-import type { Cluster, ClusterSpec } from '#domain/model';
+import type { Cluster, ClusterSpec, ConfigurationRunner } from '#domain/model';
 import type { ProviderRegistry } from '#domain/providers';
 import { createCluster, type CreateClusterDeps } from '#use-cases/create-cluster';
 import { dryRun } from '#use-cases/dry-run';
@@ -19,6 +19,8 @@ import { SIGNATURE_HEADER } from '#domain/webhooks';
 
 export interface CreateClusterHandlerDeps extends CreateClusterDeps {
   defaultProvider: string;
+  /** The runner compat requests get (they cannot name one). */
+  defaultConfigurationRunner?: ConfigurationRunner;
   providers: ProviderRegistry;
   pollSeconds: number;
 }
@@ -62,7 +64,7 @@ export const createClusterHandler = (deps: CreateClusterHandlerDeps) => {
 
   const compat = httpHandler<CompatCreateRequest>(
     async (event) => {
-      const spec = compatToSpec(event.body, deps.defaultProvider);
+      const spec = compatToSpec(event.body, deps.defaultProvider, deps.defaultConfigurationRunner);
       // Compat bodies name sizes per role: a size no flavor fits is reported on the seed's fields.
       checkSpecFits(spec, providerFor(deps.providers, spec.provider), compatField);
       return create(event, 'POST /backend/create_lambda_instance', spec, (cluster) => ({

@@ -4,7 +4,7 @@
  * second row is `ram_slave`, as its example shows.
  */
 import { z } from 'zod';
-import { IP_ALLOCATIONS, MASTER_ROLE, WORKER_ROLE, type ClusterSpec, type NodeGroup } from './model.ts';
+import { IP_ALLOCATIONS, MASTER_ROLE, WORKER_ROLE, type ClusterSpec, type ConfigurationRunner, type NodeGroup } from './model.ts';
 
 /** Limits of one node's size, shared with the native schema. */
 export const LIMITS = {
@@ -65,7 +65,7 @@ export const slug = (text: string): string =>
     .replace(/-+$/, '') || 'cluster';
 
 /** The seed's request in the provider-neutral terms the workflow works with. */
-export const compatToSpec = (request: CompatCreateRequest, provider: string): ClusterSpec => {
+export const compatToSpec = (request: CompatCreateRequest, provider: string, runner: ConfigurationRunner = 'provider'): ClusterSpec => {
   const groups: NodeGroup[] = [
     {
       name: 'master',
@@ -93,7 +93,7 @@ export const compatToSpec = (request: CompatCreateRequest, provider: string): Cl
     provider,
     nodeGroups: groups,
     network: { privateNetworks: request.network_request, publicIp: request.ip_allocation },
-    configuration: { profile: 'lambda' },
+    configuration: { profile: 'lambda', runner },
     onFailure: 'rollback',
   };
 };

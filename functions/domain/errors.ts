@@ -91,6 +91,12 @@ export class ConfigurationFailed extends DomainError {}
 
 export class ConfigurationTimeout extends DomainError {}
 
+/** The container runner was asked for, but this deployment has no configuration container. */
+export class ContainerRunnerUnavailable extends DomainError {}
+
+/** The container's inventory would not fit in the workflow's state. */
+export class InventoryTooLarge extends DomainError {}
+
 /** The cluster is being destroyed: its provision workflow must not write to it any more. */
 export class ClusterDestroying extends DomainError {
   override readonly statusCode = 409;

@@ -39,6 +39,13 @@ export const PHASES = [
 export type FixedPhase = (typeof PHASES)[number];
 export type Phase = FixedPhase | `configure:${string}`;
 
+/**
+ * What applies the configuration profile: the provider's own way (the emulated cloud locally,
+ * SSM Run Command on ec2), or the configuration container as an ECS Fargate task.
+ */
+export const CONFIGURATION_RUNNERS = ['provider', 'container'] as const;
+export type ConfigurationRunner = (typeof CONFIGURATION_RUNNERS)[number];
+
 export const IP_ALLOCATIONS = ['none', 'master', 'all'] as const;
 export type IpAllocation = (typeof IP_ALLOCATIONS)[number];
 
@@ -81,7 +88,12 @@ export interface ClusterSpec {
   tags?: Record<string, string>;
   nodeGroups: NodeGroup[];
   network: { privateNetworks: number; publicIp: IpAllocation; securityRules?: SecurityRule[] };
-  configuration: { profile: string; parameters?: Record<string, string | number | boolean> };
+  configuration: {
+    profile: string;
+    parameters?: Record<string, string | number | boolean>;
+    /** Absent: the deployment's DEFAULT_CONFIGURATION_RUNNER, resolved when the cluster is planned. */
+    runner?: ConfigurationRunner;
+  };
   callbackUrl?: string;
   onFailure: 'rollback' | 'keep';
   /** The cluster is destroyed this many hours after it was created. */

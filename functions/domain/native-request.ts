@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { PROVIDER_NAMES } from '#lib/config';
 import { hostnameSchema, LIMITS, slug } from './compat-request.ts';
-import { IP_ALLOCATIONS, MASTER_ROLE, type ClusterSpec } from './model.ts';
+import { CONFIGURATION_RUNNERS, IP_ALLOCATIONS, MASTER_ROLE, type ClusterSpec } from './model.ts';
 
 const between = (limit: { min: number; max: number }) => z.int().min(limit.min).max(limit.max);
 
@@ -75,7 +75,14 @@ export const nativeCreateRequestSchema = z
     configuration: z
       .strictObject({
         profile: z.enum(CONFIGURATION_PROFILES).default('none'),
-        parameters: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.union([z.string().max(4096), z.number(), z.boolean()])).default({}),
+        parameters: z
+          .record(
+            // Extra vars outrank the inventory: `ansible_host` would take over the connection.
+            z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/).refine((name) => !name.toLowerCase().startsWith('ansible_'), 'must not start with ansible_'),
+            z.union([z.string().max(4096), z.number(), z.boolean()]),
+          )
+          .default({}),
+        runner: z.enum(CONFIGURATION_RUNNERS).optional(),
       })
       .default({ profile: 'none', parameters: {} }),
     callbackUrl: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048).optional(),

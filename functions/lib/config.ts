@@ -3,6 +3,7 @@
  * error naming it at start, never an `undefined` deep inside a request.
  */
 import { z } from 'zod';
+import { CONFIGURATION_RUNNERS } from '#domain/model';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -30,6 +31,13 @@ export const workflowEnvSchema = z.object({
   CONFIGURATION_TIMEOUT_SECONDS: seconds(3600),
   /** Polling interval after the first (boot-time sized) wait. */
   POLL_INTERVAL_SECONDS: seconds(5),
+  /** The configuration runner of compat requests, and of native ones that name none. */
+  DEFAULT_CONFIGURATION_RUNNER: z.enum(CONFIGURATION_RUNNERS).default('provider'),
+  /** Whether this deployment has the configuration container (ECS); without it the container runner fails fast. */
+  CONTAINER_RUNNER_ENABLED: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+  /** The configuration container task's subnets and security groups (comma-separated ids). */
+  CONFIGURATION_SUBNETS: z.string().default(''),
+  CONFIGURATION_SECURITY_GROUPS: z.string().default(''),
 });
 export type WorkflowConfig = z.infer<typeof workflowEnvSchema>;
 

@@ -9,6 +9,7 @@
 import {
   ConfigurationFailed,
   ConfigurationTimeout,
+  ContainerRunnerUnavailable,
   RollbackIncomplete,
   RollbackInterrupted,
   ClusterDestroying,
@@ -18,6 +19,7 @@ import {
 } from '#domain/errors';
 import { isTerminal, type Cluster, type ClusterStatus, type Phase, type Server } from '#domain/model';
 import { planServers } from '#domain/plan';
+import { containerEnvironment } from '#domain/configuration-inventory';
 import type { CloudProvider } from '#domain/provider';
 import type { ProviderRegistry } from '#domain/providers';
 import type { ClusterStore } from '#domain/store';
@@ -31,6 +33,7 @@ export const STEP_NAMES = [
   'create-servers',
   'describe-servers',
   'allocate-ips',
+  'prepare-container',
   'configure',
   'check-configuration',
   'activate',
@@ -58,7 +61,8 @@ export interface StepInput {
 export interface StepDeps {
   store: ClusterStore;
   providers: ProviderRegistry;
-  config: Pick<WorkflowConfig, 'SERVER_BOOT_TIMEOUT_SECONDS' | 'CONFIGURATION_TIMEOUT_SECONDS' | 'POLL_INTERVAL_SECONDS'>;
+  config: Pick<WorkflowConfig, 'SERVER_BOOT_TIMEOUT_SECONDS' | 'CONFIGURATION_TIMEOUT_SECONDS' | 'POLL_INTERVAL_SECONDS'> &
+    Partial<Pick<WorkflowConfig, 'DEFAULT_CONFIGURATION_RUNNER' | 'CONTAINER_RUNNER_ENABLED' | 'CONFIGURATION_SUBNETS' | 'CONFIGURATION_SECURITY_GROUPS'>>;
   now?: () => number;
   /** Milliseconds left before the invocation is stopped (Lambda's context); unbounded locally. */
   remainingMs?: () => number;
@@ -148,12 +152,33 @@ const inPool = async <T>(items: T[], limit: number, work: (item: T) => Promise<v
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 };
 
-/** The message of a caught error: Lambda wraps it as JSON `{errorType, errorMessage}`. */
+interface EcsTaskCause {
+  TaskArn?: string;
+  StoppedReason?: string;
+  Containers?: { Name?: string; ExitCode?: number; Reason?: string }[];
+}
+
+/**
+ * A stopped ECS task as `ecs:runTask.sync` reports it (the task's description): the
+ * configuration container's exit code and reason say what failed.
+ */
+const ecsTaskMessage = (task: EcsTaskCause): string => {
+  const container = task.Containers?.find((c) => c.Name === 'configuration') ?? task.Containers?.[0];
+  const exit = container?.ExitCode !== undefined ? `exited with code ${container.ExitCode}` : 'stopped';
+  const reasons = [container?.Reason, task.StoppedReason].filter((reason): reason is string => Boolean(reason));
+  return `the configuration container ${exit}${reasons.length > 0 ? `: ${reasons.join('; ')}` : ''}${task.TaskArn ? ` (task ${task.TaskArn})` : ''}`;
+};
+
+/**
+ * The message of a caught error: Lambda wraps it as JSON `{errorType, errorMessage}`; an ECS
+ * task that failed comes as the task's description.
+ */
 export const causeMessage = (cause: string | undefined): string => {
   if (!cause) return '';
   try {
     const parsed: unknown = JSON.parse(cause);
     if (parsed && typeof parsed === 'object' && 'errorMessage' in parsed) return String(parsed.errorMessage);
+    if (parsed && typeof parsed === 'object' && ('Containers' in parsed || 'StoppedReason' in parsed)) return ecsTaskMessage(parsed as EcsTaskCause);
   } catch {
     // a plain message
   }
@@ -167,9 +192,13 @@ const plan = async (ctx: StepContext) => {
   const provider = ctx.provider(cluster);
   // A re-run keeps what an earlier run planned (and perhaps created): names and ids stay stable.
   const servers: Server[] = cluster.servers.length > 0 ? cluster.servers : planServers(cluster.spec, provider);
-  await ctx.enter('PROVISIONING', 'plan', `planned ${servers.length} servers on ${provider.name}`, { servers });
+  // Resolved once and kept: a retry runs the configuration the way the first attempt planned it.
+  const runner = cluster.spec.configuration.runner ?? ctx.deps.config.DEFAULT_CONFIGURATION_RUNNER ?? 'provider';
+  const spec = { ...cluster.spec, configuration: { ...cluster.spec.configuration, runner } };
+  await ctx.enter('PROVISIONING', 'plan', `planned ${servers.length} servers on ${provider.name}`, { servers, spec });
   return {
     servers: servers.length,
+    runner,
     expectedBootSeconds: provider.timings.expectedBootSeconds,
     expectedConfigurationSeconds: provider.timings.expectedConfigurationSeconds,
   };
@@ -293,6 +322,34 @@ const configure = async (ctx: StepContext) => {
     deadlines: { ...cluster.deadlines, configuration: cluster.deadlines.configuration ?? ctx.deadline(ctx.deps.config.CONFIGURATION_TIMEOUT_SECONDS) },
   });
   return { done: false, waitSeconds: Math.max(1, Math.min(ctx.deps.config.POLL_INTERVAL_SECONDS, provider.timings.expectedConfigurationSeconds)) };
+};
+
+const ids = (list: string | undefined): string[] => (list ?? '').split(',').map((id) => id.trim()).filter(Boolean);
+
+/**
+ * The container runner's first half: records CONFIGURING and hands the workflow the container's
+ * environment; the ECS task itself is the next state's (`ecs:runTask.sync`).
+ */
+const prepareContainer = async (ctx: StepContext) => {
+  const cluster = await ctx.load();
+  const { config } = ctx.deps;
+  // Recorded first, so a refusal below is reported as this step's failure.
+  // No deadline is recorded: no step runs while the task does; the ECS state's TimeoutSeconds bounds it.
+  await ctx.enter('CONFIGURING', 'configure:container', `configuration '${cluster.spec.configuration.profile}' runs in the configuration container`);
+  if (!config.CONTAINER_RUNNER_ENABLED) {
+    throw new ContainerRunnerUnavailable('this deployment has no configuration container (CDK context configurationImage); use the provider runner');
+  }
+  // On ec2 a private network is a security group admitting its members: the task joins the
+  // first (every node is in every one), which is how it reaches the nodes on 22.
+  const viaNetwork = cluster.provider === 'ec2' ? cluster.networks.slice(0, 1) : [];
+  if (cluster.provider === 'ec2' && viaNetwork.length === 0) {
+    throw new ContainerRunnerUnavailable('the configuration container reaches the nodes through a private network; this cluster has none (network.privateNetworks 0)');
+  }
+  return {
+    environment: containerEnvironment(cluster),
+    subnets: ids(config.CONFIGURATION_SUBNETS),
+    securityGroups: [...ids(config.CONFIGURATION_SECURITY_GROUPS), ...viaNetwork],
+  };
 };
 
 const checkConfiguration = async (ctx: StepContext) => {
@@ -423,6 +480,8 @@ export const runStep = async (deps: StepDeps, input: StepInput): Promise<Record<
       return describeServers(ctx);
     case 'allocate-ips':
       return allocateIps(ctx);
+    case 'prepare-container':
+      return prepareContainer(ctx);
     case 'configure':
       return configure(ctx);
     case 'check-configuration':

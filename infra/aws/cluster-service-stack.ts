@@ -19,6 +19,7 @@ import { METRIC_NAMES, METRICS_NAMESPACE } from '../../functions/lib/metrics.ts'
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionDefinition, type FunctionName } from '../routes.ts';
 import { REPO_ROOT, ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
 import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
+import { ConfigurationContainer, type ConfigurationContainerSettings } from './constructs/configuration-container.ts';
 
 export interface ClusterServiceStackProps extends StackProps {
   /**
@@ -53,6 +54,15 @@ export interface ClusterServiceStackProps extends StackProps {
    * `ec2KeyName`, `serviceTag`; none when `ec2VpcId` is not set
    */
   readonly ec2?: Ec2ProviderSettings;
+  /**
+   * The configuration container (the `container` configuration runner), as an ECS Fargate task in
+   * the `ec2` settings' VPC and subnets. Without it, clusters asking for the container runner
+   * fail at "Prepare the configuration container" with ContainerRunnerUnavailable.
+   *
+   * @default - from context `configurationImage` and `configurationSshKeySecretArn`; none when
+   * `configurationImage` is not set
+   */
+  readonly configurationContainer?: ConfigurationContainerSettings;
 }
 
 /**
@@ -87,6 +97,8 @@ export class ClusterServiceStack extends Stack {
   public readonly createRequestsDlq: sqs.Queue;
   /** The `ec2` provider's node role and grants, when the stack was given its settings. */
   public readonly ec2Provider?: Ec2ProviderAccess;
+  /** The configuration container's ECS task, when the stack was given its image. */
+  public readonly configurationContainer?: ConfigurationContainer;
   /** Stream batches the status publisher could not handle after its retries (their positions, to replay). */
   public readonly statusChangesDlq: sqs.Queue;
 
@@ -129,9 +141,22 @@ export class ClusterServiceStack extends Stack {
     ) as Record<FunctionName, ServiceFunction>;
     this.functions = functions;
 
+    const ec2 = props.ec2 ?? ec2SettingsFromContext(this);
+    const containerSettings = props.configurationContainer ?? configurationContainerFromContext(this);
+    if (containerSettings && !ec2) throw new Error('configurationImage needs the ec2 settings (ec2VpcId, ec2SubnetIds): the task runs in their VPC');
+    if (containerSettings && ec2) {
+      this.configurationContainer = new ConfigurationContainer(this, 'ConfigurationContainer', {
+        ...containerSettings,
+        vpcId: ec2.vpcId,
+        subnetIds: ec2.subnetIds,
+        driver: functions[WORKFLOW_STEP_FUNCTION],
+        logRetention,
+      });
+    }
+
     this.stateMachines = {
-      provision: this.workflowStateMachine('provision', functions[WORKFLOW_STEP_FUNCTION], logRetention),
-      destroy: this.workflowStateMachine('destroy', functions[WORKFLOW_STEP_FUNCTION], logRetention),
+      provision: this.workflowStateMachine('provision', functions[WORKFLOW_STEP_FUNCTION], logRetention, this.configurationContainer),
+      destroy: this.workflowStateMachine('destroy', functions[WORKFLOW_STEP_FUNCTION], logRetention, this.configurationContainer),
     };
     this.stateMachine = this.stateMachines.provision;
 
@@ -219,7 +244,6 @@ export class ClusterServiceStack extends Stack {
     });
     this.observability(functions);
 
-    const ec2 = props.ec2 ?? ec2SettingsFromContext(this);
     if (ec2) {
       this.ec2Provider = new Ec2ProviderAccess(this, 'Ec2Provider', {
         ...ec2,
@@ -293,13 +317,23 @@ export class ClusterServiceStack extends Stack {
     );
   }
 
-  private workflowStateMachine(kind: WorkflowKind, step: ServiceFunction, logRetention: logs.RetentionDays): sfn.StateMachine {
-    const { file } = STATE_MACHINES[kind];
+  private workflowStateMachine(
+    kind: WorkflowKind,
+    step: ServiceFunction,
+    logRetention: logs.RetentionDays,
+    container: ConfigurationContainer | undefined,
+  ): sfn.StateMachine {
+    const { file, substitutions: declared } = STATE_MACHINES[kind];
     const id = pascalCase(kind);
-    // Keyed by the file's declared placeholders, so a new one fails to compile until it is given a value.
-    const substitutions: Record<(typeof STATE_MACHINES)[WorkflowKind]['substitutions'][number], string> = {
+    // Without a container these name nothing: the step before the ECS task refuses first.
+    const missing = (resource: string) => `arn:${Aws.PARTITION}:ecs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}/no-configuration-container`;
+    // Keyed by every placeholder any file declares, so a new one fails to compile until it is given a value.
+    const all: Record<(typeof STATE_MACHINES)[WorkflowKind]['substitutions'][number], string> = {
       WorkflowStepFunctionArn: step.functionArn,
+      ConfigurationClusterArn: container?.cluster.attrArn ?? missing('cluster'),
+      ConfigurationTaskDefinitionArn: container?.taskDefinition.taskDefinitionArn ?? missing('task-definition'),
     };
+    const substitutions = Object.fromEntries(declared.map((name) => [name, all[name]]));
     const logGroup = new logs.LogGroup(this, `${id}LogGroup`, {
       // The vendedlogs prefix keeps Step Functions from adding to the account's size-limited logs resource policy.
       logGroupName: `/aws/vendedlogs/states/${this.stackName}-${kind}`,
@@ -317,6 +351,7 @@ export class ClusterServiceStack extends Stack {
     });
     // A definition read from a file names its functions only as strings, so no grant is inferred.
     step.grantInvoke(stateMachine);
+    if (container && (declared as readonly string[]).includes('ConfigurationTaskDefinitionArn')) container.grantRun(stateMachine);
 
     const alarm = (id: string, metric: cloudwatch.Metric, what: string) =>
       metric.createAlarm(this, id, {
@@ -386,6 +421,19 @@ const ec2SettingsFromContext = (scope: Construct): Ec2ProviderSettings | undefin
   const keyName = context('ec2KeyName');
   const serviceTag = context('serviceTag');
   return { vpcId, subnetIds, imageId, ...(keyName ? { keyName } : {}), ...(serviceTag ? { serviceTag } : {}) };
+};
+
+/** The configuration container from CDK context (`-c configurationImage=… -c configurationSshKeySecretArn=…`). */
+const configurationContainerFromContext = (scope: Construct): ConfigurationContainerSettings | undefined => {
+  const context = (key: string): string | undefined => {
+    const value: unknown = scope.node.tryGetContext(key);
+    return typeof value === 'string' && value.length > 0 ? value : undefined;
+  };
+  const image = context('configurationImage');
+  if (!image) return undefined;
+  const sshKeySecretArn = context('configurationSshKeySecretArn');
+  if (!sshKeySecretArn) throw new Error('configurationImage needs configurationSshKeySecretArn (the Secrets Manager secret with the nodes\' SSH key) in the context too');
+  return { image, sshKeySecretArn };
 };
 
 const resolveDefaultProvider = (value: unknown): ProviderName => {

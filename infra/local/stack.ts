@@ -32,6 +32,7 @@ import type { LocalConfig } from './config.ts';
 import { ensureTable, LOCAL_TABLE_NAME, startLocalDynamoDb } from './dynamodb.ts';
 import { LocalWorkflow, LocalWorkflows, type LocalLambda } from './step-functions.ts';
 import { LocalEventBus, type PutEventsEntry } from './event-bus.ts';
+import { ECS_RUN_TASK_SYNC, LOCAL_CONFIGURATION_SUBSTITUTIONS, localConfigurationContainer } from './configuration-container.ts';
 import { errorBody } from '#lib/http';
 
 /** Statuses whose workflow was cut short by a stop or crash and must be started again. */
@@ -100,15 +101,19 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   const store = new DynamoDbStore({ tableName: LOCAL_TABLE_NAME, client: dynamodb.client, onStatusChange: (change) => tableStream.push(change) });
 
   const cloud = await LocalCloud.open({ ...(options.cloud ?? localCloudOptionsFromEnv(process.env)), ...(dataDir ? { dataDir } : {}) });
-  const providers = providerRegistry([new LocalCloudProvider(cloud)]);
+  const localProvider = new LocalCloudProvider(cloud);
+  const providers = providerRegistry([localProvider]);
 
   const timeoutMs = (name: FunctionName) => FUNCTIONS[name].timeoutSeconds * 1000;
-  const workflowStep = workflowStepHandler({ store, providers, config }) as unknown as LocalLambda;
+  // Locally the configuration container always exists: its stand-in runs against the emulated cloud.
+  const workflowStep = workflowStepHandler({ store, providers, config: { ...config, CONTAINER_RUNNER_ENABLED: true } }) as unknown as LocalLambda;
   const machine = (kind: (typeof WORKFLOW_KINDS)[number]) =>
     new LocalWorkflow({
       file: STATE_MACHINES[kind].file,
       stateMachineName: kind,
       functions: { WorkflowStepFunctionArn: { name: 'workflow-step', handler: workflowStep, timeoutMs: timeoutMs('workflowStep') } },
+      resources: { [ECS_RUN_TASK_SYNC]: localConfigurationContainer({ provider: localProvider }) },
+      substitutions: LOCAL_CONFIGURATION_SUBSTITUTIONS,
       waitMs: config.LOCAL_POLL_MS,
       ...(options.retryMs !== undefined ? { retryMs: options.retryMs } : {}),
     });
@@ -122,6 +127,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       quotaDefaults,
       providers,
       defaultProvider: config.DEFAULT_PROVIDER,
+      defaultConfigurationRunner: config.DEFAULT_CONFIGURATION_RUNNER,
       pollSeconds: config.POLL_INTERVAL_SECONDS,
     }) as unknown as ProxyHandler,
     readClusters: readClustersHandler({ store, consoleUrlFor: () => null }) as unknown as ProxyHandler,

@@ -14,6 +14,12 @@ import { logger } from '#lib/logger';
 type JsonValue = Parameters<StateMachine['run']>[0];
 /** A Lambda handler as the local runtime calls it. */
 export type LocalLambda = (event: never, context: Context) => Promise<unknown>;
+/**
+ * The local stand-in for a service integration (`arn:aws:states:::…`): gets the Task's
+ * Parameters, answers what the integration would, or throws an error named as Step Functions
+ * would name it.
+ */
+export type LocalIntegration = (parameters: JsonValue) => Promise<JsonValue>;
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const LOCAL_REGION = 'local';
@@ -68,6 +74,10 @@ export interface LocalWorkflowOptions {
   stateMachineName: string;
   /** Placeholder → the local function name bound to it. */
   functions: Record<string, { name: string; handler: LocalLambda; timeoutMs: number }>;
+  /** Service-integration Resource (e.g. `arn:aws:states:::ecs:runTask.sync`) → its local stand-in. */
+  resources?: Record<string, LocalIntegration>;
+  /** Values for the file's other placeholders (ARNs the local stand-ins ignore). */
+  substitutions?: Record<string, string>;
   /** How long every Wait state pauses locally, in ms (instead of its seconds). */
   waitMs?: number;
   /** Pause before a retry, in ms, per Task state (the definition's backoff when absent). */
@@ -86,7 +96,7 @@ export class LocalWorkflow {
 
   constructor(private readonly options: LocalWorkflowOptions) {
     const arns = Object.fromEntries(Object.entries(options.functions).map(([placeholder, fn]) => [placeholder, localFunctionArn(fn.name)]));
-    const definition = loadDefinition(options.file, arns);
+    const definition = loadDefinition(options.file, { ...options.substitutions, ...arns });
     this.machine = new StateMachine(definition as unknown as ConstructorParameters<typeof StateMachine>[0]);
 
     const byArn = new Map(Object.values(options.functions).map((fn) => [localFunctionArn(fn.name), fn]));
@@ -95,7 +105,12 @@ export class LocalWorkflow {
     const waitTimeOverrides: Record<string, number> = {};
     const retryIntervalOverrides: Record<string, number> = {};
     for (const [name, state] of states) {
-      if (state.Type === 'Task' && state.Resource) {
+      const integration = state.Type === 'Task' && state.Resource ? options.resources?.[state.Resource] : undefined;
+      if (integration) {
+        taskResourceLocalHandlers[name] = (input) => this.track(input, async () =>
+          JSON.parse(JSON.stringify((await integration(structuredClone(input))) ?? null)) as JsonValue);
+        if (options.retryMs !== undefined) retryIntervalOverrides[name] = options.retryMs;
+      } else if (state.Type === 'Task' && state.Resource) {
         const fn = byArn.get(state.Resource);
         if (!fn) throw new Error(`${options.file}: state '${name}' calls ${state.Resource}, which has no local binding`);
         // A JSON round trip, as Lambda's invoke does: nothing but JSON crosses the boundary.
@@ -113,7 +128,9 @@ export class LocalWorkflow {
   }
 
   private async track<T>(input: JsonValue, run: () => Promise<T>): Promise<T> {
-    const clusterId = input && typeof input === 'object' && 'clusterId' in input ? String(input.clusterId) : '';
+    // Integrations carry the cluster id as ECS's StartedBy.
+    const clusterId =
+      input && typeof input === 'object' && 'clusterId' in input ? String(input.clusterId) : input && typeof input === 'object' && 'StartedBy' in input ? String(input.StartedBy) : '';
     const tasks = this.inFlight.get(clusterId) ?? new Set<Promise<unknown>>();
     this.inFlight.set(clusterId, tasks);
     const task = run();

@@ -51,6 +51,24 @@ describe('the native create request schema', () => {
     expect(problems({ ...nativeBody(1), ...extra })).toContain(path);
   });
 
+  it('refuses configuration parameters named ansible_*, which would outrank the inventory', () => {
+    const body = nativeBody(1, { configuration: { profile: 'script', parameters: { ansible_host: '203.0.113.9', script_b64: 'ZWNobw==' } } });
+
+    const paths = problems(body);
+
+    expect(paths).toHaveLength(1);
+    expect(paths[0]).toMatch(/^configuration\.parameters/);
+  });
+
+  it('takes configuration.runner provider or container, and nothing else', () => {
+    const runner = (value: unknown) => problems(nativeBody(1, { configuration: { profile: 'lambda', runner: value } }));
+
+    expect(runner('container')).toEqual([]);
+    expect(runner('provider')).toEqual([]);
+    expect(runner('ssm')).toEqual(['configuration.runner']);
+    expect(nativeCreateRequestSchema.parse(nativeBody(1, { configuration: { profile: 'lambda', runner: 'container' } })).configuration.runner).toBe('container');
+  });
+
   it('names servers after the cluster and the group, and sizes flavor groups from the provider', () => {
     const parsed = nativeCreateRequestSchema.parse(
       nativeBody(0, { name: 'Big Data Lab', nodeGroups: [{ name: 'head', role: 'master', count: 1, flavor: 'c4r8192d40' }] }),

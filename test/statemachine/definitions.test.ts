@@ -9,6 +9,7 @@ import { loadDefinition } from '../../infra/local/step-functions.ts';
 
 interface State {
   Type: string;
+  Resource?: string;
   Next?: string;
   Default?: string;
   End?: boolean;
@@ -25,6 +26,9 @@ describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
   const definition = loadDefinition(FILE, substitutions) as { States: Record<string, State>; TimeoutSeconds?: number };
   const states = Object.entries(definition.States);
   const tasks = states.filter(([, state]) => state.Type === 'Task');
+  // Service integrations (`arn:aws:states:::…`) call no step; every other Task calls the step function.
+  const integrations = tasks.filter(([, state]) => state.Resource?.startsWith('arn:aws:states:::'));
+  const lambdaTasks = tasks.filter(([, state]) => !state.Resource?.startsWith('arn:aws:states:::'));
 
   it('has a substitution for every ${…} placeholder, and uses every substitution', () => {
     const placeholders = new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((match) => match[1]));
@@ -37,14 +41,30 @@ describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
     expect(result.isValid).toBe(true);
   });
 
-  it('gives every Task a Retry on transient errors with backoff and full jitter', () => {
-    for (const [name, state] of tasks) {
+  it('gives every step Task a Retry on transient errors with backoff and full jitter', () => {
+    for (const [name, state] of lambdaTasks) {
       const transient = state.Retry?.find((retrier) => retrier.ErrorEquals.includes('TransientProviderError'));
       expect(transient, name).toBeDefined();
       expect(transient?.BackoffRate, name).toBeGreaterThan(1);
       expect(transient?.JitterStrategy, name).toBe('FULL');
       expect(state.Retry?.some((retrier) => retrier.ErrorEquals.includes('Lambda.TooManyRequestsException')), name).toBe(true);
     }
+  });
+
+  it('gives every ECS Task a Retry on ECS’s transient errors with backoff and full jitter', () => {
+    for (const [name, state] of integrations.filter(([, state]) => state.Resource?.startsWith('arn:aws:states:::ecs:'))) {
+      const transient = state.Retry?.find((retrier) => retrier.ErrorEquals.includes('ECS.ServerException'));
+      expect(transient, name).toBeDefined();
+      expect(transient?.ErrorEquals, name).toContain('ECS.AmazonECSException');
+      expect(transient?.BackoffRate, name).toBeGreaterThan(1);
+      expect(transient?.JitterStrategy, name).toBe('FULL');
+      // A failed container is not transient: running the configuration again would not change its result.
+      expect(state.Retry?.some((retrier) => retrier.ErrorEquals.includes('States.TaskFailed') || retrier.ErrorEquals.includes('States.ALL')), name).toBe(false);
+    }
+  });
+
+  it('uses no service integration other than ECS runTask.sync', () => {
+    for (const [name, state] of integrations) expect(state.Resource, name).toBe('arn:aws:states:::ecs:runTask.sync');
   });
 
   it('gives every Task a Catch on States.ALL that leads to a failure path, never back into the happy path', () => {
@@ -62,7 +82,7 @@ describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
   });
 
   it('calls only steps the step handler knows', () => {
-    for (const [name, state] of tasks) expect(STEP_NAMES, name).toContain(state.Parameters?.step);
+    for (const [name, state] of lambdaTasks) expect(STEP_NAMES, name).toContain(state.Parameters?.step);
   });
 
   it('has no per-node Map or Parallel state, so transitions do not grow with the node count', () => {

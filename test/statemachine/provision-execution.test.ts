@@ -117,6 +117,69 @@ describe('the provision workflow (statemachine/provision.asl.json, executed loca
     expect(serversOf(harness, cluster.id)).toEqual([]);
   });
 
+  describe('with the container runner (configuration.runner container: the ECS task’s local stand-in)', () => {
+    const entered = (execution: { states: { name: string; event: string }[] }) =>
+      new Set(execution.states.filter((s) => s.event === 'StateEntered').map((s) => s.name));
+
+    it('reaches ACTIVE through the configuration container, never starting the provider’s configuration', async () => {
+      // Prepare
+      harness = await startWorkflowHarness();
+
+      // Act
+      const { cluster, execution } = await harness.run({ ...seedRequest(), slaves: 2 }, 'container');
+
+      // Assess
+      expect(execution.status).toBe('SUCCEEDED');
+      expect(cluster.status).toBe('ACTIVE');
+      const states = entered(execution);
+      expect(states).toContain('Prepare the configuration container');
+      expect(states).toContain('Run the configuration container');
+      expect(states).not.toContain('Start the configuration');
+      const phases = (await harness.table.store.listEvents(cluster.id)).map((e) => `${e.status}/${e.phase}`);
+      expect(phases).toContain('CONFIGURING/configure:container');
+      expect(serversOf(harness, cluster.id)).toHaveLength(3);
+    });
+
+    it('keeps the provider runner for a cluster that asks for it', async () => {
+      harness = await startWorkflowHarness({ config: { DEFAULT_CONFIGURATION_RUNNER: 'container' } });
+
+      const { cluster, execution } = await harness.run(seedRequest(), 'provider');
+
+      expect(cluster.status).toBe('ACTIVE');
+      expect(entered(execution)).toContain('Start the configuration');
+      expect(entered(execution)).not.toContain('Run the configuration container');
+    });
+
+    it('fails at configure:container naming the failed component and node, and deletes the servers', async () => {
+      // Prepare
+      harness = await startWorkflowHarness({ cloud: { configFailPattern: /slave-2$/ } });
+
+      // Act
+      const { cluster, execution } = await harness.run({ ...seedRequest(), slaves: 2 }, 'container');
+
+      // Assess
+      expect(execution.status).toBe('FAILED');
+      expect(cluster.status).toBe('FAILED');
+      expect(cluster.error?.code).toBe('States.TaskFailed');
+      expect(cluster.error?.step).toBe('configure:container');
+      expect(cluster.error?.message).toMatch(/COMPONENT \w+ FAILED my-first-lambda-instance-slave-2/);
+      expect(cluster.error?.message).toContain('exited with code 2');
+      expect(serversOf(harness, cluster.id)).toEqual([]);
+    });
+
+    it('fails fast with ContainerRunnerUnavailable where the deployment has no container, and cleans up', async () => {
+      harness = await startWorkflowHarness({ config: { CONTAINER_RUNNER_ENABLED: false } });
+
+      const { cluster, execution } = await harness.run(seedRequest(), 'container');
+
+      expect(cluster.status).toBe('FAILED');
+      expect(cluster.error?.code).toBe('ContainerRunnerUnavailable');
+      expect(cluster.error?.step).toBe('configure:container');
+      expect(entered(execution)).not.toContain('Run the configuration container');
+      expect(serversOf(harness, cluster.id)).toEqual([]);
+    });
+  });
+
   it('retries throttled provider calls with backoff and still reaches ACTIVE', async () => {
     // Every fourth call to the cloud is throttled; never two in a row.
     const draws = [0.9, 0.9, 0.9, 0.1];

@@ -12,6 +12,8 @@ import type { WorkflowConfig } from '#lib/config';
 import { workflowStepHandler } from '../../functions/workflow-step/index.ts';
 import { STATE_MACHINES } from '../../infra/routes.ts';
 import { LocalWorkflow, LocalWorkflows, type ExecutionRecord, type LocalLambda } from '../../infra/local/step-functions.ts';
+import { ECS_RUN_TASK_SYNC, LOCAL_CONFIGURATION_SUBSTITUTIONS, localConfigurationContainer } from '../../infra/local/configuration-container.ts';
+import type { ConfigurationRunner } from '#domain/model';
 import { WORKFLOW_KINDS, type WorkflowKind } from '#domain/workflow';
 import type { QuotaAmounts } from '#domain/store';
 import type { CloudProvider } from '#domain/provider';
@@ -30,6 +32,10 @@ export const TEST_WORKFLOW_CONFIG: WorkflowConfig = {
   SERVER_BOOT_TIMEOUT_SECONDS: 30,
   CONFIGURATION_TIMEOUT_SECONDS: 30,
   POLL_INTERVAL_SECONDS: 1,
+  DEFAULT_CONFIGURATION_RUNNER: 'provider',
+  CONTAINER_RUNNER_ENABLED: true,
+  CONFIGURATION_SUBNETS: '',
+  CONFIGURATION_SECURITY_GROUPS: '',
 };
 
 /** Quotas that never get in the way, unless a test asks for smaller ones. */
@@ -43,9 +49,9 @@ export interface WorkflowHarness {
   /** The provision workflow's runner. */
   workflow: LocalWorkflow;
   /** Records a cluster and starts its execution, as the create route does. */
-  create(request: CompatCreateRequest, project?: string): Promise<Cluster>;
+  create(request: CompatCreateRequest, project?: string, runner?: ConfigurationRunner): Promise<Cluster>;
   /** Creates a cluster and waits for its execution to end. */
-  run(request: CompatCreateRequest): Promise<{ cluster: Cluster; execution: ExecutionRecord }>;
+  run(request: CompatCreateRequest, runner?: ConfigurationRunner): Promise<{ cluster: Cluster; execution: ExecutionRecord }>;
   /** Workflow runners over the same table and cloud, as after a restart. */
   restart(): LocalWorkflows;
   stop(): Promise<void>;
@@ -64,7 +70,8 @@ export const startWorkflowHarness = async (options: {
   const cloud = await LocalCloud.open({ ...FAST_CLOUD, ...options.cloud });
   const config = { ...TEST_WORKFLOW_CONFIG, ...options.config };
   const local = new LocalCloudProvider(cloud);
-  const providers = providerRegistry([options.provider ? options.provider(local) : local]);
+  const provider = options.provider ? options.provider(local) : local;
+  const providers = providerRegistry([provider]);
   const machine = (kind: WorkflowKind) =>
     new LocalWorkflow({
       file: STATE_MACHINES[kind].file,
@@ -76,14 +83,16 @@ export const startWorkflowHarness = async (options: {
           timeoutMs: 120_000,
         },
       },
+      resources: { [ECS_RUN_TASK_SYNC]: localConfigurationContainer({ provider, pollMs: 10 }) },
+      substitutions: LOCAL_CONFIGURATION_SUBSTITUTIONS,
       waitMs: options.waitMs ?? 20,
       retryMs: options.retryMs ?? 5,
     });
   const makeWorkflows = () => new LocalWorkflows(Object.fromEntries(WORKFLOW_KINDS.map((kind) => [kind, machine(kind)])) as Record<WorkflowKind, LocalWorkflow>);
   const workflows = makeWorkflows();
   const workflow = workflows.machines.provision;
-  const create = (request: CompatCreateRequest, project = 'alpha') =>
-    createCluster({ store: table.store, workflows, quotaDefaults: options.quota ?? GENEROUS_QUOTA }, { project, spec: compatToSpec(request, 'local'), request: { ...request } });
+  const create = (request: CompatCreateRequest, project = 'alpha', runner?: ConfigurationRunner) =>
+    createCluster({ store: table.store, workflows, quotaDefaults: options.quota ?? GENEROUS_QUOTA }, { project, spec: compatToSpec(request, 'local', runner), request: { ...request } });
   return {
     quota: options.quota ?? GENEROUS_QUOTA,
     table,
@@ -91,8 +100,8 @@ export const startWorkflowHarness = async (options: {
     workflows,
     workflow,
     create,
-    run: async (request) => {
-      const created = await create(request);
+    run: async (request, runner) => {
+      const created = await create(request, 'alpha', runner);
       const execution = await workflow.waitFor(created.id);
       const cluster = await table.store.getCluster(created.id);
       if (!cluster || !execution) throw new Error('the cluster or its execution is missing');

@@ -1,0 +1,153 @@
+/**
+ * The configuration container as an ECS Fargate task (configuration/README.md, "ECS (Fargate)
+ * task"): the container runner of the provision workflow. The workflow runs it with
+ * `ecs:runTask.sync`, so the state machine's role gets the rights that integration needs.
+ */
+import { Annotations, Aws, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+/** The container's name in the task definition; the workflow's overrides address it by this name. */
+export const CONFIGURATION_CONTAINER_NAME = 'configuration';
+
+/** The rule Step Functions manages to learn when a `.sync` ECS task stops. */
+const SYNC_RULE = 'StepFunctionsGetEventsForECSTaskRule';
+
+export interface ConfigurationContainerSettings {
+  /** The image's URI in a registry (built from `configuration/Dockerfile`); an ECR URI gets pull rights. */
+  readonly image: string;
+  /** The complete ARN of a Secrets Manager secret holding the SSH private key that opens every node. */
+  readonly sshKeySecretArn: string;
+  /**
+   * Task CPU units (Ansible over SSH to many nodes is mostly waiting).
+   *
+   * @default 1024
+   */
+  readonly cpu?: number;
+  /**
+   * Task memory in MiB (Ansible forks a process per node it talks to at once).
+   *
+   * @default 2048
+   */
+  readonly memoryLimitMiB?: number;
+}
+
+export interface ConfigurationContainerProps extends ConfigurationContainerSettings {
+  /** The VPC of the clusters' nodes: the task reaches them by their private addresses. */
+  readonly vpcId: string;
+  /** Subnets the task runs in (with a route to ECR, Secrets Manager and CloudWatch Logs). */
+  readonly subnetIds: readonly string[];
+  /** The workflow step that prepares the task's environment: it is told the network settings. */
+  readonly driver: lambda.Function;
+  readonly logRetention: logs.RetentionDays;
+}
+
+const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/;
+
+export class ConfigurationContainer extends Construct {
+  public readonly cluster: ecs.CfnCluster;
+  public readonly taskDefinition: ecs.FargateTaskDefinition;
+  /** The role the container runs with: no AWS rights (its logs go through the execution role). */
+  public readonly taskRole: iam.Role;
+  /** The role ECS pulls the image, writes the logs and reads the SSH key with. */
+  public readonly executionRole: iam.Role;
+  /** The task's group: out to the nodes on 22, and to AWS endpoints on 443. */
+  public readonly securityGroup: ec2.CfnSecurityGroup;
+  public readonly logGroup: logs.LogGroup;
+
+  public constructor(scope: Construct, id: string, props: ConfigurationContainerProps) {
+    super(scope, id);
+
+    // An L1 cluster: the L2 wants a VPC object, which would mean a lookup at synth time.
+    this.cluster = new ecs.CfnCluster(this, 'Cluster', { clusterSettings: [{ name: 'containerInsights', value: 'enabled' }] });
+
+    this.taskRole = new iam.Role(this, 'TaskRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'The configuration container: Ansible over SSH, no AWS calls',
+    });
+    this.executionRole = new iam.Role(this, 'ExecutionRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'Starts the configuration container: image, logs, SSH key',
+    });
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu: props.cpu ?? 1024,
+      memoryLimitMiB: props.memoryLimitMiB ?? 2048,
+      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      taskRole: this.taskRole,
+      executionRole: this.executionRole,
+    });
+    grantEcrPull(this.executionRole, props.image);
+    const sshKey = secretsmanager.Secret.fromSecretCompleteArn(this, 'SshKey', props.sshKeySecretArn);
+    const container = this.taskDefinition.addContainer(CONFIGURATION_CONTAINER_NAME, {
+      containerName: CONFIGURATION_CONTAINER_NAME,
+      image: ecs.ContainerImage.fromRegistry(props.image),
+      essential: true,
+      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'configuration' }),
+      // A secret, never an override: overrides are visible in the task's description.
+      secrets: { SSH_PRIVATE_KEY: ecs.Secret.fromSecretsManager(sshKey) },
+    });
+    if (ECR_IMAGE.test(props.image)) {
+      Annotations.of(container).acknowledgeWarning('@aws-cdk/aws-ecs:ecrImageRequiresPolicy', 'the execution role may pull from the image’s repository');
+    }
+
+    this.securityGroup = new ec2.CfnSecurityGroup(this, 'SecurityGroup', {
+      vpcId: props.vpcId,
+      groupDescription: 'The configuration container: SSH to the cluster nodes',
+      securityGroupEgress: [
+        { ipProtocol: 'tcp', fromPort: 22, toPort: 22, cidrIp: '0.0.0.0/0', description: 'SSH to the cluster nodes' },
+        { ipProtocol: 'tcp', fromPort: 443, toPort: 443, cidrIp: '0.0.0.0/0', description: 'ECR, Secrets Manager, CloudWatch Logs' },
+      ],
+    });
+
+    props.driver.addEnvironment('CONTAINER_RUNNER_ENABLED', 'true');
+    props.driver.addEnvironment('CONFIGURATION_SUBNETS', props.subnetIds.join(','));
+    props.driver.addEnvironment('CONFIGURATION_SECURITY_GROUPS', this.securityGroup.attrGroupId);
+  }
+
+  /** What `ecs:runTask.sync` needs; a definition read from a file infers none of it. */
+  public grantRun(grantee: iam.IGrantable): void {
+    const family = this.taskDefinition.family;
+    const ecsArn = (resource: string) => `arn:${Aws.PARTITION}:ecs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ecs:RunTask'],
+      // Any revision of this family: the state machine names the latest at deployment.
+      resourceArns: [ecsArn(`task-definition/${family}:*`)],
+      conditions: { ArnEquals: { 'ecs:cluster': this.cluster.attrArn } },
+    });
+    iam.Grant.addToPrincipal({ grantee, actions: ['ecs:StopTask', 'ecs:DescribeTasks'], resourceArns: [ecsArn(`task/${this.cluster.ref}/*`)] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+      resourceArns: [`arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:rule/${SYNC_RULE}`],
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['iam:PassRole'],
+      resourceArns: [this.taskRole.roleArn, this.executionRole.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+    });
+  }
+}
+
+/** An ECR image's repository: the execution role may pull from it. */
+const grantEcrPull = (role: iam.Role, image: string): void => {
+  const ecrImage = ECR_IMAGE.exec(image);
+  if (!ecrImage) return;
+  const [, account, region, name] = ecrImage;
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+      resources: [`arn:${Aws.PARTITION}:ecr:${region}:${account}:repository/${name}`],
+    }),
+  );
+  // GetAuthorizationToken has no resource to scope it to.
+  role.addToPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
+};

@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, type CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ClusterServiceStack } from '../../infra/aws/cluster-service-stack.ts';
+import { REPO_ROOT } from '../../infra/aws/constructs/service-function.ts';
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+const IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/cluster-configuration:2025.1';
+const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cluster-ssh-key-AbCdEf';
+
+let stack: ClusterServiceStack;
+let template: Template;
+
+const idOf = (construct: IConstruct | undefined): string => stack.getLogicalId((construct?.node.defaultChild ?? construct) as CfnElement);
+
+const statementsOfRole = (role: IConstruct | undefined): Statement[] =>
+  Object.values(template.findResources('AWS::IAM::Policy') as Record<string, { Properties: { Roles: unknown[]; PolicyDocument: { Statement: Statement[] } } }>)
+    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(idOf(role)))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+
+const withAction = (statements: Statement[], action: string) => statements.filter((s) => asList(s.Action).includes(action));
+
+const contextOf = () => (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+const EC2_CONTEXT = { ec2VpcId: 'vpc-0abc1234def567890', ec2SubnetIds: 'subnet-0a,subnet-0b', ec2ImageId: 'ami-0123' };
+
+beforeAll(() => {
+  const app = new App({ context: { ...contextOf(), ...EC2_CONTEXT, configurationImage: IMAGE, configurationSshKeySecretArn: SECRET } });
+  stack = new ClusterServiceStack(app, 'ClusterServiceContainer');
+  template = Template.fromStack(stack);
+}, 120_000);
+
+describe('the configuration container (context configurationImage, configurationSshKeySecretArn)', () => {
+  it('defines a Fargate task whose container `configuration` runs the image, logs to a kept log group and gets the SSH key as a secret', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      RequiresCompatibilities: ['FARGATE'],
+      NetworkMode: 'awsvpc',
+      Cpu: '1024',
+      Memory: '2048',
+      ContainerDefinitions: [
+        Match.objectLike({
+          Name: 'configuration',
+          Image: IMAGE,
+          Secrets: [{ Name: 'SSH_PRIVATE_KEY', ValueFrom: SECRET }],
+          LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30, LogGroupName: Match.absent() });
+  });
+
+  it('lets the provision state machine run only this task definition’s family, on its cluster', () => {
+    const runTask = withAction(statementsOfRole(stack.stateMachines.provision.role), 'ecs:RunTask');
+
+    expect(runTask).toHaveLength(1);
+    const resource = JSON.stringify(runTask[0]?.Resource);
+    expect(resource).toContain(':task-definition/');
+    expect(resource).toContain(':*');
+    expect(resource).toContain(stack.configurationContainer?.taskDefinition.family);
+    expect(JSON.stringify(runTask[0]?.Condition)).toContain(idOf(stack.configurationContainer?.cluster));
+    expect(withAction(statementsOfRole(stack.stateMachines.destroy.role), 'ecs:RunTask')).toEqual([]);
+  });
+
+  it('lets it pass exactly the task and execution roles, and only to ECS tasks', () => {
+    const passRole = withAction(statementsOfRole(stack.stateMachines.provision.role), 'iam:PassRole');
+
+    expect(passRole).toHaveLength(1);
+    expect(asList(passRole[0]?.Resource)).toHaveLength(2);
+    expect(asList(passRole[0]?.Resource)).toEqual(
+      expect.arrayContaining([
+        { 'Fn::GetAtt': [idOf(stack.configurationContainer?.taskRole), 'Arn'] },
+        { 'Fn::GetAtt': [idOf(stack.configurationContainer?.executionRole), 'Arn'] },
+      ]),
+    );
+    expect(passRole[0]?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+  });
+
+  it('lets it follow the task (StopTask, DescribeTasks) and manage only Step Functions’ ECS rule', () => {
+    const statements = statementsOfRole(stack.stateMachines.provision.role);
+
+    expect(JSON.stringify(withAction(statements, 'ecs:StopTask')[0]?.Resource)).toContain(':task/');
+    expect(JSON.stringify(withAction(statements, 'ecs:DescribeTasks')[0]?.Resource)).toContain(':task/');
+    expect(JSON.stringify(withAction(statements, 'events:PutRule')[0]?.Resource)).toContain('rule/StepFunctionsGetEventsForECSTaskRule');
+    expect(JSON.stringify(withAction(statements, 'events:PutTargets')[0]?.Resource)).toContain('rule/StepFunctionsGetEventsForECSTaskRule');
+  });
+
+  it('gives the task role no policy of its own', () => {
+    expect(statementsOfRole(stack.configurationContainer?.taskRole)).toEqual([]);
+  });
+
+  it('tells the workflow step the container exists, with the task’s subnets and security group', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          CONTAINER_RUNNER_ENABLED: 'true',
+          CONFIGURATION_SUBNETS: 'subnet-0a,subnet-0b',
+          CONFIGURATION_SECURITY_GROUPS: { 'Fn::GetAtt': [idOf(stack.configurationContainer?.securityGroup), 'GroupId'] },
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      VpcId: 'vpc-0abc1234def567890',
+      SecurityGroupEgress: Match.arrayWith([Match.objectLike({ IpProtocol: 'tcp', FromPort: 22, ToPort: 22 })]),
+    });
+  });
+
+  it('refuses configurationImage without the SSH key secret, or without the ec2 settings', () => {
+    const build = (context: Record<string, string>) => () => new ClusterServiceStack(new App({ context: { ...contextOf(), ...context } }), 'Refused');
+
+    expect(build({ ...EC2_CONTEXT, configurationImage: IMAGE })).toThrow(/configurationSshKeySecretArn/);
+    expect(build({ configurationImage: IMAGE, configurationSshKeySecretArn: SECRET })).toThrow(/ec2/);
+  });
+});

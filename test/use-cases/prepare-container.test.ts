@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { causeMessage, runStep, type StepDeps } from '#use-cases/workflow-steps';
+import type { Cluster } from '#domain/model';
+import type { ClusterStore } from '#domain/store';
+import type { ProviderRegistry } from '#domain/providers';
+
+const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
+
+/** Just what the step reads and writes: one record in memory. */
+const storeWith = (cluster: Cluster) => {
+  let current = cluster;
+  const store = {
+    getCluster: async () => current,
+    updateCluster: async (_id: string, mutate: (c: Cluster) => { cluster: Cluster } | null) => {
+      current = mutate(current)?.cluster ?? current;
+      return current;
+    },
+  } as unknown as ClusterStore;
+  return { store, record: () => current };
+};
+
+const clusterOn = (provider: string, networks: string[]): Cluster =>
+  ({
+    id: CLUSTER_ID,
+    project: 'alpha',
+    name: 'analytics',
+    provider,
+    status: 'PROVISIONING',
+    phase: 'allocate-ips',
+    spec: { configuration: { profile: 'lambda', parameters: { kafka_partitions: 6 }, runner: 'container' } },
+    servers: [{ id: 'i-1', name: 'analytics-master', role: 'master', group: 'master', flavor: 'm', state: 'ACTIVE', privateIp: '10.0.1.5', publicIp: null }],
+    networks,
+    deadlines: {},
+  }) as unknown as Cluster;
+
+const depsFor = (store: ClusterStore, enabled: boolean): StepDeps => ({
+  store,
+  providers: {} as ProviderRegistry,
+  config: {
+    SERVER_BOOT_TIMEOUT_SECONDS: 30,
+    CONFIGURATION_TIMEOUT_SECONDS: 30,
+    POLL_INTERVAL_SECONDS: 1,
+    CONTAINER_RUNNER_ENABLED: enabled,
+    CONFIGURATION_SUBNETS: 'subnet-0a, subnet-0b',
+    CONFIGURATION_SECURITY_GROUPS: 'sg-task',
+  },
+});
+
+describe('the prepare-container step', () => {
+  it('records CONFIGURING configure:container and answers the environment, subnets and security groups', async () => {
+    // Prepare
+    const { store, record } = storeWith(clusterOn('ec2', ['sg-net-0', 'sg-net-1']));
+
+    // Act
+    const result = await runStep(depsFor(store, true), { step: 'prepare-container', clusterId: CLUSTER_ID });
+
+    // Assess
+    expect(record()).toMatchObject({ status: 'CONFIGURING', phase: 'configure:container' });
+    expect(result.subnets).toEqual(['subnet-0a', 'subnet-0b']);
+    // The task joins the cluster's first private network, which admits its members on every port.
+    expect(result.securityGroups).toEqual(['sg-task', 'sg-net-0']);
+    expect((result.environment as { Name: string }[]).map((v) => v.Name)).toEqual(['PROFILE', 'CLUSTER_INVENTORY_JSON', 'CLUSTER_EXTRA_VARS_JSON']);
+  });
+
+  it('fails with ContainerRunnerUnavailable, after recording the phase, where the deployment has no container', async () => {
+    const { store, record } = storeWith(clusterOn('ec2', ['sg-net-0']));
+
+    await expect(runStep(depsFor(store, false), { step: 'prepare-container', clusterId: CLUSTER_ID })).rejects.toMatchObject({ name: 'ContainerRunnerUnavailable' });
+    expect(record().phase).toBe('configure:container');
+  });
+
+  it('fails with ContainerRunnerUnavailable for an ec2 cluster without a private network to reach its nodes through', async () => {
+    const { store } = storeWith(clusterOn('ec2', []));
+
+    await expect(runStep(depsFor(store, true), { step: 'prepare-container', clusterId: CLUSTER_ID })).rejects.toMatchObject({ name: 'ContainerRunnerUnavailable' });
+  });
+});
+
+describe('causeMessage of a stopped ECS task (runTask.sync’s States.TaskFailed cause)', () => {
+  it('says the container’s exit code, its reason and the task’s', () => {
+    const cause = JSON.stringify({
+      TaskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/configuration/abc',
+      StoppedReason: 'Essential container in task exited',
+      Containers: [{ Name: 'configuration', ExitCode: 2, Reason: 'COMPONENT hdfs FAILED analytics-worker-2' }],
+    });
+
+    expect(causeMessage(cause)).toBe(
+      'the configuration container exited with code 2: COMPONENT hdfs FAILED analytics-worker-2; Essential container in task exited (task arn:aws:ecs:eu-west-1:123456789012:task/configuration/abc)',
+    );
+  });
+
+  it('says the task stopped when the container never ran (no exit code)', () => {
+    const cause = JSON.stringify({ StoppedReason: 'CannotPullContainerError: pull access denied', Containers: [{ Name: 'configuration' }] });
+
+    expect(causeMessage(cause)).toBe('the configuration container stopped: CannotPullContainerError: pull access denied');
+  });
+
+  it('still unwraps Lambda’s {errorType, errorMessage}', () => {
+    expect(causeMessage(JSON.stringify({ errorType: 'ServerBootFailed', errorMessage: 'two servers failed' }))).toBe('two servers failed');
+  });
+});
