@@ -4,19 +4,12 @@
  * service do not share one event loop: a client's own work would otherwise count as service
  * latency, and a CPU profile of the service would include the clients.
  */
-import type { MsRange } from '#adapters/local-cloud';
+import type { LocalCloudSettings } from '#adapters/local-cloud';
 
 export interface StackSettings {
   /** Local-mode variables, as `npm start` would read them (ports and host included). */
   env: Record<string, string>;
-  cloud: {
-    bootMs: MsRange;
-    configMs: MsRange;
-    deleteMs: MsRange;
-    apiLatencyMs: MsRange;
-    maxVcpus: number;
-    maxServers: number;
-  };
+  cloud: Pick<LocalCloudSettings, 'bootMs' | 'configMs' | 'deleteMs' | 'apiLatencyMs' | 'maxVcpus' | 'maxServers'>;
   /** Seed of the cloud's draws, so the API latencies of two runs are the same sequence. */
   seed: number;
 }

@@ -41,6 +41,7 @@ import type {
   ConfigurationStatus,
   ProviderServer,
   ProviderTimings,
+  CreateServersInput,
   ServerRequest,
   ServerSize,
 } from '#domain/provider';
@@ -289,12 +290,7 @@ export class Ec2Provider implements CloudProvider {
    * MinCount = MaxCount = its size and a ClientToken derived from the batch's, so a retried call
    * gets the same reservations back and launches nothing new; then each instance's Name.
    */
-  async createServers(input: {
-    clusterId: string;
-    clientToken: string;
-    networkIds: string[];
-    servers: ServerRequest[];
-  }): Promise<ProviderServer[]> {
+  async createServers(input: CreateServersInput): Promise<ProviderServer[]> {
     if (input.servers.length === 0) return [];
     if (input.servers.length > this.maxBatchSize) {
       throw new ProviderError('BatchTooLarge', `A create call takes at most ${this.maxBatchSize} servers; this one asked for ${input.servers.length}`);

@@ -9,7 +9,7 @@ import type {
   ConfigurationStatus,
   ProviderServer,
   ProviderTimings,
-  ServerRequest,
+  CreateServersInput,
 } from '#domain/provider';
 import {
   LOCAL_CLOUD_MAX_BATCH_SIZE,
@@ -61,12 +61,7 @@ export class LocalCloudProvider implements CloudProvider {
     return this.cloud.createNetworks(input);
   }
 
-  async createServers(input: {
-    clusterId: string;
-    clientToken: string;
-    networkIds: string[];
-    servers: ServerRequest[];
-  }): Promise<ProviderServer[]> {
+  async createServers(input: CreateServersInput): Promise<ProviderServer[]> {
     return (await this.cloud.createServers(input)).map(toProviderServer);
   }
 

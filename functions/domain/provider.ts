@@ -21,6 +21,14 @@ export interface ServerRequest {
   diskGb: number;
 }
 
+/** One batch of servers to create; `clientToken` makes a retried call return the same servers. */
+export interface CreateServersInput {
+  clusterId: string;
+  clientToken: string;
+  networkIds: string[];
+  servers: ServerRequest[];
+}
+
 export interface ProviderServer {
   id: string;
   name: string;
@@ -64,12 +72,7 @@ export interface CloudProvider {
   createNetworks(input: { clusterId: string; count: number }): Promise<string[]>;
 
   /** Creates one batch of servers; `clientToken` makes a retried call return the same servers. */
-  createServers(input: {
-    clusterId: string;
-    clientToken: string;
-    networkIds: string[];
-    servers: ServerRequest[];
-  }): Promise<ProviderServer[]>;
+  createServers(input: CreateServersInput): Promise<ProviderServer[]>;
 
   /** Every server carrying the cluster's tag, in one call. */
   describeServers(input: { clusterId: string }): Promise<ProviderServer[]>;

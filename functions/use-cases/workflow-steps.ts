@@ -1,5 +1,6 @@
 /**
- * The provision workflow's steps (statemachine/provision.asl.json), one per Task state.
+ * The steps of both workflows, one per Task state: provision (statemachine/provision.asl.json)
+ * and destroy (statemachine/destroy.asl.json).
  *
  * The workflow state carries only the cluster id and small control values; the cluster record
  * in the store is the truth, so a step can be retried, redriven or resumed after a crash and

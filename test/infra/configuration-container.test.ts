@@ -1,43 +1,22 @@
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { App, type CfnElement } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ClusterServiceStack } from '../../infra/aws/cluster-service-stack.ts';
-import { REPO_ROOT } from '../../infra/aws/constructs/service-function.ts';
-
-interface Statement {
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-}
-
-const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+import type { ClusterServiceStack } from '../../infra/aws/cluster-service-stack.ts';
+import { asList, EC2_CONTEXT, synthesize, withAction, type Statement, type SynthesizedStack } from '../support/cdk.ts';
 
 const IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/cluster-configuration:2025.1';
 const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cluster-ssh-key-AbCdEf';
 
+let synthesized: SynthesizedStack;
 let stack: ClusterServiceStack;
 let template: Template;
 
-const idOf = (construct: IConstruct | undefined): string => stack.getLogicalId((construct?.node.defaultChild ?? construct) as CfnElement);
-
-const statementsOfRole = (role: IConstruct | undefined): Statement[] =>
-  Object.values(template.findResources('AWS::IAM::Policy') as Record<string, { Properties: { Roles: unknown[]; PolicyDocument: { Statement: Statement[] } } }>)
-    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(idOf(role)))
-    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
-
-const withAction = (statements: Statement[], action: string) => statements.filter((s) => asList(s.Action).includes(action));
-
-const contextOf = () => (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
-const EC2_CONTEXT = { ec2VpcId: 'vpc-0abc1234def567890', ec2SubnetIds: 'subnet-0a,subnet-0b', ec2ImageId: 'ami-0123' };
+const idOf = (construct: IConstruct | undefined): string => synthesized.idOf(construct);
+const statementsOfRole = (role: IConstruct | undefined): Statement[] => synthesized.statementsOfRole(role);
 
 beforeAll(() => {
-  const app = new App({ context: { ...contextOf(), ...EC2_CONTEXT, configurationImage: IMAGE, configurationSshKeySecretArn: SECRET } });
-  stack = new ClusterServiceStack(app, 'ClusterServiceContainer');
-  template = Template.fromStack(stack);
+  synthesized = synthesize('ClusterServiceContainer', { ...EC2_CONTEXT, configurationImage: IMAGE, configurationSshKeySecretArn: SECRET });
+  ({ stack, template } = synthesized);
 }, 120_000);
 
 describe('the configuration container (context configurationImage, configurationSshKeySecretArn)', () => {
@@ -115,7 +94,7 @@ describe('the configuration container (context configurationImage, configuration
   });
 
   it('refuses configurationImage without the SSH key secret, or without the ec2 settings', () => {
-    const build = (context: Record<string, string>) => () => new ClusterServiceStack(new App({ context: { ...contextOf(), ...context } }), 'Refused');
+    const build = (context: Record<string, string>) => () => synthesize('Refused', context);
 
     expect(build({ ...EC2_CONTEXT, configurationImage: IMAGE })).toThrow(/configurationSshKeySecretArn/);
     expect(build({ configurationImage: IMAGE, configurationSshKeySecretArn: SECRET })).toThrow(/ec2/);

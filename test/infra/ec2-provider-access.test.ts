@@ -1,41 +1,25 @@
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { App, type CfnElement } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ClusterServiceStack } from '../../infra/aws/cluster-service-stack.ts';
-import { REPO_ROOT } from '../../infra/aws/constructs/service-function.ts';
+import type { IConstruct } from 'constructs';
+import type { Template } from 'aws-cdk-lib/assertions';
+import type { ClusterServiceStack } from '../../infra/aws/cluster-service-stack.ts';
+import { asList, synthesize, withAction, type Statement, type SynthesizedStack } from '../support/cdk.ts';
 
-interface Statement {
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-}
-
-const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
-
+let synthesized: SynthesizedStack;
 let stack: ClusterServiceStack;
 let template: Template;
 
-const idOf = (construct: IConstruct | undefined): string => stack.getLogicalId(construct?.node.defaultChild as CfnElement);
-
-/** The statements of the policies attached to a function's role. */
-const statementsOf = (fn: IConstruct & { role?: IConstruct }): Statement[] =>
-  Object.values(template.findResources('AWS::IAM::Policy') as Record<string, { Properties: { Roles: unknown[]; PolicyDocument: { Statement: Statement[] } } }>)
-    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(idOf(fn.role)))
-    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
-
-const withAction = (statements: Statement[], action: string) => statements.filter((s) => asList(s.Action).includes(action));
+const idOf = (construct: IConstruct | undefined): string => synthesized.idOf(construct);
+const statementsOf = (fn: { role?: IConstruct }): Statement[] => synthesized.statementsOfRole(fn.role);
 
 beforeAll(() => {
-  const { context } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
-  const app = new App({
-    context: { ...context, ec2VpcId: 'vpc-0abc', ec2SubnetIds: 'subnet-0a,subnet-0b', ec2ImageId: 'ami-0123', ec2KeyName: 'ops', serviceTag: 'clusters-prod' },
+  synthesized = synthesize('ClusterServiceEc2', {
+    ec2VpcId: 'vpc-0abc',
+    ec2SubnetIds: 'subnet-0a,subnet-0b',
+    ec2ImageId: 'ami-0123',
+    ec2KeyName: 'ops',
+    serviceTag: 'clusters-prod',
   });
-  stack = new ClusterServiceStack(app, 'ClusterServiceEc2');
-  template = Template.fromStack(stack);
+  ({ stack, template } = synthesized);
 }, 120_000);
 
 describe('the ec2 provider’s access (context ec2VpcId, ec2SubnetIds, ec2ImageId)', () => {
