@@ -65,7 +65,7 @@ export const slug = (text: string): string =>
     .replace(/-+$/, '') || 'cluster';
 
 /** The seed's request in the provider-neutral terms the workflow works with. */
-export const compatToSpec = (request: CompatCreateRequest, provider: string, runner: ConfigurationRunner = 'provider'): ClusterSpec => {
+export const compatToSpec = (request: CompatCreateRequest, provider: string, runner: ConfigurationRunner = 'ssm'): ClusterSpec => {
   const groups: NodeGroup[] = [
     {
       name: 'master',

@@ -43,7 +43,7 @@ export type Phase = FixedPhase | `configure:${string}`;
  * What applies the configuration profile: the provider's own way (the emulated cloud locally,
  * SSM Run Command on ec2), or the configuration container as an ECS Fargate task.
  */
-export const CONFIGURATION_RUNNERS = ['provider', 'container'] as const;
+export const CONFIGURATION_RUNNERS = ['ssm', 'container'] as const;
 export type ConfigurationRunner = (typeof CONFIGURATION_RUNNERS)[number];
 
 export const IP_ALLOCATIONS = ['none', 'master', 'all'] as const;

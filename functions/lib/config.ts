@@ -32,7 +32,7 @@ export const workflowEnvSchema = z.object({
   /** Polling interval after the first (boot-time sized) wait. */
   POLL_INTERVAL_SECONDS: seconds(5),
   /** The configuration runner of compat requests, and of native ones that name none. */
-  DEFAULT_CONFIGURATION_RUNNER: z.enum(CONFIGURATION_RUNNERS).default('provider'),
+  DEFAULT_CONFIGURATION_RUNNER: z.enum(CONFIGURATION_RUNNERS).default('ssm'),
   /** Whether this deployment has the configuration container (ECS); without it the container runner fails fast. */
   CONTAINER_RUNNER_ENABLED: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   /** The configuration container task's subnets and security groups (comma-separated ids). */

@@ -194,7 +194,7 @@ const plan = async (ctx: StepContext) => {
   // A re-run keeps what an earlier run planned (and perhaps created): names and ids stay stable.
   const servers: Server[] = cluster.servers.length > 0 ? cluster.servers : planServers(cluster.spec, provider);
   // Resolved once and kept: a retry runs the configuration the way the first attempt planned it.
-  const runner = cluster.spec.configuration.runner ?? ctx.deps.config.DEFAULT_CONFIGURATION_RUNNER ?? 'provider';
+  const runner = cluster.spec.configuration.runner ?? ctx.deps.config.DEFAULT_CONFIGURATION_RUNNER ?? 'ssm';
   const spec = { ...cluster.spec, configuration: { ...cluster.spec.configuration, runner } };
   await ctx.enter('PROVISIONING', 'plan', `planned ${servers.length} servers on ${provider.name}`, { servers, spec });
   return {
@@ -338,7 +338,7 @@ const prepareContainer = async (ctx: StepContext) => {
   // No deadline is recorded: no step runs while the task does; the ECS state's TimeoutSeconds bounds it.
   await ctx.enter('CONFIGURING', 'configure:container', `configuration '${cluster.spec.configuration.profile}' runs in the configuration container`);
   if (!config.CONTAINER_RUNNER_ENABLED) {
-    throw new ContainerRunnerUnavailable('this deployment has no configuration container (CDK context configurationImage); use the provider runner');
+    throw new ContainerRunnerUnavailable('this deployment has no configuration container (CDK context configurationImage); use the ssm runner');
   }
   // On ec2 a private network is a security group admitting its members: the task joins the
   // first (every node is in every one), which is how it reaches the nodes on 22.

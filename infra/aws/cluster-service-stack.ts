@@ -15,6 +15,7 @@ import { PROJECT_INDEX, STATUS_CHANGE_TYPE } from '../../functions/adapters/dyna
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { PROVIDER_NAMES, type ProviderName } from '../../functions/lib/config.ts';
 import { WORKFLOW_KINDS, type WorkflowKind } from '../../functions/domain/workflow.ts';
+import { CONFIGURATION_RUNNERS, type ConfigurationRunner } from '../../functions/domain/model.ts';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../functions/lib/metrics.ts';
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionDefinition, type FunctionName } from '../routes.ts';
 import { REPO_ROOT, ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
@@ -63,6 +64,14 @@ export interface ClusterServiceStackProps extends StackProps {
    * `configurationImage` is not set
    */
   readonly configurationContainer?: ConfigurationContainerSettings;
+  /**
+   * The configuration runner of compat requests and of native ones that name none
+   * (`DEFAULT_CONFIGURATION_RUNNER`). `container` needs the configuration container.
+   *
+   * @default - the `defaultConfigurationRunner` context value, else `container` when the stack has
+   * the configuration container (the `lambda` profile runs there as it is), else `ssm`
+   */
+  readonly defaultConfigurationRunner?: ConfigurationRunner;
 }
 
 /**
@@ -161,6 +170,9 @@ export class ClusterServiceStack extends Stack {
     this.stateMachine = this.stateMachines.provision;
 
     for (const name of ['createCluster', 'createTrigger', WORKFLOW_STEP_FUNCTION] as const) functions[name].addEnvironment('DEFAULT_PROVIDER', defaultProvider);
+    const defaultRunner = resolveDefaultRunner(props.defaultConfigurationRunner ?? this.node.tryGetContext('defaultConfigurationRunner'), this.configurationContainer !== undefined);
+    // Compat requests get their runner at create; native ones that name none get it at plan.
+    for (const name of ['createCluster', WORKFLOW_STEP_FUNCTION] as const) functions[name].addEnvironment('DEFAULT_CONFIGURATION_RUNNER', defaultRunner);
 
     this.bus = new events.EventBus(this, 'Bus', { eventBusName: `${this.stackName}-events` });
     this.statusChangesDlq = new sqs.Queue(this, 'StatusChangesDlq', {
@@ -434,6 +446,17 @@ const configurationContainerFromContext = (scope: Construct): ConfigurationConta
   const sshKeySecretArn = context('configurationSshKeySecretArn');
   if (!sshKeySecretArn) throw new Error('configurationImage needs configurationSshKeySecretArn (the Secrets Manager secret with the nodes\' SSH key) in the context too');
   return { image, sshKeySecretArn };
+};
+
+const resolveDefaultRunner = (value: unknown, hasContainer: boolean): ConfigurationRunner => {
+  const runner = value ?? (hasContainer ? 'container' : 'ssm');
+  if (typeof runner !== 'string' || !(CONFIGURATION_RUNNERS as readonly string[]).includes(runner)) {
+    throw new Error(`defaultConfigurationRunner must be one of ${CONFIGURATION_RUNNERS.join(', ')}; got ${JSON.stringify(runner)}`);
+  }
+  if (runner === 'container' && !hasContainer) {
+    throw new Error('defaultConfigurationRunner container needs the configuration container (configurationImage, configurationSshKeySecretArn)');
+  }
+  return runner as ConfigurationRunner;
 };
 
 const resolveDefaultProvider = (value: unknown): ProviderName => {

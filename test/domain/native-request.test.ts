@@ -60,12 +60,12 @@ describe('the native create request schema', () => {
     expect(paths[0]).toMatch(/^configuration\.parameters/);
   });
 
-  it('takes configuration.runner provider or container, and nothing else', () => {
+  it('takes configuration.runner ssm or container, and nothing else', () => {
     const runner = (value: unknown) => problems(nativeBody(1, { configuration: { profile: 'lambda', runner: value } }));
 
     expect(runner('container')).toEqual([]);
-    expect(runner('provider')).toEqual([]);
-    expect(runner('ssm')).toEqual(['configuration.runner']);
+    expect(runner('ssm')).toEqual([]);
+    expect(runner('provider')).toEqual(['configuration.runner']);
     expect(nativeCreateRequestSchema.parse(nativeBody(1, { configuration: { profile: 'lambda', runner: 'container' } })).configuration.runner).toBe('container');
   });
 

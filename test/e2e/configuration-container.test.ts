@@ -29,7 +29,7 @@ describe('the container configuration runner over real HTTP (the local stand-in 
     expect(cluster.status).toBe('ACTIVE');
     const phases = events.body.items.map((e) => `${e.status}/${e.phase}`);
     expect(phases).toContain('CONFIGURING/configure:container');
-    // The provider runner reports per-component phases; the container's run has none.
+    // The ssm runner reports per-component phases; the container's run has none.
     expect(phases.filter((p) => /configure:(common|hdfs|yarn|kafka|flink)$/.test(p))).toEqual([]);
     expect(phases.at(-1)).toBe('ACTIVE/ready');
   });

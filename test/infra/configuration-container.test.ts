@@ -2,6 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterServiceStack } from '../../infra/aws/cluster-service-stack.ts';
+import { FUNCTIONS, type FunctionName } from '../../infra/routes.ts';
 import { asList, EC2_CONTEXT, synthesize, withAction, type Statement, type SynthesizedStack } from '../support/cdk.ts';
 
 const IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/cluster-configuration:2025.1';
@@ -91,6 +92,23 @@ describe('the configuration container (context configurationImage, configuration
       VpcId: 'vpc-0abc1234def567890',
       SecurityGroupEgress: Match.arrayWith([Match.objectLike({ IpProtocol: 'tcp', FromPort: 22, ToPort: 22 })]),
     });
+  });
+
+  it('makes the container the default runner of the create and workflow-step functions, unless the context names ssm', () => {
+    const runnerOf = (t: Template, name: FunctionName) => {
+      const fn = Object.values(t.findResources('AWS::Lambda::Function') as Record<string, { Properties: { Description?: string; Environment?: { Variables?: Record<string, unknown> } } }>).find(
+        (resource) => resource.Properties.Description === FUNCTIONS[name].description,
+      );
+      return fn?.Properties.Environment?.Variables?.DEFAULT_CONFIGURATION_RUNNER;
+    };
+    const ssm = synthesize('ContainerSsmDefault', { ...EC2_CONTEXT, configurationImage: IMAGE, configurationSshKeySecretArn: SECRET, defaultConfigurationRunner: 'ssm' }).template;
+    const plain = synthesize('NoContainer', EC2_CONTEXT).template;
+
+    expect([runnerOf(template, 'createCluster'), runnerOf(template, 'workflowStep')]).toEqual(['container', 'container']);
+    expect([runnerOf(ssm, 'createCluster'), runnerOf(ssm, 'workflowStep')]).toEqual(['ssm', 'ssm']);
+    expect([runnerOf(plain, 'createCluster'), runnerOf(plain, 'workflowStep')]).toEqual(['ssm', 'ssm']);
+    expect(() => synthesize('ContainerWithout', { ...EC2_CONTEXT, defaultConfigurationRunner: 'container' })).toThrow(/configurationImage/);
+    expect(() => synthesize('UnknownRunner', { ...EC2_CONTEXT, defaultConfigurationRunner: 'provider' })).toThrow(/defaultConfigurationRunner must be one of ssm, container/);
   });
 
   it('refuses configurationImage without the SSH key secret, or without the ec2 settings', () => {

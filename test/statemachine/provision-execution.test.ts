@@ -140,10 +140,10 @@ describe('the provision workflow (statemachine/provision.asl.json, executed loca
       expect(serversOf(harness, cluster.id)).toHaveLength(3);
     });
 
-    it('keeps the provider runner for a cluster that asks for it', async () => {
+    it('keeps the ssm runner for a cluster that asks for it', async () => {
       harness = await startWorkflowHarness({ config: { DEFAULT_CONFIGURATION_RUNNER: 'container' } });
 
-      const { cluster, execution } = await harness.run(seedRequest(), 'provider');
+      const { cluster, execution } = await harness.run(seedRequest(), 'ssm');
 
       expect(cluster.status).toBe('ACTIVE');
       expect(entered(execution)).toContain('Start the configuration');
