@@ -15,6 +15,7 @@ import { SEED_EXAMPLE } from '#domain/compat-request';
 import type { ExecutionSummary, ProfileSummary, StackSettings } from './protocol.ts';
 import { mean, median, percentile, round, table } from './report.ts';
 import { DeadlineExceeded, StackClient, within } from './stack-client.ts';
+import { measureFloor, type FloorLevel } from './floor.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -147,6 +148,8 @@ const results = {
   createLatencyByClients: {} as Record<string, LevelResult>,
   /** Diagnostic: the same creates with their workflows held back until the level ended. */
   createRouteAlone: {} as Record<string, LevelResult>,
+  /** Diagnostic: a create's DynamoDB calls alone (no API, no workflows), the least any create can cost here. */
+  createFloor: [] as FloorLevel[],
   /** CPU profiles of the stack process: 50 clients with workflows running, and the route alone. */
   createProfile: null as (ProfileSummary & { latency: LevelResult }) | null,
   createRouteProfile: null as (ProfileSummary & { latency: LevelResult }) | null,
@@ -561,6 +564,8 @@ const createBench = async (): Promise<void> => {
     await stack.stop(budget(15_000));
     active.delete(stack);
   }
+  // With the stack stopped, so that nothing else runs beside it.
+  results.createFloor = await measureFloor({ levels: [1, 50], requests: REQUESTS_PER_LEVEL, timeoutMs: budget(60_000) });
   printCreateTables();
 };
 
@@ -576,8 +581,21 @@ const printCreateTables = () => {
   log(table(LOAD_HEADERS, levels.map(([level, label]) => loadRow(level, label))));
   log('   * diagnostic: workflows held back during the level and started after it (the route alone); not a target figure');
   log('   "per req" = during the requests\' window; "per cluster" = the create and its whole workflow (window + drain)');
+  printFloor();
   printProfile('with the workflows running', results.createProfile);
   printProfile('the route alone (workflows held back)', results.createRouteProfile);
+};
+
+const printFloor = () => {
+  if (results.createFloor.length === 0) return;
+  log('\n   The floor: a create\'s DynamoDB calls alone, with the service\'s store adapter, against dynalite in a process of its own');
+  log('   (no HTTP, no handler, no workflows; two processes, a core each). Not a target figure: what no create on this machine can beat.');
+  log(
+    table(
+      ['calls', 'ddb calls', 'callers', 'p50 ms', 'p99 ms', 'req/s', 'caller cpu ms/create'],
+      results.createFloor.map((level) => [level.variant, level.dynamodbCallsPerCreate, level.clients, level.p50, level.p99, level.throughputPerSecond, level.callerCpuMsPerCreate]),
+    ),
+  );
 };
 
 const printProfile = (what: string, profile: (ProfileSummary & { latency: LevelResult }) | null) => {
