@@ -8,6 +8,9 @@ import { asList, EC2_CONTEXT, synthesize, withAction, type Statement, type Synth
 const IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/cluster-configuration:2025.1';
 const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cluster-ssh-key-AbCdEf';
 
+/** For stacks whose functions' code no assertion reads: synth skips bundling it. */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
 let synthesized: SynthesizedStack;
 let stack: ClusterServiceStack;
 let template: Template;
@@ -101,18 +104,18 @@ describe('the configuration container (context configurationImage, configuration
       );
       return fn?.Properties.Environment?.Variables?.DEFAULT_CONFIGURATION_RUNNER;
     };
-    const ssm = synthesize('ContainerSsmDefault', { ...EC2_CONTEXT, configurationImage: IMAGE, configurationSshKeySecretArn: SECRET, defaultConfigurationRunner: 'ssm' }).template;
-    const plain = synthesize('NoContainer', EC2_CONTEXT).template;
+    const ssm = synthesize('ContainerSsmDefault', { ...NO_BUNDLING, ...EC2_CONTEXT, configurationImage: IMAGE, configurationSshKeySecretArn: SECRET, defaultConfigurationRunner: 'ssm' }).template;
+    const plain = synthesize('NoContainer', { ...NO_BUNDLING, ...EC2_CONTEXT }).template;
 
     expect([runnerOf(template, 'createCluster'), runnerOf(template, 'workflowStep')]).toEqual(['container', 'container']);
     expect([runnerOf(ssm, 'createCluster'), runnerOf(ssm, 'workflowStep')]).toEqual(['ssm', 'ssm']);
     expect([runnerOf(plain, 'createCluster'), runnerOf(plain, 'workflowStep')]).toEqual(['ssm', 'ssm']);
-    expect(() => synthesize('ContainerWithout', { ...EC2_CONTEXT, defaultConfigurationRunner: 'container' })).toThrow(/configurationImage/);
-    expect(() => synthesize('UnknownRunner', { ...EC2_CONTEXT, defaultConfigurationRunner: 'provider' })).toThrow(/defaultConfigurationRunner must be one of ssm, container/);
+    expect(() => synthesize('ContainerWithout', { ...NO_BUNDLING, ...EC2_CONTEXT, defaultConfigurationRunner: 'container' })).toThrow(/configurationImage/);
+    expect(() => synthesize('UnknownRunner', { ...NO_BUNDLING, ...EC2_CONTEXT, defaultConfigurationRunner: 'provider' })).toThrow(/defaultConfigurationRunner must be one of ssm, container/);
   });
 
   it('refuses configurationImage without the SSH key secret, or without the ec2 settings', () => {
-    const build = (context: Record<string, string>) => () => synthesize('Refused', context);
+    const build = (context: Record<string, string>) => () => synthesize('Refused', { ...NO_BUNDLING, ...context });
 
     expect(build({ ...EC2_CONTEXT, configurationImage: IMAGE })).toThrow(/configurationSshKeySecretArn/);
     expect(build({ configurationImage: IMAGE, configurationSshKeySecretArn: SECRET })).toThrow(/ec2/);
