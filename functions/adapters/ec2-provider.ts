@@ -34,7 +34,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
-import { ProviderError, TransientProviderError } from '#domain/errors';
+import { ProviderError, TransientProviderError, type ErrorDetail } from '#domain/errors';
 import { MASTER_ROLE } from '#domain/model';
 import type {
   CloudProvider,
@@ -262,6 +262,10 @@ export class Ec2Provider implements CloudProvider {
   describeFlavor(flavor: string): ServerSize | null {
     const type = instanceType(flavor);
     return type ? { vcpus: type.vcpus, ramMb: type.ramMib, diskGb: this.settings.defaultDiskGb } : null;
+  }
+
+  checkOptions(): ErrorDetail[] {
+    return [];
   }
 
   /**
