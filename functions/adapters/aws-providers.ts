@@ -17,6 +17,8 @@ export const ec2EnvSchema = z.object({
   EC2_INSTANCE_PROFILE_ARN: z.string().min(1).optional(),
   EC2_KEY_NAME: z.string().min(1).optional(),
   SERVICE_TAG: z.string().min(1).optional(),
+  /** Set by Lambda: the provider's one region, so a spec naming another is refused at create. */
+  AWS_REGION: z.string().min(1).optional(),
   EC2_CONFIGURATION_PROFILES: z
     .string()
     .transform((text, ctx) => {
@@ -35,6 +37,7 @@ export const awsProvidersFromEnv = (env: NodeJS.ProcessEnv = process.env): Cloud
   if (!settings.EC2_VPC_ID) return [];
   return [
     new Ec2Provider({
+      ...(settings.AWS_REGION ? { region: settings.AWS_REGION } : {}),
       vpcId: settings.EC2_VPC_ID,
       subnetIds: settings.EC2_SUBNET_IDS ?? [],
       imageId: settings.EC2_IMAGE_ID ?? '',

@@ -19,6 +19,7 @@ import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
   DisassociateAddressCommand,
   EC2Client,
   ReleaseAddressCommand,
@@ -28,23 +29,29 @@ import {
   type Address,
   type Filter,
   type Instance,
+  type IpPermission,
   type RunInstancesRequest,
   type SecurityGroup,
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
-import { ProviderError, TransientProviderError } from '#domain/errors';
-import { MASTER_ROLE } from '#domain/model';
+import { ProviderError, TransientProviderError, type ErrorDetail } from '#domain/errors';
+import { cidrFamily } from '#domain/cidr';
+import { MASTER_ROLE, type SecurityRule } from '#domain/model';
 import type {
   CloudProvider,
   ConfigurationStatus,
+  CreateNetworksInput,
   ProviderServer,
+  ProviderSpecOptions,
   ProviderTimings,
   CreateServersInput,
+  ServerOptions,
   ServerRequest,
   ServerSize,
 } from '#domain/provider';
+import { clientTags } from '#domain/tags';
 import { ConfigError } from '#lib/config';
 import { INSTANCE_ARCHITECTURE, instanceType, smallestInstanceType } from './ec2-instance-types.ts';
 import { tracer } from '#lib/tracer';
@@ -55,7 +62,11 @@ export const ROLE_TAG = 'cluster-service:role';
 export const MANAGED_BY_TAG = 'managed-by';
 
 export interface Ec2ProviderOptions {
-  /** @default the SDK's (AWS_REGION) */
+  /**
+   * The one region the provider works in. Set, specs naming another region are refused when the
+   * cluster is requested; unset, only when its servers are created (the client's region is
+   * known only asynchronously). @default the SDK's (AWS_REGION)
+   */
   region?: string;
   /** The VPC the security groups (private networks) are made in. */
   vpcId: string;
@@ -114,6 +125,11 @@ const TERMINATE_CHUNK = 500;
 /** Per-instance calls (names, addresses) run this many at a time: EC2 throttles bursts per account. */
 const CALL_CONCURRENCY = 5;
 const LIVE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
+/** EC2 takes 50 tags per resource; an instance carries four of the provider's (cluster id, managed-by, role, Name). */
+export const MAX_CLIENT_TAGS = 50 - 4;
+/** EC2's limit on user data, before base64. */
+const MAX_USER_DATA_BYTES = 16_384;
+const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 
 const STATES: Record<string, ProviderServer['state']> = {
   pending: 'BUILD',
@@ -171,6 +187,13 @@ export const ec2Error = (operation: string, error: unknown, alsoTransient: reado
 
 const errorName = (error: unknown): string => (error instanceof Error ? error.name : '');
 
+const regionMessage = (wanted: string, region: string): string => `region ${wanted} is not served here: this deployment's ec2 provider works in ${region}`;
+
+const EGRESS_MESSAGE = 'ec2 applies ingress rules only: the cluster’s security groups already allow all egress, and narrowing it would cut the nodes off from SSM';
+
+/** Each permission once: EC2 refuses a request that names one twice. */
+const uniquePermissions = (permissions: IpPermission[]): IpPermission[] => [...new Map(permissions.map((p) => [JSON.stringify(p), p])).values()];
+
 const tagValue = (tags: Tag[] | undefined, key: string): string | undefined => tags?.find((tag) => tag.Key === key)?.Value;
 
 /** ClientToken for one launch; hashed when the readable form is too long for EC2. */
@@ -206,6 +229,46 @@ export const planLaunches = (servers: ServerRequest[], subnetIds: string[]): Lau
   return [...launches.values()];
 };
 
+/**
+ * A client's ingress rule as EC2 takes it: tcp/udp with their port range (an absent end is open:
+ * 0 or 65535), icmp as every ICMP type (icmpv6 for an IPv6 prefix), any as protocol -1; the
+ * prefix's family picks IpRanges or Ipv6Ranges.
+ */
+export const ipPermissionOf = (rule: SecurityRule): IpPermission => {
+  const ipv6 = cidrFamily(rule.remoteIpPrefix) === 'IPv6';
+  const ranges = ipv6 ? { Ipv6Ranges: [{ CidrIpv6: rule.remoteIpPrefix }] } : { IpRanges: [{ CidrIp: rule.remoteIpPrefix }] };
+  switch (rule.protocol) {
+    case 'tcp':
+    case 'udp':
+      return { IpProtocol: rule.protocol, FromPort: rule.portRangeMin ?? 0, ToPort: rule.portRangeMax ?? 65_535, ...ranges };
+    case 'icmp':
+      return { IpProtocol: ipv6 ? 'icmpv6' : 'icmp', FromPort: -1, ToPort: -1, ...ranges };
+    case 'any':
+      return { IpProtocol: '-1', ...ranges };
+    default:
+      throw new ProviderError('UnsupportedSecurityRule', `protocol ${rule.protocol} is not one ec2 security groups take here (tcp, udp, icmp, any)`);
+  }
+};
+
+/** EC2 describes protocols by name where it has one, whatever they were authorized as. */
+const PROTOCOL_NAMES: Record<string, string> = { '6': 'tcp', '17': 'udp', '1': 'icmp', '58': 'icmpv6' };
+const protocolName = (protocol: string | undefined): string => PROTOCOL_NAMES[protocol ?? ''] ?? protocol ?? '';
+
+/** Whether a group's permissions already allow what `wanted` (one protocol, ports, one range) does. */
+const isCovered = (wanted: IpPermission, existing: readonly IpPermission[]): boolean => {
+  const cidr = wanted.IpRanges?.[0]?.CidrIp;
+  const cidrIpv6 = wanted.Ipv6Ranges?.[0]?.CidrIpv6;
+  return existing.some(
+    (permission) =>
+      protocolName(permission.IpProtocol) === protocolName(wanted.IpProtocol) &&
+      (permission.FromPort ?? -1) === (wanted.FromPort ?? -1) &&
+      (permission.ToPort ?? -1) === (wanted.ToPort ?? -1) &&
+      (cidr !== undefined
+        ? (permission.IpRanges ?? []).some((range) => range.CidrIp === cidr)
+        : (permission.Ipv6Ranges ?? []).some((range) => range.CidrIpv6 === cidrIpv6)),
+  );
+};
+
 const chunk = <T>(items: readonly T[], size: number): T[][] => {
   const chunks: T[][] = [];
   for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
@@ -221,6 +284,7 @@ const inPool = async <T>(items: readonly T[], limit: number, work: (item: T) => 
 };
 
 interface Image {
+  id: string;
   rootDeviceName: string;
   /** The root snapshot's size: a smaller root volume is refused by EC2. */
   minRootGb: number;
@@ -234,7 +298,10 @@ export class Ec2Provider implements CloudProvider {
   private readonly settings: Settings;
   private readonly ec2: EC2Client;
   private readonly configuration: SsmConfigurationRunner;
-  private image: Promise<Image> | undefined;
+  /** By AMI id: the deployment's, and any a spec named. */
+  private readonly images = new Map<string, Promise<Image>>();
+  /** The Availability Zone of each subnet of the settings, looked up once a spec names a zone. */
+  private subnetZones: Promise<Map<string, string>> | undefined;
 
   constructor(options: Ec2ProviderOptions) {
     const { ec2, ssm, configuration, ...data } = options;
@@ -265,10 +332,44 @@ export class Ec2Provider implements CloudProvider {
   }
 
   /**
+   * What EC2 or this provider would refuse: another region (when the settings name one), a zone
+   * outside it, an image that is not an AMI id, user data over 16 KiB, more tags than fit beside
+   * the provider's own, egress rules (a security group allows all egress already). Whether the
+   * deployment has a subnet in the zone is known only when servers are made (`InvalidZone`).
+   */
+  checkOptions(input: ProviderSpecOptions): ErrorDetail[] {
+    const { options } = input;
+    const region = this.settings.region;
+    const details: ErrorDetail[] = [];
+    if (options.region !== undefined && region !== undefined && options.region !== region) {
+      details.push({ path: 'region', message: regionMessage(options.region, region) });
+    }
+    if (options.zone !== undefined && region !== undefined && !options.zone.startsWith(region)) {
+      details.push({ path: 'zone', message: `must be an Availability Zone of ${region}, such as ${region}a` });
+    }
+    if (options.image !== undefined && !AMI_ID.test(options.image)) {
+      details.push({ path: 'image', message: 'must be an AMI id (ami-…) on ec2' });
+    }
+    if (options.userData !== undefined && Buffer.from(options.userData, 'base64').length > MAX_USER_DATA_BYTES) {
+      details.push({ path: 'userData', message: `EC2 takes at most ${MAX_USER_DATA_BYTES} bytes of user data (before base64)` });
+    }
+    if (clientTags(options.tags).length > MAX_CLIENT_TAGS) {
+      details.push({ path: 'tags', message: `at most ${MAX_CLIENT_TAGS} on ec2: an instance takes 50 tags, and the service puts 4 of its own` });
+    }
+    input.securityRules.forEach((rule, i) => {
+      if (rule.direction !== 'ingress') details.push({ path: `network.securityRules.${i}.direction`, message: EGRESS_MESSAGE });
+    });
+    return details;
+  }
+
+  /**
    * A private network is a security group whose members may reach each other on every port;
    * the subnets are the settings' and shared. Found by name and tags before anything is made.
    */
-  async createNetworks(input: { clusterId: string; count: number }): Promise<string[]> {
+  async createNetworks(input: CreateNetworksInput): Promise<string[]> {
+    const rules = input.securityRules ?? [];
+    if (rules.some((rule) => rule.direction !== 'ingress')) throw new ProviderError('UnsupportedSecurityRule', EGRESS_MESSAGE);
+    const wanted = uniquePermissions(rules.map(ipPermissionOf));
     const names = Array.from({ length: input.count }, (_, i) => `${input.clusterId}-net-${i}`);
     if (names.length === 0) return [];
     const existing = new Map((await this.securityGroups(input.clusterId)).map((group) => [group.GroupName, group]));
@@ -276,10 +377,13 @@ export class Ec2Provider implements CloudProvider {
     for (const name of names) {
       const group = existing.get(name) ?? (await this.createSecurityGroup(input.clusterId, name));
       const groupId = group.GroupId ?? '';
-      const open = (group.IpPermissions ?? []).some(
+      const permissions = group.IpPermissions ?? [];
+      const open = permissions.some(
         (permission) => permission.IpProtocol === '-1' && (permission.UserIdGroupPairs ?? []).some((pair) => pair.GroupId === groupId),
       );
       if (!open) await this.allowMembers(groupId);
+      // Every server joins every network, so each group carries the client's rules.
+      await this.allowRules(groupId, wanted.filter((permission) => !isCovered(permission, permissions)));
       ids.push(groupId);
     }
     return ids;
@@ -297,10 +401,13 @@ export class Ec2Provider implements CloudProvider {
     }
     const unknown = [...new Set(input.servers.map((server) => server.flavor))].filter((flavor) => !instanceType(flavor));
     if (unknown.length > 0) throw new ProviderError('UnknownFlavor', `Not an instance type this provider offers: ${unknown.join(', ')}`);
-    const image = await this.describeImage();
+    const options = input.options ?? {};
+    await this.checkRegion(options.region);
+    const image = await this.describeImage(options.image ?? this.settings.imageId);
+    const subnetIds = options.zone === undefined ? this.settings.subnetIds : await this.subnetsIn(options.zone);
     const made = new Map<string, ProviderServer>();
     // One launch after the other: RunInstances has the smallest rate bucket of EC2's API.
-    for (const [index, launch] of planLaunches(input.servers, this.settings.subnetIds).entries()) {
+    for (const [index, launch] of planLaunches(input.servers, subnetIds).entries()) {
       const request = this.launchRequest(input, launch, launchToken(input.clientToken, launch.flavor, index), image);
       const reservation = await this.call('RunInstances', () => this.ec2.send(new RunInstancesCommand(request)));
       const instances = [...(reservation.Instances ?? [])].sort((a, b) => (a.AmiLaunchIndex ?? 0) - (b.AmiLaunchIndex ?? 0));
@@ -418,20 +525,32 @@ export class Ec2Provider implements CloudProvider {
     ];
   }
 
-  private launchRequest(input: { clusterId: string; networkIds: string[] }, launch: Launch, clientToken: string, image: Image): RunInstancesRequest {
+  private launchRequest(
+    input: { clusterId: string; networkIds: string[]; options?: ServerOptions },
+    launch: Launch,
+    clientToken: string,
+    image: Image,
+  ): RunInstancesRequest {
     const count = launch.servers.length;
     const only = count === 1 ? launch.servers[0] : undefined;
     const roleTag = { Key: ROLE_TAG, Value: launch.role };
+    const options = input.options ?? {};
+    const keyName = options.keyName ?? this.settings.keyName;
+    // Validation refused the service's own keys; a spec recorded before that check must not get them through either.
+    const client = clientTags(options.tags).map(([Key, Value]) => ({ Key, Value }));
     return {
-      ImageId: this.settings.imageId,
+      ImageId: image.id,
       InstanceType: launch.flavor as _InstanceType,
       MinCount: count,
       MaxCount: count,
       ClientToken: clientToken,
       SubnetId: launch.subnetId,
+      ...(options.zone ? { Placement: { AvailabilityZone: options.zone } } : {}),
       // Without a private network EC2 puts the instance in the VPC's default security group.
       ...(input.networkIds.length > 0 ? { SecurityGroupIds: input.networkIds } : {}),
-      ...(this.settings.keyName ? { KeyName: this.settings.keyName } : {}),
+      ...(keyName ? { KeyName: keyName } : {}),
+      // Already base64, as RunInstances takes it.
+      ...(options.userData ? { UserData: options.userData } : {}),
       IamInstanceProfile: { Arn: this.settings.instanceProfileArn },
       BlockDeviceMappings: [
         {
@@ -443,8 +562,8 @@ export class Ec2Provider implements CloudProvider {
       MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', InstanceMetadataTags: 'enabled' },
       TagSpecifications: [
         // A launch of one can carry its Name; n instances of one call can only share tags.
-        { ResourceType: 'instance', Tags: this.tags(input.clusterId, [roleTag, ...(only ? [{ Key: 'Name', Value: only.name }] : [])]) },
-        { ResourceType: 'volume', Tags: this.tags(input.clusterId, [roleTag]) },
+        { ResourceType: 'instance', Tags: this.tags(input.clusterId, [roleTag, ...(only ? [{ Key: 'Name', Value: only.name }] : []), ...client]) },
+        { ResourceType: 'volume', Tags: this.tags(input.clusterId, [roleTag, ...client]) },
       ],
     };
   }
@@ -502,25 +621,52 @@ export class Ec2Provider implements CloudProvider {
     return { master_name: master.name, ...(ip ? { master_ip: ip } : {}) };
   }
 
-  private describeImage(): Promise<Image> {
-    this.image ??= (async () => {
-      const found = await this.call('DescribeImages', () => this.ec2.send(new DescribeImagesCommand({ ImageIds: [this.settings.imageId] })));
+  /** The deployment's image or a spec's, checked like every instance type here: arm64. */
+  private describeImage(imageId: string): Promise<Image> {
+    const known = this.images.get(imageId);
+    if (known) return known;
+    const looked = (async () => {
+      const found = await this.call('DescribeImages', () => this.ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] })));
       const image = found.Images?.[0];
-      if (!image?.RootDeviceName) throw new ProviderError('InvalidAMIID.NotFound', `The image ${this.settings.imageId} does not exist or is not visible`);
+      if (!image?.RootDeviceName) throw new ProviderError('InvalidAMIID.NotFound', `The image ${imageId} does not exist or is not visible`);
       if (image.Architecture !== INSTANCE_ARCHITECTURE) {
         throw new ProviderError(
           'ImageArchitectureMismatch',
-          `The image ${this.settings.imageId} is ${image.Architecture ?? 'of no stated architecture'}; the instance types here are ${INSTANCE_ARCHITECTURE}`,
+          `The image ${imageId} is ${image.Architecture ?? 'of no stated architecture'}; the instance types here are ${INSTANCE_ARCHITECTURE}`,
         );
       }
       const root = image.BlockDeviceMappings?.find((mapping) => mapping.DeviceName === image.RootDeviceName);
-      return { rootDeviceName: image.RootDeviceName, minRootGb: root?.Ebs?.VolumeSize ?? 0 };
+      return { id: imageId, rootDeviceName: image.RootDeviceName, minRootGb: root?.Ebs?.VolumeSize ?? 0 };
     })();
+    this.images.set(imageId, looked);
     // A failed look-up is asked again next time, not remembered.
-    this.image.catch(() => {
-      this.image = undefined;
+    looked.catch(() => this.images.delete(imageId));
+    return looked;
+  }
+
+  /** The region a spec names must be this provider's; the client's is asked when the settings name none. */
+  private async checkRegion(wanted: string | undefined): Promise<void> {
+    if (wanted === undefined) return;
+    const region = this.settings.region ?? (await this.ec2.config.region());
+    if (wanted !== region) throw new ProviderError('UnsupportedRegion', regionMessage(wanted, region));
+  }
+
+  /** The settings' subnets in `zone`, in their order; InvalidZone when none is. */
+  private async subnetsIn(zone: string): Promise<string[]> {
+    this.subnetZones ??= (async () => {
+      const found = await this.call('DescribeSubnets', () => this.ec2.send(new DescribeSubnetsCommand({ SubnetIds: this.settings.subnetIds })));
+      return new Map((found.Subnets ?? []).map((subnet) => [subnet.SubnetId ?? '', subnet.AvailabilityZone ?? '']));
+    })();
+    this.subnetZones.catch(() => {
+      this.subnetZones = undefined;
     });
-    return this.image;
+    const zones = await this.subnetZones;
+    const inZone = this.settings.subnetIds.filter((subnetId) => zones.get(subnetId) === zone);
+    if (inZone.length === 0) {
+      const offered = [...new Set(zones.values())].sort().join(', ') || 'none';
+      throw new ProviderError('InvalidZone', `None of this deployment's subnets is in ${zone}; they are in ${offered}`);
+    }
+    return inZone;
   }
 
   private async securityGroups(clusterId: string): Promise<SecurityGroup[]> {
@@ -572,6 +718,21 @@ export class Ec2Provider implements CloudProvider {
       [],
       ['InvalidPermission.Duplicate'],
     );
+  }
+
+  /**
+   * Adds the client's ingress rules a group lacks, in one call. A duplicate answer means some
+   * were there after all (a concurrent call, or a form EC2 wrote differently): then one call per
+   * rule, each duplicate counting as done.
+   */
+  private async allowRules(groupId: string, permissions: IpPermission[]): Promise<void> {
+    if (permissions.length === 0) return;
+    const authorize = (list: IpPermission[]) => () => this.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: list }));
+    const done = await this.call('AuthorizeSecurityGroupIngress', authorize(permissions), [], [], ['InvalidPermission.Duplicate']);
+    if (done !== false || permissions.length === 1) return;
+    for (const permission of permissions) {
+      await this.call('AuthorizeSecurityGroupIngress', authorize([permission]), [], ['InvalidPermission.Duplicate']);
+    }
   }
 
   private async addresses(clusterId: string): Promise<Address[]> {

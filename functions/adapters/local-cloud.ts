@@ -10,12 +10,13 @@
  * ever made: addresses come from 10.0.0.0/8 (private) and 100.64.0.0/10 (public, shared address
  * space that the internet never routes).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderError, TransientProviderError, type ErrorDetail } from '#domain/errors';
-import type { ConfigurationStatus, ProviderServer, ServerRequest } from '#domain/provider';
+import type { SecurityRule } from '#domain/model';
+import type { ConfigurationStatus, ProviderServer, ServerOptions, ServerRequest } from '#domain/provider';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -175,6 +176,34 @@ export function parseLocalFlavor(flavor: string): ServerSize | null {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Where and from what: one region, three zones, a few images by name. A server asked for with
+// none of them lands in the first zone from the first image.
+
+export const LOCAL_REGION = 'local';
+export const LOCAL_ZONES: readonly string[] = ['local-a', 'local-b', 'local-c'];
+export const LOCAL_IMAGES: readonly string[] = ['debian-12', 'ubuntu-24.04', 'rocky-9'];
+const DEFAULT_ZONE = LOCAL_ZONES[0] ?? '';
+const DEFAULT_IMAGE = LOCAL_IMAGES[0] ?? '';
+
+/** What a create call takes beyond sizes; the region is the endpoint's, not a parameter. */
+export type LocalServerOptions = Omit<ServerOptions, 'region'>;
+
+/**
+ * Why the cloud refuses these options: each with the code its create call answers and the field
+ * of the native body it comes from. Key names are recorded, not checked: this cloud keeps no key pairs.
+ */
+export function localOptionProblems(options: LocalServerOptions): (ErrorDetail & { code: string })[] {
+  const problems: (ErrorDetail & { code: string })[] = [];
+  if (options.zone !== undefined && !LOCAL_ZONES.includes(options.zone)) {
+    problems.push({ code: 'InvalidZone', path: 'zone', message: `Zone "${options.zone}" does not exist; the local cloud has ${LOCAL_ZONES.join(', ')}` });
+  }
+  if (options.image !== undefined && !LOCAL_IMAGES.includes(options.image)) {
+    problems.push({ code: 'ImageNotFound', path: 'image', message: `Image "${options.image}" does not exist; the local cloud has ${LOCAL_IMAGES.join(', ')}` });
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Configuration profiles
 
 interface Profile {
@@ -252,6 +281,14 @@ interface StoredServer {
   fault: string | null;
   deletedAtMs: number | null;
   deleteMs: number | null;
+  // What the create call asked for beyond the size. Absent on servers made before the cloud
+  // took options: those read as made in the first zone from the first image, with nothing else.
+  zone?: string;
+  image?: string;
+  keyName?: string;
+  /** Key into the inventory's `userData`, which holds each distinct user data once. */
+  userDataSha256?: string;
+  tags?: Record<string, string>;
 }
 
 interface StoredNetwork {
@@ -261,6 +298,8 @@ interface StoredNetwork {
   subnet: number;
   cidr: string;
   createdAtMs: number;
+  /** Absent on networks made before the cloud took rules: none. */
+  securityRules?: SecurityRule[];
 }
 
 interface StoredAddress {
@@ -302,6 +341,11 @@ interface InventoryFile {
   addresses: StoredAddress[];
   clientTokens: StoredClientToken[];
   configurations: StoredConfiguration[];
+  /**
+   * User data by SHA-256, once however many servers were made with it: the file is rewritten on
+   * every change, and 1000 servers × 64 KiB would be 64 MB a write. Absent in older files.
+   */
+  userData?: Record<string, string>;
 }
 
 export const INVENTORY_FILE = 'local-cloud.json';
@@ -346,6 +390,22 @@ export interface LocalCloudInventoryItem {
   name: string;
   clusterId: string;
   state: LocalServerState;
+  zone: string;
+  image: string;
+  keyName: string | null;
+  /** Base64, as it was passed. */
+  userData: string | null;
+  tags: Record<string, string>;
+  /** The rules of the networks the server is on, each once. */
+  securityRules: SecurityRule[];
+}
+
+/** A network and its rules, as `listNetworks` shows it. */
+export interface LocalCloudNetwork {
+  id: string;
+  clusterId: string;
+  cidr: string;
+  securityRules: SecurityRule[];
 }
 
 export class LocalCloud {
@@ -359,6 +419,7 @@ export class LocalCloud {
   private readonly addresses = new Map<string, StoredAddress>();
   private readonly clientTokens = new Map<string, StoredClientToken>();
   private readonly configurations = new Map<string, StoredConfiguration>();
+  private readonly userData = new Map<string, string>();
 
   /** Every write chains on this, so two mutations never interleave their files. */
   private writes: Promise<void> = Promise.resolve();
@@ -397,11 +458,30 @@ export class LocalCloud {
       name: server.name,
       clusterId: server.clusterId,
       state: this.serverState(server, now),
+      zone: server.zone ?? DEFAULT_ZONE,
+      image: server.image ?? DEFAULT_IMAGE,
+      keyName: server.keyName ?? null,
+      userData: (server.userDataSha256 && this.userData.get(server.userDataSha256)) ?? null,
+      tags: { ...server.tags },
+      securityRules: this.rulesOf(server),
     }));
   }
 
-  /** Makes (or finds, by cluster id + index) `count` private networks; returns their ids in index order. */
-  createNetworks(input: { clusterId: string; count: number }): Promise<string[]> {
+  /** Every network still in the inventory with its rules; not an API call either. */
+  listNetworks(): LocalCloudNetwork[] {
+    return [...this.networks.values()].map((network) => ({
+      id: network.id,
+      clusterId: network.clusterId,
+      cidr: network.cidr,
+      securityRules: [...(network.securityRules ?? [])],
+    }));
+  }
+
+  /**
+   * Makes (or finds, by cluster id + index) `count` private networks, each with `securityRules`
+   * (a rule a network already has is not added again); returns their ids in index order.
+   */
+  createNetworks(input: { clusterId: string; count: number; securityRules?: SecurityRule[] }): Promise<string[]> {
     return this.mutate('CreateNetworks', (now) => {
       if (!Number.isInteger(input.count) || input.count < 0) {
         throw new ProviderError('InvalidRequest', `count must be a whole number ≥ 0; got ${input.count}`);
@@ -428,19 +508,27 @@ export class LocalCloud {
         this.networks.set(network.id, network);
         existing.set(index, network);
       });
+      const rules = (input.securityRules ?? []).map(normalRule);
+      for (const network of existing.values()) {
+        if (network.index >= input.count) continue;
+        const merged = withoutRepeats([...(network.securityRules ?? []), ...rules]);
+        if (merged.length > (network.securityRules?.length ?? 0)) network.securityRules = merged;
+      }
       return range(input.count).map((index) => existing.get(index)?.id ?? '');
     });
   }
 
   /**
-   * Creates one batch of servers, all or none. A `clientToken` seen before answers the servers
-   * of the first call and creates nothing, whatever the quotas say now.
+   * Creates one batch of servers, all or none, from the options' image in their zone, with their
+   * key name, user data and tags. A `clientToken` seen before answers the servers of the first
+   * call and creates nothing, whatever the quotas say now.
    */
   createServers(input: {
     clusterId: string;
     clientToken: string;
     networkIds: string[];
     servers: Pick<ServerRequest, 'name' | 'role' | 'flavor'>[];
+    options?: LocalServerOptions;
   }): Promise<LocalCloudServer[]> {
     return this.mutate('CreateServers', (now) => {
       const replay = this.replayClientToken(input, now);
@@ -451,10 +539,21 @@ export class LocalCloud {
           `A create call takes at most ${LOCAL_CLOUD_MAX_BATCH_SIZE} servers; this one asked for ${input.servers.length}`,
         );
       }
+      const options = input.options ?? {};
+      const problem = localOptionProblems(options)[0];
+      if (problem) throw new ProviderError(problem.code, problem.message);
       const sizes = input.servers.map((request) => this.flavorSize(request.flavor));
       const subnets = this.subnetsFor(input.clusterId, input.networkIds);
       this.checkQuotas(sizes, now);
       const ports = this.allocatePorts(subnets, input.servers.length, now);
+      const userDataSha256 = options.userData ? this.keepUserData(options.userData) : undefined;
+      const asked = {
+        zone: options.zone ?? DEFAULT_ZONE,
+        image: options.image ?? DEFAULT_IMAGE,
+        ...(options.keyName ? { keyName: options.keyName } : {}),
+        ...(userDataSha256 ? { userDataSha256 } : {}),
+        ...(options.tags && Object.keys(options.tags).length > 0 ? { tags: { ...options.tags } } : {}),
+      };
       const created = input.servers.map((request, i): StoredServer => ({
         id: randomUUID(),
         name: request.name,
@@ -468,6 +567,7 @@ export class LocalCloud {
         fault: matches(this.settings.failPattern, request.name) ? bootFault(request.name) : null,
         deletedAtMs: null,
         deleteMs: null,
+        ...asked,
       }));
       for (const server of created) this.servers.set(server.id, server);
       this.clientTokens.set(input.clientToken, {
@@ -653,11 +753,30 @@ export class LocalCloud {
     return [...this.servers.values()].filter((server) => !this.isGone(server, now));
   }
 
-  /** Forgets servers whose delete time has passed; their private addresses become free with them. */
+  /** Forgets servers whose delete time has passed; their private addresses and user data go with them. */
   private sweep(now: number): void {
+    let forgot = false;
     for (const server of [...this.servers.values()]) {
-      if (this.isGone(server, now)) this.servers.delete(server.id);
+      if (this.isGone(server, now)) {
+        this.servers.delete(server.id);
+        forgot = true;
+      }
     }
+    if (forgot && this.userData.size > 0) {
+      const used = new Set([...this.servers.values()].map((server) => server.userDataSha256));
+      for (const sha of [...this.userData.keys()]) if (!used.has(sha)) this.userData.delete(sha);
+    }
+  }
+
+  private keepUserData(userData: string): string {
+    const sha = createHash('sha256').update(userData).digest('hex');
+    this.userData.set(sha, userData);
+    return sha;
+  }
+
+  /** The rules of every network the server has a port on, each once. */
+  private rulesOf(server: StoredServer): SecurityRule[] {
+    return withoutRepeats(server.ports.flatMap((port) => this.networks.get(port.networkId)?.securityRules ?? []));
   }
 
   private describe(server: StoredServer, now: number, publicIps: ReadonlyMap<string, string>): LocalCloudServer {
@@ -812,6 +931,7 @@ export class LocalCloud {
     for (const address of inventory.addresses) this.addresses.set(address.ip, address);
     for (const token of inventory.clientTokens) this.clientTokens.set(token.token, token);
     for (const run of inventory.configurations) this.configurations.set(run.id, run);
+    for (const [sha, userData] of Object.entries(inventory.userData ?? {})) this.userData.set(sha, userData);
   }
 
   private snapshot(): InventoryFile {
@@ -822,8 +942,32 @@ export class LocalCloud {
       addresses: [...this.addresses.values()],
       clientTokens: [...this.clientTokens.values()],
       configurations: [...this.configurations.values()],
+      userData: Object.fromEntries(this.userData),
     };
   }
+}
+
+/** The rules in order, each first one only (rules are normal, so equal ones serialize alike). */
+function withoutRepeats(rules: SecurityRule[]): SecurityRule[] {
+  const seen = new Set<string>();
+  return rules.filter((rule) => {
+    const key = JSON.stringify(rule);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** A rule with its fields in one order and no empty ones, so equal rules compare equal. */
+function normalRule(rule: SecurityRule): SecurityRule {
+  return {
+    direction: rule.direction,
+    protocol: rule.protocol,
+    ethertype: rule.ethertype,
+    remoteIpPrefix: rule.remoteIpPrefix,
+    ...(rule.portRangeMin === undefined ? {} : { portRangeMin: rule.portRangeMin }),
+    ...(rule.portRangeMax === undefined ? {} : { portRangeMax: rule.portRangeMax }),
+  };
 }
 
 /** Progress moves through the components evenly over the run's duration. */

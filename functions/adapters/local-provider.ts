@@ -3,23 +3,29 @@
  * behaviour (latency, throttling, quotas, lifecycle, persistence); this adapter only answers in
  * the port's terms, so the workflow sees the same shapes it gets from a real provider.
  */
-import { InvalidSpec } from '#domain/errors';
+import { InvalidSpec, ProviderError, type ErrorDetail } from '#domain/errors';
 import type {
   CloudProvider,
   ConfigurationStatus,
+  CreateNetworksInput,
   ProviderServer,
+  ProviderSpecOptions,
   ProviderTimings,
   CreateServersInput,
 } from '#domain/provider';
 import {
   LOCAL_CLOUD_MAX_BATCH_SIZE,
+  LOCAL_REGION,
   localFlavorName,
+  localOptionProblems,
   localFlavorProblems,
   parseLocalFlavor,
   type LocalCloud,
   type LocalCloudServer,
   type ServerSize,
 } from './local-cloud.ts';
+
+const regionMessage = (region: string): string => `region ${region} is not served here: the local cloud has one region, ${LOCAL_REGION}`;
 
 const secondsRoundedUp = (ms: number): number => Math.ceil(ms / 1000);
 
@@ -57,12 +63,24 @@ export class LocalCloudProvider implements CloudProvider {
     return parseLocalFlavor(flavor);
   }
 
-  createNetworks(input: { clusterId: string; count: number }): Promise<string[]> {
+  /** The cloud's own refusals (zone, image), and a region other than its one. Every rule is accepted. */
+  checkOptions(input: ProviderSpecOptions): ErrorDetail[] {
+    const { region, ...options } = input.options;
+    return [
+      ...(region !== undefined && region !== LOCAL_REGION ? [{ path: 'region', message: regionMessage(region) }] : []),
+      ...localOptionProblems(options).map(({ path, message }) => ({ path, message })),
+    ];
+  }
+
+  createNetworks(input: CreateNetworksInput): Promise<string[]> {
     return this.cloud.createNetworks(input);
   }
 
   async createServers(input: CreateServersInput): Promise<ProviderServer[]> {
-    return (await this.cloud.createServers(input)).map(toProviderServer);
+    // The region is where the API is, not something a call asks for.
+    const { region, ...options } = input.options ?? {};
+    if (region !== undefined && region !== LOCAL_REGION) throw new ProviderError('UnsupportedRegion', regionMessage(region));
+    return (await this.cloud.createServers({ ...input, options })).map(toProviderServer);
   }
 
   async describeServers(input: { clusterId: string }): Promise<ProviderServer[]> {

@@ -11,7 +11,7 @@ import { createCluster, type CreateClusterDeps } from '#use-cases/create-cluster
 import { dryRun } from '#use-cases/dry-run';
 import { IDEMPOTENCY_KEY_HEADER, runIdempotently, type StoredResponse } from '#use-cases/idempotency';
 import { clusterLinks } from '#use-cases/read-clusters';
-import { checkSpecFits, flavorSizeOn, providerFor } from '#use-cases/validate-spec';
+import { checkSpecFits, checkSpecOptions, flavorSizeOn, providerFor } from '#use-cases/validate-spec';
 import { httpHandler, json, projectOf, type ApiEvent } from '#lib/http';
 import { logger } from '#lib/logger';
 import { router } from '#lib/router';
@@ -82,6 +82,7 @@ export const createClusterHandler = (deps: CreateClusterHandlerDeps) => {
       const provider = providerFor(deps.providers, event.body.provider ?? deps.defaultProvider);
       const spec = nativeToSpec(event.body, provider.name, flavorSizeOn(provider));
       checkSpecFits(spec, provider, (i, field) => `nodeGroups.${i}.${field}`);
+      checkSpecOptions(spec, provider);
       if (dryRunRequested(event)) return json(200, await dryRun(deps, projectOf(event), spec));
       return create(event, 'POST /v1/clusters', spec, (cluster) => {
         const links = clusterLinks(cluster.id);

@@ -7,26 +7,45 @@ import { z } from 'zod';
 import { PROVIDER_NAMES } from '#lib/config';
 import { hostnameSchema, LIMITS, slug } from './compat-request.ts';
 import { CONFIGURATION_RUNNERS, IP_ALLOCATIONS, MASTER_ROLE, type ClusterSpec } from './model.ts';
+import { cidrFamily, hasHostBits } from './cidr.ts';
+import { isReservedTagKey, RESERVED_TAG_MESSAGE } from './tags.ts';
 
 const between = (limit: { min: number; max: number }) => z.int().min(limit.min).max(limit.max);
 
 export const MAX_NODES = 1000;
 export const CONFIGURATION_PROFILES = ['lambda', 'none', 'script'] as const;
 
-const CIDR = /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
+/** Protocols whose rules name ports; an icmp or any rule allows the whole protocol. */
+export const PORT_PROTOCOLS: readonly string[] = ['tcp', 'udp'];
 
 export const securityRuleSchema = z
   .strictObject({
     direction: z.enum(['ingress', 'egress']),
     protocol: z.enum(['tcp', 'udp', 'icmp', 'any']),
     ethertype: z.enum(['IPv4', 'IPv6']).default('IPv4'),
-    remoteIpPrefix: z.string().regex(CIDR, 'must be a CIDR block such as 10.0.0.0/16'),
+    remoteIpPrefix: z
+      .string()
+      .max(64)
+      .refine((prefix) => cidrFamily(prefix) !== null, 'must be a CIDR block such as 10.0.0.0/16')
+      .refine((prefix) => !hasHostBits(prefix), 'must be a network address, with no bits set after the prefix length (10.0.0.0/8, not 10.0.0.1/8)'),
     portRangeMin: z.int().min(1).max(65_535).optional(),
     portRangeMax: z.int().min(1).max(65_535).optional(),
   })
-  .refine((rule) => (rule.portRangeMin ?? 0) <= (rule.portRangeMax ?? 65_535), {
-    message: 'portRangeMin must not be above portRangeMax',
-    path: ['portRangeMin'],
+  .superRefine((rule, ctx) => {
+    // Absent ends are open: no min is from port 0, no max is up to 65535.
+    if ((rule.portRangeMin ?? 0) > (rule.portRangeMax ?? 65_535)) {
+      ctx.addIssue({ code: 'custom', path: ['portRangeMin'], message: 'portRangeMin must not be above portRangeMax' });
+    }
+    if (!PORT_PROTOCOLS.includes(rule.protocol)) {
+      for (const field of ['portRangeMin', 'portRangeMax'] as const) {
+        if (rule[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `ports apply to tcp and udp only; an ${rule.protocol} rule allows all of it` });
+      }
+    }
+    // An IPv6 prefix under ethertype IPv4 would match nothing.
+    const family = cidrFamily(rule.remoteIpPrefix);
+    if (family !== null && family !== rule.ethertype) {
+      ctx.addIssue({ code: 'custom', path: ['ethertype'], message: `the remoteIpPrefix is ${family}; set ethertype ${family}` });
+    }
   });
 
 export const nodeGroupSchema = z
@@ -63,12 +82,26 @@ export const nativeCreateRequestSchema = z
     image: z.string().min(1).max(255).optional(),
     keyName: z.string().min(1).max(255).optional(),
     userData: z.base64('must be base64').max(65_536).optional(),
-    tags: z.record(tagKey, tagValue).refine((tags) => Object.keys(tags).length <= 50, 'at most 50 tags').optional(),
+    tags: z
+      .record(tagKey, tagValue)
+      .superRefine((tags, ctx) => {
+        if (Object.keys(tags).length > 50) ctx.addIssue({ code: 'custom', message: 'at most 50 tags' });
+        for (const key of Object.keys(tags)) {
+          if (isReservedTagKey(key)) ctx.addIssue({ code: 'custom', path: [key], message: RESERVED_TAG_MESSAGE });
+        }
+      })
+      .optional(),
     network: z
       .strictObject({
         privateNetworks: between(LIMITS.privateNetworks).default(1),
         publicIp: z.enum(IP_ALLOCATIONS).default('master'),
         securityRules: z.array(securityRuleSchema).max(50).default([]),
+      })
+      .superRefine((network, ctx) => {
+        // Rules are applied to the cluster's private networks (security groups on ec2): none, nowhere to apply them.
+        if (network.securityRules.length > 0 && network.privateNetworks === 0) {
+          ctx.addIssue({ code: 'custom', path: ['securityRules'], message: 'security rules apply to the cluster’s private networks; ask for at least one' });
+        }
       })
       .default({ privateNetworks: 1, publicIp: 'master', securityRules: [] }),
     nodeGroups: z.array(nodeGroupSchema).min(1).max(20),

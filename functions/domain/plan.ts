@@ -1,6 +1,6 @@
 /** What a spec becomes on a provider: one planned server per node, with its flavor. */
 import type { ClusterSpec, Server } from './model.ts';
-import type { CloudProvider } from './provider.ts';
+import type { CloudProvider, ProviderSpecOptions, ServerOptions } from './provider.ts';
 
 export const serverName = (hostname: string, role: string, count: number, index: number): string =>
   count === 1 && role === 'master' ? hostname : `${hostname}-${index}`;
@@ -33,3 +33,19 @@ export const estimateSecondsToActive = (
   const batches = Math.ceil(servers / provider.maxBatchSize);
   return Math.ceil(batches * 0.5 + provider.timings.expectedBootSeconds + provider.timings.expectedConfigurationSeconds + 2 * pollSeconds);
 };
+
+/** What the spec asks of every server beyond its size, as the provider port takes it. */
+export const serverOptionsOf = (spec: ClusterSpec): ServerOptions => ({
+  ...(spec.region ? { region: spec.region } : {}),
+  ...(spec.zone ? { zone: spec.zone } : {}),
+  ...(spec.image ? { image: spec.image } : {}),
+  ...(spec.keyName ? { keyName: spec.keyName } : {}),
+  ...(spec.userData ? { userData: spec.userData } : {}),
+  ...(spec.tags && Object.keys(spec.tags).length > 0 ? { tags: spec.tags } : {}),
+});
+
+/** The spec's options a provider checks before the cluster is recorded. */
+export const providerSpecOptionsOf = (spec: ClusterSpec): ProviderSpecOptions => ({
+  options: serverOptionsOf(spec),
+  securityRules: spec.network.securityRules ?? [],
+});

@@ -5,6 +5,8 @@
  * Every mutating call is idempotent: a call retried with the same arguments (same client
  * token) returns what the first call made instead of making it again.
  */
+import type { ErrorDetail } from './errors.ts';
+import type { SecurityRule } from './model.ts';
 
 export interface ServerSize {
   vcpus: number;
@@ -21,12 +23,43 @@ export interface ServerRequest {
   diskGb: number;
 }
 
+/**
+ * What the client asked of its servers beyond their size: the native body's fields of the same
+ * names. An absent field is the provider's default (its image, its key, no user data, …). The same
+ * for every batch of a cluster, since it comes from the recorded spec.
+ */
+export interface ServerOptions {
+  /** The region the client expects; a provider that serves another one refuses. */
+  region?: string;
+  zone?: string;
+  image?: string;
+  keyName?: string;
+  /** Base64, as the client sent it. */
+  userData?: string;
+  /** The client's tags: beside the provider's own, never in their place. */
+  tags?: Record<string, string>;
+}
+
 /** One batch of servers to create; `clientToken` makes a retried call return the same servers. */
 export interface CreateServersInput {
   clusterId: string;
   clientToken: string;
   networkIds: string[];
   servers: ServerRequest[];
+  options?: ServerOptions;
+}
+
+export interface CreateNetworksInput {
+  clusterId: string;
+  count: number;
+  /** The client's rules, applied to every one of the networks (every server joins every network). */
+  securityRules?: SecurityRule[];
+}
+
+/** The part of a spec a provider may be unable to honour, checked before a cluster is recorded. */
+export interface ProviderSpecOptions {
+  options: ServerOptions;
+  securityRules: SecurityRule[];
 }
 
 export interface ProviderServer {
@@ -68,8 +101,19 @@ export interface CloudProvider {
   /** The size of a flavor named by the client; null when the provider has no such flavor. */
   describeFlavor(flavor: string): ServerSize | null;
 
-  /** Makes (or finds) `count` private networks for the cluster; returns their ids in order. */
-  createNetworks(input: { clusterId: string; count: number }): Promise<string[]>;
+  /**
+   * Why this provider cannot honour a spec's options: one detail per field, named by its path in
+   * the native body (`region`, `zone`, `image`, `userData`, `tags`, `network.securityRules.<i>.<field>`);
+   * empty when it can. `createServers` and `createNetworks` refuse the same things with a
+   * ProviderError, for specs that were recorded without this check.
+   */
+  checkOptions(input: ProviderSpecOptions): ErrorDetail[];
+
+  /**
+   * Makes (or finds) `count` private networks for the cluster, each with the security rules
+   * (rules already there are not added twice); returns their ids in order.
+   */
+  createNetworks(input: CreateNetworksInput): Promise<string[]>;
 
   /** Creates one batch of servers; `clientToken` makes a retried call return the same servers. */
   createServers(input: CreateServersInput): Promise<ProviderServer[]>;

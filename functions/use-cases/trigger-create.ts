@@ -13,7 +13,7 @@ import { issuesToDetails } from '#lib/http';
 import { logger } from '#lib/logger';
 import { createCluster, type CreateClusterDeps } from './create-cluster.ts';
 import { runIdempotently } from './idempotency.ts';
-import { checkSpecFits, flavorSizeOn, providerFor } from './validate-spec.ts';
+import { checkSpecFits, checkSpecOptions, flavorSizeOn, providerFor } from './validate-spec.ts';
 
 export interface TriggerDeps extends CreateClusterDeps {
   providers: ProviderRegistry;
@@ -50,6 +50,7 @@ export const handleCreateRequested = async (deps: TriggerDeps, event: EventBridg
     const provider = providerFor(deps.providers, bodyCheck.data.provider ?? deps.defaultProvider);
     const spec = nativeToSpec(bodyCheck.data, provider.name, flavorSizeOn(provider));
     checkSpecFits(spec, provider, (i, field) => `nodeGroups.${i}.${field}`);
+    checkSpecOptions(spec, provider);
     const response = await runIdempotently({
       store: deps.store,
       project: projectCheck.data,

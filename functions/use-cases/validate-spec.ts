@@ -1,6 +1,7 @@
 /** Checks a spec against the provider that would serve it, before anything is recorded or made. */
 import { DomainError, InvalidSpec, type ErrorDetail } from '#domain/errors';
 import type { ClusterSpec } from '#domain/model';
+import { providerSpecOptionsOf } from '#domain/plan';
 import type { CloudProvider, ServerSize } from '#domain/provider';
 import type { ProviderRegistry } from '#domain/providers';
 
@@ -36,4 +37,15 @@ export const checkSpecFits = (spec: ClusterSpec, provider: CloudProvider, fieldP
     }
   });
   if (details.length > 0) throw new InvalidSpec(`no ${provider.name} flavor fits: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
+};
+
+/**
+ * The spec's region, zone, image, key, user data, tags and security rules must be ones the
+ * provider can honour: a 400 naming each field now, rather than a failed cluster later.
+ */
+export const checkSpecOptions = (spec: ClusterSpec, provider: CloudProvider): void => {
+  const details = provider.checkOptions(providerSpecOptionsOf(spec));
+  if (details.length > 0) {
+    throw new InvalidSpec(`provider ${provider.name} cannot honour: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
+  }
 };

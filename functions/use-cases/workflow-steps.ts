@@ -19,7 +19,7 @@ import {
   ServersBootTimeout,
 } from '#domain/errors';
 import { isTerminal, type Cluster, type ClusterStatus, type Phase, type Server } from '#domain/model';
-import { planServers } from '#domain/plan';
+import { planServers, serverOptionsOf } from '#domain/plan';
 import { containerEnvironment } from '#domain/configuration-inventory';
 import type { CloudProvider } from '#domain/provider';
 import type { ProviderRegistry } from '#domain/providers';
@@ -209,7 +209,8 @@ const createNetworks = async (ctx: StepContext) => {
   const cluster = await ctx.load();
   const count = cluster.spec.network.privateNetworks;
   await ctx.enter('PROVISIONING', 'create-networks', `creating ${count} private networks`);
-  const networks = count > 0 ? await ctx.provider(cluster).createNetworks({ clusterId: cluster.id, count }) : [];
+  const securityRules = cluster.spec.network.securityRules ?? [];
+  const networks = count > 0 ? await ctx.provider(cluster).createNetworks({ clusterId: cluster.id, count, securityRules }) : [];
   await ctx.update(() => ({ networks }), '');
   return { networks: networks.length };
 };
@@ -222,6 +223,8 @@ const createServers = async (ctx: StepContext) => {
   const batches = chunk(cluster.servers, provider.maxBatchSize).map((servers, index) => ({ servers, index }));
   const pending = batches.filter((batch) => batch.servers.some((server) => server.id === null));
   const made = new Map<string, { id: string; state: Server['state']; privateIp: string | null }>();
+  // From the recorded spec: every batch, and every retry of one, asks for the same image, tags, … .
+  const options = serverOptionsOf(cluster.spec);
   let more = false;
   await inPool(pending, BATCH_CONCURRENCY, async (batch) => {
     if ((ctx.deps.remainingMs?.() ?? Infinity) < BATCH_TIME_RESERVE_MS) {
@@ -244,6 +247,7 @@ const createServers = async (ctx: StepContext) => {
           diskGb: group?.diskGb ?? 5,
         };
       }),
+      options,
     });
     for (const server of created) {
       made.set(server.name, { id: server.id, state: server.state === 'ACTIVE' ? 'ACTIVE' : 'BUILD', privateIp: server.privateIp });

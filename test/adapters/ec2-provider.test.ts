@@ -9,6 +9,7 @@ import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
   DisassociateAddressCommand,
   EC2Client,
   EC2ServiceException,
@@ -32,7 +33,9 @@ import { describe, expect, it } from 'vitest';
 import { InvalidSpec, ProviderError, TransientProviderError } from '#domain/errors';
 import type { ServerRequest } from '#domain/provider';
 import { EC2_INSTANCE_TYPES } from '#adapters/ec2-instance-types';
-import { Ec2Provider, launchToken, type Ec2ProviderOptions } from '#adapters/ec2-provider';
+import { CLUSTER_ID_TAG, Ec2Provider, ipPermissionOf, launchToken, MANAGED_BY_TAG, MAX_CLIENT_TAGS, ROLE_TAG, type Ec2ProviderOptions } from '#adapters/ec2-provider';
+import type { SecurityRule } from '#domain/model';
+import { isReservedTagKey } from '#domain/tags';
 
 const CLUSTER = '35380a49-aae4-4935-9844-dfd6737b8c51';
 const TOKEN = `${CLUSTER}-a1-b0`;
@@ -427,6 +430,296 @@ describe('Ec2Provider.createServers', () => {
     // Assess
     await expect(created).rejects.toMatchObject({ name: 'ImageArchitectureMismatch' });
     expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
+  });
+});
+
+describe('Ec2Provider.createServers with the spec’s options', () => {
+  const CLIENT_IMAGE = 'ami-0fedcba9876543210';
+  const USER_DATA = Buffer.from('#!/bin/bash\necho hello > /tmp/hello\n').toString('base64');
+  const SUBNET_ZONES = [
+    { SubnetId: 'subnet-0aaa', AvailabilityZone: 'eu-west-1a' },
+    { SubnetId: 'subnet-0bbb', AvailabilityZone: 'eu-west-1b' },
+    { SubnetId: 'subnet-0ccc', AvailabilityZone: 'eu-west-1b' },
+  ];
+  const armImage = (imageId: string) => ({
+    Images: [{ ImageId: imageId, Architecture: 'arm64' as const, RootDeviceName: '/dev/sda1', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: 50 } }] }],
+  });
+
+  it('launches from the spec’s image with its key, user data and zone, tagging instance and volume with the client’s tags after the service’s', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup({ keyName: 'deployment-key', subnetIds: ['subnet-0aaa', 'subnet-0bbb', 'subnet-0ccc'] });
+    cloud(ec2Mock);
+    ec2Mock.on(DescribeImagesCommand, { ImageIds: [CLIENT_IMAGE] }).resolves(armImage(CLIENT_IMAGE));
+    ec2Mock.on(DescribeSubnetsCommand).resolves({ Subnets: SUBNET_ZONES });
+    const options = { region: 'eu-west-1', zone: 'eu-west-1b', image: CLIENT_IMAGE, keyName: 'client-key', userData: USER_DATA, tags: { team: 'data', 'cost-centre': 'cc-42' } };
+
+    // Act
+    await provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds: ['sg-0001'], servers: servers(3), options });
+
+    // Assess
+    const inputs = ec2Mock.commandCalls(RunInstancesCommand).map((call) => call.args[0].input);
+    expect(inputs.map((input) => input.SubnetId)).toEqual(['subnet-0bbb', 'subnet-0ccc']);
+    for (const input of inputs) {
+      expect(input).toMatchObject({ ImageId: CLIENT_IMAGE, KeyName: 'client-key', UserData: USER_DATA, Placement: { AvailabilityZone: 'eu-west-1b' } });
+      const client = [{ Key: 'team', Value: 'data' }, { Key: 'cost-centre', Value: 'cc-42' }];
+      const [instanceTags, volumeTags] = (input.TagSpecifications ?? []).map((spec) => spec.Tags ?? []);
+      expect(instanceTags?.slice(0, 3)).toEqual([...CLUSTER_TAGS, { Key: 'cluster-service:role', Value: 'worker' }]);
+      expect(instanceTags?.slice(-2)).toEqual(client);
+      expect(volumeTags).toEqual([...CLUSTER_TAGS, { Key: 'cluster-service:role', Value: 'worker' }, ...client]);
+      // The root volume is sized against the spec's image (50 GB snapshot), not the deployment's (8 GB).
+      expect(input.BlockDeviceMappings).toEqual([{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: 50, VolumeType: 'gp3', DeleteOnTermination: true } }]);
+    }
+    expect(ec2Mock.commandCalls(DescribeImagesCommand).map((call) => call.args[0].input.ImageIds)).toEqual([[CLIENT_IMAGE]]);
+    expect(ec2Mock.commandCalls(DescribeSubnetsCommand).map((call) => call.args[0].input.SubnetIds)).toEqual([['subnet-0aaa', 'subnet-0bbb', 'subnet-0ccc']]);
+  });
+
+  it('drops client tags with the service’s own keys or aws:, in any case, so none can replace or imitate them', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    cloud(ec2Mock);
+    const tags = {
+      'cluster-service:cluster-id': 'another-cluster',
+      'managed-by': 'someone-else',
+      'Managed-By': 'someone-else',
+      Name: 'fake',
+      'cluster-service:role': 'master',
+      'aws:createdBy': 'x',
+      team: 'data',
+    };
+
+    // Act
+    await provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds: [], servers: servers(1), options: { tags } });
+
+    // Assess
+    const specs = ec2Mock.commandCalls(RunInstancesCommand)[0]?.args[0].input.TagSpecifications ?? [];
+    expect(specs.map((spec) => spec.Tags)).toEqual([
+      [...CLUSTER_TAGS, { Key: 'cluster-service:role', Value: 'worker' }, { Key: 'Name', Value: 'lambda-slave-1' }, { Key: 'team', Value: 'data' }],
+      [...CLUSTER_TAGS, { Key: 'cluster-service:role', Value: 'worker' }, { Key: 'team', Value: 'data' }],
+    ]);
+  });
+
+  it('keeps the deployment’s image and key when the spec names none, and sends no user data or placement', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup({ keyName: 'deployment-key' });
+    cloud(ec2Mock);
+
+    // Act
+    await provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds: [], servers: servers(1), options: {} });
+
+    // Assess
+    const input = ec2Mock.commandCalls(RunInstancesCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({ ImageId: SETTINGS.imageId, KeyName: 'deployment-key' });
+    expect(input).not.toHaveProperty('UserData');
+    expect(input).not.toHaveProperty('Placement');
+    expect(ec2Mock.commandCalls(DescribeSubnetsCommand)).toHaveLength(0);
+  });
+
+  it('refuses a spec’s image that is not arm64 with ImageArchitectureMismatch naming it, launching nothing', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    cloud(ec2Mock);
+    ec2Mock.on(DescribeImagesCommand, { ImageIds: [CLIENT_IMAGE] }).resolves({ Images: [{ ImageId: CLIENT_IMAGE, Architecture: 'x86_64', RootDeviceName: '/dev/xvda' }] });
+
+    // Act
+    const created = provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds: [], servers: servers(1), options: { image: CLIENT_IMAGE } });
+
+    // Assess
+    await expect(created).rejects.toMatchObject({ name: 'ImageArchitectureMismatch', message: expect.stringContaining(CLIENT_IMAGE) });
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
+  });
+
+  it('refuses a zone none of the deployment’s subnets is in with InvalidZone, launching nothing', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    cloud(ec2Mock);
+    ec2Mock.on(DescribeSubnetsCommand).resolves({ Subnets: SUBNET_ZONES.slice(0, 2) });
+
+    // Act
+    const created = provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds: [], servers: servers(1), options: { zone: 'eu-west-1c' } });
+
+    // Assess
+    await expect(created).rejects.toMatchObject({ name: 'InvalidZone', message: 'None of this deployment\'s subnets is in eu-west-1c; they are in eu-west-1a, eu-west-1b' });
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    ['the settings’ region', { region: 'eu-west-1' }],
+    ['the client’s region, when the settings name none', { region: undefined }],
+  ])('refuses a spec naming another region than %s with UnsupportedRegion, launching nothing', async (_, settings) => {
+    // Prepare
+    const { provider, ec2Mock } = setup(settings);
+    cloud(ec2Mock);
+
+    // Act
+    const created = provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds: [], servers: servers(1), options: { region: 'us-east-1' } });
+    const same = provider.createServers({ clusterId: CLUSTER, clientToken: `${TOKEN}-same`, networkIds: [], servers: servers(1), options: { region: 'eu-west-1' } });
+
+    // Assess
+    await expect(created).rejects.toMatchObject({ name: 'UnsupportedRegion', message: expect.stringMatching(/^region us-east-1 .* eu-west-1$/) });
+    await expect(same).resolves.toHaveLength(1);
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(1);
+  });
+});
+
+describe('Ec2Provider.checkOptions', () => {
+  const ingress = (change: Partial<SecurityRule> = {}): SecurityRule => ({ direction: 'ingress', protocol: 'tcp', ethertype: 'IPv4', remoteIpPrefix: '10.0.0.0/8', portRangeMin: 22, portRangeMax: 22, ...change });
+
+  it('finds nothing to refuse in what EC2 in its region can do', () => {
+    const { provider } = setup();
+
+    const details = provider.checkOptions({
+      options: { region: 'eu-west-1', zone: 'eu-west-1b', image: 'ami-0fedcba9876543210', keyName: 'ops', userData: Buffer.alloc(16_384).toString('base64'), tags: { team: 'data' } },
+      securityRules: [ingress(), ingress({ protocol: 'any', remoteIpPrefix: '2001:db8::/32', ethertype: 'IPv6' })],
+    });
+
+    expect(details).toEqual([]);
+  });
+
+  it('names each field EC2 here cannot honour, with the native body’s paths', () => {
+    const { provider } = setup();
+    const tags = Object.fromEntries(Array.from({ length: MAX_CLIENT_TAGS + 1 }, (_, i) => [`k${i}`, 'v']));
+
+    const details = provider.checkOptions({
+      options: { region: 'us-east-1', zone: 'us-east-1a', image: 'debian-12', userData: Buffer.alloc(16_385).toString('base64'), tags },
+      securityRules: [ingress(), ingress({ direction: 'egress' })],
+    });
+
+    expect(details.map((detail) => detail.path)).toEqual(['region', 'zone', 'image', 'userData', 'tags', 'network.securityRules.1.direction']);
+    expect(details[0]?.message).toBe('region us-east-1 is not served here: this deployment\'s ec2 provider works in eu-west-1');
+  });
+
+  it('leaves region and zone to create time when the settings name no region', () => {
+    const { provider } = setup({ region: undefined });
+
+    expect(provider.checkOptions({ options: { region: 'us-east-1', zone: 'us-east-1a' }, securityRules: [] })).toEqual([]);
+  });
+
+  it('counts only the client tags it would apply against EC2’s limit', () => {
+    const { provider } = setup();
+    const tags = { ...Object.fromEntries(Array.from({ length: MAX_CLIENT_TAGS }, (_, i) => [`k${i}`, 'v'])), Name: 'dropped' };
+
+    expect(provider.checkOptions({ options: { tags }, securityRules: [] })).toEqual([]);
+  });
+
+  it('keeps the provider’s own tag keys among those a client may not use', () => {
+    expect([CLUSTER_ID_TAG, MANAGED_BY_TAG, ROLE_TAG, 'Name'].every(isReservedTagKey)).toBe(true);
+  });
+});
+
+describe('Ec2Provider security rules', () => {
+  const rule = (change: Partial<SecurityRule>): SecurityRule => ({ direction: 'ingress', protocol: 'tcp', ethertype: 'IPv4', remoteIpPrefix: '10.0.0.0/8', ...change });
+  const members = (groupId: string) => ({ GroupId: groupId, IpPermissions: [{ IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: groupId }] }] });
+
+  it.each([
+    ['tcp 22', rule({ portRangeMin: 22, portRangeMax: 22 }), { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.0.0.0/8' }] }],
+    ['udp from 8000 up', rule({ protocol: 'udp', portRangeMin: 8000 }), { IpProtocol: 'udp', FromPort: 8000, ToPort: 65535, IpRanges: [{ CidrIp: '10.0.0.0/8' }] }],
+    ['tcp without ports', rule({}), { IpProtocol: 'tcp', FromPort: 0, ToPort: 65535, IpRanges: [{ CidrIp: '10.0.0.0/8' }] }],
+    ['icmp', rule({ protocol: 'icmp', remoteIpPrefix: '0.0.0.0/0' }), { IpProtocol: 'icmp', FromPort: -1, ToPort: -1, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+    ['icmp over IPv6', rule({ protocol: 'icmp', ethertype: 'IPv6', remoteIpPrefix: '::/0' }), { IpProtocol: 'icmpv6', FromPort: -1, ToPort: -1, Ipv6Ranges: [{ CidrIpv6: '::/0' }] }],
+    ['any protocol over IPv6', rule({ protocol: 'any', ethertype: 'IPv6', remoteIpPrefix: '2001:db8::/32' }), { IpProtocol: '-1', Ipv6Ranges: [{ CidrIpv6: '2001:db8::/32' }] }],
+  ])('maps %s to EC2’s IpPermission', (_, securityRule, permission) => {
+    expect(ipPermissionOf(securityRule)).toEqual(permission);
+  });
+
+  it('adds the client’s ingress rules to every security group of the cluster, after the members’ rule, in one call per group', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    ec2Mock.on(CreateSecurityGroupCommand, { GroupName: `${CLUSTER}-net-0` }).resolves({ GroupId: 'sg-0001' });
+    ec2Mock.on(CreateSecurityGroupCommand, { GroupName: `${CLUSTER}-net-1` }).resolves({ GroupId: 'sg-0002' });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+    const rules = [rule({ portRangeMin: 22, portRangeMax: 22 }), rule({ protocol: 'icmp', remoteIpPrefix: '0.0.0.0/0' }), rule({ portRangeMin: 22, portRangeMax: 22 })];
+
+    // Act
+    await provider.createNetworks({ clusterId: CLUSTER, count: 2, securityRules: rules });
+
+    // Assess
+    const clientPermissions = [
+      { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.0.0.0/8' }] },
+      { IpProtocol: 'icmp', FromPort: -1, ToPort: -1, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+    ];
+    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand).map((call) => call.args[0].input)).toEqual([
+      members('sg-0001'),
+      { GroupId: 'sg-0001', IpPermissions: clientPermissions },
+      members('sg-0002'),
+      { GroupId: 'sg-0002', IpPermissions: clientPermissions },
+    ]);
+  });
+
+  it('adds only the rules a group found again lacks, and none when it has them all', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [
+        {
+          GroupId: 'sg-0001',
+          GroupName: `${CLUSTER}-net-0`,
+          IpPermissions: [
+            { IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: 'sg-0001' }] },
+            // As EC2 describes it: one permission per protocol and ports, its ranges together.
+            { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '192.0.2.0/24' }, { CidrIp: '10.0.0.0/8' }] },
+          ],
+        },
+      ],
+    });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+
+    // Act
+    await provider.createNetworks({ clusterId: CLUSTER, count: 1, securityRules: [rule({ portRangeMin: 22, portRangeMax: 22 }), rule({ portRangeMin: 443, portRangeMax: 443 })] });
+    const calls = ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand).map((call) => call.args[0].input);
+    await provider.createNetworks({ clusterId: CLUSTER, count: 1, securityRules: [rule({ portRangeMin: 22, portRangeMax: 22 })] });
+
+    // Assess
+    expect(calls).toEqual([{ GroupId: 'sg-0001', IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '10.0.0.0/8' }] }] }]);
+    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)).toHaveLength(1);
+  });
+
+  it('counts InvalidPermission.Duplicate as done: after a duplicate answer it adds the rules one by one, each duplicate skipped', async () => {
+    // Prepare: a concurrent call already added the tcp 22 rule, which the group was described without
+    const { provider, ec2Mock } = setup();
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupName: `${CLUSTER}-net-0`, ...members('sg-0001') }] });
+    const added: string[] = [];
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).callsFake((input: { IpPermissions: { FromPort?: number }[] }) => {
+      if (input.IpPermissions.some((permission) => permission.FromPort === 22)) {
+        throw ec2Exception('InvalidPermission.Duplicate', 'the specified rule already exists', 'client', 400);
+      }
+      added.push(...input.IpPermissions.map((permission) => String(permission.FromPort)));
+      return { Return: true };
+    });
+
+    // Act
+    const ids = await provider.createNetworks({ clusterId: CLUSTER, count: 1, securityRules: [rule({ portRangeMin: 22, portRangeMax: 22 }), rule({ portRangeMin: 443, portRangeMax: 443 })] });
+
+    // Assess
+    expect(ids).toEqual(['sg-0001']);
+    expect(added).toEqual(['443']);
+    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand).map((call) => call.args[0].input.IpPermissions?.length)).toEqual([2, 1, 1]);
+  });
+
+  it('fails on any other refusal of a rule with EC2’s code', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupName: `${CLUSTER}-net-0`, ...members('sg-0001') }] });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).rejects(ec2Exception('RulesPerSecurityGroupLimitExceeded', 'The maximum number of rules per security group has been reached.', 'client', 400));
+
+    // Act
+    const made = provider.createNetworks({ clusterId: CLUSTER, count: 1, securityRules: [rule({ portRangeMin: 22, portRangeMax: 22 })] });
+
+    // Assess
+    await expect(made).rejects.toMatchObject({ name: 'RulesPerSecurityGroupLimitExceeded' });
+  });
+
+  it('refuses an egress rule with UnsupportedSecurityRule before making any group', async () => {
+    // Prepare
+    const { provider, ec2Mock } = setup();
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+
+    // Act
+    const made = provider.createNetworks({ clusterId: CLUSTER, count: 1, securityRules: [rule({ direction: 'egress' })] });
+
+    // Assess
+    await expect(made).rejects.toMatchObject({ name: 'UnsupportedSecurityRule' });
+    expect(ec2Mock.commandCalls(CreateSecurityGroupCommand)).toHaveLength(0);
   });
 });
 

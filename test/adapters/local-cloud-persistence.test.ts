@@ -105,6 +105,91 @@ describe('LocalCloud persistence', () => {
     expect(JSON.parse(await readFile(path.join(dataDir, INVENTORY_FILE), 'utf8'))).toMatchObject({ version: 1 });
   });
 
+  it('keeps each server’s zone, image, key, user data and tags and each network’s rules across a restart, the user data once', async () => {
+    // Prepare
+    const userData = Buffer.from('x'.repeat(4096)).toString('base64');
+    const rule = { direction: 'ingress' as const, protocol: 'tcp', ethertype: 'IPv4' as const, remoteIpPrefix: '192.0.2.0/24', portRangeMin: 443, portRangeMax: 443 };
+    const first = await LocalCloud.open(options());
+    const networkIds = await first.createNetworks({ clusterId: 'c1', count: 1, securityRules: [rule] });
+    await first.createServers({
+      clusterId: 'c1',
+      clientToken: 't1',
+      networkIds,
+      servers: requests('n', 3),
+      options: { zone: 'local-b', image: 'ubuntu-24.04', keyName: 'ops', userData, tags: { team: 'data' } },
+    });
+    await first.close();
+
+    // Act
+    const second = await LocalCloud.open(options());
+
+    // Assess
+    expect(second.listServers()).toEqual(first.listServers());
+    expect(second.listServers()[0]).toMatchObject({ zone: 'local-b', image: 'ubuntu-24.04', keyName: 'ops', userData, tags: { team: 'data' }, securityRules: [rule] });
+    expect(second.listNetworks()).toEqual(first.listNetworks());
+    const file = await readFile(path.join(dataDir, INVENTORY_FILE), 'utf8');
+    expect(file.split(userData)).toHaveLength(2);
+  });
+
+  it('forgets user data once no server has it any more', async () => {
+    // Prepare
+    const userData = Buffer.from('#!/bin/sh\n').toString('base64');
+    const cloud = await LocalCloud.open(options());
+    await cloud.createServers({ clusterId: 'c1', clientToken: 't1', networkIds: [], servers: requests('n', 1), options: { userData } });
+    await cloud.deleteCluster({ clusterId: 'c1' });
+    clock.now += 200;
+
+    // Act
+    await cloud.deleteCluster({ clusterId: 'c1' });
+    await cloud.close();
+
+    // Assess
+    const saved = JSON.parse(await readFile(path.join(dataDir, INVENTORY_FILE), 'utf8')) as { servers: unknown[]; userData: unknown };
+    expect(saved.servers).toEqual([]);
+    expect(saved.userData).toEqual({});
+  });
+
+  it('loads an inventory written before servers had options and networks rules, showing the cloud’s defaults', async () => {
+    // Prepare: a file as the cloud wrote it before, with none of the new fields
+    const older = {
+      version: 1,
+      servers: [
+        {
+          id: 's-1',
+          name: 'old-1',
+          clusterId: 'c-old',
+          role: 'worker',
+          flavor: 'c2r4096d20',
+          vcpus: 2,
+          ports: [{ networkId: 'net-old', ip: '10.1.0.2' }],
+          createdAtMs: T0 - 10_000,
+          bootMs: 1000,
+          fault: null,
+          deletedAtMs: null,
+          deleteMs: null,
+        },
+      ],
+      networks: [{ id: 'net-old', clusterId: 'c-old', index: 0, subnet: 0, cidr: '10.1.0.0/20', createdAtMs: T0 - 10_000 }],
+      addresses: [],
+      clientTokens: [{ token: 't-old', clusterId: 'c-old', servers: [{ id: 's-1', name: 'old-1' }], createdAtMs: T0 - 10_000 }],
+      configurations: [],
+    };
+    await writeFile(path.join(dataDir, INVENTORY_FILE), JSON.stringify(older));
+
+    // Act
+    const cloud = await LocalCloud.open(options());
+    const described = await cloud.describeServers({ clusterId: 'c-old' });
+    const again = await cloud.createNetworks({ clusterId: 'c-old', count: 1 });
+
+    // Assess
+    expect(described.map((server) => [server.id, server.state, server.privateIp])).toEqual([['s-1', 'ACTIVE', '10.1.0.2']]);
+    expect(cloud.listServers()).toEqual([
+      { id: 's-1', name: 'old-1', clusterId: 'c-old', state: 'ACTIVE', zone: 'local-a', image: 'debian-12', keyName: null, userData: null, tags: {}, securityRules: [] },
+    ]);
+    expect(again).toEqual(['net-old']);
+    expect(cloud.listNetworks()).toEqual([{ id: 'net-old', clusterId: 'c-old', cidr: '10.1.0.0/20', securityRules: [] }]);
+  });
+
   it('refuses to open a data directory whose inventory is not JSON, naming the file', async () => {
     // Prepare
     await writeFile(path.join(dataDir, INVENTORY_FILE), '{ not json');

@@ -483,3 +483,83 @@ describe('localCloudOptionsFromEnv', () => {
     expect(act).toThrow(name);
   });
 });
+
+describe('LocalCloud server options and security rules', () => {
+  const USER_DATA = Buffer.from('#cloud-config\npackages: [htop]\n').toString('base64');
+  const SSH = { direction: 'ingress' as const, protocol: 'tcp', ethertype: 'IPv4' as const, remoteIpPrefix: '10.0.0.0/8', portRangeMin: 22, portRangeMax: 22 };
+  const PING = { direction: 'ingress' as const, protocol: 'icmp', ethertype: 'IPv4' as const, remoteIpPrefix: '0.0.0.0/0' };
+
+  it('records on each server its zone, image, key name, user data and tags, and lists them', async () => {
+    // Prepare
+    const { cloud } = await cloudAt();
+
+    // Act
+    await cloud.createServers({
+      clusterId: 'c1',
+      clientToken: 't1',
+      networkIds: [],
+      servers: requests('n', 2),
+      options: { zone: 'local-c', image: 'rocky-9', keyName: 'ops', userData: USER_DATA, tags: { team: 'data' } },
+    });
+
+    // Assess
+    expect(cloud.listServers()).toEqual(
+      ['n-1', 'n-2'].map((name) =>
+        expect.objectContaining({ name, zone: 'local-c', image: 'rocky-9', keyName: 'ops', userData: USER_DATA, tags: { team: 'data' }, securityRules: [] }),
+      ),
+    );
+  });
+
+  it('puts a server asked for without options in the first zone, from the first image, with no key, user data or tags', async () => {
+    // Prepare
+    const { cloud } = await cloudAt();
+
+    // Act
+    await cloud.createServers({ clusterId: 'c1', clientToken: 't1', networkIds: [], servers: requests('n', 1) });
+
+    // Assess
+    expect(cloud.listServers()[0]).toMatchObject({ zone: 'local-a', image: 'debian-12', keyName: null, userData: null, tags: {} });
+  });
+
+  it.each([
+    [{ zone: 'local-z' }, 'InvalidZone', /Zone "local-z" does not exist; the local cloud has local-a, local-b, local-c/],
+    [{ image: 'windows-11' }, 'ImageNotFound', /Image "windows-11" does not exist/],
+  ])('refuses %o with a ProviderError %s, making nothing', async (options, code, message) => {
+    // Prepare
+    const { cloud } = await cloudAt();
+
+    // Act
+    const error = await caught(cloud.createServers({ clusterId: 'c1', clientToken: 't1', networkIds: [], servers: requests('n', 2), options }));
+
+    // Assess
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ name: code, code, message: expect.stringMatching(message) });
+    expect(cloud.listServers()).toEqual([]);
+  });
+
+  it('keeps the security rules on every network of the cluster and shows them on the servers attached', async () => {
+    // Prepare
+    const { cloud } = await cloudAt();
+
+    // Act
+    const networkIds = await cloud.createNetworks({ clusterId: 'c1', count: 2, securityRules: [SSH, PING] });
+    await cloud.createServers({ clusterId: 'c1', clientToken: 't1', networkIds, servers: requests('n', 1) });
+
+    // Assess
+    expect(cloud.listNetworks().map((network) => [network.id, network.securityRules])).toEqual(networkIds.map((id) => [id, [SSH, PING]]));
+    expect(cloud.listServers()[0]?.securityRules).toEqual([SSH, PING]);
+  });
+
+  it('adds no rule twice when createNetworks is retried, and adds a new one to the networks it finds', async () => {
+    // Prepare
+    const { cloud } = await cloudAt();
+    const networkIds = await cloud.createNetworks({ clusterId: 'c1', count: 1, securityRules: [SSH] });
+
+    // Act
+    const again = await cloud.createNetworks({ clusterId: 'c1', count: 1, securityRules: [{ ...SSH }, PING, PING] });
+
+    // Assess
+    expect(again).toEqual(networkIds);
+    expect(cloud.listNetworks()[0]?.securityRules).toEqual([SSH, PING]);
+  });
+});

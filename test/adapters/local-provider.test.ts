@@ -138,3 +138,57 @@ describe('LocalCloudProvider', () => {
     expect(cloud.listServers()).toEqual([]);
   });
 });
+
+describe('LocalCloudProvider options', () => {
+  it('finds nothing to refuse in the cloud’s own region, zones and images, or in any key, user data, tags and rules', async () => {
+    // Prepare
+    const { provider: local } = await provider();
+    const rule = { direction: 'egress' as const, protocol: 'udp', ethertype: 'IPv6' as const, remoteIpPrefix: '2001:db8::/32', portRangeMin: 53, portRangeMax: 53 };
+
+    // Act
+    const details = local.checkOptions({
+      options: { region: 'local', zone: 'local-b', image: 'rocky-9', keyName: 'anything', userData: 'aGk=', tags: { a: 'b' } },
+      securityRules: [rule],
+    });
+
+    // Assess
+    expect(details).toEqual([]);
+  });
+
+  it('names region, zone and image the cloud does not have, for the 400 at create', async () => {
+    // Prepare
+    const { provider: local } = await provider();
+
+    // Act
+    const details = local.checkOptions({ options: { region: 'eu-west-1', zone: 'eu-west-1a', image: 'ami-0123' }, securityRules: [] });
+
+    // Assess
+    expect(details.map((detail) => detail.path)).toEqual(['region', 'zone', 'image']);
+    expect(details[0]?.message).toMatch(/one region, local/);
+  });
+
+  it('refuses a create in another region with UnsupportedRegion, making nothing', async () => {
+    // Prepare
+    const { provider: local, cloud } = await provider();
+
+    // Act
+    const created = local.createServers({ clusterId: 'c1', clientToken: 't1', networkIds: [], servers: servers(1), options: { region: 'eu-west-1' } });
+
+    // Assess
+    await expect(created).rejects.toMatchObject({ name: 'UnsupportedRegion', message: expect.stringMatching(/^region eu-west-1/) });
+    expect(cloud.listServers()).toEqual([]);
+  });
+
+  it('passes the options and the rules to the cloud', async () => {
+    // Prepare
+    const { provider: local, cloud } = await provider();
+    const rule = { direction: 'ingress' as const, protocol: 'tcp', ethertype: 'IPv4' as const, remoteIpPrefix: '10.0.0.0/8', portRangeMin: 22, portRangeMax: 22 };
+
+    // Act
+    const networkIds = await local.createNetworks({ clusterId: 'c1', count: 1, securityRules: [rule] });
+    await local.createServers({ clusterId: 'c1', clientToken: 't1', networkIds, servers: servers(1), options: { region: 'local', zone: 'local-b', tags: { team: 'data' } } });
+
+    // Assess
+    expect(cloud.listServers()[0]).toMatchObject({ zone: 'local-b', tags: { team: 'data' }, securityRules: [rule] });
+  });
+});

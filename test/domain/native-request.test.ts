@@ -51,6 +51,58 @@ describe('the native create request schema', () => {
     expect(problems({ ...nativeBody(1), ...extra })).toContain(path);
   });
 
+  it.each([
+    ['an ICMP rule with ports (ports are for tcp and udp)', { protocol: 'icmp', portRangeMin: 8 }, 'network.securityRules.0.portRangeMin'],
+    ['an any-protocol rule with ports', { protocol: 'any', portRangeMax: 80 }, 'network.securityRules.0.portRangeMax'],
+    ['an IPv6 prefix under ethertype IPv4', { remoteIpPrefix: '2001:db8::/32' }, 'network.securityRules.0.ethertype'],
+    ['an IPv4 prefix under ethertype IPv6', { ethertype: 'IPv6', remoteIpPrefix: '10.0.0.0/8' }, 'network.securityRules.0.ethertype'],
+    ['a prefix with host bits set', { remoteIpPrefix: '10.0.0.1/8' }, 'network.securityRules.0.remoteIpPrefix'],
+    ['an IPv6 prefix with host bits set', { ethertype: 'IPv6', remoteIpPrefix: '2001:db8::1/64' }, 'network.securityRules.0.remoteIpPrefix'],
+    ['an address out of range', { remoteIpPrefix: '300.0.0.0/8' }, 'network.securityRules.0.remoteIpPrefix'],
+    ['a prefix length out of range', { remoteIpPrefix: '10.0.0.0/33' }, 'network.securityRules.0.remoteIpPrefix'],
+  ])('refuses a security rule with %s, naming the field', (_, change, path) => {
+    const rule = { direction: 'ingress', protocol: 'tcp', remoteIpPrefix: '10.0.0.0/8', ...change };
+
+    expect(problems(nativeBody(1, { network: { securityRules: [rule] } }))).toEqual([path]);
+  });
+
+  it.each([
+    ['tcp, one port', { protocol: 'tcp', portRangeMin: 22, portRangeMax: 22 }],
+    ['udp, open-ended', { protocol: 'udp', portRangeMin: 8000 }],
+    ['icmp, no ports', { protocol: 'icmp' }],
+    ['IPv6', { ethertype: 'IPv6', remoteIpPrefix: '2001:db8:1234::/48' }],
+    ['one IPv6 host', { ethertype: 'IPv6', remoteIpPrefix: '2001:db8::1/128' }],
+    ['everywhere', { remoteIpPrefix: '0.0.0.0/0' }],
+  ])('accepts a security rule: %s', (_, change) => {
+    const rule = { direction: 'ingress', protocol: 'tcp', remoteIpPrefix: '10.0.0.0/8', ...change };
+
+    expect(problems(nativeBody(1, { network: { securityRules: [rule] } }))).toEqual([]);
+  });
+
+  it('refuses security rules on a cluster without private networks, where there is nothing to apply them to', () => {
+    const rule = { direction: 'ingress', protocol: 'tcp', remoteIpPrefix: '10.0.0.0/8', portRangeMin: 22, portRangeMax: 22 };
+
+    expect(problems(nativeBody(1, { network: { privateNetworks: 0, securityRules: [rule] } }))).toEqual(['network.securityRules']);
+    expect(problems(nativeBody(1, { network: { privateNetworks: 0 } }))).toEqual([]);
+  });
+
+  it.each(['cluster-service:cluster-id', 'managed-by', 'Name', 'name', 'Managed-By', 'cluster-service:role', 'CLUSTER-SERVICE:anything', 'aws:cloudformation:stack-name', 'AWS:x'])(
+    'refuses the reserved tag key %s with a 400 detail naming tags.<key>',
+    (key) => {
+      const body = nativeBody(1, { tags: { team: 'data', [key]: 'spoofed' } });
+
+      const result = nativeCreateRequestSchema.safeParse(body);
+
+      expect(result.success).toBe(false);
+      const details = issuesToDetails(result.error?.issues ?? [], body);
+      expect(details).toEqual([{ path: `tags.${key}`, message: expect.stringMatching(/reserved/) }]);
+    },
+  );
+
+  it('accepts tag keys that only contain a reserved word', () => {
+    expect(problems(nativeBody(1, { tags: { 'team-name': 'data', 'my-aws:x': 'y', 'cluster-service': 'z', 'managed-by-team': 'ops' } }))).toEqual([]);
+  });
+
   it('refuses configuration parameters named ansible_*, which would outrank the inventory', () => {
     const body = nativeBody(1, { configuration: { profile: 'script', parameters: { ansible_host: '203.0.113.9', script_b64: 'ZWNobw==' } } });
 

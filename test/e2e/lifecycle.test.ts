@@ -51,6 +51,9 @@ describe('the cluster lifecycle over real HTTP', () => {
       ['a callback that is not a URL', nativeBody(1, { callbackUrl: 'not a url' }), 'callbackUrl'],
       ['a provider this deployment lacks', nativeBody(1, { provider: 'ec2' }), 'provider'],
       ['a flavor the provider lacks', nativeBody(0, { nodeGroups: [{ name: 'm', role: 'master', count: 1, flavor: 'm1.huge' }] }), 'nodeGroups.0.flavor'],
+      ['a tag key the service keeps for itself', nativeBody(1, { tags: { 'managed-by': 'someone-else' } }), 'tags.managed-by'],
+      ['a zone the cloud lacks', nativeBody(1, { zone: 'mars-1a' }), 'zone'],
+      ['security rules without a private network', nativeBody(1, { network: { privateNetworks: 0, securityRules: [{ direction: 'ingress', protocol: 'icmp', remoteIpPrefix: '0.0.0.0/0' }] } }), 'network.securityRules'],
     ])('answers 400 naming the field for %s, and creates nothing', async (_, body, path) => {
       const token = await projectToken(stack, `invalid-${path}`);
 
@@ -91,6 +94,49 @@ describe('the cluster lifecycle over real HTTP', () => {
       expect(response.body.estimatedSecondsToActive).toBeGreaterThan(0);
       expect((await api<{ items: unknown[] }>(stack, token, 'GET', '/v1/clusters')).body.items).toEqual([]);
       expect(stack.cloud.listServers().length).toBe(before);
+    });
+  });
+
+  describe('the spec’s server options', () => {
+    it('puts the native body’s zone, image, key, user data, tags and security rules on every server of the cluster, as the cloud lists them', async () => {
+      const token = await projectToken(stack, 'options');
+      const userData = Buffer.from('#!/bin/sh\necho "hello from $(hostname)" > /tmp/hello\n').toString('base64');
+      const securityRules = [
+        { direction: 'ingress', protocol: 'tcp', remoteIpPrefix: '10.0.0.0/8', portRangeMin: 22, portRangeMax: 22 },
+        { direction: 'ingress', protocol: 'icmp', ethertype: 'IPv6', remoteIpPrefix: '2001:db8::/32' },
+      ];
+      const body = nativeBody(2, {
+        region: 'local',
+        zone: 'local-c',
+        image: 'rocky-9',
+        keyName: 'ops',
+        userData,
+        tags: { team: 'data', 'cost-centre': 'cc-42' },
+        network: { privateNetworks: 2, securityRules },
+      });
+
+      const created = await api<{ id: string }>(stack, token, 'POST', '/v1/clusters', { body });
+      const cluster = await waitForCluster(stack, token, created.body.id, ['ACTIVE', 'FAILED']);
+      const inventory = await api<{ items: Record<string, unknown>[] }>(stack, token, 'GET', '/_local/cloud/servers');
+
+      expect(created.status).toBe(202);
+      expect(cluster.status).toBe('ACTIVE');
+      const servers = inventory.body.items.filter((item) => item.clusterId === created.body.id);
+      expect(servers.map((server) => server.name).sort()).toEqual(['analytics-master', 'analytics-worker-1', 'analytics-worker-2']);
+      for (const server of servers) {
+        expect(server).toMatchObject({
+          state: 'ACTIVE',
+          zone: 'local-c',
+          image: 'rocky-9',
+          keyName: 'ops',
+          userData,
+          tags: { team: 'data', 'cost-centre': 'cc-42' },
+          securityRules: [
+            { ...securityRules[0], ethertype: 'IPv4' },
+            { ...securityRules[1] },
+          ],
+        });
+      }
     });
   });
 

@@ -11,6 +11,7 @@ import { GENEROUS_QUOTA } from '../support/workflow.ts';
 import { seedRequest } from '../support/clusters.ts';
 import { startTestTable, type TestTable } from '../support/dynamodb.ts';
 import { lambdaContext, proxyEvent } from '../support/events.ts';
+import { nativeBody } from '../support/http.ts';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:provision';
 const sfn = mockClient(SFNClient);
@@ -132,6 +133,49 @@ describe('POST /backend/create_lambda_instance', () => {
     );
 
     expect(response.statusCode).toBe(401);
+  });
+});
+
+describe('POST /v1/clusters: the spec’s provider options', () => {
+  const postNative = (body: unknown, project: string, query?: Record<string, string>) =>
+    create(
+      proxyEvent({ method: 'POST', path: '/v1/clusters', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' }, project, ...(query ? { query } : {}) }),
+      lambdaContext,
+    );
+  type ErrorBody = { error: { code: string; details: { path: string; message: string }[] } };
+
+  it('answers 400 ValidationError naming tags.<key> for a tag key the service keeps for itself, and writes nothing', async () => {
+    const response = await postNative(nativeBody(1, { tags: { team: 'data', 'cluster-service:cluster-id': 'someone-else' } }), 'spoof');
+
+    expect(response.statusCode).toBe(400);
+    const body = JSON.parse(response.body) as ErrorBody;
+    expect(body.error.code).toBe('ValidationError');
+    expect(body.error.details.map((d) => d.path)).toEqual(['tags.cluster-service:cluster-id']);
+    expect(await clustersOf('spoof')).toEqual([]);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('answers 400 InvalidSpec naming region, zone and image the provider cannot serve, also for a dry run', async () => {
+    const body = nativeBody(1, { region: 'eu-west-1', zone: 'eu-west-1a', image: 'ami-0123456789abcdef0' });
+
+    const response = await postNative(body, 'elsewhere');
+    const dry = await postNative(body, 'elsewhere', { dryRun: 'true' });
+
+    expect([response.statusCode, dry.statusCode]).toEqual([400, 400]);
+    const parsed = JSON.parse(response.body) as ErrorBody;
+    expect(parsed.error.code).toBe('InvalidSpec');
+    expect(parsed.error.details.map((d) => d.path)).toEqual(['region', 'zone', 'image']);
+    expect(await clustersOf('elsewhere')).toEqual([]);
+  });
+
+  it('records a spec the provider can honour with its options, as the workflow will pass them on', async () => {
+    const options = { region: 'local', zone: 'local-b', image: 'ubuntu-24.04', keyName: 'ops', userData: 'IyEvYmluL3NoCg==', tags: { team: 'data' } };
+
+    const response = await postNative(nativeBody(1, options), 'honoured');
+
+    expect(response.statusCode).toBe(202);
+    const [cluster] = await clustersOf('honoured');
+    expect(cluster?.spec).toMatchObject(options);
   });
 });
 

@@ -39,8 +39,51 @@ describe('the ec2 provider’s access (context ec2VpcId, ec2SubnetIds, ec2ImageI
     expect(tagged?.Condition).toEqual({ StringEquals: { 'aws:RequestTag/managed-by': 'clusters-prod' } });
     expect(JSON.stringify(fixed?.Resource)).toContain('subnet/subnet-0a');
     expect(JSON.stringify(fixed?.Resource)).toContain('subnet/subnet-0b');
-    expect(JSON.stringify(fixed?.Resource)).toContain('key-pair/ops');
+    // The settings' key pair and any a spec names: every key pair of the account and region.
+    expect(JSON.stringify(fixed?.Resource)).toContain(':key-pair/*');
     expect(JSON.stringify(run)).not.toContain('"Resource":"*"');
+  });
+
+  it('lets it launch from a spec’s own image only when Amazon or the account owns it, and with any key pair of the account', () => {
+    const run = withAction(statementsOf(stack.functions.workflowStep), 'ec2:RunInstances');
+    const images = run.filter((s) => JSON.stringify(s.Resource).includes(':image/'));
+    const anyImage = images.find((s) => JSON.stringify(s.Resource).includes('image/*'));
+    const keyPairs = run.filter((s) => JSON.stringify(s.Resource).includes(':key-pair/'));
+
+    expect(images).toHaveLength(2);
+    expect(anyImage?.Condition).toEqual({ StringEquals: { 'ec2:Owner': ['amazon', { Ref: 'AWS::AccountId' }] } });
+    expect(asList(anyImage?.Resource)).toHaveLength(1);
+    expect(keyPairs).toHaveLength(1);
+    expect(keyPairs[0]?.Condition).toBeUndefined();
+    expect(JSON.stringify(keyPairs[0]?.Resource)).toContain(':key-pair/*');
+    expect(JSON.stringify(keyPairs[0]?.Resource)).not.toContain('key-pair/ops');
+  });
+
+  it('lets it add ingress rules only to security groups carrying the service tag', () => {
+    const authorize = withAction(statementsOf(stack.functions.workflowStep), 'ec2:AuthorizeSecurityGroupIngress');
+
+    expect(authorize).toHaveLength(1);
+    expect(asList(authorize[0]?.Resource).map((r) => JSON.stringify(r))).toEqual([expect.stringContaining(':security-group/*')]);
+    expect(authorize[0]?.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/managed-by': 'clusters-prod' } });
+  });
+
+  it('lets it tag only while creating, or name its own instances: client tags travel in the launch', () => {
+    const tagging = withAction(statementsOf(stack.functions.workflowStep), 'ec2:CreateTags');
+
+    expect(tagging).toHaveLength(2);
+    expect(tagging[0]?.Condition).toEqual({ StringEquals: { 'ec2:CreateAction': ['RunInstances', 'CreateSecurityGroup', 'AllocateAddress'] } });
+    expect(tagging[1]?.Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/managed-by': 'clusters-prod' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['Name'] },
+    });
+  });
+
+  it('lets it look up subnets’ zones with the other Describe calls', () => {
+    const describe = withAction(statementsOf(stack.functions.workflowStep), 'ec2:DescribeSubnets');
+
+    expect(describe).toHaveLength(1);
+    expect(describe[0]?.Resource).toBe('*');
+    expect(describe[0]?.Condition).toBeUndefined();
   });
 
   it('lets it pass only the node role, and only to EC2', () => {

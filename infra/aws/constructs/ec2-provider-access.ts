@@ -72,7 +72,7 @@ export class Ec2ProviderAccess extends Construct {
     const statements = [
       // Describe calls take no resource-level permissions.
       new iam.PolicyStatement({
-        actions: ['ec2:DescribeInstances', 'ec2:DescribeImages', 'ec2:DescribeSecurityGroups', 'ec2:DescribeAddresses'],
+        actions: ['ec2:DescribeInstances', 'ec2:DescribeImages', 'ec2:DescribeSecurityGroups', 'ec2:DescribeAddresses', 'ec2:DescribeSubnets'],
         resources: ['*'],
       }),
       new iam.PolicyStatement({ actions: ['ec2:RunInstances'], resources: [ec2Arn('instance/*'), ec2Arn('volume/*')], conditions: requestTagged }),
@@ -82,9 +82,16 @@ export class Ec2ProviderAccess extends Construct {
           ec2Arn(`image/${props.imageId}`, ''),
           ...props.subnetIds.map((subnet) => ec2Arn(`subnet/${subnet}`)),
           ec2Arn('network-interface/*'),
-          ...(props.keyName ? [ec2Arn(`key-pair/${props.keyName}`)] : []),
         ],
       }),
+      // A spec's own image: only Amazon's or the account's own, no community or other accounts' AMIs.
+      new iam.PolicyStatement({
+        actions: ['ec2:RunInstances'],
+        resources: [ec2Arn('image/*', '')],
+        conditions: { StringEquals: { 'ec2:Owner': ['amazon', Aws.ACCOUNT_ID] } },
+      }),
+      // Key pairs of the account and region: the settings' one, or one a spec names.
+      new iam.PolicyStatement({ actions: ['ec2:RunInstances'], resources: [ec2Arn('key-pair/*')] }),
       new iam.PolicyStatement({
         actions: ['ec2:RunInstances'],
         resources: [ec2Arn('security-group/*')],
@@ -108,6 +115,7 @@ export class Ec2ProviderAccess extends Construct {
       }),
       new iam.PolicyStatement({ actions: ['ec2:CreateSecurityGroup'], resources: [ec2Arn('security-group/*')], conditions: requestTagged }),
       new iam.PolicyStatement({ actions: ['ec2:CreateSecurityGroup'], resources: [ec2Arn(`vpc/${props.vpcId}`)] }),
+      // The members' rule and the spec's ingress rules, only on the service's own groups.
       new iam.PolicyStatement({
         actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:DeleteSecurityGroup'],
         resources: [ec2Arn('security-group/*')],

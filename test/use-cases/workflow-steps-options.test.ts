@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { runStep, type StepDeps } from '#use-cases/workflow-steps';
+import { nativeCreateRequestSchema, nativeToSpec } from '#domain/native-request';
+import { planServers } from '#domain/plan';
+import type { Cluster } from '#domain/model';
+import type { ClusterStore } from '#domain/store';
+import { providerRegistry } from '#domain/providers';
+import type { CloudProvider, CreateNetworksInput, CreateServersInput } from '#domain/provider';
+import { nativeBody } from '../support/http.ts';
+
+const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
+const USER_DATA = Buffer.from('#!/bin/sh\necho hello > /tmp/hello\n').toString('base64');
+const RULE = { direction: 'ingress', protocol: 'tcp', remoteIpPrefix: '10.0.0.0/8', portRangeMin: 22, portRangeMax: 22 };
+
+/** Just what the steps read and write: one record in memory. */
+const storeWith = (cluster: Cluster) => {
+  let current = cluster;
+  const store = {
+    getCluster: async () => current,
+    updateCluster: async (_id: string, mutate: (c: Cluster) => { cluster: Cluster } | null) => {
+      current = mutate(current)?.cluster ?? current;
+      return current;
+    },
+  } as unknown as ClusterStore;
+  return { store, record: () => current };
+};
+
+/** A provider that makes whatever it is asked for and remembers how it was asked. */
+const recordingProvider = (maxBatchSize: number) => {
+  const networkCalls: CreateNetworksInput[] = [];
+  const serverCalls: CreateServersInput[] = [];
+  const provider = {
+    name: 'local',
+    maxBatchSize,
+    timings: { expectedBootSeconds: 1, expectedConfigurationSeconds: 1 },
+    resolveFlavor: () => 'c1r1024d10',
+    describeFlavor: () => null,
+    checkOptions: () => [],
+    createNetworks: async (input: CreateNetworksInput) => {
+      networkCalls.push(input);
+      return Array.from({ length: input.count }, (_, i) => `net-${i}`);
+    },
+    createServers: async (input: CreateServersInput) => {
+      serverCalls.push(input);
+      return input.servers.map((server) => ({ id: `id-${server.name}`, name: server.name, state: 'BUILD' as const, privateIp: null, publicIp: null }));
+    },
+  } as unknown as CloudProvider;
+  return { provider, networkCalls, serverCalls };
+};
+
+const clusterFrom = (body: Record<string, unknown>): Cluster => {
+  const spec = nativeToSpec(nativeCreateRequestSchema.parse(body), 'local', () => ({ vcpus: 1, ramMb: 1024, diskGb: 10 }));
+  return {
+    id: CLUSTER_ID,
+    project: 'alpha',
+    name: spec.name,
+    provider: 'local',
+    status: 'PROVISIONING',
+    phase: 'plan',
+    spec,
+    request: body,
+    servers: planServers(spec, { resolveFlavor: () => 'c1r1024d10' }),
+    networks: [],
+    configurationId: null,
+    error: null,
+    executionId: null,
+    destroyExecutionId: null,
+    deadlines: {},
+    attempt: 1,
+    quotaReserved: true,
+    expiresAt: null,
+    createdAt: new Date(0).toISOString(),
+    updatedAt: new Date(0).toISOString(),
+    version: 1,
+  };
+};
+
+const depsFor = (store: ClusterStore, provider: CloudProvider): StepDeps => ({
+  store,
+  providers: providerRegistry([provider]),
+  config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 30, POLL_INTERVAL_SECONDS: 1 },
+});
+
+describe('the create steps pass the spec’s options to the provider', () => {
+  it('hands every server batch the spec’s region, zone, image, key name, user data and tags, with the batch’s own client token', async () => {
+    // Prepare
+    const body = nativeBody(4, {
+      region: 'local',
+      zone: 'local-b',
+      image: 'ubuntu-24.04',
+      keyName: 'ops',
+      userData: USER_DATA,
+      tags: { team: 'data', cost: 'cc-42' },
+    });
+    const { store, record } = storeWith(clusterFrom(body));
+    const { provider, serverCalls } = recordingProvider(2);
+
+    // Act
+    await runStep(depsFor(store, provider), { step: 'create-servers', clusterId: CLUSTER_ID });
+
+    // Assess
+    expect(serverCalls).toHaveLength(3);
+    for (const call of serverCalls) {
+      expect(call.options).toEqual({ region: 'local', zone: 'local-b', image: 'ubuntu-24.04', keyName: 'ops', userData: USER_DATA, tags: { team: 'data', cost: 'cc-42' } });
+    }
+    expect(serverCalls.map((call) => call.clientToken).sort()).toEqual([`${CLUSTER_ID}-a1-b0`, `${CLUSTER_ID}-a1-b1`, `${CLUSTER_ID}-a1-b2`]);
+    expect(record().servers.every((server) => server.id !== null)).toBe(true);
+  });
+
+  it('hands nothing a spec does not ask for: the provider’s defaults apply', async () => {
+    // Prepare
+    const { store } = storeWith(clusterFrom(nativeBody(1)));
+    const { provider, serverCalls } = recordingProvider(50);
+
+    // Act
+    await runStep(depsFor(store, provider), { step: 'create-servers', clusterId: CLUSTER_ID });
+
+    // Assess
+    expect(serverCalls.map((call) => call.options)).toEqual([{}]);
+  });
+
+  it('hands the spec’s security rules to createNetworks with the count of networks', async () => {
+    // Prepare
+    const body = nativeBody(1, { network: { privateNetworks: 2, securityRules: [RULE, { direction: 'ingress', protocol: 'icmp', remoteIpPrefix: '0.0.0.0/0' }] } });
+    const { store, record } = storeWith(clusterFrom(body));
+    const { provider, networkCalls } = recordingProvider(50);
+
+    // Act
+    await runStep(depsFor(store, provider), { step: 'create-networks', clusterId: CLUSTER_ID });
+
+    // Assess
+    expect(networkCalls).toEqual([
+      {
+        clusterId: CLUSTER_ID,
+        count: 2,
+        securityRules: [
+          { ...RULE, ethertype: 'IPv4' },
+          { direction: 'ingress', protocol: 'icmp', ethertype: 'IPv4', remoteIpPrefix: '0.0.0.0/0' },
+        ],
+      },
+    ]);
+    expect(record().networks).toEqual(['net-0', 'net-1']);
+  });
+});
