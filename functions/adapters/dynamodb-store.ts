@@ -4,6 +4,8 @@
  *   pk=CLUSTER#<id>  sk=META                      the cluster (version for optimistic locking)
  *   pk=CLUSTER#<id>  sk=EVENT#<iso-time>#<seq>     the timeline
  *   pk=TOKEN#<sha256> sk=TOKEN                     token → project
+ *   pk=QUOTA#<project> sk=QUOTA                    usage counters vcpus, servers, clusters; the
+ *                                                  project's own limits in the map `limits`
  *
  * GSI `byProject` (gsi1pk=PROJECT#<project>, gsi1sk=<createdAt>#<id>) lists a project's
  * clusters newest first.
@@ -23,7 +25,7 @@ import { Conflict, NotFound, QuotaExceeded, VersionConflict } from '#domain/erro
 import { tracer } from '#lib/tracer';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Cluster, ClusterEvent, ClusterStatus, StatusChange } from '#domain/model';
-import type { ClusterMutation, ClusterStore, IdempotencyRecord, Page, QuotaAmounts, QuotaRecord, TokenRecord } from '#domain/store';
+import { QUOTA_RESOURCES, type ClusterMutation, type ClusterStore, type IdempotencyRecord, type Page, type QuotaAmounts, type QuotaRecord, type QuotaResource, type TokenRecord } from '#domain/store';
 
 export const PROJECT_INDEX = 'byProject';
 /** The `type` of timeline items that are status changes: what the table's stream publishes. */
@@ -33,7 +35,6 @@ const clusterKey = (id: string) => ({ pk: `CLUSTER#${id}`, sk: 'META' });
 const tokenKey = (hash: string) => ({ pk: `TOKEN#${hash}`, sk: 'TOKEN' });
 const quotaKey = (project: string) => ({ pk: `QUOTA#${project}`, sk: 'QUOTA' });
 const idempotencyKey = (project: string, key: string) => ({ pk: `IDEMPOTENCY#${project}#${key}`, sk: 'IDEMPOTENCY' });
-const QUOTA_RESOURCES = ['vcpus', 'servers', 'clusters'] as const;
 /** Placeholders for the quota attributes (some are DynamoDB reserved words). */
 const QUOTA_NAMES = Object.fromEntries(QUOTA_RESOURCES.map((r) => [`#${r}`, r]));
 const epochSeconds = (iso: string) => Math.ceil(Date.parse(iso) / 1000);
@@ -50,6 +51,15 @@ const toItem = (cluster: Cluster) => ({
 const fromItem = (item: Record<string, unknown>): Cluster => {
   const { pk: _pk, sk: _sk, type: _type, gsi1pk: _g1, gsi1sk: _g2, ...cluster } = item;
   return cluster as unknown as Cluster;
+};
+
+const toQuota = (item: Record<string, unknown> | undefined): QuotaRecord => {
+  const number = (value: unknown) => (typeof value === 'number' ? value : 0);
+  const limits = (item?.limits ?? {}) as Partial<QuotaAmounts>;
+  return {
+    usage: { vcpus: number(item?.vcpus), servers: number(item?.servers), clusters: number(item?.clusters) },
+    limits: Object.fromEntries(QUOTA_RESOURCES.filter((r) => typeof limits[r] === 'number').map((r) => [r, limits[r]])),
+  };
 };
 
 const toToken = (item: Record<string, unknown>): TokenRecord => ({
@@ -288,12 +298,7 @@ export class DynamoDbStore implements ClusterStore {
 
   async getQuota(project: string): Promise<QuotaRecord> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: quotaKey(project), ConsistentRead: true }));
-    const number = (value: unknown) => (typeof value === 'number' ? value : 0);
-    const limits = (Item?.limits ?? {}) as Partial<QuotaAmounts>;
-    return {
-      usage: { vcpus: number(Item?.vcpus), servers: number(Item?.servers), clusters: number(Item?.clusters) },
-      limits: Object.fromEntries(QUOTA_RESOURCES.filter((r) => typeof limits[r] === 'number').map((r) => [r, limits[r]])),
-    };
+    return toQuota(Item);
   }
 
   async reserveQuota(project: string, amounts: QuotaAmounts, limits: QuotaAmounts): Promise<void> {
@@ -341,16 +346,56 @@ export class DynamoDbStore implements ClusterStore {
     );
   }
 
-  async setQuotaLimits(project: string, limits: Partial<QuotaAmounts>): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: quotaKey(project),
-        UpdateExpression: 'SET limits = :limits, #type = :type',
-        ExpressionAttributeNames: { '#type': 'type' },
-        ExpressionAttributeValues: { ':limits': limits, ':type': 'quota' },
-      }),
-    );
+  async setQuotaLimits(project: string, limits: Partial<QuotaAmounts>, reset: readonly QuotaResource[] = []): Promise<QuotaRecord> {
+    const set = QUOTA_RESOURCES.filter((r) => limits[r] !== undefined);
+    const removed = QUOTA_RESOURCES.filter((r) => reset.includes(r));
+    const both = set.filter((r) => removed.includes(r));
+    if (both.length > 0) throw new Error(`a quota limit cannot be both set and reset: ${both.join(', ')}`);
+    const names = (resources: readonly QuotaResource[]) => Object.fromEntries(resources.map((r) => [`#${r}`, r]));
+
+    // DynamoDB cannot SET a path inside a map that does not exist, nor make the map and a path in
+    // it in one expression (the paths overlap). So: change just the named entries of an existing
+    // map; where there is none, write the map whole on condition that there still is none. A
+    // writer slipping in between fails the other's condition, and the loop goes round again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const clauses = [`SET ${[...set.map((r) => `#limits.#${r} = :${r}`), '#type = :type'].join(', ')}`];
+        if (removed.length > 0) clauses.push(`REMOVE ${removed.map((r) => `#limits.#${r}`).join(', ')}`);
+        const { Attributes } = await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: quotaKey(project),
+            UpdateExpression: clauses.join(' '),
+            ConditionExpression: 'attribute_type(#limits, :map)',
+            ExpressionAttributeNames: { '#limits': 'limits', '#type': 'type', ...names([...set, ...removed]) },
+            ExpressionAttributeValues: { ':map': 'M', ':type': 'quota', ...Object.fromEntries(set.map((r) => [`:${r}`, limits[r]])) },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return toQuota(Attributes);
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+      // No map, so nothing to remove; a reset alone changes nothing.
+      if (set.length === 0) return this.getQuota(project);
+      try {
+        const { Attributes } = await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: quotaKey(project),
+            UpdateExpression: 'SET #limits = :limits, #type = :type',
+            ConditionExpression: 'NOT attribute_type(#limits, :map)',
+            ExpressionAttributeNames: { '#limits': 'limits', '#type': 'type' },
+            ExpressionAttributeValues: { ':limits': Object.fromEntries(set.map((r) => [r, limits[r]])), ':map': 'M', ':type': 'quota' },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return toQuota(Attributes);
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        if (attempt >= MAX_UPDATE_ATTEMPTS) throw new VersionConflict(`the quota of project ${project} keeps changing; gave up after ${attempt} attempts`);
+      }
+    }
   }
 
   async claimIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord | null> {

@@ -22,6 +22,10 @@ export interface QuotaAmounts {
   clusters: number;
 }
 
+export type QuotaResource = keyof QuotaAmounts;
+/** The resources a quota counts, in the order they are shown. */
+export const QUOTA_RESOURCES = ['vcpus', 'servers', 'clusters'] as const satisfies readonly QuotaResource[];
+
 export interface QuotaRecord {
   usage: QuotaAmounts;
   /** Limits set for this project; the deployment's defaults apply to the others. */
@@ -79,7 +83,13 @@ export interface ClusterStore {
    */
   reserveQuota(project: string, amounts: QuotaAmounts, limits: QuotaAmounts): Promise<void>;
   releaseQuota(project: string, amounts: QuotaAmounts): Promise<void>;
-  setQuotaLimits(project: string, limits: Partial<QuotaAmounts>): Promise<void>;
+  /**
+   * Sets the project's own limit for each resource in `limits` and removes it for each in `reset`
+   * (the deployment's default applies again). The other resources' limits are left as they are,
+   * so concurrent changes to different resources do not undo each other. A resource may not be
+   * in both. Answers the record as written.
+   */
+  setQuotaLimits(project: string, limits: Partial<QuotaAmounts>, reset?: readonly QuotaResource[]): Promise<QuotaRecord>;
 
   /** Records a key as IN_PROGRESS unless it exists; answers the existing record otherwise. */
   claimIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord | null>;

@@ -1,6 +1,7 @@
 /**
- * `npm run cli -- …`: administration of the service's table. By default it talks to the running
- * local stack (`npm start`); `--table` (or TABLE_NAME) points it at a deployed table instead.
+ * `npm run cli -- …`: administration of the service's table (API tokens, project quotas). By
+ * default it talks to the running local stack (`npm start`); `--table` (or TABLE_NAME) points it
+ * at a deployed table instead.
  * Exit codes: 0 ok, 1 failure, 2 usage error.
  */
 import { realpathSync } from 'node:fs';
@@ -8,10 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDbStore } from '#adapters/dynamodb-store';
-import { ConfigError, readEnv } from '#lib/config';
+import type { ClusterStore, QuotaAmounts } from '#domain/store';
+import { ConfigError, quotaDefaultsOf, quotaEnvSchema, readEnv } from '#lib/config';
 import { localEnvSchema } from '../local/config.ts';
 import { LOCAL_AWS, LOCAL_TABLE_NAME } from '../local/dynamodb.ts';
-import { CommandError, createToken, listTokens, revokeToken, UsageError, type Output } from './tokens.ts';
+import { MAX_LIMIT, setQuota, showQuota, type QuotaOutput } from './quotas.ts';
+import { CommandError, createToken, listTokens, revokeToken, UsageError } from './tokens.ts';
 
 const TARGET_HELP = `target (every command):
   by default the running local stack (\`npm start\`): DynamoDB at http://127.0.0.1:$DYNAMODB_PORT
@@ -23,40 +26,87 @@ const TARGET_HELP = `target (every command):
 
 exit codes: 0 ok, 1 failure, 2 usage error`;
 
-const COMMANDS = {
-  create: {
-    synopsis: 'tokens create --project NAME [--expires-in 30d] [--description TEXT]',
-    help: `  --project NAME        the project the token is for: 1-128 of A-Z a-z 0-9 . _ -
+interface CommandSpec {
+  synopsis: string;
+  help: string;
+  options: readonly OptionName[];
+  arguments: number;
+}
+
+const GROUPS = {
+  tokens: {
+    create: {
+      synopsis: 'tokens create --project NAME [--expires-in 30d] [--description TEXT]',
+      help: `  --project NAME        the project the token is for: 1-128 of A-Z a-z 0-9 . _ -
   --expires-in N{d|h|m} refuse the token after N days, hours or minutes (at most 3650d);
                         without it the token does not expire
   --description TEXT    a note shown by \`tokens list\`
 
 The token is printed once, as the last word of the output; only its SHA-256 is stored.`,
-    options: ['project', 'expires-in', 'description'],
-    arguments: 0,
-  },
-  list: {
-    synopsis: 'tokens list [--project NAME] [--json]',
-    help: `  --project NAME        only this project's tokens
+      options: ['project', 'expires-in', 'description'],
+      arguments: 0,
+    },
+    list: {
+      synopsis: 'tokens list [--project NAME] [--json]',
+      help: `  --project NAME        only this project's tokens
   --json                a JSON array of {id, project, created, expires, status, description?}
 
 One line per token: id (the first 12 hex characters of its SHA-256), project, created,
 expires (or never), status (active | revoked | expired), description. Never a token itself.`,
-    options: ['project', 'json'],
-    arguments: 0,
-  },
-  revoke: {
-    synopsis: 'tokens revoke ID',
-    help: `  ID                    8 or more hex characters: the start of an id as \`tokens list\` shows it;
+      options: ['project', 'json'],
+      arguments: 0,
+    },
+    revoke: {
+      synopsis: 'tokens revoke ID',
+      help: `  ID                    8 or more hex characters: the start of an id as \`tokens list\` shows it;
                         it must match exactly one token`,
-    options: [],
-    arguments: 1,
+      options: [],
+      arguments: 1,
+    },
   },
-} as const satisfies Record<string, { synopsis: string; help: string; options: readonly OptionName[]; arguments: number }>;
+  quotas: {
+    show: {
+      synopsis: 'quotas show --project NAME [--json]',
+      help: `  --project NAME        the project: 1-128 of A-Z a-z 0-9 . _ -
+  --json                a JSON object {project, vcpus, servers, clusters}, each resource
+                        {used, limit, source}: source project | default
 
-type CommandName = keyof typeof COMMANDS;
+One line per resource: what the project's live clusters hold (USED) and its LIMIT. A resource
+without a limit of the project's own shows \`default\`: the deployment's QUOTA_MAX_* applies,
+which is not in the table, so a deployed table shows no number (JSON limit null). For the
+local stack the number is shown: QUOTA_MAX_* as this environment sets them, which is what
+\`npm start\` uses when started from it.`,
+      options: ['project', 'json'],
+      arguments: 0,
+    },
+    set: {
+      synopsis: 'quotas set --project NAME [--vcpus N] [--servers N] [--clusters N] [--reset RESOURCE[,RESOURCE]]',
+      help: `  --project NAME        the project: 1-128 of A-Z a-z 0-9 . _ -
+  --vcpus N             the project's own limit of vCPUs, servers or clusters across its live
+  --servers N           clusters: a whole number from 0 to ${MAX_LIMIT}
+  --clusters N
+  --reset RESOURCE[,…]  remove the project's own limit of vcpus, servers and/or clusters, so the
+                        deployment's default (QUOTA_MAX_*) applies again
 
-const SYNOPSES = Object.values(COMMANDS).map((command) => `npm run cli -- ${command.synopsis}`);
+At least one of them. Limits not named are kept. A limit below the current usage is set, with a
+warning: the project's clusters keep running, new creates are refused (403 QuotaExceeded).`,
+      options: ['project', 'vcpus', 'servers', 'clusters', 'reset'],
+      arguments: 0,
+    },
+  },
+} as const satisfies Record<string, Record<string, CommandSpec>>;
+
+type GroupName = keyof typeof GROUPS;
+type CommandOf<G extends GroupName> = keyof (typeof GROUPS)[G] & string;
+
+const isGroup = (name: string | undefined): name is GroupName => name !== undefined && Object.hasOwn(GROUPS, name);
+const commandsOf = (group: GroupName): Record<string, CommandSpec> => GROUPS[group];
+
+/** `a, b or c` */
+const orList = (words: readonly string[]): string => (words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words.at(-1)}` : (words[0] ?? ''));
+const commandList = (group: GroupName): string => orList(Object.keys(GROUPS[group]));
+
+const synopses = (specs: readonly CommandSpec[]): string => specs.map((spec) => `  npm run cli -- ${spec.synopsis}`).join('\n');
 
 /** The full text for --help and a bare `npm run cli`; the short one follows a usage error. */
 interface Usage {
@@ -64,14 +114,24 @@ interface Usage {
   short: string;
 }
 
+const ALL_SPECS = Object.values(GROUPS).flatMap((group) => Object.values(group) as CommandSpec[]);
+
 const MAIN_USAGE: Usage = {
-  full: `usage:\n${SYNOPSES.map((line) => `  ${line}`).join('\n')}\n\n${TARGET_HELP}`,
-  short: `usage:\n${SYNOPSES.map((line) => `  ${line}`).join('\n')}\n(--help for the options)`,
+  full: `usage:\n${synopses(ALL_SPECS)}\n\n${TARGET_HELP}`,
+  short: `usage:\n${synopses(ALL_SPECS)}\n(--help for the options)`,
 };
 
-const commandUsage = (name: CommandName): Usage => ({
-  full: `usage: npm run cli -- ${COMMANDS[name].synopsis}\n\n${COMMANDS[name].help}\n\n${TARGET_HELP}`,
-  short: `usage: npm run cli -- ${COMMANDS[name].synopsis}\n(npm run cli -- tokens ${name} --help for the options)`,
+const groupUsage = (group: GroupName): Usage => {
+  const specs = Object.values(commandsOf(group));
+  return {
+    full: `usage:\n${synopses(specs)}\n\n${TARGET_HELP}`,
+    short: `usage:\n${synopses(specs)}\n(npm run cli -- ${group} COMMAND --help for the options)`,
+  };
+};
+
+const commandUsage = (group: GroupName, name: string, spec: CommandSpec): Usage => ({
+  full: `usage: npm run cli -- ${spec.synopsis}\n\n${spec.help}\n\n${TARGET_HELP}`,
+  short: `usage: npm run cli -- ${spec.synopsis}\n(npm run cli -- ${group} ${name} --help for the options)`,
 });
 
 const OPTIONS = {
@@ -82,6 +142,10 @@ const OPTIONS = {
   'expires-in': { type: 'string' },
   description: { type: 'string' },
   json: { type: 'boolean' },
+  vcpus: { type: 'string' },
+  servers: { type: 'string' },
+  clusters: { type: 'string' },
+  reset: { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -90,13 +154,19 @@ const GLOBAL_OPTIONS: readonly OptionName[] = ['help', 'table', 'endpoint'];
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
 /** parseArgs' own messages suggest `-- --flag`, which `npm run` would swallow. */
-const usageFromParseError = (error: unknown): UsageError => {
+const usageFromParseError = (error: unknown, argv: readonly string[]): UsageError => {
   const code = (error as { code?: unknown }).code;
   const message = error instanceof Error ? error.message : String(error);
   const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? 'an option';
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new UsageError(`unknown option ${flag}`);
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    return new UsageError(/does not take an argument/.test(message) ? `${flag} takes no value` : `${flag} needs a value`);
+    if (/does not take an argument/.test(message)) return new UsageError(`${flag} takes no value`);
+    // A value starting with '-' (`--vcpus -1`) reads as an option: say which, and how to pass it.
+    const next = argv[argv.indexOf(flag) + 1];
+    if (/ambiguous/.test(message) && next !== undefined) {
+      return new UsageError(`${flag} needs a value, and ${JSON.stringify(next)} reads as an option (if it is the value, write ${flag}=${next})`);
+    }
+    return new UsageError(`${flag} needs a value`);
   }
   return new UsageError(message);
 };
@@ -175,7 +245,43 @@ const processIo: CliIo = {
   env: process.env,
 };
 
-const isCommand = (name: string | undefined): name is CommandName => name !== undefined && Object.hasOwn(COMMANDS, name);
+interface RunContext {
+  store: ClusterStore;
+  values: Values;
+  /** The positional arguments after the command. */
+  args: readonly string[];
+  out: QuotaOutput;
+  target: Target;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * The defaults a local stack started from this environment applies; a deployed stack's are in its
+ * functions' environment, out of the CLI's reach.
+ */
+const knownQuotaDefaults = (target: Target, env: NodeJS.ProcessEnv): QuotaAmounts | null =>
+  target.kind === 'local' ? quotaDefaultsOf(readEnv(quotaEnvSchema, env)) : null;
+
+type Runner = (context: RunContext) => Promise<unknown>;
+
+const RUNNERS: { [G in GroupName]: Record<CommandOf<G>, Runner> } = {
+  tokens: {
+    create: ({ store, values, out }) => createToken(store, { project: values.project, expiresIn: values['expires-in'], description: values.description }, out),
+    list: ({ store, values, out }) => listTokens(store, { project: values.project, json: values.json }, out),
+    revoke: ({ store, args, out }) => revokeToken(store, args[0], out),
+  },
+  quotas: {
+    show: ({ store, values, out, target, env }) => showQuota(store, { project: values.project, json: values.json }, out, knownQuotaDefaults(target, env)),
+    set: ({ store, values, out }) =>
+      setQuota(store, { project: values.project, vcpus: values.vcpus, servers: values.servers, clusters: values.clusters, reset: values.reset }, out),
+  },
+};
+
+const findCommand = (group: GroupName, name: string): { spec: CommandSpec; run: Runner } | undefined => {
+  const spec = commandsOf(group)[name];
+  const run = (RUNNERS[group] as Record<string, Runner | undefined>)[name];
+  return spec && run ? { spec, run } : undefined;
+};
 
 /** Runs one command line; answers the exit code. */
 export const runCli = async (argv: readonly string[], io: CliIo = processIo): Promise<number> => {
@@ -185,14 +291,21 @@ export const runCli = async (argv: readonly string[], io: CliIo = processIo): Pr
     try {
       parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
     } catch (error) {
-      throw usageFromParseError(error);
+      throw usageFromParseError(error, argv);
     }
     const values = parsed.values as Values;
     const [group, command, ...rest] = parsed.positionals;
 
-    if (group !== undefined && group !== 'tokens') throw new UsageError(`unknown command ${JSON.stringify(group)}`);
-    if (command !== undefined && !isCommand(command)) throw new UsageError(`unknown tokens command ${JSON.stringify(command)}: create, list or revoke`);
-    if (command !== undefined) usage = commandUsage(command);
+    if (group !== undefined && !isGroup(group)) throw new UsageError(`unknown command ${JSON.stringify(group)}: ${orList(Object.keys(GROUPS))}`);
+    let found: ReturnType<typeof findCommand>;
+    if (group !== undefined) {
+      usage = groupUsage(group);
+      if (command !== undefined) {
+        found = findCommand(group, command);
+        if (!found) throw new UsageError(`unknown ${group} command ${JSON.stringify(command)}: ${commandList(group)}`);
+        usage = commandUsage(group, command, found.spec);
+      }
+    }
 
     if (values.help) {
       io.stdout(`${usage.full}\n`);
@@ -202,14 +315,14 @@ export const runCli = async (argv: readonly string[], io: CliIo = processIo): Pr
       io.stderr(`${usage.full}\n`);
       return 2;
     }
-    if (command === undefined) throw new UsageError('tokens needs a command: create, list or revoke');
+    if (!found) throw new UsageError(`${group} needs a command: ${commandList(group)}`);
 
-    const spec = COMMANDS[command];
+    const { spec, run } = found;
     const given = parsed.tokens.flatMap((token) => (token.kind === 'option' ? [token] : []));
     for (const option of given) {
       const name = option.name as OptionName;
-      if (!GLOBAL_OPTIONS.includes(name) && !(spec.options as readonly OptionName[]).includes(name)) {
-        throw new UsageError(`${option.rawName} is not an option of tokens ${command}`);
+      if (!GLOBAL_OPTIONS.includes(name) && !spec.options.includes(name)) {
+        throw new UsageError(`${option.rawName} is not an option of ${group} ${command}`);
       }
       if (given.filter((other) => other.name === name).length > 1) throw new UsageError(`${option.rawName} is given more than once`);
     }
@@ -219,17 +332,11 @@ export const runCli = async (argv: readonly string[], io: CliIo = processIo): Pr
     const target = resolveTarget(values, io.env);
     const client = new DynamoDBClient(target.clientConfig);
     const store = new DynamoDbStore({ tableName: target.tableName, client });
-    const out: Output = { line: (text) => io.stdout(`${text}\n`) };
+    const out: QuotaOutput = { line: (text) => io.stdout(`${text}\n`), warn: (text) => io.stderr(`warning: ${text}\n`) };
     try {
-      if (command === 'create') {
-        await createToken(store, { project: values.project, expiresIn: values['expires-in'], description: values.description }, out);
-      } else if (command === 'list') {
-        await listTokens(store, { project: values.project, json: values.json }, out);
-      } else {
-        await revokeToken(store, rest[0], out);
-      }
+      await run({ store, values, args: rest, out, target, env: io.env });
     } catch (error) {
-      if (error instanceof UsageError || error instanceof CommandError) throw error;
+      if (error instanceof UsageError || error instanceof CommandError || error instanceof ConfigError) throw error;
       io.stderr(`error: ${await explainFailure(error, target, client)}\n`);
       return 1;
     } finally {

@@ -117,7 +117,7 @@ export interface ListTokensInput {
   json?: boolean;
 }
 
-const columns = (rows: string[][]): string[] => {
+export const columns = (rows: string[][]): string[] => {
   const widths = rows.reduce<number[]>((acc, row) => row.map((cell, i) => Math.max(acc[i] ?? 0, cell.length)), []);
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
 };

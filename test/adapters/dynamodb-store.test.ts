@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { Conflict, NotFound } from '#domain/errors';
 import type { Cluster } from '#domain/model';
 import { compatToSpec } from '#domain/compat-request';
 import { seedRequest } from '../support/clusters.ts';
+import { LOCAL_TABLE_NAME } from '../../infra/local/dynamodb.ts';
 import { startTestTable, type TestTable } from '../support/dynamodb.ts';
 
 let table: TestTable;
@@ -171,5 +173,99 @@ describe('the DynamoDB store (against dynalite)', () => {
     await table.store.putToken({ hash, project: 'alpha', createdAt: '2026-01-01T00:00:00.000Z', expiresAt: null, revoked: false });
     expect(await table.store.getToken(hash)).toEqual({ hash, project: 'alpha', createdAt: '2026-01-01T00:00:00.000Z', expiresAt: null, revoked: false });
     expect(await table.store.getToken('b'.repeat(64))).toBeNull();
+  });
+});
+
+describe('the DynamoDB store’s quota limits', () => {
+  const quotaItem = async (project: string) => {
+    const { Item } = await table.dynamodb.client.send(
+      new GetItemCommand({ TableName: LOCAL_TABLE_NAME, Key: { pk: { S: `QUOTA#${project}` }, sk: { S: 'QUOTA' } }, ConsistentRead: true }),
+    );
+    return Item;
+  };
+
+  it('sets a limit on a project without a quota item, creating the limits map', async () => {
+    const project = `quota-${randomUUID()}`;
+
+    const written = await table.store.setQuotaLimits(project, { servers: 3 });
+
+    expect(written).toEqual({ usage: { vcpus: 0, servers: 0, clusters: 0 }, limits: { servers: 3 } });
+    expect(await table.store.getQuota(project)).toEqual(written);
+    expect((await quotaItem(project))?.limits).toEqual({ M: { servers: { N: '3' } } });
+  });
+
+  it('sets one limit without dropping the others, and keeps the usage', async () => {
+    // Prepare
+    const project = `quota-${randomUUID()}`;
+    await table.store.reserveQuota(project, { vcpus: 4, servers: 2, clusters: 1 }, { vcpus: 100, servers: 100, clusters: 100 });
+    await table.store.setQuotaLimits(project, { vcpus: 64, clusters: 5 });
+
+    // Act
+    await table.store.setQuotaLimits(project, { servers: 10 });
+    const written = await table.store.setQuotaLimits(project, { vcpus: 32 });
+
+    // Assess
+    expect(written).toEqual({ usage: { vcpus: 4, servers: 2, clusters: 1 }, limits: { vcpus: 32, servers: 10, clusters: 5 } });
+    expect(await table.store.getQuota(project)).toEqual(written);
+  });
+
+  it('removes just the reset limits, and may set others in the same call', async () => {
+    const project = `quota-${randomUUID()}`;
+    await table.store.setQuotaLimits(project, { vcpus: 8, servers: 4, clusters: 2 });
+
+    const written = await table.store.setQuotaLimits(project, { clusters: 3 }, ['vcpus']);
+
+    expect(written.limits).toEqual({ servers: 4, clusters: 3 });
+    expect(await table.store.getQuota(project)).toEqual(written);
+  });
+
+  it('resets a project that has no limits (or no item) by changing nothing', async () => {
+    const bare = `quota-${randomUUID()}`;
+    const counted = `quota-${randomUUID()}`;
+    await table.store.reserveQuota(counted, { vcpus: 2, servers: 1, clusters: 1 }, { vcpus: 10, servers: 10, clusters: 10 });
+
+    expect(await table.store.setQuotaLimits(bare, {}, ['servers'])).toEqual({ usage: { vcpus: 0, servers: 0, clusters: 0 }, limits: {} });
+    expect(await table.store.setQuotaLimits(counted, {}, ['servers', 'clusters'])).toEqual({ usage: { vcpus: 2, servers: 1, clusters: 1 }, limits: {} });
+    expect(await quotaItem(bare)).toBeUndefined();
+  });
+
+  it('reads and amends a limits map written whole, as a raw update-item writes it', async () => {
+    // Prepare
+    const project = `quota-${randomUUID()}`;
+    await table.dynamodb.client.send(
+      new UpdateItemCommand({
+        TableName: LOCAL_TABLE_NAME,
+        Key: { pk: { S: `QUOTA#${project}` }, sk: { S: 'QUOTA' } },
+        UpdateExpression: 'SET limits = :l',
+        ExpressionAttributeValues: { ':l': { M: { servers: { N: '50' }, vcpus: { N: '200' } } } },
+      }),
+    );
+
+    // Act
+    const before = await table.store.getQuota(project);
+    const after = await table.store.setQuotaLimits(project, { clusters: 7 }, ['vcpus']);
+
+    // Assess
+    expect(before.limits).toEqual({ servers: 50, vcpus: 200 });
+    expect(after.limits).toEqual({ servers: 50, clusters: 7 });
+  });
+
+  it('loses none of several first writes racing on a project without limits', async () => {
+    const project = `quota-${randomUUID()}`;
+
+    await Promise.all([
+      table.store.setQuotaLimits(project, { vcpus: 1 }),
+      table.store.setQuotaLimits(project, { servers: 2 }),
+      table.store.setQuotaLimits(project, { clusters: 3 }),
+    ]);
+
+    expect((await table.store.getQuota(project)).limits).toEqual({ vcpus: 1, servers: 2, clusters: 3 });
+  });
+
+  it('refuses a resource that is both set and reset, writing nothing', async () => {
+    const project = `quota-${randomUUID()}`;
+
+    await expect(table.store.setQuotaLimits(project, { servers: 1 }, ['servers'])).rejects.toThrow(/both set and reset: servers/);
+    expect(await quotaItem(project)).toBeUndefined();
   });
 });

@@ -19,9 +19,9 @@ afterAll(async () => {
   await table.stop();
 });
 
-/** The environment without anything that would send the CLI to a deployed table. */
+/** The environment without anything that would send the CLI to a deployed table or change the local quota defaults. */
 const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
-  const { TABLE_NAME: _table, DYNAMODB_PORT: _port, ...env } = process.env;
+  const { TABLE_NAME: _table, DYNAMODB_PORT: _port, QUOTA_MAX_VCPUS: _vcpus, QUOTA_MAX_SERVERS: _servers, QUOTA_MAX_CLUSTERS: _clusters, ...env } = process.env;
   return { ...env, ...extra };
 };
 
@@ -85,6 +85,23 @@ describe('the CLI as a child process', () => {
     expect(ids).toEqual([hashToken(lastWord(created.stdout)).slice(0, 12)]);
   });
 
+  it('sets a project’s limit below its usage with a warning on stderr, exit 0, and shows it as JSON', async () => {
+    // Prepare
+    const target = ['--endpoint', table.dynamodb.endpoint];
+    await table.store.reserveQuota('child-quota', { vcpus: 8, servers: 2, clusters: 1 }, { vcpus: 100, servers: 100, clusters: 100 });
+
+    // Act
+    const set = await runReal(['quotas', 'set', '--project', 'child-quota', '--servers', '1', ...target]);
+    const shown = await runReal(['quotas', 'show', '--project', 'child-quota', '--json', ...target]);
+
+    // Assess
+    expect(set.code).toBe(0);
+    expect(set.stdout).toBe('limits of project child-quota now: vcpus default, servers 1, clusters default\n');
+    expect(set.stderr).toMatch(/^warning: the servers limit 1 is below the current usage of project child-quota \(2\)/);
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ project: 'child-quota', servers: { used: 2, limit: 1, source: 'project' } });
+  });
+
   it('exits 2 with the usage on stderr when given no arguments', async () => {
     const result = await runReal([]);
 
@@ -92,6 +109,7 @@ describe('the CLI as a child process', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^usage:/);
     expect(result.stderr).toContain('tokens create --project NAME');
+    expect(result.stderr).toContain('quotas set --project NAME');
   });
 
   it('exits 1 with a plain message, not a stack, when nothing listens on the endpoint', async () => {
@@ -116,6 +134,17 @@ describe('the CLI’s arguments', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toContain('tokens revoke ID');
+    expect(result.stdout).toContain('quotas show --project NAME [--json]');
+    expect(result.stdout).toContain('quotas set --project NAME [--vcpus N] [--servers N] [--clusters N] [--reset RESOURCE[,RESOURCE]]');
+    expect(result.stdout).toContain('--table NAME');
+  });
+
+  it('prints a quotas command’s own usage for `quotas set --help`', async () => {
+    const result = await runHere(['quotas', 'set', '--help']);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^usage: npm run cli -- quotas set --project NAME/);
+    expect(result.stdout).toContain('--reset RESOURCE');
     expect(result.stdout).toContain('--table NAME');
   });
 
@@ -141,7 +170,18 @@ describe('the CLI’s arguments', () => {
     [['tokens', 'list', '--table', 'x'], /--table must be/],
     [['tokens'], /tokens needs a command/],
     [['tokens', 'delete'], /unknown tokens command "delete"/],
-    [['clusters'], /unknown command "clusters"/],
+    [['clusters'], /unknown command "clusters": tokens or quotas/],
+    [['quotas'], /quotas needs a command: show or set/],
+    [['quotas', 'list'], /unknown quotas command "list": show or set/],
+    [['quotas', 'show'], /--project is required/],
+    [['quotas', 'show', '--project', 'a', '--vcpus', '3'], /--vcpus is not an option of quotas show/],
+    [['quotas', 'set', '--project', 'a'], /quotas set needs at least one of --vcpus, --servers, --clusters or --reset/],
+    [['quotas', 'set', '--project', 'a', '--vcpus', '-1'], /--vcpus needs a value, and "-1" reads as an option \(if it is the value, write --vcpus=-1\)/],
+    [['quotas', 'set', '--project', 'a', '--vcpus=-1'], /--vcpus must be a whole number from 0 to 1000000 \(got "-1"\)/],
+    [['quotas', 'set', '--project', 'a', '--servers', '2.5'], /--servers must be a whole number/],
+    [['quotas', 'set', '--project', 'a', '--clusters', '3', '--clusters', '4'], /--clusters is given more than once/],
+    [['quotas', 'set', '--project', 'a', '--reset', 'cpus'], /--reset takes vcpus, servers or clusters, comma-separated \(got "cpus"\)/],
+    [['quotas', 'set', '--project', 'a', '--reset', 'vcpus', '--vcpus', '3'], /--reset vcpus and --vcpus contradict each other/],
   ])('exits 2 for %j with a message naming what is wrong', async (args, message) => {
     const result = await runHere(args, cleanEnv({ DYNAMODB_PORT: String(await closedPort()) }));
 
@@ -178,6 +218,64 @@ describe('the CLI’s arguments', () => {
     expect(await authorizeToken(table.store, token)).toEqual({ ok: false, reason: 'revoked' });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no token has an id starting with ffffffff00');
+  });
+});
+
+describe('the quotas commands end to end', () => {
+  it('set, show, set another, reset: each keeps the limits it does not name', async () => {
+    // Prepare
+    const target = ['--endpoint', table.dynamodb.endpoint];
+    await table.store.reserveQuota('round-trip', { vcpus: 12, servers: 3, clusters: 1 }, { vcpus: 100, servers: 100, clusters: 100 });
+
+    // Act
+    const first = await runHere(['quotas', 'set', '--project', 'round-trip', '--vcpus', '64', '--clusters', '5', ...target]);
+    const second = await runHere(['quotas', 'set', '--project', 'round-trip', '--servers', '10', ...target]);
+    const shown = await runHere(['quotas', 'show', '--project', 'round-trip', ...target]);
+    const reset = await runHere(['quotas', 'set', '--project', 'round-trip', '--reset', 'vcpus,clusters', ...target]);
+    const after = await runHere(['quotas', 'show', '--project', 'round-trip', '--json', ...target]);
+
+    // Assess
+    expect([first.code, second.code, shown.code, reset.code, after.code]).toEqual([0, 0, 0, 0, 0]);
+    expect([first.stderr, second.stderr, shown.stderr, reset.stderr, after.stderr]).toEqual(['', '', '', '', '']);
+    expect(second.stdout).toBe('limits of project round-trip now: vcpus 64, servers 10, clusters 5\n');
+    expect(shown.stdout.split('\n').slice(1, 5)).toEqual(['RESOURCE  USED  LIMIT', 'vcpus     12    64', 'servers   3     10', 'clusters  1     5']);
+    expect(reset.stdout).toBe('limits of project round-trip now: vcpus default, servers 10, clusters default\n');
+    expect(JSON.parse(after.stdout)).toEqual({
+      project: 'round-trip',
+      vcpus: { used: 12, limit: 4096, source: 'default' },
+      servers: { used: 3, limit: 10, source: 'project' },
+      clusters: { used: 1, limit: 2000, source: 'default' },
+    });
+  });
+
+  it('shows the local stack’s defaults as this environment sets them, and none for a deployed table', async () => {
+    // Prepare
+    const port = new URL(table.dynamodb.endpoint).port;
+    const env = cleanEnv({ DYNAMODB_PORT: port, QUOTA_MAX_SERVERS: '50' });
+
+    // Act
+    const local = await runHere(['quotas', 'show', '--project', 'defaults', '--json'], env);
+    // A deployed table takes the default AWS chain, which reads the process's own environment: a child's.
+    const deployed = await runReal(
+      ['quotas', 'show', '--project', 'defaults', '--json', '--table', 'cluster-service', '--endpoint', table.dynamodb.endpoint],
+      { ...env, AWS_REGION: 'local', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+    );
+
+    // Assess
+    expect(local.code).toBe(0);
+    expect(JSON.parse(local.stdout)).toMatchObject({ vcpus: { limit: 4096, source: 'default' }, servers: { limit: 50, source: 'default' } });
+    expect(deployed.code).toBe(0);
+    expect(JSON.parse(deployed.stdout)).toMatchObject({ vcpus: { limit: null, source: 'default' }, servers: { limit: null, source: 'default' } });
+  });
+
+  it('exits 2 naming QUOTA_MAX_VCPUS when the local defaults it would show are not numbers', async () => {
+    const port = new URL(table.dynamodb.endpoint).port;
+
+    const result = await runHere(['quotas', 'show', '--project', 'defaults'], cleanEnv({ DYNAMODB_PORT: port, QUOTA_MAX_VCPUS: 'many' }));
+
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('QUOTA_MAX_VCPUS');
   });
 });
 
