@@ -72,6 +72,14 @@ export interface ClusterServiceStackProps extends StackProps {
    * the configuration container (the `lambda` profile runs there as it is), else `ssm`
    */
   readonly defaultConfigurationRunner?: ConfigurationRunner;
+  /**
+   * Per-project limits for projects without their own (`QUOTA_MAX_VCPUS`, `QUOTA_MAX_SERVERS`,
+   * `QUOTA_MAX_CLUSTERS`); a project's own limits are set with `npm run cli -- quotas set`.
+   *
+   * @default - the `quotaMaxVcpus`, `quotaMaxServers`, `quotaMaxClusters` context values, else
+   * the functions' own defaults (4096, 2000, 2000)
+   */
+  readonly quotaDefaults?: Partial<Record<'vcpus' | 'servers' | 'clusters', number>>;
 }
 
 /**
@@ -173,6 +181,11 @@ export class ClusterServiceStack extends Stack {
     const defaultRunner = resolveDefaultRunner(props.defaultConfigurationRunner ?? this.node.tryGetContext('defaultConfigurationRunner'), this.configurationContainer !== undefined);
     // Compat requests get their runner at create; native ones that name none get it at plan.
     for (const name of ['createCluster', WORKFLOW_STEP_FUNCTION] as const) functions[name].addEnvironment('DEFAULT_CONFIGURATION_RUNNER', defaultRunner);
+    const quotaDefaults = resolveQuotaDefaults(props.quotaDefaults, this);
+    // Every function that reserves or releases quota reads the same defaults.
+    for (const name of ['createCluster', 'createTrigger', 'changeCluster', 'expireClusters'] as const) {
+      for (const [variable, value] of Object.entries(quotaDefaults)) functions[name].addEnvironment(variable, String(value));
+    }
 
     this.bus = new events.EventBus(this, 'Bus', { eventBusName: `${this.stackName}-events` });
     this.statusChangesDlq = new sqs.Queue(this, 'StatusChangesDlq', {
@@ -446,6 +459,23 @@ const configurationContainerFromContext = (scope: Construct): ConfigurationConta
   const sshKeySecretArn = context('configurationSshKeySecretArn');
   if (!sshKeySecretArn) throw new Error('configurationImage needs configurationSshKeySecretArn (the Secrets Manager secret with the nodes\' SSH key) in the context too');
   return { image, sshKeySecretArn };
+};
+
+const QUOTA_CONTEXT = { vcpus: ['quotaMaxVcpus', 'QUOTA_MAX_VCPUS'], servers: ['quotaMaxServers', 'QUOTA_MAX_SERVERS'], clusters: ['quotaMaxClusters', 'QUOTA_MAX_CLUSTERS'] } as const;
+
+/** The quota defaults given (props, else context), as the functions' variables; a bad value stops the synth. */
+const resolveQuotaDefaults = (given: ClusterServiceStackProps['quotaDefaults'], scope: Construct): Record<string, number> => {
+  const variables: Record<string, number> = {};
+  for (const [resource, [contextKey, variable]] of Object.entries(QUOTA_CONTEXT) as [keyof typeof QUOTA_CONTEXT, (typeof QUOTA_CONTEXT)[keyof typeof QUOTA_CONTEXT]][]) {
+    const value: unknown = given?.[resource] ?? scope.node.tryGetContext(contextKey);
+    if (value === undefined) continue;
+    const number = typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : value;
+    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0) {
+      throw new Error(`${contextKey} must be a whole number ≥ 0; got ${JSON.stringify(value)}`);
+    }
+    variables[variable] = number;
+  }
+  return variables;
 };
 
 const resolveDefaultRunner = (value: unknown, hasContainer: boolean): ConfigurationRunner => {

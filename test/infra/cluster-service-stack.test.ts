@@ -515,4 +515,23 @@ describe('configuration', () => {
     // Assess
     expect(build).toThrow(/defaultProvider/);
   });
+
+  it('gives every function that reserves or releases quota the quota defaults from the context', () => {
+    // Prepare
+    const scope = new App({ context: { 'aws:cdk:bundling-stacks': [], quotaMaxVcpus: '256', quotaMaxClusters: 10 } });
+
+    // Act
+    const probe = Template.fromStack(new ClusterServiceStack(scope, 'QuotaProbe'));
+    const functions = Object.values(probe.findResources('AWS::Lambda::Function') as Resources);
+    const variablesOf = (name: FunctionName) =>
+      (functions.find((fn) => fn.Properties?.Description === FUNCTIONS[name].description)?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    // Assess
+    for (const name of ['createCluster', 'createTrigger', 'changeCluster', 'expireClusters'] as const) {
+      expect(variablesOf(name)).toMatchObject({ QUOTA_MAX_VCPUS: '256', QUOTA_MAX_CLUSTERS: '10' });
+      expect(variablesOf(name)).not.toHaveProperty('QUOTA_MAX_SERVERS');
+    }
+    expect(variablesOf('readClusters')).not.toHaveProperty('QUOTA_MAX_VCPUS');
+    expect(() => new ClusterServiceStack(new App({ context: { 'aws:cdk:bundling-stacks': [], quotaMaxServers: '-1' } }), 'BadQuota')).toThrow(/quotaMaxServers must be a whole number/);
+  });
 });
