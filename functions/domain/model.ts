@@ -79,12 +79,14 @@ export interface SecurityRule {
 export interface ClusterSpec {
   name: string;
   provider: string;
+  /** The region the client expects; a provider that serves another one refuses. */
   region?: string;
   zone?: string;
   image?: string;
   keyName?: string;
-  /** Base64, passed to the servers as user data / cloud-init. */
+  /** Base64, as the client sent it: the servers' user data / cloud-init. */
   userData?: string;
+  /** The client's tags: beside the provider's own, never in their place. */
   tags?: Record<string, string>;
   nodeGroups: NodeGroup[];
   network: { privateNetworks: number; publicIp: IpAllocation; securityRules?: SecurityRule[] };

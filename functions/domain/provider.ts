@@ -6,7 +6,7 @@
  * token) returns what the first call made instead of making it again.
  */
 import type { ErrorDetail } from './errors.ts';
-import type { SecurityRule } from './model.ts';
+import type { ClusterSpec, SecurityRule } from './model.ts';
 
 export interface ServerSize {
   vcpus: number;
@@ -28,17 +28,7 @@ export interface ServerRequest {
  * names. An absent field is the provider's default (its image, its key, no user data, …). The same
  * for every batch of a cluster, since it comes from the recorded spec.
  */
-export interface ServerOptions {
-  /** The region the client expects; a provider that serves another one refuses. */
-  region?: string;
-  zone?: string;
-  image?: string;
-  keyName?: string;
-  /** Base64, as the client sent it. */
-  userData?: string;
-  /** The client's tags: beside the provider's own, never in their place. */
-  tags?: Record<string, string>;
-}
+export type ServerOptions = Pick<ClusterSpec, 'region' | 'zone' | 'image' | 'keyName' | 'userData' | 'tags'>;
 
 /** One batch of servers to create; `clientToken` makes a retried call return the same servers. */
 export interface CreateServersInput {
