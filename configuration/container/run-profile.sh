@@ -8,6 +8,8 @@
 #   COMPONENT <name> FAILED <node>      (one line per failed or unreachable node; `-` when
 #                                        no node is to blame, e.g. an error in the playbook)
 #
+# With CLUSTER_ID set, every line ends with ` cluster=<id> attempt=<n>`: the ECS task's lines
+# land in a log group all tasks share, and whoever reads them there must tell whose run they are.
 # Ansible's own output goes to stderr, so stdout carries nothing but these lines.
 #
 # Usage: run-profile.sh [PROFILE]
@@ -25,6 +27,8 @@
 #   COMPONENTS                 optional: the components to run (space or comma separated), in
 #                              the profile's order; default all of them (to resume after a
 #                              failure, name the failed one and those after it)
+#   CLUSTER_ID                 optional: the cluster whose run this is (letters, digits, `-`) …
+#   CLUSTER_ATTEMPT            … and its provision attempt (default 1); both go into every line
 #
 # Exit status: 0 every component OK; 2 a component failed; 64 bad input.
 set -euo pipefail
@@ -43,6 +47,20 @@ profile="${1:-${PROFILE:-}}"
 [[ "$profile" =~ ^[a-z][a-z0-9-]*$ && -f "$ansible_dir/$profile.yml" ]] ||
   usage_error "unknown profile \"$profile\"; known: $(cd "$ansible_dir" && ls -1 ./*.yml | sed 's|^\./||; s|\.yml$||' | tr '\n' ' ')"
 playbook="$ansible_dir/$profile.yml"
+
+# The lines' identity, checked before anything runs: a space in it would break every reader's parse.
+identity=""
+if [[ -n "${CLUSTER_ID:-}" ]]; then
+  [[ "$CLUSTER_ID" =~ ^[A-Za-z0-9-]{1,64}$ ]] || usage_error "CLUSTER_ID must be 1-64 letters, digits or hyphens"
+  attempt="${CLUSTER_ATTEMPT:-1}"
+  [[ "$attempt" =~ ^[1-9][0-9]{0,5}$ ]] || usage_error "CLUSTER_ATTEMPT must be a positive whole number"
+  identity=" cluster=$CLUSTER_ID attempt=$attempt"
+fi
+
+# One machine-readable line on stdout (the header above).
+report() {
+  echo "COMPONENT $1 $2 $3$identity"
+}
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/run-profile.XXXXXX")"
 # The key and the parameters must not outlive the run, whatever ends it.
@@ -173,21 +191,21 @@ failed_nodes() {
 }
 
 for component in "${components[@]}"; do
-  echo "COMPONENT $component START all"
+  report "$component" START all
   log="$work/$component.log"
   set +e
   ansible-playbook -i "$inventory" -e "@$extra_vars" --tags "$component" "$playbook" 2>&1 | tee "$log" >&2
   status=${PIPESTATUS[0]}
   set -e
   if ((status == 0)); then
-    echo "COMPONENT $component OK all"
+    report "$component" OK all
     continue
   fi
   mapfile -t nodes < <(failed_nodes "$log")
   if ((${#nodes[@]} == 0)); then
-    echo "COMPONENT $component FAILED -"
+    report "$component" FAILED -
   else
-    for node in "${nodes[@]}"; do echo "COMPONENT $component FAILED $node"; done
+    for node in "${nodes[@]}"; do report "$component" FAILED "$node"; done
   fi
   exit 2
 done

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PROFILES } from '#adapters/local-cloud';
+import { parseComponentLine } from '#domain/component-lines';
+import { failureReport, LAMBDA_COMPONENTS } from '#adapters/ssm-configuration';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CONFIGURATION = path.join(ROOT, 'configuration');
@@ -190,6 +192,34 @@ describe('the configuration container’s entrypoint (run-profile.sh)', () => {
     RUN_TIMEOUT_MS,
   );
 
+  it(
+    'ends every line with the cluster and attempt when CLUSTER_ID is set, as the ECS task’s shared log needs',
+    () => {
+      const result = runProfile('none', { CLUSTER_ID: '35380a49-aae4-4935-9844-dfd6737b8c51', CLUSTER_ATTEMPT: '3' });
+
+      expect(result.status, result.stderr).toBe(0);
+      expect(stdoutLines(result)).toEqual([
+        'COMPONENT none START all cluster=35380a49-aae4-4935-9844-dfd6737b8c51 attempt=3',
+        'COMPONENT none OK all cluster=35380a49-aae4-4935-9844-dfd6737b8c51 attempt=3',
+      ]);
+      expect(stdoutLines(result).map(parseComponentLine)).toEqual([
+        { component: 'none', state: 'START', node: 'all', clusterId: '35380a49-aae4-4935-9844-dfd6737b8c51', attempt: 3 },
+        { component: 'none', state: 'OK', node: 'all', clusterId: '35380a49-aae4-4935-9844-dfd6737b8c51', attempt: 3 },
+      ]);
+    },
+    RUN_TIMEOUT_MS,
+  );
+
+  it('refuses a CLUSTER_ID or CLUSTER_ATTEMPT that would break the lines, before running anything', () => {
+    const spaced = runProfile('none', { CLUSTER_ID: 'a b' });
+    const attempt = runProfile('none', { CLUSTER_ID: 'c-1', CLUSTER_ATTEMPT: '0' });
+
+    expect([spaced.status, attempt.status]).toEqual([64, 64]);
+    expect(spaced.stdout + attempt.stdout).toBe('');
+    expect(spaced.stderr).toContain('CLUSTER_ID must be');
+    expect(attempt.stderr).toContain('CLUSTER_ATTEMPT must be');
+  });
+
   it('refuses a parameter that would override an Ansible connection variable, before running anything', () => {
     const result = runProfile('script', { CLUSTER_EXTRA_VARS_JSON: JSON.stringify({ ansible_host: 'elsewhere', script_b64: 'ZWNobwo=' }) });
 
@@ -263,6 +293,21 @@ echo "lambda-master              : ok=9    changed=2    unreachable=0    failed=
           'COMPONENT kafka FAILED lambda-slave-1',
           'COMPONENT kafka FAILED lambda-slave-2',
         ]);
+      },
+      RUN_TIMEOUT_MS,
+    );
+
+    it(
+      'identifies the FAILED lines too, and the ssm runner’s parser still finds the component and node in them',
+      () => {
+        const { result } = runLambda({ STUB_FAIL_TAG: 'hdfs', CLUSTER_ID: 'c-42', CLUSTER_ATTEMPT: '2' });
+
+        expect(result.status).toBe(2);
+        expect(stdoutLines(result).slice(-2)).toEqual([
+          'COMPONENT hdfs FAILED lambda-slave-1 cluster=c-42 attempt=2',
+          'COMPONENT hdfs FAILED lambda-slave-2 cluster=c-42 attempt=2',
+        ]);
+        expect(failureReport(result.stdout, LAMBDA_COMPONENTS)).toEqual({ component: 'hdfs', node: 'lambda-slave-1' });
       },
       RUN_TIMEOUT_MS,
     );
