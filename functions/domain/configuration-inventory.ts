@@ -77,13 +77,19 @@ export interface ContainerEnvironmentVariable {
   Value: string;
 }
 
-/** The container overrides' environment (ECS's `{Name, Value}` pairs), refused when too large for the state. */
+/**
+ * The container overrides' environment (ECS's `{Name, Value}` pairs), refused when too large for
+ * the state. CLUSTER_ID and CLUSTER_ATTEMPT make run-profile.sh name the run in every line it
+ * logs, which is how the configuration-progress function tells whose lines it reads.
+ */
 export const containerEnvironment = (
-  cluster: Pick<Cluster, 'id' | 'name' | 'servers' | 'spec'>,
+  cluster: Pick<Cluster, 'id' | 'name' | 'servers' | 'spec' | 'attempt'>,
   inventoryVars: Record<string, unknown> = {},
 ): ContainerEnvironmentVariable[] => {
   const environment = [
     { Name: 'PROFILE', Value: cluster.spec.configuration.profile },
+    { Name: 'CLUSTER_ID', Value: cluster.id },
+    { Name: 'CLUSTER_ATTEMPT', Value: String(cluster.attempt) },
     { Name: 'CLUSTER_INVENTORY_JSON', Value: JSON.stringify(buildInventory(cluster, inventoryVars)) },
     { Name: 'CLUSTER_EXTRA_VARS_JSON', Value: JSON.stringify(buildExtraVars(cluster.spec.configuration.parameters)) },
   ];

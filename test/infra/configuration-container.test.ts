@@ -94,6 +94,50 @@ describe('the configuration container (context configurationImage, configuration
     });
   });
 
+  it('subscribes the configuration-progress function to the container’s log group, for the COMPONENT lines only', () => {
+    const logGroup = idOf(stack.configurationContainer?.logGroup);
+    const progress = idOf(stack.functions.configurationProgress);
+
+    template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
+      LogGroupName: { Ref: logGroup },
+      // Space-delimited: the first field must be the marker, and a line has at least four.
+      FilterPattern: '[marker = "COMPONENT", component, state, node, ...]',
+      DestinationArn: { 'Fn::GetAtt': [progress, 'Arn'] },
+    });
+    expect(Object.keys(template.findResources('AWS::Logs::SubscriptionFilter'))).toHaveLength(1);
+    // CloudWatch Logs may invoke it for that log group only.
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [progress, 'Arn'] },
+      Principal: 'logs.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [logGroup, 'Arn'] },
+    });
+  });
+
+  it('lets the configuration-progress function read and write cluster items, nothing else, and gives it its own log group', () => {
+    const statements = statementsOfRole(stack.functions.configurationProgress?.role).filter((s) => !asList(s.Action).every((a) => a.startsWith('xray:')));
+
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: { 'Fn::GetAtt': [idOf(stack.table), 'Arn'] } },
+    ]);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: FUNCTIONS.configurationProgress.description,
+      Environment: { Variables: Match.objectLike({ TABLE_NAME: { Ref: idOf(stack.table) } }) },
+      LoggingConfig: { LogGroup: Match.anyValue() },
+    });
+  });
+
+  it('has no configuration-progress function, and no subscription, without the container', () => {
+    const plain = synthesize('NoContainerProgress', EC2_CONTEXT);
+
+    expect(plain.stack.functions.configurationProgress).toBeUndefined();
+    expect(Object.keys(plain.template.findResources('AWS::Logs::SubscriptionFilter'))).toEqual([]);
+    const descriptions = Object.values(plain.template.findResources('AWS::Lambda::Function') as Record<string, { Properties: { Description?: string } }>).map(
+      (fn) => fn.Properties.Description,
+    );
+    expect(descriptions).not.toContain(FUNCTIONS.configurationProgress.description);
+  });
+
   it('makes the container the default runner of the create and workflow-step functions, unless the context names ssm', () => {
     const runnerOf = (t: Template, name: FunctionName) => {
       const fn = Object.values(t.findResources('AWS::Lambda::Function') as Record<string, { Properties: { Description?: string; Environment?: { Variables?: Record<string, unknown> } } }>).find(

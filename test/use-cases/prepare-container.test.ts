@@ -31,6 +31,7 @@ const clusterOn = (provider: string, networks: string[]): Cluster =>
     servers: [{ id: 'i-1', name: 'analytics-master', role: 'master', group: 'master', flavor: 'm', state: 'ACTIVE', privateIp: '10.0.1.5', publicIp: null }],
     networks,
     deadlines: {},
+    attempt: 1,
   }) as unknown as Cluster;
 
 const depsFor = (store: ClusterStore, enabled: boolean): StepDeps => ({
@@ -59,7 +60,7 @@ describe('the prepare-container step', () => {
     expect(result.subnets).toEqual(['subnet-0a', 'subnet-0b']);
     // The task joins the cluster's first private network, which admits its members on every port.
     expect(result.securityGroups).toEqual(['sg-task', 'sg-net-0']);
-    expect((result.environment as { Name: string }[]).map((v) => v.Name)).toEqual(['PROFILE', 'CLUSTER_INVENTORY_JSON', 'CLUSTER_EXTRA_VARS_JSON']);
+    expect((result.environment as { Name: string }[]).map((v) => v.Name)).toEqual(['PROFILE', 'CLUSTER_ID', 'CLUSTER_ATTEMPT', 'CLUSTER_INVENTORY_JSON', 'CLUSTER_EXTRA_VARS_JSON']);
   });
 
   it('fails with ContainerRunnerUnavailable, after recording the phase, where the deployment has no container', async () => {

@@ -9,8 +9,10 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as logsDestinations from 'aws-cdk-lib/aws-logs-destinations';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { COMPONENT_LINE_FIELDS, COMPONENT_MARKER } from '../../../functions/domain/component-lines.ts';
 
 /** The container's name in the task definition; the workflow's overrides address it by this name. */
 export const CONFIGURATION_CONTAINER_NAME = 'configuration';
@@ -109,6 +111,18 @@ export class ConfigurationContainer extends Construct {
     props.driver.addEnvironment('CONTAINER_RUNNER_ENABLED', 'true');
     props.driver.addEnvironment('CONFIGURATION_SUBNETS', props.subnetIds.join(','));
     props.driver.addEnvironment('CONFIGURATION_SECURITY_GROUPS', this.securityGroup.attrGroupId);
+  }
+
+  /**
+   * Sends the container's `COMPONENT` lines, and nothing else it logs, to `fn`: a subscription
+   * filter on the task's log group (Ansible's own output goes to the same streams).
+   */
+  public reportProgressTo(fn: lambda.IFunction): logs.SubscriptionFilter {
+    return new logs.SubscriptionFilter(this, 'ProgressSubscription', {
+      logGroup: this.logGroup,
+      destination: new logsDestinations.LambdaDestination(fn),
+      filterPattern: logs.FilterPattern.spaceDelimited(...COMPONENT_LINE_FIELDS).whereString('marker', '=', COMPONENT_MARKER),
+    });
   }
 
   /** What `ecs:runTask.sync` needs; a definition read from a file infers none of it. */
