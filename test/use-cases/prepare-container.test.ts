@@ -100,3 +100,46 @@ describe('causeMessage of a stopped ECS task (runTask.sync’s States.TaskFailed
     expect(causeMessage(JSON.stringify({ errorType: 'ServerBootFailed', errorMessage: 'two servers failed' }))).toBe('two servers failed');
   });
 });
+
+describe('the name-container-failure step (after "Run the configuration container" failed)', () => {
+  const TASK = 'arn:aws:ecs:eu-west-1:123456789012:task/configuration/abc';
+  const stopped = (exitCode: number | undefined) => ({
+    Error: 'States.TaskFailed',
+    Cause: JSON.stringify({
+      TaskArn: TASK,
+      StoppedReason: 'Essential container in task exited',
+      Containers: [{ Name: 'configuration', ...(exitCode === undefined ? {} : { ExitCode: exitCode }) }],
+    }),
+  });
+  const failedAt = (report: Cluster['configurationReport']) => storeWith({ ...clusterOn('ec2', ['sg-net-0']), status: 'CONFIGURING', phase: 'configure:hdfs', configurationReport: report } as Cluster);
+  const name = (store: ClusterStore, failure: { Error: string; Cause?: string }) =>
+    runStep(depsFor(store, true), { step: 'name-container-failure', clusterId: CLUSTER_ID, failure });
+
+  it('names the component and nodes the container’s FAILED lines gave, as ConfigurationFailed, keeping exit code and stop reason', async () => {
+    const { store } = failedAt({ attempt: 1, lineAt: 5, failure: { component: 'hdfs', node: 'analytics-worker-2', nodes: ['analytics-worker-2', 'analytics-worker-3'] } });
+
+    const named = await name(store, stopped(2));
+
+    expect(named.Error).toBe('ConfigurationFailed');
+    expect(causeMessage(named.Cause as string)).toBe(
+      `configuration failed at hdfs on analytics-worker-2, analytics-worker-3: the configuration container exited with code 2: Essential container in task exited (task ${TASK})`,
+    );
+  });
+
+  it('asks again (ConfigurationReportPending) while the line has not arrived, or only an older attempt’s has', async () => {
+    const none = failedAt(undefined);
+    const older = failedAt({ attempt: 0, lineAt: 5, failure: { component: 'common', node: 'analytics-master', nodes: ['analytics-master'] } });
+
+    await expect(name(none.store, stopped(2))).rejects.toMatchObject({ name: 'ConfigurationReportPending' });
+    await expect(name(older.store, stopped(2))).rejects.toMatchObject({ name: 'ConfigurationReportPending' });
+  });
+
+  it('passes every other failure unchanged: bad input, a container that never ran, a timeout', async () => {
+    const { store } = failedAt({ attempt: 1, lineAt: 5, failure: { component: 'hdfs', node: null, nodes: [] } });
+    const timeout = { Error: 'States.Timeout', Cause: 'the task ran too long' };
+
+    expect(await name(store, stopped(64))).toEqual(stopped(64));
+    expect(await name(store, stopped(undefined))).toEqual(stopped(undefined));
+    expect(await name(store, timeout)).toEqual(timeout);
+  });
+});
