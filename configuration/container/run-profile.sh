@@ -17,8 +17,11 @@
 # Environment (see configuration/README.md for the formats):
 #   PROFILE                    the profile (`lambda`, `none`, `script`) unless given as argument
 #   CLUSTER_INVENTORY_JSON     the inventory, as JSON …
+#   CLUSTER_INVENTORY_S3_URI   … or s3://<bucket>/<key> of an object holding it (fetched with
+#                              boto3 and the task role's credentials) …
 #   CLUSTER_INVENTORY_FILE     … or a file holding it
 #   CLUSTER_EXTRA_VARS_JSON    optional: the profile's parameters, a JSON object …
+#   CLUSTER_EXTRA_VARS_S3_URI  … or s3://<bucket>/<key> of an object holding it …
 #   CLUSTER_EXTRA_VARS_FILE    … or a file holding it
 #   SSH_PRIVATE_KEY            optional: the key that opens the nodes (an ECS secret) …
 #   SSH_PRIVATE_KEY_FILE       … or a file holding it
@@ -69,19 +72,45 @@ chmod 700 "$work"
 
 # --- inputs ---------------------------------------------------------------------------------
 
+# Fetches an input passed by reference (ECS caps a task's overrides at 8 KiB, which the inventory
+# of a few tens of nodes exceeds). Any failure to fetch is bad input: the run cannot start.
+fetch_s3() {
+  python3 - "$1" "$2" "$3" <<'PY' || exit 64
+import re, sys
+
+what, uri, destination = sys.argv[1:4]
+match = re.fullmatch(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/([^?#]+)", uri)
+if not match:
+    sys.exit(f"run-profile: the {what} URI is not s3://<bucket>/<key>: {uri}")
+bucket, key = match.groups()
+try:
+    import boto3
+
+    body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+except Exception as error:  # whatever failed (credentials, access, no such key), the message says it
+    sys.exit(f"run-profile: cannot fetch the {what} from {uri}: {error}")
+with open(destination, "wb") as f:
+    f.write(body)
+PY
+}
+
 inventory="$work/inventory.json"
 if [[ -n "${CLUSTER_INVENTORY_JSON:-}" ]]; then
   printf '%s\n' "$CLUSTER_INVENTORY_JSON" >"$inventory"
+elif [[ -n "${CLUSTER_INVENTORY_S3_URI:-}" ]]; then
+  fetch_s3 inventory "$CLUSTER_INVENTORY_S3_URI" "$inventory"
 elif [[ -n "${CLUSTER_INVENTORY_FILE:-}" ]]; then
   [[ -r "$CLUSTER_INVENTORY_FILE" ]] || usage_error "CLUSTER_INVENTORY_FILE $CLUSTER_INVENTORY_FILE cannot be read"
   cp "$CLUSTER_INVENTORY_FILE" "$inventory"
 else
-  usage_error "no inventory: set CLUSTER_INVENTORY_JSON or CLUSTER_INVENTORY_FILE"
+  usage_error "no inventory: set CLUSTER_INVENTORY_JSON, CLUSTER_INVENTORY_S3_URI or CLUSTER_INVENTORY_FILE"
 fi
 
 extra_vars="$work/extra-vars.json"
 if [[ -n "${CLUSTER_EXTRA_VARS_JSON:-}" ]]; then
   printf '%s\n' "$CLUSTER_EXTRA_VARS_JSON" >"$extra_vars"
+elif [[ -n "${CLUSTER_EXTRA_VARS_S3_URI:-}" ]]; then
+  fetch_s3 "extra vars" "$CLUSTER_EXTRA_VARS_S3_URI" "$extra_vars"
 elif [[ -n "${CLUSTER_EXTRA_VARS_FILE:-}" ]]; then
   [[ -r "$CLUSTER_EXTRA_VARS_FILE" ]] || usage_error "CLUSTER_EXTRA_VARS_FILE $CLUSTER_EXTRA_VARS_FILE cannot be read"
   cp "$CLUSTER_EXTRA_VARS_FILE" "$extra_vars"

@@ -21,7 +21,8 @@ import {
 } from '#domain/errors';
 import { isTerminal, type Cluster, type ClusterStatus, type Phase, type Server } from '#domain/model';
 import { planServers } from '#domain/plan';
-import { containerEnvironment } from '#domain/configuration-inventory';
+import { containerDocuments, containerEnvironment } from '#domain/configuration-inventory';
+import type { ConfigurationInputs } from '#domain/configuration-inputs';
 import type { CloudProvider } from '#domain/provider';
 import type { ProviderRegistry } from '#domain/providers';
 import type { ClusterStore } from '#domain/store';
@@ -66,6 +67,11 @@ export interface StepDeps {
   providers: ProviderRegistry;
   config: Pick<WorkflowConfig, 'SERVER_BOOT_TIMEOUT_SECONDS' | 'CONFIGURATION_TIMEOUT_SECONDS' | 'POLL_INTERVAL_SECONDS'> &
     Partial<Pick<WorkflowConfig, 'DEFAULT_CONFIGURATION_RUNNER' | 'CONTAINER_RUNNER_ENABLED' | 'CONFIGURATION_SUBNETS' | 'CONFIGURATION_SECURITY_GROUPS'>>;
+  /**
+   * Where the configuration container's documents are kept for it to fetch (S3 on AWS); without
+   * it (locally) they travel in its environment.
+   */
+  inputs?: ConfigurationInputs;
   now?: () => number;
   /** Milliseconds left before the invocation is stopped (Lambda's context); unbounded locally. */
   remainingMs?: () => number;
@@ -364,8 +370,17 @@ const prepareContainer = async (ctx: StepContext) => {
   if (cluster.provider === 'ec2' && viaNetwork.length === 0) {
     throw new ContainerRunnerUnavailable('the configuration container reaches the nodes through a private network; this cluster has none (network.privateNetworks 0)');
   }
+  // By reference whenever the deployment has the bucket: ECS refuses more than 8 KiB of
+  // overrides, and one path for every cluster size is one path to trust. Keyed by attempt, so a
+  // retried step writes the same objects and a retried cluster never reads an older attempt's.
+  const documents = containerDocuments(cluster);
+  const { inputs } = ctx.deps;
+  const prefix = `${cluster.id}/${cluster.attempt}`;
+  const passed = inputs
+    ? { inventoryUri: await inputs.put(`${prefix}/inventory.json`, documents.inventory), extraVarsUri: await inputs.put(`${prefix}/extra-vars.json`, documents.extraVars) }
+    : documents;
   return {
-    environment: containerEnvironment(cluster),
+    environment: containerEnvironment(cluster, passed),
     subnets: ids(config.CONFIGURATION_SUBNETS),
     securityGroups: [...ids(config.CONFIGURATION_SECURITY_GROUPS), ...viaNetwork],
   };

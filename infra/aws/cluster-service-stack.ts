@@ -277,6 +277,12 @@ export class ClusterServiceStack extends Stack {
       });
       new CfnOutput(this, 'NodeRoleArn', { value: this.ec2Provider.nodeRole.roleArn, description: 'The role cluster nodes run with' });
     }
+    if (this.configurationContainer) {
+      new CfnOutput(this, 'ConfigurationInputsBucketName', {
+        value: this.configurationContainer.inputsBucket.bucketName,
+        description: 'The configuration container’s inputs: inputs/<cluster id>/<attempt>/, kept a week',
+      });
+    }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the prod stage' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });

@@ -4,7 +4,7 @@
  * (run-profile.sh) run for real over Ansible's local connection, so no node is needed.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -233,6 +233,108 @@ describe('the configuration container’s entrypoint (run-profile.sh)', () => {
 
     expect(result.status).toBe(64);
     expect(result.stderr).toContain('unknown profile "hadoop-only"');
+  });
+
+  describe('with the inputs passed by reference (s3:// URIs; boto3 replaced by a stand-in reading a directory, so nothing leaves the machine)', () => {
+    let stubDir: string;
+    let root: string;
+    let fetchLog: string;
+    const BUCKET = 'clusterservice-configurationinputs-1a2b3c';
+
+    beforeAll(() => {
+      stubDir = mkdtempSync(path.join(tmpdir(), 'boto3-stub-'));
+      root = path.join(stubDir, 'buckets');
+      fetchLog = path.join(stubDir, 'fetched.log');
+      // The one call run-profile.sh makes: client("s3").get_object(Bucket=…, Key=…)["Body"].read().
+      const module = path.join(stubDir, 'python', 'boto3');
+      mkdirSync(module, { recursive: true });
+      writeFileSync(
+        path.join(module, '__init__.py'),
+        `import os
+
+
+class _Body:
+    def __init__(self, data):
+        self._data = data
+
+    def read(self):
+        return self._data
+
+
+class _S3:
+    def get_object(self, Bucket, Key):
+        with open(os.environ["STUB_S3_LOG"], "a") as log:
+            log.write(f"{Bucket} {Key}\\n")
+        path = os.path.join(os.environ["STUB_S3_ROOT"], Bucket, Key)
+        if not os.path.isfile(path):
+            raise Exception(f"An error occurred (NoSuchKey) when calling the GetObject operation: {Key}")
+        with open(path, "rb") as f:
+            return {"Body": _Body(f.read())}
+
+
+def client(name):
+    assert name == "s3", name
+    return _S3()
+`,
+      );
+      const put = (key: string, body: string) => {
+        mkdirSync(path.dirname(path.join(root, BUCKET, key)), { recursive: true });
+        writeFileSync(path.join(root, BUCKET, key), body);
+      };
+      put('inputs/c-1/1/inventory.json', JSON.stringify(inventory));
+      put('inputs/c-1/1/extra-vars.json', scriptParameters(`touch ${JSON.stringify(path.join(stubDir, 'ran-$NODE_NAME'))}\n`, path.join(stubDir, 'script')));
+    });
+
+    afterAll(() => rmSync(stubDir, { recursive: true, force: true }));
+
+    const byReference = (inventoryUri: string, extraVarsUri?: string) => {
+      rmSync(fetchLog, { force: true });
+      const result = runProfile('script', {
+        PYTHONPATH: path.join(stubDir, 'python'),
+        STUB_S3_ROOT: root,
+        STUB_S3_LOG: fetchLog,
+        CLUSTER_INVENTORY_S3_URI: inventoryUri,
+        ...(extraVarsUri ? { CLUSTER_EXTRA_VARS_S3_URI: extraVarsUri } : {}),
+      });
+      const fetched = existsSync(fetchLog) ? readFileSync(fetchLog, 'utf8').split('\n').filter(Boolean) : [];
+      return { result, fetched };
+    };
+
+    it(
+      'fetches the inventory and the parameters from their s3:// URIs before it runs',
+      () => {
+        const { result, fetched } = byReference(`s3://${BUCKET}/inputs/c-1/1/inventory.json`, `s3://${BUCKET}/inputs/c-1/1/extra-vars.json`);
+
+        expect(result.status, result.stderr).toBe(0);
+        expect(fetched).toEqual([`${BUCKET} inputs/c-1/1/inventory.json`, `${BUCKET} inputs/c-1/1/extra-vars.json`]);
+        expect(stdoutLines(result)).toEqual(['COMPONENT script START all', 'COMPONENT script OK all']);
+        // The script came from the fetched parameters and ran on the fetched inventory's nodes.
+        expect(readdirSync(stubDir).filter((name) => name.startsWith('ran-')).sort()).toEqual(['ran-node-a', 'ran-node-b']);
+      },
+      RUN_TIMEOUT_MS,
+    );
+
+    it.each([
+      ['not an s3 URI', 'https://example.com/inventory.json'],
+      ['a bucket name S3 does not allow', 's3://Config_Inputs/inputs/c-1/1/inventory.json'],
+      ['no key', `s3://${BUCKET}/`],
+    ])('refuses %s with exit 64, asking S3 nothing', (_what, uri) => {
+      const { result, fetched } = byReference(uri);
+
+      expect(result.status).toBe(64);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('the inventory URI is not s3://<bucket>/<key>');
+      expect(fetched).toEqual([]);
+    });
+
+    it('exits 64 naming the URI when the object cannot be fetched', () => {
+      const { result } = byReference(`s3://${BUCKET}/inputs/c-1/9/inventory.json`);
+
+      expect(result.status).toBe(64);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain(`cannot fetch the inventory from s3://${BUCKET}/inputs/c-1/9/inventory.json`);
+      expect(result.stderr).toContain('NoSuchKey');
+    });
   });
 
   describe('with ansible-playbook replaced by a stand-in that fails one component', () => {

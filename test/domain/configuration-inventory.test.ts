@@ -91,6 +91,18 @@ describe('the configuration container’s inventory (configuration/README.md, th
     expect(JSON.parse(value('CLUSTER_EXTRA_VARS_JSON'))).toEqual({ kafka_partitions: 6 });
   });
 
+  it('hands the container the documents’ URIs instead when they are passed by reference', () => {
+    const environment = containerEnvironment(clusterWith(SERVERS), { inventoryUri: 's3://b/inputs/c/2/inventory.json', extraVarsUri: 's3://b/inputs/c/2/extra-vars.json' });
+
+    expect(environment).toEqual([
+      { Name: 'PROFILE', Value: 'lambda' },
+      { Name: 'CLUSTER_ID', Value: '35380a49-aae4-4935-9844-dfd6737b8c51' },
+      { Name: 'CLUSTER_ATTEMPT', Value: '2' },
+      { Name: 'CLUSTER_INVENTORY_S3_URI', Value: 's3://b/inputs/c/2/inventory.json' },
+      { Name: 'CLUSTER_EXTRA_VARS_S3_URI', Value: 's3://b/inputs/c/2/extra-vars.json' },
+    ]);
+  });
+
   it('fits a 1000-node cluster with the compat naming in the state', () => {
     const servers = [server('lambda-master', 'master', 'master', '10.1.0.2'), ...Array.from({ length: 999 }, (_, i) => server(`my-first-lambda-instance-slave-${i + 1}`, 'slaves', 'worker', `10.1.${Math.floor(i / 250)}.${(i % 250) + 3}`))];
 

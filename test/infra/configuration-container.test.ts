@@ -13,6 +13,8 @@ let stack: ClusterServiceStack;
 let template: Template;
 
 const idOf = (construct: IConstruct | undefined): string => synthesized.idOf(construct);
+/** The objects under the inputs prefix of the container's bucket, as the policies name them. */
+const inputsObjects = () => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(stack.configurationContainer?.inputsBucket), 'Arn'] }, '/inputs/*']] });
 const statementsOfRole = (role: IConstruct | undefined): Statement[] => synthesized.statementsOfRole(role);
 
 beforeAll(() => {
@@ -74,8 +76,51 @@ describe('the configuration container (context configurationImage, configuration
     expect(JSON.stringify(withAction(statements, 'events:PutTargets')[0]?.Resource)).toContain('rule/StepFunctionsGetEventsForECSTaskRule');
   });
 
-  it('gives the task role no policy of its own', () => {
-    expect(statementsOfRole(stack.configurationContainer?.taskRole)).toEqual([]);
+  it('gives the task role nothing but s3:GetObject on the inputs prefix of its bucket', () => {
+    expect(statementsOfRole(stack.configurationContainer?.taskRole)).toEqual([{ Effect: 'Allow', Action: 's3:GetObject', Resource: inputsObjects() }]);
+  });
+
+  it('keeps the inputs in a bucket of their own: encrypted, never public, TLS only, expired after a week, kept with the stack’s data', () => {
+    const bucket = idOf(stack.configurationContainer?.inputsBucket);
+
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        LifecycleConfiguration: { Rules: [Match.objectLike({ Status: 'Enabled', ExpirationInDays: 7 })] },
+      },
+    });
+    expect(Object.keys(template.findResources('AWS::S3::Bucket'))).toEqual([bucket]);
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucket },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('lets the workflow step put the inputs (s3:PutObject on the prefix, nothing else in S3) and tells it the bucket', () => {
+    const s3Statements = statementsOfRole(stack.functions.workflowStep.role).filter((statement) => asList(statement.Action).some((action) => action.startsWith('s3:')));
+
+    expect(s3Statements).toEqual([{ Effect: 'Allow', Action: 's3:PutObject', Resource: inputsObjects() }]);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: FUNCTIONS.workflowStep.description,
+      Environment: { Variables: Match.objectLike({ CONFIGURATION_INPUTS_BUCKET: { Ref: idOf(stack.configurationContainer?.inputsBucket) } }) },
+    });
+    template.hasOutput('ConfigurationInputsBucketName', { Value: { Ref: idOf(stack.configurationContainer?.inputsBucket) } });
+  });
+
+  it('has no inputs bucket without the container', () => {
+    const plain = synthesize('NoContainerInputs', EC2_CONTEXT);
+
+    const statements = plain.statementsOfRole(plain.stack.functions.workflowStep.role);
+
+    expect(Object.keys(plain.template.findResources('AWS::S3::Bucket'))).toEqual([]);
+    expect(statements.length).toBeGreaterThan(0);
+    expect(statements.filter((statement) => asList(statement.Action).some((action) => action.startsWith('s3:')))).toEqual([]);
   });
 
   it('tells the workflow step the container exists, with the task’s subnets and security group', () => {

@@ -3,6 +3,7 @@ import { causeMessage, runStep, type StepDeps } from '#use-cases/workflow-steps'
 import type { Cluster } from '#domain/model';
 import type { ClusterStore } from '#domain/store';
 import type { ProviderRegistry } from '#domain/providers';
+import type { ConfigurationInputs } from '#domain/configuration-inputs';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 
@@ -61,6 +62,49 @@ describe('the prepare-container step', () => {
     // The task joins the cluster's first private network, which admits its members on every port.
     expect(result.securityGroups).toEqual(['sg-task', 'sg-net-0']);
     expect((result.environment as { Name: string }[]).map((v) => v.Name)).toEqual(['PROFILE', 'CLUSTER_ID', 'CLUSTER_ATTEMPT', 'CLUSTER_INVENTORY_JSON', 'CLUSTER_EXTRA_VARS_JSON']);
+  });
+
+  it('passes the inventory and parameters by reference where the deployment keeps them (S3 on AWS), keyed by cluster and attempt', async () => {
+    // Prepare: an in-memory stand-in for the bucket.
+    const objects = new Map<string, string>();
+    const inputs: ConfigurationInputs = {
+      put: async (key, body) => {
+        objects.set(key, body);
+        return `s3://inputs-bucket/inputs/${key}`;
+      },
+    };
+    const { store } = storeWith(clusterOn('ec2', ['sg-net-0']));
+
+    // Act
+    const result = await runStep({ ...depsFor(store, true), inputs }, { step: 'prepare-container', clusterId: CLUSTER_ID });
+
+    // Assess
+    const environment = Object.fromEntries((result.environment as { Name: string; Value: string }[]).map((v) => [v.Name, v.Value]));
+    expect(Object.keys(environment)).toEqual(['PROFILE', 'CLUSTER_ID', 'CLUSTER_ATTEMPT', 'CLUSTER_INVENTORY_S3_URI', 'CLUSTER_EXTRA_VARS_S3_URI']);
+    expect(environment.CLUSTER_INVENTORY_S3_URI).toBe(`s3://inputs-bucket/inputs/${CLUSTER_ID}/1/inventory.json`);
+    expect(environment.CLUSTER_EXTRA_VARS_S3_URI).toBe(`s3://inputs-bucket/inputs/${CLUSTER_ID}/1/extra-vars.json`);
+    expect(JSON.parse(objects.get(`${CLUSTER_ID}/1/inventory.json`) ?? '')).toMatchObject({ all: { vars: { cluster_id: CLUSTER_ID } } });
+    expect(JSON.parse(objects.get(`${CLUSTER_ID}/1/extra-vars.json`) ?? '')).toEqual({ kafka_partitions: 6 });
+  });
+
+  it('takes a cluster whose inventory would not fit the workflow state when it goes by reference, and refuses it inline', async () => {
+    const servers = Array.from({ length: 1000 }, (_, i) => ({
+      id: `i-${i}`,
+      name: `${'a-very-long-node-name-'.repeat(2)}${i}`,
+      role: i === 0 ? 'master' : 'worker',
+      group: i === 0 ? 'master' : 'a-long-node-group-name-to-be-sure',
+      flavor: 'm',
+      state: 'ACTIVE',
+      privateIp: `10.0.${Math.floor(i / 250)}.${(i % 250) + 3}`,
+      publicIp: null,
+    }));
+    const big = () => storeWith({ ...clusterOn('ec2', ['sg-net-0']), servers } as Cluster).store;
+    const inputs: ConfigurationInputs = { put: async (key) => `s3://inputs-bucket/inputs/${key}` };
+
+    const byReference = await runStep({ ...depsFor(big(), true), inputs }, { step: 'prepare-container', clusterId: CLUSTER_ID });
+
+    expect(Buffer.byteLength(JSON.stringify(byReference.environment))).toBeLessThan(1024);
+    await expect(runStep(depsFor(big(), true), { step: 'prepare-container', clusterId: CLUSTER_ID })).rejects.toMatchObject({ name: 'InventoryTooLarge' });
   });
 
   it('fails with ContainerRunnerUnavailable, after recording the phase, where the deployment has no container', async () => {
