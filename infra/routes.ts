@@ -24,6 +24,11 @@ export interface FunctionDefinition {
   readonly publishesEvents?: boolean;
   /** Reads the table's change stream (new status-change items). */
   readonly consumesTableStream?: boolean;
+  /**
+   * Reads the configuration container's log group (a CloudWatch Logs subscription); it exists
+   * only in a stack that has the configuration container.
+   */
+  readonly readsConfigurationLogs?: boolean;
   /** Seconds before Lambda stops it. */
   readonly timeoutSeconds: number;
 }
@@ -89,9 +94,21 @@ export const FUNCTIONS = {
     tableAccess: 'readWrite',
     timeoutSeconds: 120,
   },
+  configurationProgress: {
+    entry: 'functions/configuration-progress/handler.ts',
+    description: 'The configuration container’s COMPONENT lines (its log group’s subscription) → configure:<component> phases and the failed node',
+    tableAccess: 'readWrite',
+    readsConfigurationLogs: true,
+    timeoutSeconds: 30,
+  },
 } as const satisfies Record<string, FunctionDefinition>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
+
+/** Functions that exist only in a stack with the configuration container. */
+export type ConfigurationContainerFunctionName = {
+  [K in FunctionName]: (typeof FUNCTIONS)[K] extends { readonly readsConfigurationLogs: true } ? K : never;
+}[FunctionName];
 
 export interface RouteDefinition {
   readonly method: 'GET' | 'POST' | 'DELETE';

@@ -8,6 +8,8 @@
 #   COMPONENT <name> FAILED <node>      (one line per failed or unreachable node; `-` when
 #                                        no node is to blame, e.g. an error in the playbook)
 #
+# With CLUSTER_ID set, every line ends with ` cluster=<id> attempt=<n>`: the ECS task's lines
+# land in a log group all tasks share, and whoever reads them there must tell whose run they are.
 # Ansible's own output goes to stderr, so stdout carries nothing but these lines.
 #
 # Usage: run-profile.sh [PROFILE]
@@ -15,8 +17,11 @@
 # Environment (see configuration/README.md for the formats):
 #   PROFILE                    the profile (`lambda`, `none`, `script`) unless given as argument
 #   CLUSTER_INVENTORY_JSON     the inventory, as JSON …
+#   CLUSTER_INVENTORY_S3_URI   … or s3://<bucket>/<key> of an object holding it (fetched with
+#                              boto3 and the task role's credentials) …
 #   CLUSTER_INVENTORY_FILE     … or a file holding it
 #   CLUSTER_EXTRA_VARS_JSON    optional: the profile's parameters, a JSON object …
+#   CLUSTER_EXTRA_VARS_S3_URI  … or s3://<bucket>/<key> of an object holding it …
 #   CLUSTER_EXTRA_VARS_FILE    … or a file holding it
 #   SSH_PRIVATE_KEY            optional: the key that opens the nodes (an ECS secret) …
 #   SSH_PRIVATE_KEY_FILE       … or a file holding it
@@ -25,6 +30,8 @@
 #   COMPONENTS                 optional: the components to run (space or comma separated), in
 #                              the profile's order; default all of them (to resume after a
 #                              failure, name the failed one and those after it)
+#   CLUSTER_ID                 optional: the cluster whose run this is (letters, digits, `-`) …
+#   CLUSTER_ATTEMPT            … and its provision attempt (default 1); both go into every line
 #
 # Exit status: 0 every component OK; 2 a component failed; 64 bad input.
 set -euo pipefail
@@ -44,6 +51,20 @@ profile="${1:-${PROFILE:-}}"
   usage_error "unknown profile \"$profile\"; known: $(cd "$ansible_dir" && ls -1 ./*.yml | sed 's|^\./||; s|\.yml$||' | tr '\n' ' ')"
 playbook="$ansible_dir/$profile.yml"
 
+# The lines' identity, checked before anything runs: a space in it would break every reader's parse.
+identity=""
+if [[ -n "${CLUSTER_ID:-}" ]]; then
+  [[ "$CLUSTER_ID" =~ ^[A-Za-z0-9-]{1,64}$ ]] || usage_error "CLUSTER_ID must be 1-64 letters, digits or hyphens"
+  attempt="${CLUSTER_ATTEMPT:-1}"
+  [[ "$attempt" =~ ^[1-9][0-9]{0,5}$ ]] || usage_error "CLUSTER_ATTEMPT must be a positive whole number"
+  identity=" cluster=$CLUSTER_ID attempt=$attempt"
+fi
+
+# One machine-readable line on stdout (the header above).
+report() {
+  echo "COMPONENT $1 $2 $3$identity"
+}
+
 work="$(mktemp -d "${TMPDIR:-/tmp}/run-profile.XXXXXX")"
 # The key and the parameters must not outlive the run, whatever ends it.
 trap 'rm -rf "$work"' EXIT
@@ -51,19 +72,45 @@ chmod 700 "$work"
 
 # --- inputs ---------------------------------------------------------------------------------
 
+# Fetches an input passed by reference (ECS caps a task's overrides at 8 KiB, which the inventory
+# of a few tens of nodes exceeds). Any failure to fetch is bad input: the run cannot start.
+fetch_s3() {
+  python3 - "$1" "$2" "$3" <<'PY' || exit 64
+import re, sys
+
+what, uri, destination = sys.argv[1:4]
+match = re.fullmatch(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/([^?#]+)", uri)
+if not match:
+    sys.exit(f"run-profile: the {what} URI is not s3://<bucket>/<key>: {uri}")
+bucket, key = match.groups()
+try:
+    import boto3
+
+    body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+except Exception as error:  # whatever failed (credentials, access, no such key), the message says it
+    sys.exit(f"run-profile: cannot fetch the {what} from {uri}: {error}")
+with open(destination, "wb") as f:
+    f.write(body)
+PY
+}
+
 inventory="$work/inventory.json"
 if [[ -n "${CLUSTER_INVENTORY_JSON:-}" ]]; then
   printf '%s\n' "$CLUSTER_INVENTORY_JSON" >"$inventory"
+elif [[ -n "${CLUSTER_INVENTORY_S3_URI:-}" ]]; then
+  fetch_s3 inventory "$CLUSTER_INVENTORY_S3_URI" "$inventory"
 elif [[ -n "${CLUSTER_INVENTORY_FILE:-}" ]]; then
   [[ -r "$CLUSTER_INVENTORY_FILE" ]] || usage_error "CLUSTER_INVENTORY_FILE $CLUSTER_INVENTORY_FILE cannot be read"
   cp "$CLUSTER_INVENTORY_FILE" "$inventory"
 else
-  usage_error "no inventory: set CLUSTER_INVENTORY_JSON or CLUSTER_INVENTORY_FILE"
+  usage_error "no inventory: set CLUSTER_INVENTORY_JSON, CLUSTER_INVENTORY_S3_URI or CLUSTER_INVENTORY_FILE"
 fi
 
 extra_vars="$work/extra-vars.json"
 if [[ -n "${CLUSTER_EXTRA_VARS_JSON:-}" ]]; then
   printf '%s\n' "$CLUSTER_EXTRA_VARS_JSON" >"$extra_vars"
+elif [[ -n "${CLUSTER_EXTRA_VARS_S3_URI:-}" ]]; then
+  fetch_s3 "extra vars" "$CLUSTER_EXTRA_VARS_S3_URI" "$extra_vars"
 elif [[ -n "${CLUSTER_EXTRA_VARS_FILE:-}" ]]; then
   [[ -r "$CLUSTER_EXTRA_VARS_FILE" ]] || usage_error "CLUSTER_EXTRA_VARS_FILE $CLUSTER_EXTRA_VARS_FILE cannot be read"
   cp "$CLUSTER_EXTRA_VARS_FILE" "$extra_vars"
@@ -173,21 +220,21 @@ failed_nodes() {
 }
 
 for component in "${components[@]}"; do
-  echo "COMPONENT $component START all"
+  report "$component" START all
   log="$work/$component.log"
   set +e
   ansible-playbook -i "$inventory" -e "@$extra_vars" --tags "$component" "$playbook" 2>&1 | tee "$log" >&2
   status=${PIPESTATUS[0]}
   set -e
   if ((status == 0)); then
-    echo "COMPONENT $component OK all"
+    report "$component" OK all
     continue
   fi
   mapfile -t nodes < <(failed_nodes "$log")
   if ((${#nodes[@]} == 0)); then
-    echo "COMPONENT $component FAILED -"
+    report "$component" FAILED -
   else
-    for node in "${nodes[@]}"; do echo "COMPONENT $component FAILED $node"; done
+    for node in "${nodes[@]}"; do report "$component" FAILED "$node"; done
   fi
   exit 2
 done

@@ -19,6 +19,7 @@ import {
   type SendCommandRequest,
 } from '@aws-sdk/client-ssm';
 import { ProviderError, TransientProviderError } from '#domain/errors';
+import { componentLines } from '#domain/component-lines';
 import type { ConfigurationStatus } from '#domain/provider';
 
 /** Where `AWS-ApplyAnsiblePlaybooks` downloads playbooks from: its `SourceType` and `SourceInfo`. */
@@ -121,14 +122,14 @@ const tail = (text: string, chars: number): string => {
 
 /**
  * What a failed node's output says about the failure. configuration/container/run-profile.sh
- * (run on a controller node) prints `COMPONENT <name> FAILED <node>`, which names both the
- * component and the node to blame; Ansible prints `TASK [<role> : …]` for a role's tasks; a
- * script may print `==> component <name>`. Only the profile's own components count, and the
- * last one named is where the run stopped.
+ * (run on a controller node) prints `COMPONENT <name> FAILED <node>` (#domain/component-lines),
+ * which names both the component and the node to blame; Ansible prints `TASK [<role> : …]` for
+ * a role's tasks; a script may print `==> component <name>`. Only the profile's own components
+ * count, and the last one named is where the run stopped.
  */
 export const failureReport = (output: string, components: readonly string[]): { component?: string; node?: string } => {
-  const failed = [...output.matchAll(/^COMPONENT (\S+) FAILED (\S+)\s*$/gm)].find((match) => components.includes(match[1] ?? ''));
-  if (failed) return { component: failed[1], ...(failed[2] && failed[2] !== '-' ? { node: failed[2] } : {}) };
+  const failed = componentLines(output).find((line) => line.state === 'FAILED' && components.includes(line.component));
+  if (failed) return { component: failed.component, ...(failed.node ? { node: failed.node } : {}) };
   let component: string | undefined;
   for (const match of output.matchAll(/^COMPONENT (\S+) START|TASK \[([\w.-]+) : |==> component ([\w.-]+)/gm)) {
     const name = match[1] ?? match[2] ?? match[3];

@@ -1,14 +1,16 @@
 /**
  * What the configuration container is given (configuration/README.md, "The contract with a
  * runner"): the inventory in Ansible's YAML-inventory shape, the profile's parameters as extra
- * vars, and the profile's name, as the container's environment.
+ * vars, and the profile's name, as the container's environment — the two documents either in it
+ * or, where the deployment keeps them in S3, as URIs the container fetches.
  */
 import { InvalidSpec, InventoryTooLarge } from './errors.ts';
 import { MASTER_ROLE, type Cluster } from './model.ts';
 
 /**
  * The environment travels through the workflow's state (256 KiB at most, with everything else
- * the state holds), so it is refused well below that rather than overflowing it.
+ * the state holds), so it is refused well below that rather than overflowing it. Only documents
+ * passed inline can come near it.
  */
 export const MAX_CONTAINER_ENVIRONMENT_BYTES = 200 * 1024;
 
@@ -77,20 +79,52 @@ export interface ContainerEnvironmentVariable {
   Value: string;
 }
 
-/** The container overrides' environment (ECS's `{Name, Value}` pairs), refused when too large for the state. */
+/** The container's two documents, as JSON text. */
+export interface ContainerDocuments {
+  inventory: string;
+  extraVars: string;
+}
+
+/** The documents stored elsewhere (S3), by the URIs the container fetches them from. */
+export interface ContainerDocumentUris {
+  inventoryUri: string;
+  extraVarsUri: string;
+}
+
+export const containerDocuments = (cluster: Pick<Cluster, 'id' | 'name' | 'servers' | 'spec'>, inventoryVars: Record<string, unknown> = {}): ContainerDocuments => ({
+  inventory: JSON.stringify(buildInventory(cluster, inventoryVars)),
+  extraVars: JSON.stringify(buildExtraVars(cluster.spec.configuration.parameters)),
+});
+
+/**
+ * The container overrides' environment (ECS's `{Name, Value}` pairs), refused when too large for
+ * the state. CLUSTER_ID and CLUSTER_ATTEMPT make run-profile.sh name the run in every line it
+ * logs, which is how the configuration-progress function tells whose lines it reads.
+ */
 export const containerEnvironment = (
-  cluster: Pick<Cluster, 'id' | 'name' | 'servers' | 'spec'>,
-  inventoryVars: Record<string, unknown> = {},
+  cluster: Pick<Cluster, 'id' | 'name' | 'servers' | 'spec' | 'attempt'>,
+  documents: ContainerDocuments | ContainerDocumentUris = containerDocuments(cluster),
 ): ContainerEnvironmentVariable[] => {
+  const inputs =
+    'inventoryUri' in documents
+      ? [
+          { Name: 'CLUSTER_INVENTORY_S3_URI', Value: documents.inventoryUri },
+          { Name: 'CLUSTER_EXTRA_VARS_S3_URI', Value: documents.extraVarsUri },
+        ]
+      : [
+          { Name: 'CLUSTER_INVENTORY_JSON', Value: documents.inventory },
+          { Name: 'CLUSTER_EXTRA_VARS_JSON', Value: documents.extraVars },
+        ];
   const environment = [
     { Name: 'PROFILE', Value: cluster.spec.configuration.profile },
-    { Name: 'CLUSTER_INVENTORY_JSON', Value: JSON.stringify(buildInventory(cluster, inventoryVars)) },
-    { Name: 'CLUSTER_EXTRA_VARS_JSON', Value: JSON.stringify(buildExtraVars(cluster.spec.configuration.parameters)) },
+    { Name: 'CLUSTER_ID', Value: cluster.id },
+    { Name: 'CLUSTER_ATTEMPT', Value: String(cluster.attempt) },
+    ...inputs,
   ];
   const bytes = Buffer.byteLength(JSON.stringify(environment));
   if (bytes > MAX_CONTAINER_ENVIRONMENT_BYTES) {
     throw new InventoryTooLarge(
-      `the configuration container's inventory and parameters take ${bytes} bytes for ${cluster.servers.length} servers; the workflow state allows ${MAX_CONTAINER_ENVIRONMENT_BYTES}`,
+      `the configuration container's inventory and parameters take ${bytes} bytes for ${cluster.servers.length} servers; the workflow state allows ${MAX_CONTAINER_ENVIRONMENT_BYTES} (a deployment with the configuration container passes them by reference)`,
     );
   }
   return environment;

@@ -94,6 +94,13 @@ export class ConfigurationTimeout extends DomainError {}
 /** The container runner was asked for, but this deployment has no configuration container. */
 export class ContainerRunnerUnavailable extends DomainError {}
 
+/**
+ * The configuration container exited because a component failed, and its `COMPONENT … FAILED`
+ * line has not reached the cluster's record yet (log delivery runs beside the workflow): the
+ * workflow asks again a few times before it rolls back without the component and node.
+ */
+export class ConfigurationReportPending extends DomainError {}
+
 /** The container's inventory would not fit in the workflow's state. */
 export class InventoryTooLarge extends DomainError {}
 

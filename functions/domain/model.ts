@@ -120,6 +120,19 @@ export interface ClusterError {
   step: string;
 }
 
+/**
+ * What the configuration container's `COMPONENT` lines said about one provision attempt, as the
+ * configuration-progress function read them from the task's log group.
+ */
+export interface ConfigurationReport {
+  /** The attempt whose container printed the lines; lines of any other attempt change nothing. */
+  attempt: number;
+  /** When the latest line applied was logged (ms since the epoch): an older line arriving late changes nothing. */
+  lineAt: number;
+  /** The component that failed and the nodes it blamed (the first as `node`; none for a `-` line). */
+  failure?: { component: string; node: string | null; nodes: string[] };
+}
+
 export interface Cluster {
   id: string;
   project: string;
@@ -133,6 +146,8 @@ export interface Cluster {
   servers: Server[];
   networks: string[];
   configurationId: string | null;
+  /** The container runner's progress and failure, from its log lines; absent until a line arrives. */
+  configurationReport?: ConfigurationReport | null;
   error: ClusterError | null;
   /** The provision execution of the current attempt. */
   executionId: string | null;

@@ -9,6 +9,7 @@
  */
 import {
   ConfigurationFailed,
+  ConfigurationReportPending,
   ConfigurationTimeout,
   ContainerRunnerUnavailable,
   RollbackIncomplete,
@@ -20,7 +21,8 @@ import {
 } from '#domain/errors';
 import { isTerminal, type Cluster, type ClusterStatus, type Phase, type Server } from '#domain/model';
 import { planServers, serverOptionsOf } from '#domain/plan';
-import { containerEnvironment } from '#domain/configuration-inventory';
+import { containerDocuments, containerEnvironment } from '#domain/configuration-inventory';
+import type { ConfigurationInputs } from '#domain/configuration-inputs';
 import type { CloudProvider } from '#domain/provider';
 import type { ProviderRegistry } from '#domain/providers';
 import type { ClusterStore } from '#domain/store';
@@ -35,6 +37,7 @@ export const STEP_NAMES = [
   'describe-servers',
   'allocate-ips',
   'prepare-container',
+  'name-container-failure',
   'configure',
   'check-configuration',
   'activate',
@@ -64,6 +67,11 @@ export interface StepDeps {
   providers: ProviderRegistry;
   config: Pick<WorkflowConfig, 'SERVER_BOOT_TIMEOUT_SECONDS' | 'CONFIGURATION_TIMEOUT_SECONDS' | 'POLL_INTERVAL_SECONDS'> &
     Partial<Pick<WorkflowConfig, 'DEFAULT_CONFIGURATION_RUNNER' | 'CONTAINER_RUNNER_ENABLED' | 'CONFIGURATION_SUBNETS' | 'CONFIGURATION_SECURITY_GROUPS'>>;
+  /**
+   * Where the configuration container's documents are kept for it to fetch (S3 on AWS); without
+   * it (locally) they travel in its environment.
+   */
+  inputs?: ConfigurationInputs;
   now?: () => number;
   /** Milliseconds left before the invocation is stopped (Lambda's context); unbounded locally. */
   remainingMs?: () => number;
@@ -159,12 +167,28 @@ interface EcsTaskCause {
   Containers?: { Name?: string; ExitCode?: number; Reason?: string }[];
 }
 
+/** run-profile.sh's exit status when a component failed (configuration/README.md). */
+export const COMPONENT_FAILED_EXIT = 2;
+
+const configurationContainerOf = (task: EcsTaskCause) => task.Containers?.find((c) => c.Name === 'configuration') ?? task.Containers?.[0];
+
+/** The stopped task a runTask.sync failure carries as its cause, if that is what it carries. */
+const ecsTaskOf = (cause: string | undefined): EcsTaskCause | undefined => {
+  try {
+    const parsed: unknown = JSON.parse(cause ?? '');
+    if (parsed && typeof parsed === 'object' && ('Containers' in parsed || 'StoppedReason' in parsed)) return parsed as EcsTaskCause;
+  } catch {
+    // not a task's description
+  }
+  return undefined;
+};
+
 /**
  * A stopped ECS task as `ecs:runTask.sync` reports it (the task's description): the
  * configuration container's exit code and reason say what failed.
  */
 const ecsTaskMessage = (task: EcsTaskCause): string => {
-  const container = task.Containers?.find((c) => c.Name === 'configuration') ?? task.Containers?.[0];
+  const container = configurationContainerOf(task);
   const exit = container?.ExitCode !== undefined ? `exited with code ${container.ExitCode}` : 'stopped';
   const reasons = [container?.Reason, task.StoppedReason].filter((reason): reason is string => Boolean(reason));
   return `the configuration container ${exit}${reasons.length > 0 ? `: ${reasons.join('; ')}` : ''}${task.TaskArn ? ` (task ${task.TaskArn})` : ''}`;
@@ -350,11 +374,43 @@ const prepareContainer = async (ctx: StepContext) => {
   if (cluster.provider === 'ec2' && viaNetwork.length === 0) {
     throw new ContainerRunnerUnavailable('the configuration container reaches the nodes through a private network; this cluster has none (network.privateNetworks 0)');
   }
+  // By reference whenever the deployment has the bucket: ECS refuses more than 8 KiB of
+  // overrides, and one path for every cluster size is one path to trust. Keyed by attempt, so a
+  // retried step writes the same objects and a retried cluster never reads an older attempt's.
+  const documents = containerDocuments(cluster);
+  const { inputs } = ctx.deps;
+  const prefix = `${cluster.id}/${cluster.attempt}`;
+  const passed = inputs
+    ? { inventoryUri: await inputs.put(`${prefix}/inventory.json`, documents.inventory), extraVarsUri: await inputs.put(`${prefix}/extra-vars.json`, documents.extraVars) }
+    : documents;
   return {
-    environment: containerEnvironment(cluster),
+    environment: containerEnvironment(cluster, passed),
     subnets: ids(config.CONFIGURATION_SUBNETS),
     securityGroups: [...ids(config.CONFIGURATION_SECURITY_GROUPS), ...viaNetwork],
   };
+};
+
+/**
+ * On the failure path of "Run the configuration container": runTask.sync reports only the exit
+ * code, so a component's failure is named from what the configuration-progress function recorded
+ * from the container's `COMPONENT … FAILED <node>` lines — the code the ssm runner uses
+ * (ConfigurationFailed), the component and nodes in the message, the exit code and stop reason
+ * kept. Any other failure (bad input, a task that never ran, a timeout) passes unchanged. The
+ * answer replaces the caught error the rollback records.
+ */
+const nameContainerFailure = async (ctx: StepContext, failure: CaughtError | undefined): Promise<Record<string, unknown>> => {
+  const caught = failure ?? { Error: 'Unknown' };
+  const task = ecsTaskOf(caught.Cause);
+  if (!task || configurationContainerOf(task)?.ExitCode !== COMPONENT_FAILED_EXIT) return { ...caught };
+  const cluster = await ctx.load();
+  const report = cluster.configurationReport?.attempt === cluster.attempt ? cluster.configurationReport.failure : undefined;
+  if (!report) {
+    // The line is on its way through the log group's subscription; the state's Retry is the wait.
+    throw new ConfigurationReportPending(`the configuration container exited with code ${COMPONENT_FAILED_EXIT}; its COMPONENT … FAILED line has not been recorded yet`);
+  }
+  const shown = report.nodes.slice(0, 5).join(', ') + (report.nodes.length > 5 ? `, … (${report.nodes.length} nodes)` : '');
+  const message = `configuration failed at ${report.component}${shown ? ` on ${shown}` : ''}: ${ecsTaskMessage(task)}`;
+  return { Error: ConfigurationFailed.name, Cause: JSON.stringify({ errorType: ConfigurationFailed.name, errorMessage: message }) };
 };
 
 const checkConfiguration = async (ctx: StepContext) => {
@@ -487,6 +543,8 @@ export const runStep = async (deps: StepDeps, input: StepInput): Promise<Record<
       return allocateIps(ctx);
     case 'prepare-container':
       return prepareContainer(ctx);
+    case 'name-container-failure':
+      return nameContainerFailure(ctx, input.failure);
     case 'configure':
       return configure(ctx);
     case 'check-configuration':

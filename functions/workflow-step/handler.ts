@@ -1,15 +1,23 @@
 /** Lambda entry: the workflow steps over DynamoDB and the deployment's providers. */
+import { z } from 'zod';
 import { DynamoDbStore } from '#adapters/dynamodb-store';
 import { awsProvidersFromEnv } from '#adapters/aws-providers';
+import { S3ConfigurationInputs } from '#adapters/s3-configuration-inputs';
 import { providerRegistry } from '#domain/providers';
 import { readEnv, tableEnvSchema, workflowEnvSchema } from '#lib/config';
 import { workflowStepHandler } from './index.ts';
 
-const env = readEnv(tableEnvSchema.extend(workflowEnvSchema.shape));
+const env = readEnv(
+  tableEnvSchema.extend(workflowEnvSchema.shape).extend({
+    /** The configuration container's inputs bucket (set with the container); none: inputs travel inline. */
+    CONFIGURATION_INPUTS_BUCKET: z.string().default(''),
+  }),
+);
 
 export const handler = workflowStepHandler({
   store: new DynamoDbStore({ tableName: env.TABLE_NAME }),
   // The providers the stack was configured for (the create routes refuse any other).
   providers: providerRegistry(awsProvidersFromEnv()),
   config: env,
+  ...(env.CONFIGURATION_INPUTS_BUCKET ? { inputs: new S3ConfigurationInputs(env.CONFIGURATION_INPUTS_BUCKET) } : {}),
 });

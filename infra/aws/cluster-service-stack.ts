@@ -17,7 +17,7 @@ import { PROVIDER_NAMES, type ProviderName } from '../../functions/lib/config.ts
 import { WORKFLOW_KINDS, type WorkflowKind } from '../../functions/domain/workflow.ts';
 import { CONFIGURATION_RUNNERS, type ConfigurationRunner } from '../../functions/domain/model.ts';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../functions/lib/metrics.ts';
-import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionDefinition, type FunctionName } from '../routes.ts';
+import { FUNCTIONS, ROUTES, STATE_MACHINES, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName } from '../routes.ts';
 import { REPO_ROOT, ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
 import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
 import { ConfigurationContainer, type ConfigurationContainerSettings } from './constructs/configuration-container.ts';
@@ -89,7 +89,15 @@ export interface ClusterServiceStackProps extends StackProps {
 const NARROWED_TABLE_GRANTS: Partial<Record<FunctionName, Pick<BindTableProps, 'actions' | 'indexNames'>>> = {
   authorizer: { actions: ['dynamodb:GetItem'] },
   readClusters: { actions: ['dynamodb:GetItem', 'dynamodb:Query'], indexNames: [PROJECT_INDEX] },
+  // Reads a cluster and writes it back with its timeline event (the store's updateCluster): fed
+  // by a log group whose lines anyone with a shell on the task could shape, it reaches no further.
+  configurationProgress: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
 };
+
+/** The stack's functions: those that need the configuration container exist only with it. */
+export type StackFunctions = Readonly<
+  Record<Exclude<FunctionName, ConfigurationContainerFunctionName>, ServiceFunction> & Partial<Record<ConfigurationContainerFunctionName, ServiceFunction>>
+>;
 
 /** The provision workflow runs its Task states through this function. */
 const WORKFLOW_STEP_FUNCTION = 'workflowStep' satisfies FunctionName;
@@ -102,7 +110,7 @@ const pascalCase = (name: string): string => name.charAt(0).toUpperCase() + name
  */
 export class ClusterServiceStack extends Stack {
   public readonly table: dynamodb.Table;
-  public readonly functions: Readonly<Record<FunctionName, ServiceFunction>>;
+  public readonly functions: StackFunctions;
   /** The provision state machine (also in `stateMachines`). */
   public readonly stateMachine: sfn.StateMachine;
   public readonly stateMachines: Readonly<Record<WorkflowKind, sfn.StateMachine>>;
@@ -143,9 +151,15 @@ export class ClusterServiceStack extends Stack {
       projectionType: dynamodb.ProjectionType.ALL,
     });
 
+    const ec2 = props.ec2 ?? ec2SettingsFromContext(this);
+    const containerSettings = props.configurationContainer ?? configurationContainerFromContext(this);
+    if (containerSettings && !ec2) throw new Error('configurationImage needs the ec2 settings (ec2VpcId, ec2SubnetIds): the task runs in their VPC');
+
     const functions = Object.fromEntries(
-      (Object.keys(FUNCTIONS) as FunctionName[]).map((name) => {
-        const definition = FUNCTIONS[name];
+      (Object.keys(FUNCTIONS) as FunctionName[]).flatMap((name) => {
+        const definition: FunctionDefinition = FUNCTIONS[name];
+        // A function with nothing to read would only be something to patch and pay for.
+        if (definition.readsConfigurationLogs && !containerSettings) return [];
         const fn = new ServiceFunction(this, `${pascalCase(name)}Function`, {
           entry: definition.entry,
           description: definition.description,
@@ -153,14 +167,11 @@ export class ClusterServiceStack extends Stack {
           logRetention,
         });
         fn.bindTable({ table: this.table, accessMode: definition.tableAccess, ...NARROWED_TABLE_GRANTS[name] });
-        return [name, fn];
+        return [[name, fn] as const];
       }),
-    ) as Record<FunctionName, ServiceFunction>;
+    ) as StackFunctions;
     this.functions = functions;
 
-    const ec2 = props.ec2 ?? ec2SettingsFromContext(this);
-    const containerSettings = props.configurationContainer ?? configurationContainerFromContext(this);
-    if (containerSettings && !ec2) throw new Error('configurationImage needs the ec2 settings (ec2VpcId, ec2SubnetIds): the task runs in their VPC');
     if (containerSettings && ec2) {
       this.configurationContainer = new ConfigurationContainer(this, 'ConfigurationContainer', {
         ...containerSettings,
@@ -169,6 +180,7 @@ export class ClusterServiceStack extends Stack {
         driver: functions[WORKFLOW_STEP_FUNCTION],
         logRetention,
       });
+      if (functions.configurationProgress) this.configurationContainer.reportProgressTo(functions.configurationProgress);
     }
 
     this.stateMachines = {
@@ -225,6 +237,7 @@ export class ClusterServiceStack extends Stack {
       const starts = definition.startsWorkflows ?? [];
       const stops = definition.stopsWorkflows ?? [];
       const fn = functions[name];
+      if (!fn) continue;
       if (definition.publishesEvents) {
         fn.addEnvironment('EVENT_BUS_NAME', this.bus.eventBusName);
         this.bus.grantPutEventsTo(fn);
@@ -277,6 +290,12 @@ export class ClusterServiceStack extends Stack {
       });
       new CfnOutput(this, 'NodeRoleArn', { value: this.ec2Provider.nodeRole.roleArn, description: 'The role cluster nodes run with' });
     }
+    if (this.configurationContainer) {
+      new CfnOutput(this, 'ConfigurationInputsBucketName', {
+        value: this.configurationContainer.inputsBucket.bucketName,
+        description: 'The configuration container’s inputs: inputs/<cluster id>/<attempt>/, kept a week',
+      });
+    }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the prod stage' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
@@ -291,7 +310,7 @@ export class ClusterServiceStack extends Stack {
   }
 
   /** Alarms on what needs a person, and one dashboard of the service's health. */
-  private observability(functions: Record<FunctionName, ServiceFunction>): void {
+  private observability(functions: StackFunctions): void {
     const fiveMinutes = Duration.minutes(5);
     const alarmOn = (id: string, metric: cloudwatch.IMetric, description: string, threshold = 1) =>
       new cloudwatch.Alarm(this, id, {
@@ -393,7 +412,7 @@ export class ClusterServiceStack extends Stack {
   }
 
   private restApi(
-    functions: Record<FunctionName, ServiceFunction>,
+    functions: StackFunctions,
     options: { logRetention: logs.RetentionDays; throttlingRateLimit: number; throttlingBurstLimit: number },
   ): apigateway.RestApi {
     // Tokens arrive in `Authorization` or in `x-api-key`. API Gateway answers 401 without calling

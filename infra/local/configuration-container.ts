@@ -1,15 +1,22 @@
 /**
  * The local stand-in for the configuration container's ECS task (`ecs:runTask.sync`): what the
  * container does, done against the emulated cloud. It reads the environment the workflow gave
- * the container, applies the profile to the inventory's hosts through the local provider, and
- * ends as runTask.sync ends — the stopped task's description, or `States.TaskFailed` with that
- * description as the cause when the container exits non-zero.
+ * the container, applies the profile to the inventory's hosts through the local provider, prints
+ * run-profile.sh's `COMPONENT` lines into a log that the same configuration-progress handler
+ * reads as it reads the task's log group on AWS (a subscription-shaped event: gzipped JSON,
+ * base64), and ends as runTask.sync ends — the stopped task's description, or
+ * `States.TaskFailed` with that description as the cause when the container exits non-zero.
  */
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
+import { PROFILES } from '#adapters/local-cloud';
+import { COMPONENT_LINE_FIELDS, COMPONENT_MARKER, formatComponentLine, type ComponentLine } from '#domain/component-lines';
 import type { Inventory } from '#domain/configuration-inventory';
 import type { CloudProvider } from '#domain/provider';
-import type { LocalIntegration } from './step-functions.ts';
+import { logger } from '#lib/logger';
+import { localContext, type LocalIntegration, type LocalLambda } from './step-functions.ts';
 
 export const ECS_RUN_TASK_SYNC = 'arn:aws:states:::ecs:runTask.sync';
 
@@ -36,17 +43,41 @@ const hostsOf = (group: InventoryGroup | undefined): { name: string; role: strin
   ...Object.values(group?.children ?? {}).flatMap(hostsOf),
 ];
 
-const stoppedTask = (taskArn: string, exitCode: number, reason?: string) => ({
+const stoppedTask = (taskArn: string, exitCode: number) => ({
   TaskArn: taskArn,
   LastStatus: 'STOPPED',
   StopCode: 'EssentialContainerExited',
   StoppedReason: 'Essential container in task exited',
-  Containers: [{ Name: 'configuration', LastStatus: 'STOPPED', ExitCode: exitCode, ...(reason ? { Reason: reason } : {}) }],
+  Containers: [{ Name: 'configuration', LastStatus: 'STOPPED', ExitCode: exitCode }],
 });
+
+/**
+ * What the log group's subscription filter lets through (its space-delimited pattern,
+ * COMPONENT_LINE_FIELDS): the marker first, and at least as many fields as the pattern names.
+ */
+const passesSubscriptionFilter = (message: string): boolean => {
+  const fields = message.split(' ').filter(Boolean);
+  return fields[0] === COMPONENT_MARKER && fields.length >= COMPONENT_LINE_FIELDS.length - 1;
+};
+
+/** Log events as a CloudWatch Logs subscription hands them to a Lambda function. */
+export const subscriptionEvent = (logStream: string, events: { message: string; timestamp: number }[]): CloudWatchLogsEvent => {
+  const data: CloudWatchLogsDecodedData = {
+    messageType: 'DATA_MESSAGE',
+    owner: '000000000000',
+    logGroup: 'local/configuration-container',
+    logStream,
+    subscriptionFilters: ['configuration-progress'],
+    logEvents: events.map((event) => ({ id: randomUUID(), ...event })),
+  };
+  return { awslogs: { data: gzipSync(Buffer.from(JSON.stringify(data))).toString('base64') } };
+};
 
 export interface ConfigurationContainerOptions {
   /** The emulated cloud's provider: the container's SSH sessions, in effect. */
   provider: CloudProvider;
+  /** The configuration-progress handler: what the task's log group is subscribed to on AWS. */
+  progress?: LocalLambda;
   /** Pause between looks at the run, in ms. */
   pollMs?: number;
 }
@@ -60,7 +91,38 @@ export const localConfigurationContainer = (options: ConfigurationContainerOptio
   const clusterId = String(inventory.all?.vars.cluster_id ?? parameters.StartedBy ?? '');
   const profile = environment.get('PROFILE') ?? '';
   const hosts = [...hostsOf(inventory.all?.children.master), ...hostsOf(inventory.all?.children.workers)];
-  const taskArn = `${LOCAL_ECS}:task/configuration/${randomUUID().replaceAll('-', '')}`;
+  const taskId = randomUUID().replaceAll('-', '');
+  const taskArn = `${LOCAL_ECS}:task/configuration/${taskId}`;
+
+  // run-profile.sh's lines, identified as the environment says (CLUSTER_ID, CLUSTER_ATTEMPT).
+  const identity = environment.get('CLUSTER_ID')
+    ? { clusterId: environment.get('CLUSTER_ID') ?? '', attempt: Number(environment.get('CLUSTER_ATTEMPT') ?? '1') }
+    : {};
+  const pending: string[] = [];
+  const print = (line: Omit<ComponentLine, 'clusterId' | 'attempt'>) => pending.push(formatComponentLine({ ...line, ...identity }));
+  // The log stream the awslogs driver would write: `<prefix>/<container>/<task id>`.
+  const logStream = `configuration/configuration/${taskId}`;
+  const flush = async () => {
+    const events = pending.splice(0).filter(passesSubscriptionFilter).map((message) => ({ message, timestamp: Date.now() }));
+    if (events.length === 0 || !options.progress) return;
+    // Delivery runs beside the task on AWS: a failure to record progress never fails the task.
+    await options.progress(subscriptionEvent(logStream, events) as never, localContext('configuration-progress', 30_000)).catch((error: unknown) => {
+      logger.warn('the configuration progress handler failed', { clusterId, error });
+    });
+  };
+
+  // The script prints START for each component it begins and OK for each it finishes, in the
+  // profile's order; a look at the emulated run may skip a short component, so fill it in.
+  const components = [...(PROFILES.get(profile)?.components ?? [])];
+  let started = -1;
+  const reachFor = (component: string) => {
+    const index = components.indexOf(component);
+    for (let next = started + 1; next <= index; next++) {
+      if (next > 0) print({ component: components[next - 1] ?? '', state: 'OK', node: 'all' });
+      print({ component: components[next] ?? '', state: 'START', node: 'all' });
+      started = next;
+    }
+  };
 
   // The container knows hosts by name and address; the emulated cloud wants its server ids.
   const ids = new Map((await options.provider.describeServers({ clusterId })).map((server) => [server.name, server.id]));
@@ -71,13 +133,21 @@ export const localConfigurationContainer = (options: ConfigurationContainerOptio
   const configurationId = await options.provider.startConfiguration({ clusterId, profile, servers });
   for (;;) {
     const status = await options.provider.describeConfiguration({ clusterId, configurationId });
-    if (status.state === 'SUCCEEDED') return stoppedTask(taskArn, 0);
+    reachFor(status.component);
+    if (status.state === 'SUCCEEDED') {
+      print({ component: status.component, state: 'OK', node: 'all' });
+      await flush();
+      return stoppedTask(taskArn, 0);
+    }
     if (status.state === 'FAILED') {
-      // The line run-profile.sh prints for a failed component.
-      const error = new Error(JSON.stringify(stoppedTask(taskArn, COMPONENT_FAILED_EXIT, `COMPONENT ${status.component} FAILED ${status.failedNode ?? '-'}`)));
+      print({ component: status.component, state: 'FAILED', node: status.failedNode ?? null });
+      await flush();
+      // As on AWS, the task's description says only how the container exited; the line says the rest.
+      const error = new Error(JSON.stringify(stoppedTask(taskArn, COMPONENT_FAILED_EXIT)));
       error.name = 'States.TaskFailed';
       throw error;
     }
+    await flush();
     await sleep(options.pollMs ?? 20);
   }
 };

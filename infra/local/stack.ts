@@ -22,6 +22,7 @@ import { changeClusterHandler } from '../../functions/change-cluster/index.ts';
 import { createClusterHandler } from '../../functions/create-cluster/index.ts';
 import { createTriggerHandler } from '../../functions/create-trigger/index.ts';
 import { publishStatusHandler } from '../../functions/publish-status/index.ts';
+import { configurationProgressHandler } from '../../functions/configuration-progress/index.ts';
 import { HttpWebhookSender } from '#adapters/http-webhook-sender';
 import { LocalTableStream } from './table-stream.ts';
 import { readClustersHandler } from '../../functions/read-clusters/index.ts';
@@ -107,12 +108,14 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   const timeoutMs = (name: FunctionName) => FUNCTIONS[name].timeoutSeconds * 1000;
   // Locally the configuration container always exists: its stand-in runs against the emulated cloud.
   const workflowStep = workflowStepHandler({ store, providers, config: { ...config, CONTAINER_RUNNER_ENABLED: true } }) as unknown as LocalLambda;
+  // What the container's log group is subscribed to on AWS; the stand-in hands it the task's lines.
+  const configurationProgress = configurationProgressHandler({ store }) as unknown as LocalLambda;
   const machine = (kind: (typeof WORKFLOW_KINDS)[number]) =>
     new LocalWorkflow({
       file: STATE_MACHINES[kind].file,
       stateMachineName: kind,
       functions: { WorkflowStepFunctionArn: { name: 'workflow-step', handler: workflowStep, timeoutMs: timeoutMs('workflowStep') } },
-      resources: { [ECS_RUN_TASK_SYNC]: localConfigurationContainer({ provider: localProvider }) },
+      resources: { [ECS_RUN_TASK_SYNC]: localConfigurationContainer({ provider: localProvider, progress: configurationProgress }) },
       substitutions: LOCAL_CONFIGURATION_SUBSTITUTIONS,
       waitMs: config.LOCAL_POLL_MS,
       ...(options.retryMs !== undefined ? { retryMs: options.retryMs } : {}),

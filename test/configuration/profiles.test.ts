@@ -4,12 +4,14 @@
  * (run-profile.sh) run for real over Ansible's local connection, so no node is needed.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PROFILES } from '#adapters/local-cloud';
+import { parseComponentLine } from '#domain/component-lines';
+import { failureReport, LAMBDA_COMPONENTS } from '#adapters/ssm-configuration';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CONFIGURATION = path.join(ROOT, 'configuration');
@@ -190,6 +192,34 @@ describe('the configuration container’s entrypoint (run-profile.sh)', () => {
     RUN_TIMEOUT_MS,
   );
 
+  it(
+    'ends every line with the cluster and attempt when CLUSTER_ID is set, as the ECS task’s shared log needs',
+    () => {
+      const result = runProfile('none', { CLUSTER_ID: '35380a49-aae4-4935-9844-dfd6737b8c51', CLUSTER_ATTEMPT: '3' });
+
+      expect(result.status, result.stderr).toBe(0);
+      expect(stdoutLines(result)).toEqual([
+        'COMPONENT none START all cluster=35380a49-aae4-4935-9844-dfd6737b8c51 attempt=3',
+        'COMPONENT none OK all cluster=35380a49-aae4-4935-9844-dfd6737b8c51 attempt=3',
+      ]);
+      expect(stdoutLines(result).map(parseComponentLine)).toEqual([
+        { component: 'none', state: 'START', node: 'all', clusterId: '35380a49-aae4-4935-9844-dfd6737b8c51', attempt: 3 },
+        { component: 'none', state: 'OK', node: 'all', clusterId: '35380a49-aae4-4935-9844-dfd6737b8c51', attempt: 3 },
+      ]);
+    },
+    RUN_TIMEOUT_MS,
+  );
+
+  it('refuses a CLUSTER_ID or CLUSTER_ATTEMPT that would break the lines, before running anything', () => {
+    const spaced = runProfile('none', { CLUSTER_ID: 'a b' });
+    const attempt = runProfile('none', { CLUSTER_ID: 'c-1', CLUSTER_ATTEMPT: '0' });
+
+    expect([spaced.status, attempt.status]).toEqual([64, 64]);
+    expect(spaced.stdout + attempt.stdout).toBe('');
+    expect(spaced.stderr).toContain('CLUSTER_ID must be');
+    expect(attempt.stderr).toContain('CLUSTER_ATTEMPT must be');
+  });
+
   it('refuses a parameter that would override an Ansible connection variable, before running anything', () => {
     const result = runProfile('script', { CLUSTER_EXTRA_VARS_JSON: JSON.stringify({ ansible_host: 'elsewhere', script_b64: 'ZWNobwo=' }) });
 
@@ -203,6 +233,108 @@ describe('the configuration container’s entrypoint (run-profile.sh)', () => {
 
     expect(result.status).toBe(64);
     expect(result.stderr).toContain('unknown profile "hadoop-only"');
+  });
+
+  describe('with the inputs passed by reference (s3:// URIs; boto3 replaced by a stand-in reading a directory, so nothing leaves the machine)', () => {
+    let stubDir: string;
+    let root: string;
+    let fetchLog: string;
+    const BUCKET = 'clusterservice-configurationinputs-1a2b3c';
+
+    beforeAll(() => {
+      stubDir = mkdtempSync(path.join(tmpdir(), 'boto3-stub-'));
+      root = path.join(stubDir, 'buckets');
+      fetchLog = path.join(stubDir, 'fetched.log');
+      // The one call run-profile.sh makes: client("s3").get_object(Bucket=…, Key=…)["Body"].read().
+      const module = path.join(stubDir, 'python', 'boto3');
+      mkdirSync(module, { recursive: true });
+      writeFileSync(
+        path.join(module, '__init__.py'),
+        `import os
+
+
+class _Body:
+    def __init__(self, data):
+        self._data = data
+
+    def read(self):
+        return self._data
+
+
+class _S3:
+    def get_object(self, Bucket, Key):
+        with open(os.environ["STUB_S3_LOG"], "a") as log:
+            log.write(f"{Bucket} {Key}\\n")
+        path = os.path.join(os.environ["STUB_S3_ROOT"], Bucket, Key)
+        if not os.path.isfile(path):
+            raise Exception(f"An error occurred (NoSuchKey) when calling the GetObject operation: {Key}")
+        with open(path, "rb") as f:
+            return {"Body": _Body(f.read())}
+
+
+def client(name):
+    assert name == "s3", name
+    return _S3()
+`,
+      );
+      const put = (key: string, body: string) => {
+        mkdirSync(path.dirname(path.join(root, BUCKET, key)), { recursive: true });
+        writeFileSync(path.join(root, BUCKET, key), body);
+      };
+      put('inputs/c-1/1/inventory.json', JSON.stringify(inventory));
+      put('inputs/c-1/1/extra-vars.json', scriptParameters(`touch ${JSON.stringify(path.join(stubDir, 'ran-$NODE_NAME'))}\n`, path.join(stubDir, 'script')));
+    });
+
+    afterAll(() => rmSync(stubDir, { recursive: true, force: true }));
+
+    const byReference = (inventoryUri: string, extraVarsUri?: string) => {
+      rmSync(fetchLog, { force: true });
+      const result = runProfile('script', {
+        PYTHONPATH: path.join(stubDir, 'python'),
+        STUB_S3_ROOT: root,
+        STUB_S3_LOG: fetchLog,
+        CLUSTER_INVENTORY_S3_URI: inventoryUri,
+        ...(extraVarsUri ? { CLUSTER_EXTRA_VARS_S3_URI: extraVarsUri } : {}),
+      });
+      const fetched = existsSync(fetchLog) ? readFileSync(fetchLog, 'utf8').split('\n').filter(Boolean) : [];
+      return { result, fetched };
+    };
+
+    it(
+      'fetches the inventory and the parameters from their s3:// URIs before it runs',
+      () => {
+        const { result, fetched } = byReference(`s3://${BUCKET}/inputs/c-1/1/inventory.json`, `s3://${BUCKET}/inputs/c-1/1/extra-vars.json`);
+
+        expect(result.status, result.stderr).toBe(0);
+        expect(fetched).toEqual([`${BUCKET} inputs/c-1/1/inventory.json`, `${BUCKET} inputs/c-1/1/extra-vars.json`]);
+        expect(stdoutLines(result)).toEqual(['COMPONENT script START all', 'COMPONENT script OK all']);
+        // The script came from the fetched parameters and ran on the fetched inventory's nodes.
+        expect(readdirSync(stubDir).filter((name) => name.startsWith('ran-')).sort()).toEqual(['ran-node-a', 'ran-node-b']);
+      },
+      RUN_TIMEOUT_MS,
+    );
+
+    it.each([
+      ['not an s3 URI', 'https://example.com/inventory.json'],
+      ['a bucket name S3 does not allow', 's3://Config_Inputs/inputs/c-1/1/inventory.json'],
+      ['no key', `s3://${BUCKET}/`],
+    ])('refuses %s with exit 64, asking S3 nothing', (_what, uri) => {
+      const { result, fetched } = byReference(uri);
+
+      expect(result.status).toBe(64);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('the inventory URI is not s3://<bucket>/<key>');
+      expect(fetched).toEqual([]);
+    });
+
+    it('exits 64 naming the URI when the object cannot be fetched', () => {
+      const { result } = byReference(`s3://${BUCKET}/inputs/c-1/9/inventory.json`);
+
+      expect(result.status).toBe(64);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain(`cannot fetch the inventory from s3://${BUCKET}/inputs/c-1/9/inventory.json`);
+      expect(result.stderr).toContain('NoSuchKey');
+    });
   });
 
   describe('with ansible-playbook replaced by a stand-in that fails one component', () => {
@@ -263,6 +395,21 @@ echo "lambda-master              : ok=9    changed=2    unreachable=0    failed=
           'COMPONENT kafka FAILED lambda-slave-1',
           'COMPONENT kafka FAILED lambda-slave-2',
         ]);
+      },
+      RUN_TIMEOUT_MS,
+    );
+
+    it(
+      'identifies the FAILED lines too, and the ssm runner’s parser still finds the component and node in them',
+      () => {
+        const { result } = runLambda({ STUB_FAIL_TAG: 'hdfs', CLUSTER_ID: 'c-42', CLUSTER_ATTEMPT: '2' });
+
+        expect(result.status).toBe(2);
+        expect(stdoutLines(result).slice(-2)).toEqual([
+          'COMPONENT hdfs FAILED lambda-slave-1 cluster=c-42 attempt=2',
+          'COMPONENT hdfs FAILED lambda-slave-2 cluster=c-42 attempt=2',
+        ]);
+        expect(failureReport(result.stdout, LAMBDA_COMPONENTS)).toEqual({ component: 'hdfs', node: 'lambda-slave-1' });
       },
       RUN_TIMEOUT_MS,
     );

@@ -19,7 +19,8 @@ const clusterWith = (servers: Server[], parameters: Record<string, string | numb
     name: 'My first Lambda Instance',
     servers,
     spec: { configuration: { profile: 'lambda', parameters, runner: 'container' } },
-  }) as Pick<Cluster, 'id' | 'name' | 'servers' | 'spec'>;
+    attempt: 2,
+  }) as Pick<Cluster, 'id' | 'name' | 'servers' | 'spec' | 'attempt'>;
 
 const SERVERS = [
   server('lambda-master', 'master', 'master', '10.1.0.2', '100.64.0.1'),
@@ -78,13 +79,28 @@ describe('the configuration container’s inventory (configuration/README.md, th
     expect(() => buildExtraVars({ ansible_host: '203.0.113.9' })).toThrow(expect.objectContaining({ name: 'InvalidSpec' }));
   });
 
-  it('hands the container PROFILE, CLUSTER_INVENTORY_JSON and CLUSTER_EXTRA_VARS_JSON as ECS {Name, Value} pairs', () => {
+  it('hands the container PROFILE, its run’s identity, CLUSTER_INVENTORY_JSON and CLUSTER_EXTRA_VARS_JSON as ECS {Name, Value} pairs', () => {
     const environment = containerEnvironment(clusterWith(SERVERS, { kafka_partitions: 6 }));
+    const value = (name: string) => environment.find((v) => v.Name === name)?.Value ?? '';
 
-    expect(environment.map((v) => v.Name)).toEqual(['PROFILE', 'CLUSTER_INVENTORY_JSON', 'CLUSTER_EXTRA_VARS_JSON']);
-    expect(environment[0]?.Value).toBe('lambda');
-    expect(JSON.parse(environment[1]?.Value ?? '')).toEqual(buildInventory(clusterWith(SERVERS)));
-    expect(JSON.parse(environment[2]?.Value ?? '')).toEqual({ kafka_partitions: 6 });
+    expect(environment.map((v) => v.Name)).toEqual(['PROFILE', 'CLUSTER_ID', 'CLUSTER_ATTEMPT', 'CLUSTER_INVENTORY_JSON', 'CLUSTER_EXTRA_VARS_JSON']);
+    expect(value('PROFILE')).toBe('lambda');
+    // What run-profile.sh prints in every line, so the progress function knows whose lines they are.
+    expect([value('CLUSTER_ID'), value('CLUSTER_ATTEMPT')]).toEqual(['35380a49-aae4-4935-9844-dfd6737b8c51', '2']);
+    expect(JSON.parse(value('CLUSTER_INVENTORY_JSON'))).toEqual(buildInventory(clusterWith(SERVERS)));
+    expect(JSON.parse(value('CLUSTER_EXTRA_VARS_JSON'))).toEqual({ kafka_partitions: 6 });
+  });
+
+  it('hands the container the documents’ URIs instead when they are passed by reference', () => {
+    const environment = containerEnvironment(clusterWith(SERVERS), { inventoryUri: 's3://b/inputs/c/2/inventory.json', extraVarsUri: 's3://b/inputs/c/2/extra-vars.json' });
+
+    expect(environment).toEqual([
+      { Name: 'PROFILE', Value: 'lambda' },
+      { Name: 'CLUSTER_ID', Value: '35380a49-aae4-4935-9844-dfd6737b8c51' },
+      { Name: 'CLUSTER_ATTEMPT', Value: '2' },
+      { Name: 'CLUSTER_INVENTORY_S3_URI', Value: 's3://b/inputs/c/2/inventory.json' },
+      { Name: 'CLUSTER_EXTRA_VARS_S3_URI', Value: 's3://b/inputs/c/2/extra-vars.json' },
+    ]);
   });
 
   it('fits a 1000-node cluster with the compat naming in the state', () => {

@@ -13,7 +13,7 @@ describe('the container configuration runner over real HTTP (the local stand-in 
     await stack?.stop();
   });
 
-  it('takes a native cluster with runner container to ACTIVE, its timeline passing configure:container', async () => {
+  it('takes a native cluster with runner container to ACTIVE, its timeline passing configure:container and then each component', async () => {
     // Prepare
     const { token } = await issueToken(stack.store, { project: 'container-runner' });
 
@@ -28,9 +28,15 @@ describe('the container configuration runner over real HTTP (the local stand-in 
     expect(created.status).toBe(202);
     expect(cluster.status).toBe('ACTIVE');
     const phases = events.body.items.map((e) => `${e.status}/${e.phase}`);
-    expect(phases).toContain('CONFIGURING/configure:container');
-    // The ssm runner reports per-component phases; the container's run has none.
-    expect(phases.filter((p) => /configure:(common|hdfs|yarn|kafka|flink)$/.test(p))).toEqual([]);
+    // Per-component phases from the container's COMPONENT lines, through the configuration-progress handler.
+    expect(phases.filter((p) => p.startsWith('CONFIGURING/'))).toEqual([
+      'CONFIGURING/configure:container',
+      'CONFIGURING/configure:common',
+      'CONFIGURING/configure:hdfs',
+      'CONFIGURING/configure:yarn',
+      'CONFIGURING/configure:kafka',
+      'CONFIGURING/configure:flink',
+    ]);
     expect(phases.at(-1)).toBe('ACTIVE/ready');
   });
 

@@ -16,6 +16,8 @@ let stack: ClusterServiceStack;
 let template: Template;
 
 const idOf = (construct: IConstruct | undefined): string => synthesized.idOf(construct);
+/** The objects under the inputs prefix of the container's bucket, as the policies name them. */
+const inputsObjects = () => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(stack.configurationContainer?.inputsBucket), 'Arn'] }, '/inputs/*']] });
 const statementsOfRole = (role: IConstruct | undefined): Statement[] => synthesized.statementsOfRole(role);
 
 beforeAll(() => {
@@ -77,8 +79,51 @@ describe('the configuration container (context configurationImage, configuration
     expect(JSON.stringify(withAction(statements, 'events:PutTargets')[0]?.Resource)).toContain('rule/StepFunctionsGetEventsForECSTaskRule');
   });
 
-  it('gives the task role no policy of its own', () => {
-    expect(statementsOfRole(stack.configurationContainer?.taskRole)).toEqual([]);
+  it('gives the task role nothing but s3:GetObject on the inputs prefix of its bucket', () => {
+    expect(statementsOfRole(stack.configurationContainer?.taskRole)).toEqual([{ Effect: 'Allow', Action: 's3:GetObject', Resource: inputsObjects() }]);
+  });
+
+  it('keeps the inputs in a bucket of their own: encrypted, never public, TLS only, expired after a week, kept with the stack’s data', () => {
+    const bucket = idOf(stack.configurationContainer?.inputsBucket);
+
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        LifecycleConfiguration: { Rules: [Match.objectLike({ Status: 'Enabled', ExpirationInDays: 7 })] },
+      },
+    });
+    expect(Object.keys(template.findResources('AWS::S3::Bucket'))).toEqual([bucket]);
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucket },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('lets the workflow step put the inputs (s3:PutObject on the prefix, nothing else in S3) and tells it the bucket', () => {
+    const s3Statements = statementsOfRole(stack.functions.workflowStep.role).filter((statement) => asList(statement.Action).some((action) => action.startsWith('s3:')));
+
+    expect(s3Statements).toEqual([{ Effect: 'Allow', Action: 's3:PutObject', Resource: inputsObjects() }]);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: FUNCTIONS.workflowStep.description,
+      Environment: { Variables: Match.objectLike({ CONFIGURATION_INPUTS_BUCKET: { Ref: idOf(stack.configurationContainer?.inputsBucket) } }) },
+    });
+    template.hasOutput('ConfigurationInputsBucketName', { Value: { Ref: idOf(stack.configurationContainer?.inputsBucket) } });
+  });
+
+  it('has no inputs bucket without the container', () => {
+    const plain = synthesize('NoContainerInputs', EC2_CONTEXT);
+
+    const statements = plain.statementsOfRole(plain.stack.functions.workflowStep.role);
+
+    expect(Object.keys(plain.template.findResources('AWS::S3::Bucket'))).toEqual([]);
+    expect(statements.length).toBeGreaterThan(0);
+    expect(statements.filter((statement) => asList(statement.Action).some((action) => action.startsWith('s3:')))).toEqual([]);
   });
 
   it('tells the workflow step the container exists, with the task’s subnets and security group', () => {
@@ -95,6 +140,50 @@ describe('the configuration container (context configurationImage, configuration
       VpcId: 'vpc-0abc1234def567890',
       SecurityGroupEgress: Match.arrayWith([Match.objectLike({ IpProtocol: 'tcp', FromPort: 22, ToPort: 22 })]),
     });
+  });
+
+  it('subscribes the configuration-progress function to the container’s log group, for the COMPONENT lines only', () => {
+    const logGroup = idOf(stack.configurationContainer?.logGroup);
+    const progress = idOf(stack.functions.configurationProgress);
+
+    template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
+      LogGroupName: { Ref: logGroup },
+      // Space-delimited: the first field must be the marker, and a line has at least four.
+      FilterPattern: '[marker = "COMPONENT", component, state, node, ...]',
+      DestinationArn: { 'Fn::GetAtt': [progress, 'Arn'] },
+    });
+    expect(Object.keys(template.findResources('AWS::Logs::SubscriptionFilter'))).toHaveLength(1);
+    // CloudWatch Logs may invoke it for that log group only.
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [progress, 'Arn'] },
+      Principal: 'logs.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [logGroup, 'Arn'] },
+    });
+  });
+
+  it('lets the configuration-progress function read and write cluster items, nothing else, and gives it its own log group', () => {
+    const statements = statementsOfRole(stack.functions.configurationProgress?.role).filter((s) => !asList(s.Action).every((a) => a.startsWith('xray:')));
+
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: { 'Fn::GetAtt': [idOf(stack.table), 'Arn'] } },
+    ]);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: FUNCTIONS.configurationProgress.description,
+      Environment: { Variables: Match.objectLike({ TABLE_NAME: { Ref: idOf(stack.table) } }) },
+      LoggingConfig: { LogGroup: Match.anyValue() },
+    });
+  });
+
+  it('has no configuration-progress function, and no subscription, without the container', () => {
+    const plain = synthesize('NoContainerProgress', EC2_CONTEXT);
+
+    expect(plain.stack.functions.configurationProgress).toBeUndefined();
+    expect(Object.keys(plain.template.findResources('AWS::Logs::SubscriptionFilter'))).toEqual([]);
+    const descriptions = Object.values(plain.template.findResources('AWS::Lambda::Function') as Record<string, { Properties: { Description?: string } }>).map(
+      (fn) => fn.Properties.Description,
+    );
+    expect(descriptions).not.toContain(FUNCTIONS.configurationProgress.description);
   });
 
   it('makes the container the default runner of the create and workflow-step functions, unless the context names ssm', () => {

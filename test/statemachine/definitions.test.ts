@@ -68,13 +68,32 @@ describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
   });
 
   it('gives every Task a Catch on States.ALL that leads to a failure path, never back into the happy path', () => {
-    const failurePath = new Set(['Roll back the cluster', 'Record the failure', 'Provisioning failed', 'Record the destroy failure', 'Destroy failed']);
+    const failurePath = new Set([
+      'Name the configuration failure',
+      'Roll back the cluster',
+      'Record the failure',
+      'Provisioning failed',
+      'Record the destroy failure',
+      'Destroy failed',
+    ]);
     for (const [name, state] of tasks) {
       const catcher = state.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'));
       expect(catcher, name).toBeDefined();
       expect(failurePath.has(catcher?.Next ?? ''), `${name} → ${catcher?.Next}`).toBe(true);
       expect(definition.States[catcher?.Next ?? ''], name).toBeDefined();
     }
+  });
+
+  it('leaves the failure path only for the rollback', () => {
+    const naming = definition.States['Name the configuration failure'];
+    if (kind === 'destroy') {
+      expect(naming).toBeUndefined();
+      return;
+    }
+    // It names the caught error, so it must hand the rollback a failure whatever happens.
+    expect(naming?.Next).toBe('Roll back the cluster');
+    expect(naming?.Catch?.map((c) => c.Next)).toEqual(['Roll back the cluster']);
+    expect(naming?.Retry?.find((r) => r.ErrorEquals.includes('ConfigurationReportPending'))?.MaxAttempts).toBeGreaterThan(0);
   });
 
   it('ends every failure path in a Fail state, so the console shows the execution failed', () => {

@@ -136,7 +136,15 @@ describe('the provision workflow (statemachine/provision.asl.json, executed loca
       expect(states).toContain('Run the configuration container');
       expect(states).not.toContain('Start the configuration');
       const phases = (await harness.table.store.listEvents(cluster.id)).map((e) => `${e.status}/${e.phase}`);
-      expect(phases).toContain('CONFIGURING/configure:container');
+      // The container's COMPONENT lines, through the configuration-progress handler, as from its log group on AWS.
+      expect(phases.filter((p) => p.startsWith('CONFIGURING/'))).toEqual([
+        'CONFIGURING/configure:container',
+        'CONFIGURING/configure:common',
+        'CONFIGURING/configure:hdfs',
+        'CONFIGURING/configure:yarn',
+        'CONFIGURING/configure:kafka',
+        'CONFIGURING/configure:flink',
+      ]);
       expect(serversOf(harness, cluster.id)).toHaveLength(3);
     });
 
@@ -150,7 +158,7 @@ describe('the provision workflow (statemachine/provision.asl.json, executed loca
       expect(entered(execution)).not.toContain('Run the configuration container');
     });
 
-    it('fails at configure:container naming the failed component and node, and deletes the servers', async () => {
+    it('fails with ConfigurationFailed at the failed component, naming it and the node as the ssm runner does, and deletes the servers', async () => {
       // Prepare
       harness = await startWorkflowHarness({ cloud: { configFailPattern: /slave-2$/ } });
 
@@ -160,10 +168,30 @@ describe('the provision workflow (statemachine/provision.asl.json, executed loca
       // Assess
       expect(execution.status).toBe('FAILED');
       expect(cluster.status).toBe('FAILED');
+      expect(cluster.error?.code).toBe('ConfigurationFailed');
+      expect(cluster.error?.step).toBe('configure:hdfs');
+      expect(cluster.error?.message).toMatch(
+        /^configuration failed at hdfs on my-first-lambda-instance-slave-2: the configuration container exited with code 2: Essential container in task exited \(task arn:aws:ecs:/,
+      );
+      expect(cluster.configurationReport?.failure).toEqual({ component: 'hdfs', node: 'my-first-lambda-instance-slave-2', nodes: ['my-first-lambda-instance-slave-2'] });
+      expect(entered(execution)).toContain('Name the configuration failure');
+      expect(serversOf(harness, cluster.id)).toEqual([]);
+    });
+
+    it('keeps the container’s exit code and stop reason as States.TaskFailed when its FAILED line never arrives, after asking a few times', async () => {
+      // Prepare: the task's lines reach nobody, as with a broken log subscription.
+      harness = await startWorkflowHarness({ cloud: { configFailPattern: /slave-2$/ }, containerProgress: false });
+
+      // Act
+      const { cluster, execution } = await harness.run({ ...seedRequest(), slaves: 2 }, 'container');
+
+      // Assess
+      expect(cluster.status).toBe('FAILED');
       expect(cluster.error?.code).toBe('States.TaskFailed');
       expect(cluster.error?.step).toBe('configure:container');
-      expect(cluster.error?.message).toMatch(/COMPONENT \w+ FAILED my-first-lambda-instance-slave-2/);
-      expect(cluster.error?.message).toContain('exited with code 2');
+      expect(cluster.error?.message).toMatch(/^the configuration container exited with code 2: Essential container in task exited/);
+      const retried = execution.states.filter((s) => s.name === 'Name the configuration failure' && s.event === 'StateRetried');
+      expect(retried.length).toBeGreaterThan(0);
       expect(serversOf(harness, cluster.id)).toEqual([]);
     });
 

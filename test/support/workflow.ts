@@ -10,6 +10,7 @@ import { providerRegistry } from '#domain/providers';
 import { createCluster } from '#use-cases/create-cluster';
 import type { WorkflowConfig } from '#lib/config';
 import { workflowStepHandler } from '../../functions/workflow-step/index.ts';
+import { configurationProgressHandler } from '../../functions/configuration-progress/index.ts';
 import { STATE_MACHINES } from '../../infra/routes.ts';
 import { LocalWorkflow, LocalWorkflows, type ExecutionRecord, type LocalLambda } from '../../infra/local/step-functions.ts';
 import { ECS_RUN_TASK_SYNC, LOCAL_CONFIGURATION_SUBSTITUTIONS, localConfigurationContainer } from '../../infra/local/configuration-container.ts';
@@ -65,6 +66,8 @@ export const startWorkflowHarness = async (options: {
   quota?: QuotaAmounts;
   /** Wraps the cloud's provider, e.g. to make one of its calls fail. */
   provider?: (provider: CloudProvider) => CloudProvider;
+  /** Whether the container's COMPONENT lines reach the configuration-progress handler (as its log subscription does on AWS). */
+  containerProgress?: boolean;
 } = {}): Promise<WorkflowHarness> => {
   const table = await startTestTable();
   const cloud = await LocalCloud.open({ ...FAST_CLOUD, ...options.cloud });
@@ -83,7 +86,13 @@ export const startWorkflowHarness = async (options: {
           timeoutMs: 120_000,
         },
       },
-      resources: { [ECS_RUN_TASK_SYNC]: localConfigurationContainer({ provider, pollMs: 10 }) },
+      resources: {
+        [ECS_RUN_TASK_SYNC]: localConfigurationContainer({
+          provider,
+          pollMs: 10,
+          ...(options.containerProgress === false ? {} : { progress: configurationProgressHandler({ store: table.store }) as unknown as LocalLambda }),
+        }),
+      },
       substitutions: LOCAL_CONFIGURATION_SUBSTITUTIONS,
       waitMs: options.waitMs ?? 20,
       retryMs: options.retryMs ?? 5,

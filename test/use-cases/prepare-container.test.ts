@@ -3,6 +3,7 @@ import { causeMessage, runStep, type StepDeps } from '#use-cases/workflow-steps'
 import type { Cluster } from '#domain/model';
 import type { ClusterStore } from '#domain/store';
 import type { ProviderRegistry } from '#domain/providers';
+import type { ConfigurationInputs } from '#domain/configuration-inputs';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 
@@ -31,6 +32,7 @@ const clusterOn = (provider: string, networks: string[]): Cluster =>
     servers: [{ id: 'i-1', name: 'analytics-master', role: 'master', group: 'master', flavor: 'm', state: 'ACTIVE', privateIp: '10.0.1.5', publicIp: null }],
     networks,
     deadlines: {},
+    attempt: 1,
   }) as unknown as Cluster;
 
 const depsFor = (store: ClusterStore, enabled: boolean): StepDeps => ({
@@ -59,7 +61,50 @@ describe('the prepare-container step', () => {
     expect(result.subnets).toEqual(['subnet-0a', 'subnet-0b']);
     // The task joins the cluster's first private network, which admits its members on every port.
     expect(result.securityGroups).toEqual(['sg-task', 'sg-net-0']);
-    expect((result.environment as { Name: string }[]).map((v) => v.Name)).toEqual(['PROFILE', 'CLUSTER_INVENTORY_JSON', 'CLUSTER_EXTRA_VARS_JSON']);
+    expect((result.environment as { Name: string }[]).map((v) => v.Name)).toEqual(['PROFILE', 'CLUSTER_ID', 'CLUSTER_ATTEMPT', 'CLUSTER_INVENTORY_JSON', 'CLUSTER_EXTRA_VARS_JSON']);
+  });
+
+  it('passes the inventory and parameters by reference where the deployment keeps them (S3 on AWS), keyed by cluster and attempt', async () => {
+    // Prepare: an in-memory stand-in for the bucket.
+    const objects = new Map<string, string>();
+    const inputs: ConfigurationInputs = {
+      put: async (key, body) => {
+        objects.set(key, body);
+        return `s3://inputs-bucket/inputs/${key}`;
+      },
+    };
+    const { store } = storeWith(clusterOn('ec2', ['sg-net-0']));
+
+    // Act
+    const result = await runStep({ ...depsFor(store, true), inputs }, { step: 'prepare-container', clusterId: CLUSTER_ID });
+
+    // Assess
+    const environment = Object.fromEntries((result.environment as { Name: string; Value: string }[]).map((v) => [v.Name, v.Value]));
+    expect(Object.keys(environment)).toEqual(['PROFILE', 'CLUSTER_ID', 'CLUSTER_ATTEMPT', 'CLUSTER_INVENTORY_S3_URI', 'CLUSTER_EXTRA_VARS_S3_URI']);
+    expect(environment.CLUSTER_INVENTORY_S3_URI).toBe(`s3://inputs-bucket/inputs/${CLUSTER_ID}/1/inventory.json`);
+    expect(environment.CLUSTER_EXTRA_VARS_S3_URI).toBe(`s3://inputs-bucket/inputs/${CLUSTER_ID}/1/extra-vars.json`);
+    expect(JSON.parse(objects.get(`${CLUSTER_ID}/1/inventory.json`) ?? '')).toMatchObject({ all: { vars: { cluster_id: CLUSTER_ID } } });
+    expect(JSON.parse(objects.get(`${CLUSTER_ID}/1/extra-vars.json`) ?? '')).toEqual({ kafka_partitions: 6 });
+  });
+
+  it('takes a cluster whose inventory would not fit the workflow state when it goes by reference, and refuses it inline', async () => {
+    const servers = Array.from({ length: 1000 }, (_, i) => ({
+      id: `i-${i}`,
+      name: `${'a-very-long-node-name-'.repeat(2)}${i}`,
+      role: i === 0 ? 'master' : 'worker',
+      group: i === 0 ? 'master' : 'a-long-node-group-name-to-be-sure',
+      flavor: 'm',
+      state: 'ACTIVE',
+      privateIp: `10.0.${Math.floor(i / 250)}.${(i % 250) + 3}`,
+      publicIp: null,
+    }));
+    const big = () => storeWith({ ...clusterOn('ec2', ['sg-net-0']), servers } as Cluster).store;
+    const inputs: ConfigurationInputs = { put: async (key) => `s3://inputs-bucket/inputs/${key}` };
+
+    const byReference = await runStep({ ...depsFor(big(), true), inputs }, { step: 'prepare-container', clusterId: CLUSTER_ID });
+
+    expect(Buffer.byteLength(JSON.stringify(byReference.environment))).toBeLessThan(1024);
+    await expect(runStep(depsFor(big(), true), { step: 'prepare-container', clusterId: CLUSTER_ID })).rejects.toMatchObject({ name: 'InventoryTooLarge' });
   });
 
   it('fails with ContainerRunnerUnavailable, after recording the phase, where the deployment has no container', async () => {
@@ -97,5 +142,48 @@ describe('causeMessage of a stopped ECS task (runTask.sync’s States.TaskFailed
 
   it('still unwraps Lambda’s {errorType, errorMessage}', () => {
     expect(causeMessage(JSON.stringify({ errorType: 'ServerBootFailed', errorMessage: 'two servers failed' }))).toBe('two servers failed');
+  });
+});
+
+describe('the name-container-failure step (after "Run the configuration container" failed)', () => {
+  const TASK = 'arn:aws:ecs:eu-west-1:123456789012:task/configuration/abc';
+  const stopped = (exitCode: number | undefined) => ({
+    Error: 'States.TaskFailed',
+    Cause: JSON.stringify({
+      TaskArn: TASK,
+      StoppedReason: 'Essential container in task exited',
+      Containers: [{ Name: 'configuration', ...(exitCode === undefined ? {} : { ExitCode: exitCode }) }],
+    }),
+  });
+  const failedAt = (report: Cluster['configurationReport']) => storeWith({ ...clusterOn('ec2', ['sg-net-0']), status: 'CONFIGURING', phase: 'configure:hdfs', configurationReport: report } as Cluster);
+  const name = (store: ClusterStore, failure: { Error: string; Cause?: string }) =>
+    runStep(depsFor(store, true), { step: 'name-container-failure', clusterId: CLUSTER_ID, failure });
+
+  it('names the component and nodes the container’s FAILED lines gave, as ConfigurationFailed, keeping exit code and stop reason', async () => {
+    const { store } = failedAt({ attempt: 1, lineAt: 5, failure: { component: 'hdfs', node: 'analytics-worker-2', nodes: ['analytics-worker-2', 'analytics-worker-3'] } });
+
+    const named = await name(store, stopped(2));
+
+    expect(named.Error).toBe('ConfigurationFailed');
+    expect(causeMessage(named.Cause as string)).toBe(
+      `configuration failed at hdfs on analytics-worker-2, analytics-worker-3: the configuration container exited with code 2: Essential container in task exited (task ${TASK})`,
+    );
+  });
+
+  it('asks again (ConfigurationReportPending) while the line has not arrived, or only an older attempt’s has', async () => {
+    const none = failedAt(undefined);
+    const older = failedAt({ attempt: 0, lineAt: 5, failure: { component: 'common', node: 'analytics-master', nodes: ['analytics-master'] } });
+
+    await expect(name(none.store, stopped(2))).rejects.toMatchObject({ name: 'ConfigurationReportPending' });
+    await expect(name(older.store, stopped(2))).rejects.toMatchObject({ name: 'ConfigurationReportPending' });
+  });
+
+  it('passes every other failure unchanged: bad input, a container that never ran, a timeout', async () => {
+    const { store } = failedAt({ attempt: 1, lineAt: 5, failure: { component: 'hdfs', node: null, nodes: [] } });
+    const timeout = { Error: 'States.Timeout', Cause: 'the task ran too long' };
+
+    expect(await name(store, stopped(64))).toEqual(stopped(64));
+    expect(await name(store, stopped(undefined))).toEqual(stopped(undefined));
+    expect(await name(store, timeout)).toEqual(timeout);
   });
 });

@@ -1,22 +1,30 @@
 /**
  * The configuration container as an ECS Fargate task (configuration/README.md, "ECS (Fargate)
  * task"): the container runner of the provision workflow. The workflow runs it with
- * `ecs:runTask.sync`, so the state machine's role gets the rights that integration needs.
+ * `ecs:runTask.sync`, so the state machine's role gets the rights that integration needs; its
+ * inputs go through a bucket of their own, its progress through a subscription on its logs.
  */
-import { Annotations, Aws, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as logsDestinations from 'aws-cdk-lib/aws-logs-destinations';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { CONFIGURATION_INPUTS_PREFIX } from '../../../functions/adapters/s3-configuration-inputs.ts';
+import { COMPONENT_LINE_FIELDS, COMPONENT_MARKER } from '../../../functions/domain/component-lines.ts';
 
 /** The container's name in the task definition; the workflow's overrides address it by this name. */
 export const CONFIGURATION_CONTAINER_NAME = 'configuration';
 
 /** The rule Step Functions manages to learn when a `.sync` ECS task stops. */
 const SYNC_RULE = 'StepFunctionsGetEventsForECSTaskRule';
+
+/** How long a run's inputs are kept: long enough to look at after a failure, never needed after. */
+const INPUTS_EXPIRE_AFTER = Duration.days(7);
 
 export interface ConfigurationContainerSettings {
   /** The image's URI in a registry (built from `configuration/Dockerfile`); an ECR URI gets pull rights. */
@@ -42,7 +50,7 @@ export interface ConfigurationContainerProps extends ConfigurationContainerSetti
   readonly vpcId: string;
   /** Subnets the task runs in (with a route to ECR, Secrets Manager and CloudWatch Logs). */
   readonly subnetIds: readonly string[];
-  /** The workflow step that prepares the task's environment: it is told the network settings. */
+  /** The workflow step that prepares the task's environment: it is told the network settings, and writes the inputs. */
   readonly driver: lambda.Function;
   readonly logRetention: logs.RetentionDays;
 }
@@ -52,13 +60,18 @@ const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(
 export class ConfigurationContainer extends Construct {
   public readonly cluster: ecs.CfnCluster;
   public readonly taskDefinition: ecs.FargateTaskDefinition;
-  /** The role the container runs with: no AWS rights (its logs go through the execution role). */
+  /** The role the container runs with: it may read its inputs, nothing else (its logs go through the execution role). */
   public readonly taskRole: iam.Role;
   /** The role ECS pulls the image, writes the logs and reads the SSH key with. */
   public readonly executionRole: iam.Role;
   /** The task's group: out to the nodes on 22, and to AWS endpoints on 443. */
   public readonly securityGroup: ec2.CfnSecurityGroup;
   public readonly logGroup: logs.LogGroup;
+  /**
+   * The inventory and parameters of each run (`inputs/<cluster id>/<attempt>/…`), passed by
+   * reference: ECS caps a RunTask's overrides at 8 KiB.
+   */
+  public readonly inputsBucket: s3.Bucket;
 
   public constructor(scope: Construct, id: string, props: ConfigurationContainerProps) {
     super(scope, id);
@@ -68,7 +81,7 @@ export class ConfigurationContainer extends Construct {
 
     this.taskRole = new iam.Role(this, 'TaskRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
-      description: 'The configuration container: Ansible over SSH, no AWS calls',
+      description: 'The configuration container: Ansible over SSH; reads its inputs from S3',
     });
     this.executionRole = new iam.Role(this, 'ExecutionRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
@@ -106,9 +119,36 @@ export class ConfigurationContainer extends Construct {
       ],
     });
 
+    this.inputsBucket = new s3.Bucket(this, 'InputsBucket', {
+      // Inventories name the nodes' addresses; parameters may carry a script.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      lifecycleRules: [{ id: 'expire-run-inputs', expiration: INPUTS_EXPIRE_AFTER, abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      // As the table: the stack's data outlives the stack. The rule above empties it within a week.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const inputs = this.inputsBucket.arnForObjects(`${CONFIGURATION_INPUTS_PREFIX}*`);
+    // Exactly the object reads and writes each side needs: no listing, no other prefix.
+    this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [inputs] }));
+    props.driver.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [inputs] }));
+    props.driver.addEnvironment('CONFIGURATION_INPUTS_BUCKET', this.inputsBucket.bucketName);
+
     props.driver.addEnvironment('CONTAINER_RUNNER_ENABLED', 'true');
     props.driver.addEnvironment('CONFIGURATION_SUBNETS', props.subnetIds.join(','));
     props.driver.addEnvironment('CONFIGURATION_SECURITY_GROUPS', this.securityGroup.attrGroupId);
+  }
+
+  /**
+   * Sends the container's `COMPONENT` lines, and nothing else it logs, to `fn`: a subscription
+   * filter on the task's log group (Ansible's own output goes to the same streams).
+   */
+  public reportProgressTo(fn: lambda.IFunction): logs.SubscriptionFilter {
+    return new logs.SubscriptionFilter(this, 'ProgressSubscription', {
+      logGroup: this.logGroup,
+      destination: new logsDestinations.LambdaDestination(fn),
+      filterPattern: logs.FilterPattern.spaceDelimited(...COMPONENT_LINE_FIELDS).whereString('marker', '=', COMPONENT_MARKER),
+    });
   }
 
   /** What `ecs:runTask.sync` needs; a definition read from a file infers none of it. */

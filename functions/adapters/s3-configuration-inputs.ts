@@ -1,0 +1,45 @@
+/**
+ * The configuration container's inputs in S3 (#domain/configuration-inputs): one object per
+ * document under `inputs/<cluster id>/<attempt>/`, fetched by run-profile.sh with the task
+ * role's `s3:GetObject` on that prefix. The bucket expires them after a few days; the cluster
+ * record stays the truth.
+ */
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { TransientProviderError } from '#domain/errors';
+import type { ConfigurationInputs } from '#domain/configuration-inputs';
+import { tracer } from '#lib/tracer';
+
+/** Every input object's key starts here: the grants of the task role and of the workflow step name this prefix only. */
+export const CONFIGURATION_INPUTS_PREFIX = 'inputs/';
+
+const TRANSIENT_CODES = new Set(['SlowDown', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'ThrottlingException']);
+const NETWORK_CODES = new Set(['TimeoutError', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED', 'EAI_AGAIN']);
+
+/** S3's answer in the workflow's terms: throttling, 5xx and dropped connections are retried; the rest (access, no such bucket) is final and keeps S3's name as the code. */
+export const s3Error = (error: unknown): Error => {
+  if (!(error instanceof Error)) return new TransientProviderError(`S3 PutObject failed: ${String(error)}`);
+  const sdk = error as Error & { $fault?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
+  const status = sdk.$metadata?.httpStatusCode ?? 0;
+  if (TRANSIENT_CODES.has(sdk.name) || sdk.$fault === 'server' || sdk.$retryable || status >= 500 || NETWORK_CODES.has(sdk.name) || (sdk.code !== undefined && NETWORK_CODES.has(sdk.code))) {
+    return new TransientProviderError(`S3 PutObject: ${sdk.name}: ${sdk.message}`);
+  }
+  return error;
+};
+
+export class S3ConfigurationInputs implements ConfigurationInputs {
+  constructor(
+    private readonly bucket: string,
+    private readonly s3: S3Client = tracer.captureAWSv3Client(new S3Client({})),
+  ) {}
+
+  async put(key: string, body: string): Promise<string> {
+    const objectKey = `${CONFIGURATION_INPUTS_PREFIX}${key}`;
+    try {
+      // Encrypted by the bucket's default (SSE-S3); the bucket refuses anything but TLS.
+      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: body, ContentType: 'application/json' }));
+    } catch (error) {
+      throw s3Error(error);
+    }
+    return `s3://${this.bucket}/${objectKey}`;
+  }
+}
