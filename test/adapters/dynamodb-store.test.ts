@@ -4,7 +4,7 @@ import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { Conflict, NotFound } from '#domain/errors';
 import type { Cluster } from '#domain/model';
 import { compatToSpec } from '#domain/compat-request';
-import { seedRequest } from '../support/clusters.ts';
+import { clusterRecord, seedRequest } from '../support/clusters.ts';
 import { LOCAL_TABLE_NAME } from '../../infra/local/dynamodb.ts';
 import { startTestTable, type TestTable } from '../support/dynamodb.ts';
 
@@ -16,33 +16,7 @@ afterAll(async () => {
   await table.stop();
 });
 
-const newCluster = (overrides: Partial<Cluster> = {}): Cluster => {
-  const at = new Date().toISOString();
-  return {
-    id: randomUUID(),
-    project: 'alpha',
-    name: 'test',
-    provider: 'local',
-    status: 'PENDING',
-    phase: 'accepted',
-    spec: compatToSpec(seedRequest(), 'local'),
-    request: { ...seedRequest() },
-    servers: [],
-    networks: [],
-    configurationId: null,
-    error: null,
-    executionId: null,
-    destroyExecutionId: null,
-    deadlines: {},
-    attempt: 1,
-    quotaReserved: false,
-    expiresAt: null,
-    createdAt: at,
-    updatedAt: at,
-    version: 1,
-    ...overrides,
-  };
-};
+const newCluster = clusterRecord;
 
 describe('the DynamoDB store (against dynalite)', () => {
   it('reads back a created cluster exactly', async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '#use-cases/tokens';
 import type { LocalStack } from '../../infra/local/stack.ts';
 import { startTestStack } from '../support/stack.ts';
+import { CONTAINER_LAMBDA_PHASES } from '../support/clusters.ts';
 import { api, nativeBody, waitForCluster } from '../support/http.ts';
 
 describe('the container configuration runner over real HTTP (the local stand-in for the ECS task)', () => {
@@ -29,14 +30,7 @@ describe('the container configuration runner over real HTTP (the local stand-in 
     expect(cluster.status).toBe('ACTIVE');
     const phases = events.body.items.map((e) => `${e.status}/${e.phase}`);
     // Per-component phases from the container's COMPONENT lines, through the configuration-progress handler.
-    expect(phases.filter((p) => p.startsWith('CONFIGURING/'))).toEqual([
-      'CONFIGURING/configure:container',
-      'CONFIGURING/configure:common',
-      'CONFIGURING/configure:hdfs',
-      'CONFIGURING/configure:yarn',
-      'CONFIGURING/configure:kafka',
-      'CONFIGURING/configure:flink',
-    ]);
+    expect(phases.filter((p) => p.startsWith('CONFIGURING/'))).toEqual(CONTAINER_LAMBDA_PHASES);
     expect(phases.at(-1)).toBe('ACTIVE/ready');
   });
 

@@ -7,6 +7,7 @@ import { logger } from '#lib/logger';
 import { configurationProgressHandler } from '../../functions/configuration-progress/index.ts';
 import { startTestTable, type TestTable } from '../support/dynamodb.ts';
 import { lambdaContext } from '../support/events.ts';
+import { clusterRecord } from '../support/clusters.ts';
 
 let table: TestTable;
 let handle: ReturnType<typeof configurationProgressHandler>;
@@ -27,9 +28,7 @@ const T0 = Date.parse('2026-01-01T10:00:00Z');
 /** A cluster the container is configuring: CONFIGURING at configure:container, as the prepare step leaves it. */
 const configuringCluster = async (overrides: Partial<Cluster> = {}): Promise<Cluster> => {
   const at = new Date(T0).toISOString();
-  const cluster = {
-    id: randomUUID(),
-    project: 'alpha',
+  const cluster = clusterRecord({
     name: 'analytics',
     provider: 'ec2',
     status: 'CONFIGURING',
@@ -43,21 +42,12 @@ const configuringCluster = async (overrides: Partial<Cluster> = {}): Promise<Clu
       onFailure: 'rollback',
     },
     request: {},
-    servers: [],
-    networks: [],
-    configurationId: null,
-    error: null,
-    executionId: null,
-    destroyExecutionId: null,
-    deadlines: {},
     attempt: 2,
     quotaReserved: true,
-    expiresAt: null,
     createdAt: at,
     updatedAt: at,
-    version: 1,
     ...overrides,
-  } as Cluster;
+  });
   await table.store.createCluster(cluster, 'test cluster');
   return cluster;
 };

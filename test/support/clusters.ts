@@ -1,5 +1,60 @@
-/** Request bodies used across tests. */
-import { SEED_EXAMPLE, type CompatCreateRequest } from '#domain/compat-request';
+/** Request bodies and cluster records used across tests. */
+import { randomUUID } from 'node:crypto';
+import { compatToSpec, SEED_EXAMPLE, type CompatCreateRequest } from '#domain/compat-request';
+import type { Cluster } from '#domain/model';
+import type { ClusterStore } from '#domain/store';
 
 /** A fresh copy of the seed's curl example body (seed 000). */
 export const seedRequest = (): CompatCreateRequest => ({ ...SEED_EXAMPLE });
+
+/** A complete cluster record as the create use case writes it (PENDING, the seed's spec), with `overrides`. */
+export const clusterRecord = (overrides: Partial<Cluster> = {}): Cluster => {
+  const at = new Date().toISOString();
+  return {
+    id: randomUUID(),
+    project: 'alpha',
+    name: 'test',
+    provider: 'local',
+    status: 'PENDING',
+    phase: 'accepted',
+    spec: compatToSpec(seedRequest(), 'local'),
+    request: { ...seedRequest() },
+    servers: [],
+    networks: [],
+    configurationId: null,
+    error: null,
+    executionId: null,
+    destroyExecutionId: null,
+    deadlines: {},
+    attempt: 1,
+    quotaReserved: false,
+    expiresAt: null,
+    createdAt: at,
+    updatedAt: at,
+    version: 1,
+    ...overrides,
+  };
+};
+
+/** Just what the workflow steps read and write: one record in memory. */
+export const memoryStoreWith = (cluster: Cluster) => {
+  let current = cluster;
+  const store = {
+    getCluster: async () => current,
+    updateCluster: async (_id: string, mutate: (c: Cluster) => { cluster: Cluster } | null) => {
+      current = mutate(current)?.cluster ?? current;
+      return current;
+    },
+  } as unknown as ClusterStore;
+  return { store, record: () => current };
+};
+
+/** The phases a `lambda` profile passes through with the container runner, in order. */
+export const CONTAINER_LAMBDA_PHASES = [
+  'CONFIGURING/configure:container',
+  'CONFIGURING/configure:common',
+  'CONFIGURING/configure:hdfs',
+  'CONFIGURING/configure:yarn',
+  'CONFIGURING/configure:kafka',
+  'CONFIGURING/configure:flink',
+];

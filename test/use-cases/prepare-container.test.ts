@@ -4,21 +4,9 @@ import type { Cluster } from '#domain/model';
 import type { ClusterStore } from '#domain/store';
 import type { ProviderRegistry } from '#domain/providers';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
+import { memoryStoreWith } from '../support/clusters.ts';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
-
-/** Just what the step reads and writes: one record in memory. */
-const storeWith = (cluster: Cluster) => {
-  let current = cluster;
-  const store = {
-    getCluster: async () => current,
-    updateCluster: async (_id: string, mutate: (c: Cluster) => { cluster: Cluster } | null) => {
-      current = mutate(current)?.cluster ?? current;
-      return current;
-    },
-  } as unknown as ClusterStore;
-  return { store, record: () => current };
-};
 
 const clusterOn = (provider: string, networks: string[]): Cluster =>
   ({
@@ -51,7 +39,7 @@ const depsFor = (store: ClusterStore, enabled: boolean): StepDeps => ({
 describe('the prepare-container step', () => {
   it('records CONFIGURING configure:container and answers the environment, subnets and security groups', async () => {
     // Prepare
-    const { store, record } = storeWith(clusterOn('ec2', ['sg-net-0', 'sg-net-1']));
+    const { store, record } = memoryStoreWith(clusterOn('ec2', ['sg-net-0', 'sg-net-1']));
 
     // Act
     const result = await runStep(depsFor(store, true), { step: 'prepare-container', clusterId: CLUSTER_ID });
@@ -73,7 +61,7 @@ describe('the prepare-container step', () => {
         return `s3://inputs-bucket/inputs/${key}`;
       },
     };
-    const { store } = storeWith(clusterOn('ec2', ['sg-net-0']));
+    const { store } = memoryStoreWith(clusterOn('ec2', ['sg-net-0']));
 
     // Act
     const result = await runStep({ ...depsFor(store, true), inputs }, { step: 'prepare-container', clusterId: CLUSTER_ID });
@@ -98,7 +86,7 @@ describe('the prepare-container step', () => {
       privateIp: `10.0.${Math.floor(i / 250)}.${(i % 250) + 3}`,
       publicIp: null,
     }));
-    const big = () => storeWith({ ...clusterOn('ec2', ['sg-net-0']), servers } as Cluster).store;
+    const big = () => memoryStoreWith({ ...clusterOn('ec2', ['sg-net-0']), servers } as Cluster).store;
     const inputs: ConfigurationInputs = { put: async (key) => `s3://inputs-bucket/inputs/${key}` };
 
     const byReference = await runStep({ ...depsFor(big(), true), inputs }, { step: 'prepare-container', clusterId: CLUSTER_ID });
@@ -108,14 +96,14 @@ describe('the prepare-container step', () => {
   });
 
   it('fails with ContainerRunnerUnavailable, after recording the phase, where the deployment has no container', async () => {
-    const { store, record } = storeWith(clusterOn('ec2', ['sg-net-0']));
+    const { store, record } = memoryStoreWith(clusterOn('ec2', ['sg-net-0']));
 
     await expect(runStep(depsFor(store, false), { step: 'prepare-container', clusterId: CLUSTER_ID })).rejects.toMatchObject({ name: 'ContainerRunnerUnavailable' });
     expect(record().phase).toBe('configure:container');
   });
 
   it('fails with ContainerRunnerUnavailable for an ec2 cluster without a private network to reach its nodes through', async () => {
-    const { store } = storeWith(clusterOn('ec2', []));
+    const { store } = memoryStoreWith(clusterOn('ec2', []));
 
     await expect(runStep(depsFor(store, true), { step: 'prepare-container', clusterId: CLUSTER_ID })).rejects.toMatchObject({ name: 'ContainerRunnerUnavailable' });
   });
@@ -155,7 +143,7 @@ describe('the name-container-failure step (after "Run the configuration containe
       Containers: [{ Name: 'configuration', ...(exitCode === undefined ? {} : { ExitCode: exitCode }) }],
     }),
   });
-  const failedAt = (report: Cluster['configurationReport']) => storeWith({ ...clusterOn('ec2', ['sg-net-0']), status: 'CONFIGURING', phase: 'configure:hdfs', configurationReport: report } as Cluster);
+  const failedAt = (report: Cluster['configurationReport']) => memoryStoreWith({ ...clusterOn('ec2', ['sg-net-0']), status: 'CONFIGURING', phase: 'configure:hdfs', configurationReport: report } as Cluster);
   const name = (store: ClusterStore, failure: { Error: string; Cause?: string }) =>
     runStep(depsFor(store, true), { step: 'name-container-failure', clusterId: CLUSTER_ID, failure });
 

@@ -7,23 +7,11 @@ import type { ClusterStore } from '#domain/store';
 import { providerRegistry } from '#domain/providers';
 import type { CloudProvider, CreateNetworksInput, CreateServersInput } from '#domain/provider';
 import { nativeBody } from '../support/http.ts';
+import { clusterRecord, memoryStoreWith } from '../support/clusters.ts';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 const USER_DATA = Buffer.from('#!/bin/sh\necho hello > /tmp/hello\n').toString('base64');
 const RULE = { direction: 'ingress', protocol: 'tcp', remoteIpPrefix: '10.0.0.0/8', portRangeMin: 22, portRangeMax: 22 };
-
-/** Just what the steps read and write: one record in memory. */
-const storeWith = (cluster: Cluster) => {
-  let current = cluster;
-  const store = {
-    getCluster: async () => current,
-    updateCluster: async (_id: string, mutate: (c: Cluster) => { cluster: Cluster } | null) => {
-      current = mutate(current)?.cluster ?? current;
-      return current;
-    },
-  } as unknown as ClusterStore;
-  return { store, record: () => current };
-};
 
 /** A provider that makes whatever it is asked for and remembers how it was asked. */
 const recordingProvider = (maxBatchSize: number) => {
@@ -50,29 +38,16 @@ const recordingProvider = (maxBatchSize: number) => {
 
 const clusterFrom = (body: Record<string, unknown>): Cluster => {
   const spec = nativeToSpec(nativeCreateRequestSchema.parse(body), 'local', () => ({ vcpus: 1, ramMb: 1024, diskGb: 10 }));
-  return {
+  return clusterRecord({
     id: CLUSTER_ID,
-    project: 'alpha',
     name: spec.name,
-    provider: 'local',
     status: 'PROVISIONING',
     phase: 'plan',
     spec,
     request: body,
     servers: planServers(spec, { resolveFlavor: () => 'c1r1024d10' }),
-    networks: [],
-    configurationId: null,
-    error: null,
-    executionId: null,
-    destroyExecutionId: null,
-    deadlines: {},
-    attempt: 1,
     quotaReserved: true,
-    expiresAt: null,
-    createdAt: new Date(0).toISOString(),
-    updatedAt: new Date(0).toISOString(),
-    version: 1,
-  };
+  });
 };
 
 const depsFor = (store: ClusterStore, provider: CloudProvider): StepDeps => ({
@@ -92,7 +67,7 @@ describe('the create steps pass the spec’s options to the provider', () => {
       userData: USER_DATA,
       tags: { team: 'data', cost: 'cc-42' },
     });
-    const { store, record } = storeWith(clusterFrom(body));
+    const { store, record } = memoryStoreWith(clusterFrom(body));
     const { provider, serverCalls } = recordingProvider(2);
 
     // Act
@@ -109,7 +84,7 @@ describe('the create steps pass the spec’s options to the provider', () => {
 
   it('hands nothing a spec does not ask for: the provider’s defaults apply', async () => {
     // Prepare
-    const { store } = storeWith(clusterFrom(nativeBody(1)));
+    const { store } = memoryStoreWith(clusterFrom(nativeBody(1)));
     const { provider, serverCalls } = recordingProvider(50);
 
     // Act
@@ -122,7 +97,7 @@ describe('the create steps pass the spec’s options to the provider', () => {
   it('hands the spec’s security rules to createNetworks with the count of networks', async () => {
     // Prepare
     const body = nativeBody(1, { network: { privateNetworks: 2, securityRules: [RULE, { direction: 'ingress', protocol: 'icmp', remoteIpPrefix: '0.0.0.0/0' }] } });
-    const { store, record } = storeWith(clusterFrom(body));
+    const { store, record } = memoryStoreWith(clusterFrom(body));
     const { provider, networkCalls } = recordingProvider(50);
 
     // Act
