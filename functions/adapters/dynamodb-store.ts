@@ -22,7 +22,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { Conflict, NotFound, QuotaExceeded, VersionConflict } from '#domain/errors';
-import { tracer } from '#lib/tracer';
+import { traced } from '#lib/tracer';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Cluster, ClusterEvent, ClusterStatus, StatusChange } from '#domain/model';
 import { QUOTA_RESOURCES, type ClusterMutation, type ClusterStore, type IdempotencyRecord, type Page, type QuotaAmounts, type QuotaRecord, type QuotaResource, type TokenRecord } from '#domain/store';
@@ -104,7 +104,7 @@ export class DynamoDbStore implements ClusterStore {
   constructor(options: DynamoDbStoreOptions) {
     this.table = options.tableName;
     this.onStatusChange = options.onStatusChange;
-    const client = options.client ?? tracer.captureAWSv3Client(new DynamoDBClient(options.clientConfig ?? {}));
+    const client = options.client ?? traced(new DynamoDBClient(options.clientConfig ?? {}));
     this.doc = DynamoDBDocumentClient.from(client, {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     });

@@ -54,7 +54,7 @@ import type {
 import { clientTags } from '#domain/tags';
 import { ConfigError } from '#lib/config';
 import { INSTANCE_ARCHITECTURE, instanceType, smallestInstanceType } from './ec2-instance-types.ts';
-import { tracer } from '#lib/tracer';
+import { traced } from '#lib/tracer';
 import { SsmConfigurationRunner, type SsmConfigurationOptions } from './ssm-configuration.ts';
 
 export const CLUSTER_ID_TAG = 'cluster-service:cluster-id';
@@ -314,9 +314,9 @@ export class Ec2Provider implements CloudProvider {
     this.maxBatchSize = parsed.data.maxBatchSize;
     this.timings = { ...DEFAULT_TIMINGS, ...parsed.data.timings };
     const clientConfig = { ...(parsed.data.region ? { region: parsed.data.region } : {}), retryMode: 'adaptive' };
-    this.ec2 = ec2 ?? tracer.captureAWSv3Client(new EC2Client(clientConfig));
+    this.ec2 = ec2 ?? traced(new EC2Client(clientConfig));
     try {
-      this.configuration = new SsmConfigurationRunner(ssm ?? tracer.captureAWSv3Client(new SSMClient(clientConfig)), parsed.data.serviceTag, configuration);
+      this.configuration = new SsmConfigurationRunner(ssm ?? traced(new SSMClient(clientConfig)), parsed.data.serviceTag, configuration);
     } catch (error) {
       throw new ConfigError(`invalid ec2 provider settings: configuration: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -3,7 +3,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { TransientProviderError } from '#domain/errors';
 import type { EventPublisher } from '#domain/event-bus';
 import { SERVICE_SOURCE, type PublishedEvent } from '#domain/events';
-import { tracer } from '#lib/tracer';
+import { traced } from '#lib/tracer';
 
 /** PutEvents takes at most 10 entries a call. */
 const MAX_ENTRIES = 10;
@@ -15,7 +15,7 @@ export class EventBridgePublisher implements EventPublisher {
     private readonly busName: string,
     client?: EventBridgeClient,
   ) {
-    this.client = client ?? tracer.captureAWSv3Client(new EventBridgeClient({}));
+    this.client = client ?? traced(new EventBridgeClient({}));
   }
 
   async publish(events: PublishedEvent[]): Promise<void> {

@@ -7,7 +7,7 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { TransientProviderError } from '#domain/errors';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
-import { tracer } from '#lib/tracer';
+import { traced } from '#lib/tracer';
 
 /** Every input object's key starts here: the grants of the task role and of the workflow step name this prefix only. */
 export const CONFIGURATION_INPUTS_PREFIX = 'inputs/';
@@ -29,7 +29,7 @@ export const s3Error = (error: unknown): Error => {
 export class S3ConfigurationInputs implements ConfigurationInputs {
   constructor(
     private readonly bucket: string,
-    private readonly s3: S3Client = tracer.captureAWSv3Client(new S3Client({})),
+    private readonly s3: S3Client = traced(new S3Client({})),
   ) {}
 
   async put(key: string, body: string): Promise<string> {

@@ -1,7 +1,7 @@
 /** Starts and stops executions on AWS Step Functions. */
 import { ExecutionAlreadyExists, ExecutionDoesNotExist, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { WorkflowKind, Workflows } from '#domain/workflow';
-import { tracer } from '#lib/tracer';
+import { traced } from '#lib/tracer';
 
 /** The Step Functions console page of an execution, in the execution's own region. */
 export const stepFunctionsConsoleUrl = (executionArn: string): string | null => {
@@ -22,7 +22,7 @@ export class StepFunctionsWorkflows implements Workflows {
     private readonly stepTimeoutSeconds: number,
     client?: SFNClient,
   ) {
-    this.client = client ?? tracer.captureAWSv3Client(new SFNClient({}));
+    this.client = client ?? traced(new SFNClient({}));
   }
 
   executionIdFor(kind: WorkflowKind, name: string): string {

@@ -9,12 +9,11 @@
 import { gunzipSync } from 'node:zlib';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
 import { parseComponentLine } from '#domain/component-lines';
 import { recordConfigurationProgress, type LoggedLine, type ProgressDeps } from '#use-cases/configuration-progress';
 import { logger } from '#lib/logger';
-import { tracer } from '#lib/tracer';
+import { traceInvocations } from '#lib/tracer';
 
 /** The subscription's payload: base64 of gzipped JSON. */
 export const decodeLogsEvent = (event: CloudWatchLogsEvent): CloudWatchLogsDecodedData =>
@@ -39,7 +38,7 @@ const byCluster = (data: CloudWatchLogsDecodedData): { lines: Map<string, Logged
 
 export const configurationProgressHandler = (deps: ProgressDeps) =>
   middy<CloudWatchLogsEvent, void>()
-    .use(captureLambdaHandler(tracer))
+    .use(traceInvocations())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler(async (event) => {
       const data = decodeLogsEvent(event);

@@ -74,7 +74,7 @@ export const createClusterHandler = (deps: CreateClusterHandlerDeps) => {
         body: `{"uuid": "${cluster.id}"}`,
       }));
     },
-    { body: compatCreateRequestSchema, metrics: true },
+    { body: compatCreateRequestSchema },
   );
 
   const native = httpHandler<NativeCreateRequest>(
@@ -93,7 +93,7 @@ export const createClusterHandler = (deps: CreateClusterHandlerDeps) => {
         };
       });
     },
-    { body: nativeCreateRequestSchema, metrics: true },
+    { body: nativeCreateRequestSchema },
   );
 
   // The project's key for checking the X-Signature-256 of its webhooks (made on first use).

@@ -10,10 +10,8 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { eventBridgeEventSchema, DETAIL_TYPES } from '#domain/events';
 import { handleCreateRequested, type TriggerDeps } from '#use-cases/trigger-create';
 import { logger } from '#lib/logger';
-import { tracer } from '#lib/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { metrics } from '#lib/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { traceInvocations } from '#lib/tracer';
+import { flushMetrics } from '#lib/metrics';
 
 export const createTriggerHandler = (deps: TriggerDeps) => {
   const processor = new BatchProcessor(EventType.SQS);
@@ -33,8 +31,8 @@ export const createTriggerHandler = (deps: TriggerDeps) => {
     return handleCreateRequested(deps, event.data);
   };
   return middy<SQSEvent>()
-    .use(captureLambdaHandler(tracer))
+    .use(traceInvocations())
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
+    .use(flushMetrics())
     .handler((event, context) => processPartialResponse(event, recordHandler, processor, { context }));
 };

@@ -3,12 +3,11 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { expireClusters, type ChangeClusterDeps } from '#use-cases/change-cluster';
 import { logger } from '#lib/logger';
-import { tracer } from '#lib/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { traceInvocations } from '#lib/tracer';
 
 export const expireClustersHandler = (deps: ChangeClusterDeps) =>
   middy()
-    .use(captureLambdaHandler(tracer))
+    .use(traceInvocations())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler(async () => {
       const destroyed = await expireClusters(deps);

@@ -20,10 +20,8 @@ import {
   type ErrorDetail,
 } from '#domain/errors';
 import { logger } from './logger.ts';
-import { metrics } from './metrics.ts';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { tracer } from './tracer.ts';
+import { flushMetrics } from './metrics.ts';
+import { traceInvocations } from './tracer.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -106,8 +104,6 @@ const errorEnvelope = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyRes
 export interface HttpHandlerOptions {
   /** Parses and validates a JSON body with this schema. */
   body?: z.ZodType;
-  /** Flushes business metrics after each request (only where some are emitted: else EMF warns). */
-  metrics?: boolean;
 }
 
 /** Wraps a plain handler in the service's middy chain. */
@@ -119,8 +115,7 @@ export const httpHandler = <TBody>(handler: ApiHandler<TBody>, options: HttpHand
       .use(httpJsonBodyParser())
       .use(validateBody(options.body) as MiddlewareObj<APIGatewayProxyEvent>);
   }
-  chain.use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger, { resetKeys: true }));
-  if (options.metrics) chain.use(logMetrics(metrics));
+  chain.use(traceInvocations()).use(injectLambdaContext(logger, { resetKeys: true })).use(flushMetrics());
   return chain
     .use(errorEnvelope())
     .handler(handler as unknown as (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>);

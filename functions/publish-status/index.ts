@@ -15,8 +15,7 @@ import { STATUS_CHANGE_TYPE } from '#adapters/dynamodb-store';
 import type { StatusChange } from '#domain/model';
 import { publishStatusChange, type PublishDeps } from '#use-cases/publish-status';
 import { logger } from '#lib/logger';
-import { tracer } from '#lib/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { traceInvocations } from '#lib/tracer';
 
 export const publishStatusHandler = (deps: PublishDeps) => {
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
@@ -29,7 +28,7 @@ export const publishStatusHandler = (deps: PublishDeps) => {
     await publishStatusChange(deps, change);
   };
   return middy<DynamoDBStreamEvent>()
-    .use(captureLambdaHandler(tracer))
+    .use(traceInvocations())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler((event, context) => processPartialResponse(event, recordHandler, processor, { context, processInParallel: false }));
 };

@@ -8,10 +8,8 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { runStep, STEP_NAMES, type StepDeps, type StepInput } from '#use-cases/workflow-steps';
 import { logger } from '#lib/logger';
-import { tracer } from '#lib/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { metrics } from '#lib/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { traceInvocations } from '#lib/tracer';
+import { flushMetrics } from '#lib/metrics';
 
 const caught = z.object({ Error: z.string(), Cause: z.string().optional() }).passthrough();
 
@@ -24,9 +22,9 @@ const stepInputSchema = z.object({
 
 export const workflowStepHandler = (deps: StepDeps) =>
   middy<unknown, Record<string, unknown>>()
-    .use(captureLambdaHandler(tracer))
+    .use(traceInvocations())
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
+    .use(flushMetrics())
     .handler(async (event: unknown, context: Context) => {
       const input = stepInputSchema.parse(event) as StepInput;
       logger.appendKeys({ clusterId: input.clusterId, step: input.step });

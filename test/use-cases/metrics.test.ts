@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { metrics } from '#lib/metrics';
+import { flushMetrics, metrics } from '#lib/metrics';
 import { seedRequest } from '../support/clusters.ts';
 import { startWorkflowHarness, type WorkflowHarness } from '../support/workflow.ts';
 
@@ -36,5 +36,22 @@ describe('business metrics', () => {
     expect(cluster.status).toBe('FAILED');
     expect(emitted(addMetric)).toContain('ClustersFailed');
     expect(emitted(addMetric)).not.toContain('ClustersActive');
+  });
+
+  it('flushes an invocation’s metrics only when it added some, so an empty one writes nothing', async () => {
+    const publish = vi.spyOn(metrics, 'publishStoredMetrics');
+    const warn = vi.spyOn(process.stderr, 'write');
+    const { after, onError } = flushMetrics();
+    const request = {} as never;
+
+    await after?.(request);
+    await onError?.(request);
+    expect(publish).not.toHaveBeenCalled();
+
+    metrics.addMetric('ClustersCreated', 'Count', 1);
+    await after?.(request);
+    expect(publish).toHaveBeenCalledTimes(1);
+    expect(metrics.hasStoredMetrics()).toBe(false);
+    expect(warn.mock.calls.map((call) => String(call[0]))).not.toContainEqual(expect.stringContaining('No application metrics'));
   });
 });
