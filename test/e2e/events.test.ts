@@ -102,6 +102,17 @@ describe('event-driven creates: POST /_local/events, routed like the deployed ru
     expect((rejected.at(-1)?.detail as { details: { path: string }[] }).details.map((d) => d.path)).toEqual(['project']);
   });
 
+  it('rejects a request its provider cannot honour (an unknown zone) once, naming the field, and makes nothing', async () => {
+    await putEvents([createRequested({ ...nativeBody(1), zone: 'mars-1a', project: 'no-such-zone' })]);
+    await stack.events.idle();
+
+    const rejected = stack.events.events().filter((e) => e['detail-type'] === DETAIL_TYPES.createRejected && (e.detail as { project?: string }).project === 'no-such-zone');
+    expect(rejected).toHaveLength(1);
+    expect((rejected[0]?.detail as { details: { path: string }[] }).details.map((d) => d.path)).toEqual(['zone']);
+    expect(await clustersOf('no-such-zone')).toEqual([]);
+    expect(stack.events.deadLetters).toEqual([]);
+  });
+
   it('rejects a request over the project’s quota with QuotaExceeded, without retrying it', async () => {
     await stack.store.setQuotaLimits('tight', { servers: 1 });
 
