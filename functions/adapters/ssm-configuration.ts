@@ -6,6 +6,11 @@
  * its id lists the command ids, so checking a run needs no state beyond the id the workflow
  * stores. Checking costs one ListCommandInvocations per command (50 invocations fit one page),
  * not one GetCommandInvocation per instance.
+ *
+ * Controller mode (the built-in `lambda` and `script`): the master runs the repository's
+ * controller playbooks against every node. Its run goes through three commands, one after the
+ * other — `prepare`, `authorize`, `run` (./ssm-controller-scripts.ts) — and describing a finished
+ * stage sends the next and answers the run's new id (ConfigurationStatus.configurationId).
  */
 import {
   DescribeInstanceInformationCommand,
