@@ -41,6 +41,7 @@ import { cidrFamily } from '#domain/cidr';
 import { MASTER_ROLE, type SecurityRule } from '#domain/model';
 import type {
   CloudProvider,
+  ConfigurationCluster,
   ConfigurationStatus,
   CreateNetworksInput,
   ProviderServer,
@@ -460,17 +461,41 @@ export class Ec2Provider implements CloudProvider {
    * Sends the profile's SSM commands once every server is Online in SSM; until then it throws
    * TransientProviderError and the workflow's retry with backoff waits. Profile `none` asks nothing.
    */
-  startConfiguration(input: { clusterId: string; profile: string; servers: { id: string; name: string; role: string }[] }): Promise<string> {
+  startConfiguration(input: {
+    clusterId: string;
+    profile: string;
+    servers: { id: string; name: string; role: string }[];
+    cluster?: ConfigurationCluster;
+  }): Promise<string> {
     return this.configuration.start({
       clusterId: input.clusterId,
       profile: input.profile,
       nodes: input.servers,
       variables: () => this.masterVariables(input.servers),
+      ...(input.cluster ? { cluster: input.cluster } : {}),
     });
   }
 
   describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus> {
-    return this.configuration.describe({ configurationId: input.configurationId, nodeName: (instanceId) => this.instanceName(instanceId) });
+    return this.configuration.describe({
+      configurationId: input.configurationId,
+      clusterId: input.clusterId,
+      nodeName: (instanceId) => this.instanceName(instanceId),
+      // Asked only when a controller run moves to its next stage.
+      nodes: async () =>
+        (await this.instances(input.clusterId, ['running'])).flatMap((instance) =>
+          instance.InstanceId
+            ? [
+                {
+                  id: instance.InstanceId,
+                  name: tagValue(instance.Tags, 'Name') ?? instance.InstanceId,
+                  role: tagValue(instance.Tags, ROLE_TAG) ?? '',
+                  ...(instance.PrivateIpAddress ? { privateIp: instance.PrivateIpAddress } : {}),
+                },
+              ]
+            : [],
+        ),
+    });
   }
 
   /**

@@ -40,6 +40,10 @@ export class S3ConfigurationInputs implements ConfigurationInputs {
     } catch (error) {
       throw s3Error(error);
     }
-    return `s3://${this.bucket}/${objectKey}`;
+    return this.uriOf(key);
+  }
+
+  uriOf(key: string): string {
+    return `s3://${this.bucket}/${CONFIGURATION_INPUTS_PREFIX}${key}`;
   }
 }

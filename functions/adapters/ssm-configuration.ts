@@ -6,6 +6,11 @@
  * its id lists the command ids, so checking a run needs no state beyond the id the workflow
  * stores. Checking costs one ListCommandInvocations per command (50 invocations fit one page),
  * not one GetCommandInvocation per instance.
+ *
+ * Controller mode (the built-in `lambda` and `script`): the master runs the repository's
+ * controller playbooks against every node. Its run goes through three commands, one after the
+ * other — `prepare`, `authorize`, `run` (./ssm-controller-scripts.ts) — and describing a finished
+ * stage sends the next and answers the run's new id (ConfigurationStatus.configurationId).
  */
 import {
   DescribeInstanceInformationCommand,
@@ -20,7 +25,11 @@ import {
 } from '@aws-sdk/client-ssm';
 import { ProviderError, TransientProviderError } from '#domain/errors';
 import { componentLines } from '#domain/component-lines';
-import type { ConfigurationStatus } from '#domain/provider';
+import type { ConfigurationInputs } from '#domain/configuration-inputs';
+import { buildExtraVars, controllerInventory } from '#domain/configuration-inventory';
+import { MASTER_ROLE } from '#domain/model';
+import type { ConfigurationCluster, ConfigurationStatus } from '#domain/provider';
+import { authorizeScript, controllerKeyFrom, prepareScript, runScript, shellQuote } from './ssm-controller-scripts.ts';
 
 /** Where `AWS-ApplyAnsiblePlaybooks` downloads playbooks from: its `SourceType` and `SourceInfo`. */
 export interface PlaybookSource {
@@ -39,7 +48,13 @@ export type SsmRun =
    * Any Command document. When its steps are named after the profile's components, the run
    * reports the component being configured step by step.
    */
-  | { kind: 'document'; documentName: string; documentVersion?: string; parameters?: Record<string, string[]> };
+  | { kind: 'document'; documentName: string; documentVersion?: string; parameters?: Record<string, string[]> }
+  /**
+   * The cluster's master as the Ansible controller (needs `controller` in the options):
+   * `configuration/container/run-profile.sh <playbook>` runs there against every node, in three
+   * `AWS-RunShellScript` stages (prepare, authorize, run). @default playbook: the profile's name
+   */
+  | { kind: 'controller'; playbook?: string };
 
 export interface SsmProfile {
   /** The profile's steps in order; they become the phases `configure:<component>`. */
@@ -47,9 +62,26 @@ export interface SsmProfile {
   run: SsmRun;
 }
 
+/** What the controller mode needs besides SSM: the bundle, a place for the inputs, and URLs to both. */
+export interface ControllerSettings {
+  /** `s3://<bucket>/<key>` of the configuration bundle: a zip of configuration/. */
+  bundleUri: string;
+  /** Where a run's inventory and extra vars are written (`<cluster id>/<attempt>/…`). */
+  inputs: ConfigurationInputs;
+  /** A GET URL for an `s3://` URI: the master fetches with it, having no S3 rights of its own. */
+  presign: (uri: string, expiresInSeconds: number) => Promise<string>;
+  /** The image's login user: the inventory's `ansible_user`, whom the controller key opens the workers as. @default 'admin' */
+  loginUser?: string;
+}
+
 export interface SsmConfigurationOptions {
-  /** Profiles by name. `none` is built in (nothing to run); every other profile needs an entry. */
+  /**
+   * Profiles by name. `none` is built in (nothing to run); with `controller`, so are `lambda`
+   * and `script` (the master as Ansible controller). An entry replaces a built-in one.
+   */
   profiles?: Record<string, SsmProfile>;
+  /** Enables the controller mode and the built-in `lambda` and `script` profiles. */
+  controller?: ControllerSettings;
   /** The playbooks' location, used by `ansible` runs that name no source of their own. */
   playbooks?: PlaybookSource;
   /** How long a node may run its configuration. @default 3600 */
@@ -66,6 +98,8 @@ export interface ConfigurationNode {
   id: string;
   name: string;
   role: string;
+  /** Known when looked up for a controller stage: the master's holds the controller key to its address. */
+  privateIp?: string;
 }
 
 /** The components of the seed service's stack, in the order the seed reports them. */
@@ -74,6 +108,25 @@ export const LAMBDA_COMPONENTS = ['common', 'hdfs', 'yarn', 'kafka', 'flink'] as
 /** The id of a run with nothing to do: answered without asking SSM. */
 const NONE_RUN = 'none';
 const RUN_PREFIX = 'ssm';
+/** `ssm-controller:<profile>:<attempt>:<stage>:<commandId>,…` */
+const CONTROLLER_PREFIX = 'ssm-controller';
+const CONTROLLER_STAGES = ['prepare', 'authorize', 'run'] as const;
+type ControllerStage = (typeof CONTROLLER_STAGES)[number];
+const STAGE_WORDS: Record<ControllerStage, string> = {
+  prepare: 'preparing the master as controller',
+  authorize: 'authorizing the controller key on the workers',
+  run: 'running the profile from the master',
+};
+/** The login user of Debian's AMIs (the images configuration/ targets first; Ubuntu's is `ubuntu`). */
+export const DEFAULT_LOGIN_USER = 'admin';
+/** Where presigned URLs stop: a run starts fetching within seconds of its command. */
+const MAX_URL_SECONDS = 12 * 3600;
+/** The built-in profiles of the controller mode: the repository's playbooks as they are. */
+const CONTROLLER_PROFILES: Record<string, SsmProfile> = {
+  lambda: { components: ['common', 'hdfs', 'yarn', 'kafka', 'flink'], run: { kind: 'controller' } },
+  script: { components: ['script'], run: { kind: 'controller' } },
+};
+const EC2_TIME_SERVER = '169.254.169.123';
 const MAX_INSTANCES_PER_COMMAND = 50;
 /** DescribeInstanceInformation's largest page. */
 const MAX_INFORMATION_RESULTS = 50;
@@ -142,7 +195,6 @@ export const failureReport = (output: string, components: readonly string[]): { 
 const SAFE_VARIABLE = /^[^\s|:();&'"]+$/;
 const VARIABLE_NAME = /^[a-z_][a-z0-9_]*$/;
 
-const shellQuote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
 
 export class SsmConfigurationRunner {
   private readonly profiles: Map<string, SsmProfile>;
@@ -164,10 +216,13 @@ export class SsmConfigurationRunner {
     if (!Number.isInteger(this.deliveryTimeoutSeconds) || this.deliveryTimeoutSeconds < 30 || this.deliveryTimeoutSeconds > 2_592_000) {
       throw new Error(`deliveryTimeoutSeconds must be a whole number of seconds from 30 to 2592000; got ${this.deliveryTimeoutSeconds}`);
     }
-    // No default profiles: AWS-ApplyAnsiblePlaybooks runs a playbook on each node by itself, and
-    // a playbook written for a controller with an inventory of every node fails that way.
-    this.profiles = new Map(Object.entries(options.profiles ?? {}));
+    // AWS-ApplyAnsiblePlaybooks runs a playbook on each node by itself, which the repository's
+    // controller playbooks cannot do: they are built in only where the master can be their controller.
+    this.profiles = new Map(Object.entries({ ...(options.controller ? CONTROLLER_PROFILES : {}), ...options.profiles }));
     for (const [name, profile] of this.profiles) {
+      if (profile.run.kind === 'controller' && !options.controller) {
+        throw new Error(`configuration profile '${name}' runs on the master as controller, but no configuration bundle is set`);
+      }
       if (name === NONE_RUN) throw new Error(`configuration profile '${NONE_RUN}' is built in and cannot be configured`);
       if (profile.components.length === 0) throw new Error(`configuration profile '${name}' needs at least one component`);
       if (profile.run.kind === 'ansible' && !profile.run.source && !options.playbooks) {
@@ -191,6 +246,8 @@ export class SsmConfigurationRunner {
     profile: string;
     nodes: ConfigurationNode[];
     variables?: () => Promise<Record<string, string>>;
+    /** The recorded cluster: the controller mode builds the inventory and extra vars from it. */
+    cluster?: ConfigurationCluster;
   }): Promise<string> {
     if (input.profile === NONE_RUN) return NONE_RUN;
     const profile = this.profiles.get(input.profile);
@@ -198,6 +255,7 @@ export class SsmConfigurationRunner {
       throw new ProviderError('UnknownProfile', `No SSM configuration for profile '${input.profile}'; this deployment has ${this.profileNames().join(', ')}`);
     }
     if (input.nodes.length === 0) return NONE_RUN;
+    if (profile.run.kind === 'controller') return this.startController(input, profile.run.playbook ?? input.profile);
     await this.assertOnline(input.nodes.map((node) => node.id));
     const variables = (await input.variables?.()) ?? {};
     const comment = this.comment(input.clusterId, input.profile);
@@ -218,8 +276,15 @@ export class SsmConfigurationRunner {
    * Where the run is: FAILED as soon as one node failed (naming it), SUCCEEDED once every node
    * succeeded, RUNNING otherwise. `nodeName` turns the failed instance id into the node's name.
    */
-  async describe(input: { configurationId: string; nodeName?: (instanceId: string) => Promise<string> }): Promise<ConfigurationStatus> {
+  async describe(input: {
+    configurationId: string;
+    nodeName?: (instanceId: string) => Promise<string>;
+    /** The cluster's live nodes with their addresses: a controller run's next stage is sent to them. */
+    nodes?: () => Promise<ConfigurationNode[]>;
+    clusterId?: string;
+  }): Promise<ConfigurationStatus> {
     if (input.configurationId === NONE_RUN) return { state: 'SUCCEEDED', component: NONE_RUN, message: 'nothing to configure' };
+    if (input.configurationId.startsWith(`${CONTROLLER_PREFIX}:`)) return this.describeController(input);
     const [prefix, profileName, ids] = input.configurationId.split(':');
     const commandIds = (ids ?? '').split(',').filter((id) => id.length > 0);
     if (prefix !== RUN_PREFIX || !profileName || commandIds.length === 0) {
@@ -293,20 +358,7 @@ export class SsmConfigurationRunner {
         throw new ProviderError('InvalidConfigurationVariable', `configuration variable ${name}=${value} cannot be passed to SSM safely`);
       }
     }
-    const common = {
-      InstanceIds: instanceIds,
-      Comment: comment,
-      TimeoutSeconds: this.deliveryTimeoutSeconds,
-      // Every node gets the configuration even when another fails: a failure names its node either way.
-      MaxConcurrency: '100%',
-      MaxErrors: '100%',
-      ...(this.options.cloudWatchLogGroupName
-        ? { CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: this.options.cloudWatchLogGroupName } }
-        : {}),
-      ...(this.options.outputS3
-        ? { OutputS3BucketName: this.options.outputS3.bucketName, ...(this.options.outputS3.keyPrefix ? { OutputS3KeyPrefix: this.options.outputS3.keyPrefix } : {}) }
-        : {}),
-    };
+    const common = this.commonRequest(instanceIds, comment);
     const run = profile.run;
     switch (run.kind) {
       case 'shell':
@@ -343,7 +395,180 @@ export class SsmConfigurationRunner {
           ...(run.documentVersion ? { DocumentVersion: run.documentVersion } : {}),
           ...(run.parameters ? { Parameters: run.parameters } : {}),
         };
+      case 'controller':
+        throw new Error('controller runs are sent stage by stage');
     }
+  }
+
+  private commonRequest(instanceIds: string[], comment: string) {
+    return {
+      InstanceIds: instanceIds,
+      Comment: comment,
+      TimeoutSeconds: this.deliveryTimeoutSeconds,
+      // Every node gets the configuration even when another fails: a failure names its node either way.
+      MaxConcurrency: '100%',
+      MaxErrors: '100%',
+      ...(this.options.cloudWatchLogGroupName
+        ? { CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: this.options.cloudWatchLogGroupName } }
+        : {}),
+      ...(this.options.outputS3
+        ? { OutputS3BucketName: this.options.outputS3.bucketName, ...(this.options.outputS3.keyPrefix ? { OutputS3KeyPrefix: this.options.outputS3.keyPrefix } : {}) }
+        : {}),
+    };
+  }
+
+  // --- controller mode: the master runs the profile against every node ------------------------
+
+  /**
+   * Writes the run's inventory and extra vars, then sends `prepare` to the master. The later
+   * stages go out from describe, each once the one before has succeeded everywhere.
+   */
+  private async startController(
+    input: { clusterId: string; profile: string; nodes: ConfigurationNode[]; cluster?: ConfigurationCluster },
+    playbook: string,
+  ): Promise<string> {
+    const controller = this.controllerSettings();
+    const { cluster } = input;
+    if (!cluster) throw new Error(`profile '${input.profile}' runs from the master and needs the cluster's record to build its inventory`);
+    const master = this.masterOf(input.nodes);
+    await this.assertOnline(input.nodes.map((node) => node.id));
+    const prefix = `${cluster.id}/${cluster.attempt}`;
+    // Retried, the same documents go to the same keys; a later attempt never reads an earlier one's.
+    const inventory = controllerInventory(cluster, { ansible_user: controller.loginUser ?? DEFAULT_LOGIN_USER, ntp_servers: [EC2_TIME_SERVER] });
+    await controller.inputs.put(`${prefix}/inventory.json`, JSON.stringify(inventory));
+    await controller.inputs.put(`${prefix}/extra-vars.json`, JSON.stringify(buildExtraVars(cluster.spec.configuration.parameters)));
+    const run = { clusterId: input.clusterId, profile: input.profile, attempt: cluster.attempt, playbook };
+    return this.sendStage(run, 'prepare', [master.id], prepareScript());
+  }
+
+  private async describeController(input: {
+    configurationId: string;
+    clusterId?: string;
+    nodeName?: (instanceId: string) => Promise<string>;
+    nodes?: () => Promise<ConfigurationNode[]>;
+  }): Promise<ConfigurationStatus> {
+    const [, profileName = '', attemptText = '', stageText = '', ids = ''] = input.configurationId.split(':');
+    const commandIds = ids.split(',').filter((id) => id.length > 0);
+    const stage = CONTROLLER_STAGES.find((known) => known === stageText);
+    const attempt = Number(attemptText);
+    if (!profileName || !stage || !Number.isInteger(attempt) || attempt < 1 || commandIds.length === 0 || !input.clusterId) {
+      throw new ProviderError('ConfigurationNotFound', `'${input.configurationId}' is not an SSM controller run`);
+    }
+    const profile = this.profiles.get(profileName);
+    const components = profile?.components ?? [profileName];
+    const first = components[0] ?? profileName;
+    const invocations: CommandInvocation[] = [];
+    let listedEveryCommand = true;
+    for (const commandId of commandIds) {
+      const listed = await this.invocations(commandId);
+      if (listed.length === 0) listedEveryCommand = false;
+      invocations.push(...listed);
+    }
+
+    const failed = invocations.find((invocation) => FAILED_STATES.has(invocation.Status ?? ''));
+    if (failed) {
+      // Before `run`, no component has started: the first stands for the stage, which the message names.
+      return stage === 'run' ? this.failure(failed, components, input.nodeName) : this.failure(failed, [first], input.nodeName, STAGE_WORDS[stage]);
+    }
+    if (!listedEveryCommand || invocations.length === 0 || !invocations.every((invocation) => invocation.Status === 'Success')) {
+      return { state: 'RUNNING', component: first, message: STAGE_WORDS[stage] };
+    }
+    if (stage === 'run') {
+      return { state: 'SUCCEEDED', component: components[components.length - 1] ?? profileName, message: `profile ${profileName} applied from the master` };
+    }
+
+    const run = {
+      clusterId: input.clusterId,
+      profile: profileName,
+      attempt,
+      playbook: (profile?.run.kind === 'controller' ? profile.run.playbook : undefined) ?? profileName,
+    };
+    if (!input.nodes) throw new Error('a controller run needs the cluster\'s nodes to go on');
+    const nodes = await input.nodes();
+    const master = this.masterOf(nodes);
+    const workers = nodes.filter((node) => node.role !== MASTER_ROLE);
+    let next: string;
+    if (stage === 'prepare' && workers.length > 0) {
+      const prepared = invocations[0]!;
+      const publicKey = await this.controllerKey(prepared);
+      if (!publicKey) {
+        const node = input.nodeName ? await input.nodeName(master.id).catch(() => master.id) : master.id;
+        return {
+          state: 'FAILED',
+          component: first,
+          failedNode: node,
+          message: `${STAGE_WORDS.prepare} on ${node} (${master.id}): it printed no CONTROLLER_KEY line`,
+        };
+      }
+      const commands = authorizeScript({
+        loginUser: this.controllerSettings().loginUser ?? DEFAULT_LOGIN_USER,
+        publicKey,
+        ...(master.privateIp ? { masterIp: master.privateIp } : {}),
+      });
+      next = await this.sendStage(run, 'authorize', workers.map((node) => node.id), commands);
+    } else {
+      next = await this.sendStage(run, 'run', [master.id], await this.runCommands(run));
+    }
+    const stageNow = next.split(':')[3] as ControllerStage;
+    return { state: 'RUNNING', component: first, message: STAGE_WORDS[stageNow], configurationId: next };
+  }
+
+  private controllerSettings(): ControllerSettings {
+    if (!this.options.controller) throw new ProviderError('UnknownProfile', 'controller runs need the configuration bundle, which this deployment does not set');
+    return this.options.controller;
+  }
+
+  private masterOf(nodes: ConfigurationNode[]): ConfigurationNode {
+    const masters = nodes.filter((node) => node.role === MASTER_ROLE);
+    if (masters.length !== 1) throw new ProviderError('InvalidCluster', `a controller run needs exactly one master; the cluster has ${masters.length}`);
+    return masters[0]!;
+  }
+
+  /** The URLs go stale: signed only when the master is about to use them. */
+  private async runCommands(run: { clusterId: string; attempt: number; playbook: string }): Promise<string[]> {
+    const controller = this.controllerSettings();
+    const seconds = Math.min(this.executionTimeoutSeconds, MAX_URL_SECONDS);
+    const prefix = `${run.clusterId}/${run.attempt}`;
+    return runScript({
+      profile: run.playbook,
+      bundleUrl: await controller.presign(controller.bundleUri, seconds),
+      inventoryUrl: await controller.presign(controller.inputs.uriOf(`${prefix}/inventory.json`), seconds),
+      extraVarsUrl: await controller.presign(controller.inputs.uriOf(`${prefix}/extra-vars.json`), seconds),
+    });
+  }
+
+  /** What `prepare` printed: its one invocation's full output (the list's 2,500 characters may have been taken by something else). */
+  private async controllerKey(invocation: CommandInvocation): Promise<string | undefined> {
+    const listed = invocation.CommandPlugins?.map((plugin) => plugin.Output ?? '').join('\n') ?? '';
+    const fromList = controllerKeyFrom(listed);
+    if (fromList) return fromList;
+    const detail = await this.call('GetCommandInvocation', () =>
+      this.ssm.send(new GetCommandInvocationCommand({ CommandId: invocation.CommandId, InstanceId: invocation.InstanceId })),
+    );
+    return controllerKeyFrom(detail.StandardOutputContent ?? '');
+  }
+
+  /**
+   * One stage's commands (per 50 instances), or those a describe that stopped before its id was
+   * recorded sent already: the comment names cluster, stage and attempt.
+   */
+  private async sendStage(
+    run: { clusterId: string; profile: string; attempt: number },
+    stage: ControllerStage,
+    instanceIds: string[],
+    commands: string[],
+  ): Promise<string> {
+    const comment = `${this.serviceTag} ${run.clusterId} ${stage}/${run.attempt} ${run.profile}`.slice(0, 100);
+    const commandIds: string[] = [];
+    for (const chunkIds of chunk(instanceIds, MAX_INSTANCES_PER_COMMAND)) {
+      const request: SendCommandRequest = {
+        ...this.commonRequest(chunkIds, comment),
+        DocumentName: 'AWS-RunShellScript',
+        Parameters: { commands, executionTimeout: [String(this.executionTimeoutSeconds)] },
+      };
+      commandIds.push((await this.sentBefore(request)) ?? (await this.send(request)));
+    }
+    return `${CONTROLLER_PREFIX}:${run.profile}:${run.attempt}:${stage}:${commandIds.join(',')}`;
   }
 
   /**
@@ -398,6 +623,8 @@ export class SsmConfigurationRunner {
     invocation: CommandInvocation,
     components: string[],
     nodeName?: (instanceId: string) => Promise<string>,
+    /** A controller stage before `run`: named in the message, since no component ran yet. */
+    stage?: string,
   ): Promise<ConfigurationStatus> {
     const plugins = invocation.CommandPlugins ?? [];
     const failedStep: CommandPlugin | undefined = plugins.find((plugin) => FAILED_STATES.has(plugin.Status ?? ''));
@@ -433,7 +660,7 @@ export class SsmConfigurationRunner {
       state: 'FAILED',
       component,
       failedNode: node,
-      message: `${component} failed on ${node} (${instanceId}, ${why})${said ? `: ${said}` : ''}`,
+      message: `${stage ? `${stage} failed` : `${component} failed`} on ${node} (${instanceId}, ${why})${said ? `: ${said}` : ''}`,
     };
   }
 

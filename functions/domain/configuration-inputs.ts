@@ -10,4 +10,6 @@ export interface ConfigurationInputs {
    * document again), and answers the URI the container fetches it from.
    */
   put(key: string, body: string): Promise<string>;
+  /** The URI `put(key)` answers, without writing: a later step finds what an earlier one stored. */
+  uriOf(key: string): string;
 }

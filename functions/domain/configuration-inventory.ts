@@ -23,6 +23,8 @@ interface HostVars {
   public_ip: string | null;
   node_group: string;
   node_role: string;
+  /** `local` for the node the runner itself runs on (the master, when it is the controller). */
+  ansible_connection?: 'local';
 }
 
 type Group = { hosts?: Record<string, HostVars>; children?: Record<string, Group> };
@@ -60,6 +62,19 @@ export const buildInventory = (cluster: Pick<Cluster, 'id' | 'name' | 'servers'>
     };
   }
   return { all: { vars: { ...vars, cluster_id: cluster.id, cluster_name: cluster.name }, children: { master, workers } } };
+};
+
+/**
+ * The inventory for a run whose controller is the cluster's master (the ssm runner): the master
+ * configures itself over Ansible's local connection and reaches the workers by their private
+ * addresses, as the container does.
+ */
+export const controllerInventory = (cluster: Pick<Cluster, 'id' | 'name' | 'servers'>, vars: Record<string, unknown> = {}): Inventory => {
+  const inventory = buildInventory(cluster, vars);
+  for (const group of Object.values(inventory.all.children.master.children ?? {})) {
+    for (const host of Object.values(group.hosts ?? {})) host.ansible_connection = 'local';
+  }
+  return inventory;
 };
 
 /**

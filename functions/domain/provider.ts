@@ -6,7 +6,7 @@
  * token) returns what the first call made instead of making it again.
  */
 import type { ErrorDetail } from './errors.ts';
-import type { ClusterSpec, SecurityRule } from './model.ts';
+import type { Cluster, ClusterSpec, SecurityRule } from './model.ts';
 
 export interface ServerSize {
   vcpus: number;
@@ -70,7 +70,19 @@ export interface ConfigurationStatus {
   message?: string;
   /** The node that failed, when one did. */
   failedNode?: string;
+  /**
+   * The id the run goes on under, when describing it moved it on (a run in stages sends the next
+   * stage's commands from here); the caller records it and describes that id next time.
+   * Absent: the same id.
+   */
+  configurationId?: string;
 }
+
+/**
+ * The recorded cluster, for a runner that builds the contract's inventory and extra vars
+ * (configuration/README.md) itself; other providers ignore it.
+ */
+export type ConfigurationCluster = Pick<Cluster, 'id' | 'name' | 'attempt' | 'servers' | 'spec'>;
 
 export interface ProviderTimings {
   /** Typical seconds from create to running, used for the first polling wait. */
@@ -119,6 +131,7 @@ export interface CloudProvider {
     clusterId: string;
     profile: string;
     servers: { id: string; name: string; role: string }[];
+    cluster?: ConfigurationCluster;
   }): Promise<string>;
 
   describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus>;

@@ -344,10 +344,12 @@ const configure = async (ctx: StepContext) => {
       clusterId: cluster.id,
       profile: cluster.spec.configuration.profile,
       servers: cluster.servers.flatMap((server) => (server.id ? [{ id: server.id, name: server.name, role: server.role }] : [])),
+      cluster,
     }));
   const status = await provider.describeConfiguration({ clusterId: cluster.id, configurationId });
   await ctx.enter('CONFIGURING', `configure:${status.component}`, `configuration '${cluster.spec.configuration.profile}' started`, {
-    configurationId,
+    // A run in stages may have moved on already: the next describe asks for where it is now.
+    configurationId: status.configurationId ?? configurationId,
     deadlines: { ...cluster.deadlines, configuration: cluster.deadlines.configuration ?? ctx.deadline(ctx.deps.config.CONFIGURATION_TIMEOUT_SECONDS) },
   });
   return { done: false, waitSeconds: Math.max(1, Math.min(ctx.deps.config.POLL_INTERVAL_SECONDS, provider.timings.expectedConfigurationSeconds)) };
@@ -417,7 +419,10 @@ const checkConfiguration = async (ctx: StepContext) => {
   const cluster = await ctx.load();
   if (!cluster.configurationId) throw new Error('no configuration run was started');
   const status = await ctx.provider(cluster).describeConfiguration({ clusterId: cluster.id, configurationId: cluster.configurationId });
-  await ctx.enter('CONFIGURING', `configure:${status.component}`, `configuring ${status.component}`);
+  // A run in stages sent its next stage: recorded before anything else, or the next poll would
+  // describe the finished stage again (and send the next one twice).
+  const movedOn = status.configurationId !== undefined && status.configurationId !== cluster.configurationId;
+  await ctx.enter('CONFIGURING', `configure:${status.component}`, `configuring ${status.component}`, movedOn ? { configurationId: status.configurationId } : {});
   if (status.state === 'FAILED') {
     const node = status.failedNode ? ` on ${status.failedNode}` : '';
     throw new ConfigurationFailed(`configuration failed at ${status.component}${node}: ${status.message ?? 'no message'}`);

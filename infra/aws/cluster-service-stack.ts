@@ -52,7 +52,7 @@ export interface ClusterServiceStackProps extends StackProps {
    * servers, and creates naming one are refused with 400.
    *
    * @default - from context `ec2VpcId`, `ec2SubnetIds` (comma-separated), `ec2ImageId`,
-   * `ec2KeyName`, `serviceTag`; none when `ec2VpcId` is not set
+   * `ec2KeyName`, `serviceTag`, `ec2LoginUser`; none when `ec2VpcId` is not set
    */
   readonly ec2?: Ec2ProviderSettings;
   /**
@@ -172,12 +172,20 @@ export class ClusterServiceStack extends Stack {
     ) as StackFunctions;
     this.functions = functions;
 
-    if (containerSettings && ec2) {
+    if (ec2) {
+      this.ec2Provider = new Ec2ProviderAccess(this, 'Ec2Provider', {
+        ...ec2,
+        planners: [functions.createCluster, functions.createTrigger],
+        driver: functions[WORKFLOW_STEP_FUNCTION],
+      });
+    }
+    if (containerSettings && this.ec2Provider && ec2) {
       this.configurationContainer = new ConfigurationContainer(this, 'ConfigurationContainer', {
         ...containerSettings,
         vpcId: ec2.vpcId,
         subnetIds: ec2.subnetIds,
         driver: functions[WORKFLOW_STEP_FUNCTION],
+        inputsBucket: this.ec2Provider.inputsBucket,
         logRetention,
       });
       if (functions.configurationProgress) this.configurationContainer.reportProgressTo(functions.configurationProgress);
@@ -282,18 +290,11 @@ export class ClusterServiceStack extends Stack {
     });
     this.observability(functions);
 
-    if (ec2) {
-      this.ec2Provider = new Ec2ProviderAccess(this, 'Ec2Provider', {
-        ...ec2,
-        planners: [functions.createCluster, functions.createTrigger],
-        driver: functions[WORKFLOW_STEP_FUNCTION],
-      });
+    if (this.ec2Provider) {
       new CfnOutput(this, 'NodeRoleArn', { value: this.ec2Provider.nodeRole.roleArn, description: 'The role cluster nodes run with' });
-    }
-    if (this.configurationContainer) {
       new CfnOutput(this, 'ConfigurationInputsBucketName', {
-        value: this.configurationContainer.inputsBucket.bucketName,
-        description: 'The configuration container’s inputs: inputs/<cluster id>/<attempt>/, kept a week',
+        value: this.ec2Provider.inputsBucket.bucketName,
+        description: 'The configuration runs’ inputs: inputs/<cluster id>/<attempt>/, kept a week',
       });
     }
 
@@ -464,7 +465,8 @@ const ec2SettingsFromContext = (scope: Construct): Ec2ProviderSettings | undefin
   if (subnetIds.length === 0 || !imageId) throw new Error('ec2VpcId needs ec2SubnetIds and ec2ImageId in the context too');
   const keyName = context('ec2KeyName');
   const serviceTag = context('serviceTag');
-  return { vpcId, subnetIds, imageId, ...(keyName ? { keyName } : {}), ...(serviceTag ? { serviceTag } : {}) };
+  const loginUser = context('ec2LoginUser');
+  return { vpcId, subnetIds, imageId, ...(keyName ? { keyName } : {}), ...(serviceTag ? { serviceTag } : {}), ...(loginUser ? { loginUser } : {}) };
 };
 
 /** The configuration container from CDK context (`-c configurationImage=… -c configurationSshKeySecretArn=…`). */

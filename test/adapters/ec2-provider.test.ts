@@ -901,6 +901,40 @@ describe('Ec2Provider configuration', () => {
   });
 });
 
+describe('Ec2Provider configuration from the master (controller mode)', () => {
+  const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0l3Gm6vUq3d7dTq1k8Qe0qz9c4pH8xWm3rY2b1aC0d';
+  const controller = {
+    bundleUri: 's3://assets/bundle.zip',
+    inputs: { put: async (key: string) => `s3://inputs/inputs/${key}`, uriOf: (key: string) => `s3://inputs/inputs/${key}` },
+    presign: async (uri: string) => `https://signed.example/${uri.slice(5)}`,
+    loginUser: 'ubuntu',
+  };
+
+  it('addresses the next stage from the cluster’s running instances: the workers by their role tag, the key held to the master’s address', async () => {
+    // Prepare
+    const { provider, ssmMock, ec2Mock } = setup({ configuration: { controller } });
+    const withRole = (n: number, role: string) => instance(n, 'running', { Tags: [...CLUSTER_TAGS, { Key: 'Name', Value: `node-${n}` }, { Key: ROLE_TAG, Value: role }] });
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [withRole(1, 'master'), withRole(2, 'worker'), withRole(3, 'worker')] }] });
+    ssmMock.on(ListCommandInvocationsCommand).resolves({
+      CommandInvocations: [{ CommandId: 'cmd-1', InstanceId: instanceId(1), Status: 'Success', CommandPlugins: [{ Name: 'aws:runShellScript', Status: 'Success', Output: `CONTROLLER_KEY ${PUBLIC_KEY}\n` }] }],
+    });
+    ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-2' } });
+
+    // Act
+    const status = await provider.describeConfiguration({ clusterId: CLUSTER, configurationId: 'ssm-controller:lambda:1:prepare:cmd-1' });
+
+    // Assess
+    expect(status).toMatchObject({ state: 'RUNNING', component: 'common', configurationId: 'ssm-controller:lambda:1:authorize:cmd-2' });
+    const sent = ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input;
+    expect(sent?.InstanceIds).toEqual([instanceId(2), instanceId(3)]);
+    const script = (sent?.Parameters?.commands ?? []).join('\n');
+    expect(script).toContain(`entry='from="10.0.1.1" ${PUBLIC_KEY} cluster-controller'`);
+    expect(script).toContain("user='ubuntu'");
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters).toContainEqual({ Name: 'instance-state-name', Values: ['running'] });
+  });
+});
+
 describe('Ec2Provider.deleteCluster', () => {
   it('terminates the live instances, disassociates and releases the addresses, and keeps the groups while instances remain', async () => {
     // Prepare

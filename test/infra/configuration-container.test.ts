@@ -105,19 +105,23 @@ describe('the configuration container (context configurationImage, configuration
     });
   });
 
-  it('lets the workflow step put the inputs (s3:PutObject on the prefix, nothing else in S3) and tells it the bucket', () => {
+  it('shares the ec2 provider’s inputs bucket: the workflow step writes (and signs reads of) the prefix, the task reads it', () => {
     const s3Statements = statementsOfRole(stack.functions.workflowStep.role).filter((statement) => asList(statement.Action).some((action) => action.startsWith('s3:')));
+    const taskS3 = statementsOfRole(stack.configurationContainer?.taskRole).filter((statement) => asList(statement.Action).some((action) => action.startsWith('s3:')));
 
-    expect(s3Statements).toEqual([{ Effect: 'Allow', Action: 's3:PutObject', Resource: inputsObjects() }]);
+    expect(stack.configurationContainer?.inputsBucket).toBe(stack.ec2Provider?.inputsBucket);
+    expect(s3Statements).toContainEqual({ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: inputsObjects() });
+    expect(taskS3).toEqual([{ Effect: 'Allow', Action: 's3:GetObject', Resource: inputsObjects() }]);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: FUNCTIONS.workflowStep.description,
       Environment: { Variables: Match.objectLike({ CONFIGURATION_INPUTS_BUCKET: { Ref: idOf(stack.configurationContainer?.inputsBucket) } }) },
     });
     template.hasOutput('ConfigurationInputsBucketName', { Value: { Ref: idOf(stack.configurationContainer?.inputsBucket) } });
+    template.resourceCountIs('AWS::S3::Bucket', 1);
   });
 
-  it('has no inputs bucket without the container', () => {
-    const plain = synthesize('NoContainerInputs', EC2_CONTEXT);
+  it('has no bucket and no S3 rights without the ec2 settings', () => {
+    const plain = synthesize('NoEc2Inputs', NO_BUNDLING);
 
     const statements = plain.statementsOfRole(plain.stack.functions.workflowStep.role);
 

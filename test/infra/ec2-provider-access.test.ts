@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { IConstruct } from 'constructs';
 import type { Template } from 'aws-cdk-lib/assertions';
@@ -119,6 +121,55 @@ describe('the ec2 provider’s access (context ec2VpcId, ec2SubnetIds, ec2ImageI
     expect(env).toContain('"EC2_VPC_ID":"vpc-0abc"');
     expect(env).toContain('"EC2_SUBNET_IDS":"subnet-0a,subnet-0b"');
     expect(env).toContain('EC2_INSTANCE_PROFILE_ARN');
+  });
+
+  it('makes the inputs bucket with the ec2 settings alone (no container): private, TLS only, expiring', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LifecycleConfiguration: { Rules: [{ Id: 'expire-run-inputs', ExpirationInDays: 7, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }] },
+    });
+    expect(stack.configurationContainer).toBeUndefined();
+    expect(Object.keys(template.findOutputs('ConfigurationInputsBucketName'))).toEqual(['ConfigurationInputsBucketName']);
+  });
+
+  it('lets the workflow step write and read the inputs prefix and read the bundle object, and nothing else in S3', () => {
+    const s3Statements = statementsOf(stack.functions.workflowStep).filter((s) => asList(s.Action).some((action) => action.startsWith('s3:')));
+    const bundleKey = stack.ec2Provider?.configurationBundle.s3ObjectKey ?? 'none';
+    const inputs = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(stack.ec2Provider?.inputsBucket), 'Arn'] }, '/inputs/*']] };
+
+    expect(s3Statements).toHaveLength(2);
+    expect(s3Statements).toContainEqual({ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: inputs });
+    const bundle = s3Statements.find((s) => s.Action === 's3:GetObject');
+    expect(bundleKey).toMatch(/^[0-9a-f]{64}\.zip$/);
+    expect(JSON.stringify(bundle?.Resource)).toMatch(new RegExp(`assets-.*/${bundleKey.replace('.', '\\.')}"`));
+    expect(JSON.stringify(s3Statements)).not.toContain('"*"');
+  });
+
+  it('tells the workflow step the bundle’s and the inputs’ locations', () => {
+    const env = JSON.stringify(template.toJSON().Resources[idOf(stack.functions.workflowStep)]?.Properties?.Environment);
+    const bundleKey = stack.ec2Provider?.configurationBundle.s3ObjectKey ?? 'none';
+
+    expect(env).toContain('CONFIGURATION_BUNDLE_S3_URI');
+    expect(env).toContain(`/${bundleKey}`);
+    expect(env).toContain(`"CONFIGURATION_INPUTS_BUCKET":{"Ref":"${idOf(stack.ec2Provider?.inputsBucket)}"}`);
+  });
+
+  it('bundles configuration/ without what nodes do not run (the image’s recipe, the checks)', () => {
+    const asset = stack.ec2Provider?.configurationBundle;
+    const entries = readdirSync(path.join(synthesized.outdir, `asset.${asset?.assetHash}`));
+
+    expect(entries.sort()).toEqual(['ansible', 'container']);
+    expect(readdirSync(path.join(synthesized.outdir, `asset.${asset?.assetHash}`, 'ansible'))).not.toContain('tests');
+  });
+
+  it('gives the nodes’ role no S3 rights: the master fetches through presigned URLs', () => {
+    const nodePolicies = synthesized.statementsOfRole(stack.ec2Provider?.nodeRole);
+    expect(nodePolicies.flatMap((s) => asList(s.Action)).filter((a) => a.startsWith('s3:'))).toEqual([]);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' } }] },
+      ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
+    });
   });
 
   it('makes the nodes’ role with SSM core access', () => {

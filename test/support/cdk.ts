@@ -22,6 +22,8 @@ export const EC2_CONTEXT = { ec2VpcId: 'vpc-0abc1234def567890', ec2SubnetIds: 's
 export interface SynthesizedStack {
   stack: ClusterServiceStack;
   template: Template;
+  /** Where the app was synthesized (staged assets included). */
+  outdir: string;
   /** The logical id of a construct (its default child when it has one). */
   idOf(construct: IConstruct | undefined): string;
   /** Every statement of the policies attached to a role. */
@@ -31,12 +33,14 @@ export interface SynthesizedStack {
 /** The stack as `cdk synth` makes it (cdk.json's feature flags and context), plus `context`. */
 export const synthesize = (id: string, context: Record<string, unknown> = {}): SynthesizedStack => {
   const base = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
-  const stack = new ClusterServiceStack(new App({ context: { ...base, ...context } }), id);
+  const app = new App({ context: { ...base, ...context } });
+  const stack = new ClusterServiceStack(app, id);
   const template = Template.fromStack(stack);
   const idOf = (construct: IConstruct | undefined) => stack.getLogicalId((construct?.node.defaultChild ?? construct) as CfnElement);
   return {
     stack,
     template,
+    outdir: app.outdir,
     idOf,
     statementsOfRole: (role) =>
       Object.values(template.findResources('AWS::IAM::Policy') as Record<string, { Properties: { Roles: unknown[]; PolicyDocument: { Statement: Statement[] } } }>)

@@ -60,6 +60,7 @@ describe('the prepare-container step', () => {
         objects.set(key, body);
         return `s3://inputs-bucket/inputs/${key}`;
       },
+      uriOf: (key) => `s3://inputs-bucket/inputs/${key}`,
     };
     const { store } = memoryStoreWith(clusterOn('ec2', ['sg-net-0']));
 
@@ -87,7 +88,7 @@ describe('the prepare-container step', () => {
       publicIp: null,
     }));
     const big = () => memoryStoreWith({ ...clusterOn('ec2', ['sg-net-0']), servers } as Cluster).store;
-    const inputs: ConfigurationInputs = { put: async (key) => `s3://inputs-bucket/inputs/${key}` };
+    const inputs: ConfigurationInputs = { put: async (key) => `s3://inputs-bucket/inputs/${key}`, uriOf: (key) => `s3://inputs-bucket/inputs/${key}` };
 
     const byReference = await runStep({ ...depsFor(big(), true), inputs }, { step: 'prepare-container', clusterId: CLUSTER_ID });
 

@@ -23,9 +23,6 @@ export const CONFIGURATION_CONTAINER_NAME = 'configuration';
 /** The rule Step Functions manages to learn when a `.sync` ECS task stops. */
 const SYNC_RULE = 'StepFunctionsGetEventsForECSTaskRule';
 
-/** How long a run's inputs are kept: long enough to look at after a failure, never needed after. */
-const INPUTS_EXPIRE_AFTER = Duration.days(7);
-
 export interface ConfigurationContainerSettings {
   /** The image's URI in a registry (built from `configuration/Dockerfile`); an ECR URI gets pull rights. */
   readonly image: string;
@@ -50,8 +47,10 @@ export interface ConfigurationContainerProps extends ConfigurationContainerSetti
   readonly vpcId: string;
   /** Subnets the task runs in (with a route to ECR, Secrets Manager and CloudWatch Logs). */
   readonly subnetIds: readonly string[];
-  /** The workflow step that prepares the task's environment: it is told the network settings, and writes the inputs. */
+  /** The workflow step that prepares the task's environment: it is told the network settings (it writes the inputs with the ec2 provider's grants). */
   readonly driver: lambda.Function;
+  /** The runs' inputs (the ec2 provider's bucket): the task reads them there. */
+  readonly inputsBucket: s3.IBucket;
   readonly logRetention: logs.RetentionDays;
 }
 
@@ -71,7 +70,7 @@ export class ConfigurationContainer extends Construct {
    * The inventory and parameters of each run (`inputs/<cluster id>/<attempt>/…`), passed by
    * reference: ECS caps a RunTask's overrides at 8 KiB.
    */
-  public readonly inputsBucket: s3.Bucket;
+  public readonly inputsBucket: s3.IBucket;
 
   public constructor(scope: Construct, id: string, props: ConfigurationContainerProps) {
     super(scope, id);
@@ -119,20 +118,9 @@ export class ConfigurationContainer extends Construct {
       ],
     });
 
-    this.inputsBucket = new s3.Bucket(this, 'InputsBucket', {
-      // Inventories name the nodes' addresses; parameters may carry a script.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      lifecycleRules: [{ id: 'expire-run-inputs', expiration: INPUTS_EXPIRE_AFTER, abortIncompleteMultipartUploadAfter: Duration.days(1) }],
-      // As the table: the stack's data outlives the stack. The rule above empties it within a week.
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    const inputs = this.inputsBucket.arnForObjects(`${CONFIGURATION_INPUTS_PREFIX}*`);
-    // Exactly the object reads and writes each side needs: no listing, no other prefix.
-    this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [inputs] }));
-    props.driver.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [inputs] }));
-    props.driver.addEnvironment('CONFIGURATION_INPUTS_BUCKET', this.inputsBucket.bucketName);
+    this.inputsBucket = props.inputsBucket;
+    // Exactly the object reads the task needs: no listing, no other prefix.
+    this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.inputsBucket.arnForObjects(`${CONFIGURATION_INPUTS_PREFIX}*`)] }));
 
     props.driver.addEnvironment('CONTAINER_RUNNER_ENABLED', 'true');
     props.driver.addEnvironment('CONFIGURATION_SUBNETS', props.subnetIds.join(','));

@@ -2,12 +2,24 @@
  * What the `ec2` provider needs in the account: the nodes' role and instance profile (SSM), the
  * settings its functions read, and the IAM statements of docs/ec2-provider.md for the function
  * that drives EC2 — creation only with the service tag in the request, every other change only on
- * resources that carry it.
+ * resources that carry it. Also what the SSM runner's controller mode fetches on the master: the
+ * configuration bundle (an asset of configuration/) and each run's inputs, in a bucket of their
+ * own that the configuration container shares.
  */
-import { Aws } from 'aws-cdk-lib';
+import * as path from 'node:path';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { CONFIGURATION_INPUTS_PREFIX } from '../../../functions/adapters/s3-configuration-inputs.ts';
+import { REPO_ROOT } from './service-function.ts';
+
+/** How long a run's inputs are kept: long enough to look at after a failure, never needed after. */
+const INPUTS_EXPIRE_AFTER = Duration.days(7);
+/** What a master needs of configuration/: the playbooks, roles and run-profile.sh; not the image's recipe or the checks. */
+const BUNDLE_EXCLUDES = ['Dockerfile', '.dockerignore', 'README.md', 'check.sh', 'ansible/tests', '**/*.retry', '**/__pycache__'];
 
 export interface Ec2ProviderSettings {
   /** The VPC the clusters' security groups are made in. */
@@ -28,6 +40,13 @@ export interface Ec2ProviderSettings {
    * @default 'cluster-service'
    */
   readonly serviceTag?: string;
+  /**
+   * The image's login user, whom the SSM runner's controller opens the workers as (the
+   * inventory's `ansible_user`): `admin` on Debian's AMIs, `ubuntu` on Ubuntu's.
+   *
+   * @default - the runner's default, `admin`
+   */
+  readonly loginUser?: string;
 }
 
 export interface Ec2ProviderAccessProps extends Ec2ProviderSettings {
@@ -43,6 +62,13 @@ export class Ec2ProviderAccess extends Construct {
   /** The role the cluster nodes run with. */
   public readonly nodeRole: iam.Role;
   public readonly instanceProfile: iam.CfnInstanceProfile;
+  /**
+   * The inventory and parameters of each run (`inputs/<cluster id>/<attempt>/…`): fetched by the
+   * master through presigned URLs, or by the configuration container with its task role.
+   */
+  public readonly inputsBucket: s3.Bucket;
+  /** configuration/ as a zip: what the master runs the profiles from. */
+  public readonly configurationBundle: s3assets.Asset;
 
   public constructor(scope: Construct, id: string, props: Ec2ProviderAccessProps) {
     super(scope, id);
@@ -62,6 +88,7 @@ export class Ec2ProviderAccess extends Construct {
       EC2_INSTANCE_PROFILE_ARN: this.instanceProfile.attrArn,
       SERVICE_TAG: tag,
       ...(props.keyName ? { EC2_KEY_NAME: props.keyName } : {}),
+      ...(props.loginUser ? { EC2_LOGIN_USER: props.loginUser } : {}),
     };
     for (const fn of [...props.planners, props.driver]) {
       for (const [name, value] of Object.entries(environment)) fn.addEnvironment(name, value);
@@ -148,5 +175,32 @@ export class Ec2ProviderAccess extends Construct {
       }),
     ];
     for (const statement of statements) props.driver.addToRolePolicy(statement);
+
+    this.inputsBucket = new s3.Bucket(this, 'InputsBucket', {
+      // Inventories name the nodes' addresses; parameters may carry a script.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      lifecycleRules: [{ id: 'expire-run-inputs', expiration: INPUTS_EXPIRE_AFTER, abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      // As the table: the stack's data outlives the stack. The rule above empties it within a week.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.configurationBundle = new s3assets.Asset(this, 'ConfigurationBundle', {
+      path: path.join(REPO_ROOT, 'configuration'),
+      exclude: BUNDLE_EXCLUDES,
+    });
+    // The step writes the inputs and signs GET URLs for them and the bundle: a URL carries only
+    // what its signer may do, so it may read exactly these objects, and list nothing.
+    props.driver.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject'], resources: [this.inputsBucket.arnForObjects(`${CONFIGURATION_INPUTS_PREFIX}*`)] }),
+    );
+    props.driver.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [this.configurationBundle.bucket.arnForObjects(this.configurationBundle.s3ObjectKey)],
+      }),
+    );
+    props.driver.addEnvironment('CONFIGURATION_INPUTS_BUCKET', this.inputsBucket.bucketName);
+    props.driver.addEnvironment('CONFIGURATION_BUNDLE_S3_URI', this.configurationBundle.s3ObjectUrl);
   }
 }
