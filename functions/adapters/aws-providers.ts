@@ -64,6 +64,7 @@ export const awsProvidersFromEnv = (env: NodeJS.ProcessEnv = process.env): Cloud
   return [
     new Ec2Provider({
       ...(settings.AWS_REGION ? { region: settings.AWS_REGION } : {}),
+      ...(settings.EC2_LOGIN_USER ? { loginUser: settings.EC2_LOGIN_USER } : {}),
       vpcId: settings.EC2_VPC_ID,
       subnetIds: settings.EC2_SUBNET_IDS ?? [],
       imageId: settings.EC2_IMAGE_ID ?? '',

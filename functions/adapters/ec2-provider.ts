@@ -56,7 +56,7 @@ import { clientTags } from '#domain/tags';
 import { ConfigError } from '#lib/config';
 import { INSTANCE_ARCHITECTURE, instanceType, smallestInstanceType } from './ec2-instance-types.ts';
 import { traced } from '#lib/tracer';
-import { SsmConfigurationRunner, type SsmConfigurationOptions } from './ssm-configuration.ts';
+import { DEFAULT_LOGIN_USER, EC2_TIME_SERVER, SsmConfigurationRunner, type SsmConfigurationOptions } from './ssm-configuration.ts';
 
 export const CLUSTER_ID_TAG = 'cluster-service:cluster-id';
 export const ROLE_TAG = 'cluster-service:role';
@@ -83,6 +83,8 @@ export interface Ec2ProviderOptions {
   serviceTag?: string;
   /** Servers per create call. @default 50 */
   maxBatchSize?: number;
+  /** The image's login user, for runners that reach the nodes over SSH. @default 'admin' (Debian's AMIs) */
+  loginUser?: string;
   /** Root volume of a server whose flavor was asked for by name. @default 20 */
   defaultDiskGb?: number;
   /** @default { expectedBootSeconds: 60, expectedConfigurationSeconds: 300 } */
@@ -108,6 +110,8 @@ const settingsSchema = z.object({
     .regex(/^[A-Za-z0-9._+=@-]{1,40}$/, 'must be 1-40 letters, digits or ._+=@-')
     .default('cluster-service'),
   maxBatchSize: z.int().min(1).max(100).default(50),
+  /** The image's login user: what runners that connect over SSH log in as. */
+  loginUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a user name').default(DEFAULT_LOGIN_USER),
   defaultDiskGb: z.int().min(1).max(16_384).default(20),
   timings: z
     .object({ expectedBootSeconds: z.number().positive(), expectedConfigurationSeconds: z.number().positive() })
@@ -295,6 +299,7 @@ export class Ec2Provider implements CloudProvider {
   readonly name = 'ec2';
   readonly maxBatchSize: number;
   readonly timings: ProviderTimings;
+  readonly inventoryVars: Readonly<Record<string, unknown>>;
 
   private readonly settings: Settings;
   private readonly ec2: EC2Client;
@@ -314,6 +319,7 @@ export class Ec2Provider implements CloudProvider {
     this.settings = parsed.data;
     this.maxBatchSize = parsed.data.maxBatchSize;
     this.timings = { ...DEFAULT_TIMINGS, ...parsed.data.timings };
+    this.inventoryVars = { ansible_user: parsed.data.loginUser, ntp_servers: [EC2_TIME_SERVER] };
     const clientConfig = { ...(parsed.data.region ? { region: parsed.data.region } : {}), retryMode: 'adaptive' };
     this.ec2 = ec2 ?? traced(new EC2Client(clientConfig));
     try {

@@ -126,7 +126,8 @@ const CONTROLLER_PROFILES: Record<string, SsmProfile> = {
   lambda: { components: ['common', 'hdfs', 'yarn', 'kafka', 'flink'], run: { kind: 'controller' } },
   script: { components: ['script'], run: { kind: 'controller' } },
 };
-const EC2_TIME_SERVER = '169.254.169.123';
+/** The Amazon Time Sync Service, reachable from every instance. */
+export const EC2_TIME_SERVER = '169.254.169.123';
 const MAX_INSTANCES_PER_COMMAND = 50;
 /** DescribeInstanceInformation's largest page. */
 const MAX_INFORMATION_RESULTS = 50;

@@ -96,6 +96,12 @@ export interface CloudProvider {
   /** Largest number of servers one create call may ask for. */
   readonly maxBatchSize: number;
   readonly timings: ProviderTimings;
+  /**
+   * Group variables a runner that reaches the servers over SSH puts in its inventory (the image's
+   * login user, the cloud's time servers), per configuration/README.md; none when the provider
+   * needs none.
+   */
+  readonly inventoryVars?: Readonly<Record<string, unknown>>;
 
   /** The provider's flavor name for a size; throws `InvalidSpec` when none fits. */
   resolveFlavor(size: ServerSize): string;

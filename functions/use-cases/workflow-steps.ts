@@ -379,7 +379,7 @@ const prepareContainer = async (ctx: StepContext) => {
   // By reference whenever the deployment has the bucket: ECS refuses more than 8 KiB of
   // overrides, and one path for every cluster size is one path to trust. Keyed by attempt, so a
   // retried step writes the same objects and a retried cluster never reads an older attempt's.
-  const documents = containerDocuments(cluster);
+  const documents = containerDocuments(cluster, { ...ctx.provider(cluster).inventoryVars });
   const { inputs } = ctx.deps;
   const prefix = `${cluster.id}/${cluster.attempt}`;
   const passed = inputs

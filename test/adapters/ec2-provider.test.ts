@@ -130,6 +130,12 @@ describe('Ec2Provider settings', () => {
     expect(provider.timings).toEqual({ expectedBootSeconds: 60, expectedConfigurationSeconds: 300 });
   });
 
+  it('gives SSH runners the image\'s login user (admin unless set) and the Amazon Time Sync address as inventory variables', () => {
+    expect(setup().provider.inventoryVars).toEqual({ ansible_user: 'admin', ntp_servers: ['169.254.169.123'] });
+    expect(setup({ loginUser: 'ubuntu' }).provider.inventoryVars).toMatchObject({ ansible_user: 'ubuntu' });
+    expect(() => setup({ loginUser: 'root; rm -rf /' })).toThrow(/loginUser: must be a user name/);
+  });
+
   it('refuses settings without subnets, naming the setting', () => {
     // Act
     const make = () => setup({ subnetIds: [] });

@@ -25,7 +25,8 @@ const clusterOn = (provider: string, networks: string[]): Cluster =>
 
 const depsFor = (store: ClusterStore, enabled: boolean): StepDeps => ({
   store,
-  providers: {} as ProviderRegistry,
+  // The provider's part here is its inventory variables: what the container logs in as.
+  providers: { get: () => ({ name: 'ec2', inventoryVars: { ansible_user: 'admin', ntp_servers: ['169.254.169.123'] } }) } as unknown as ProviderRegistry,
   config: {
     SERVER_BOOT_TIMEOUT_SECONDS: 30,
     CONFIGURATION_TIMEOUT_SECONDS: 30,
@@ -72,7 +73,9 @@ describe('the prepare-container step', () => {
     expect(Object.keys(environment)).toEqual(['PROFILE', 'CLUSTER_ID', 'CLUSTER_ATTEMPT', 'CLUSTER_INVENTORY_S3_URI', 'CLUSTER_EXTRA_VARS_S3_URI']);
     expect(environment.CLUSTER_INVENTORY_S3_URI).toBe(`s3://inputs-bucket/inputs/${CLUSTER_ID}/1/inventory.json`);
     expect(environment.CLUSTER_EXTRA_VARS_S3_URI).toBe(`s3://inputs-bucket/inputs/${CLUSTER_ID}/1/extra-vars.json`);
-    expect(JSON.parse(objects.get(`${CLUSTER_ID}/1/inventory.json`) ?? '')).toMatchObject({ all: { vars: { cluster_id: CLUSTER_ID } } });
+    expect(JSON.parse(objects.get(`${CLUSTER_ID}/1/inventory.json`) ?? '')).toMatchObject({
+      all: { vars: { cluster_id: CLUSTER_ID, ansible_user: 'admin', ntp_servers: ['169.254.169.123'] } },
+    });
     expect(JSON.parse(objects.get(`${CLUSTER_ID}/1/extra-vars.json`) ?? '')).toEqual({ kafka_partitions: 6 });
   });
 
