@@ -292,14 +292,7 @@ export class SsmConfigurationRunner {
       throw new ProviderError('ConfigurationNotFound', `'${input.configurationId}' is not an SSM configuration run`);
     }
     const components = this.profiles.get(profileName)?.components ?? [profileName];
-    const invocations: CommandInvocation[] = [];
-    // A command SSM lists no invocations for yet (just sent) is not finished, whatever the others say.
-    let listedEveryCommand = true;
-    for (const commandId of commandIds) {
-      const listed = await this.invocations(commandId);
-      if (listed.length === 0) listedEveryCommand = false;
-      invocations.push(...listed);
-    }
+    const { invocations, listedEveryCommand } = await this.invocationsOf(commandIds);
 
     const failed = invocations.find((invocation) => FAILED_STATES.has(invocation.Status ?? ''));
     if (failed) return this.failure(failed, components, input.nodeName);
@@ -458,13 +451,7 @@ export class SsmConfigurationRunner {
     const profile = this.profiles.get(profileName);
     const components = profile?.components ?? [profileName];
     const first = components[0] ?? profileName;
-    const invocations: CommandInvocation[] = [];
-    let listedEveryCommand = true;
-    for (const commandId of commandIds) {
-      const listed = await this.invocations(commandId);
-      if (listed.length === 0) listedEveryCommand = false;
-      invocations.push(...listed);
-    }
+    const { invocations, listedEveryCommand } = await this.invocationsOf(commandIds);
 
     const failed = invocations.find((invocation) => FAILED_STATES.has(invocation.Status ?? ''));
     if (failed) {
@@ -598,6 +585,21 @@ export class SsmConfigurationRunner {
     const id = sent.Command?.CommandId;
     if (!id) throw new TransientProviderError('SSM SendCommand answered without a command id');
     return id;
+  }
+
+  /**
+   * Every invocation of the commands, and whether SSM listed some for each: a command it lists none
+   * for yet (just sent) is not finished, whatever the others say.
+   */
+  private async invocationsOf(commandIds: readonly string[]): Promise<{ invocations: CommandInvocation[]; listedEveryCommand: boolean }> {
+    const invocations: CommandInvocation[] = [];
+    let listedEveryCommand = true;
+    for (const commandId of commandIds) {
+      const listed = await this.invocations(commandId);
+      if (listed.length === 0) listedEveryCommand = false;
+      invocations.push(...listed);
+    }
+    return { invocations, listedEveryCommand };
   }
 
   private async invocations(commandId: string): Promise<CommandInvocation[]> {
