@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runStep, type StepDeps } from '#use-cases/workflow-steps';
+import { retryOwnCluster } from '#use-cases/change-cluster';
+import type { Workflows } from '#domain/workflow';
 import type { Cluster } from '#domain/model';
 import type { ClusterStore } from '#domain/store';
 import { providerRegistry } from '#domain/providers';
@@ -174,5 +176,22 @@ describe('per-node configuration results on the cluster record', () => {
     // Assess
     expect(record().servers.map((s) => s.state)).toEqual(['DELETED', 'DELETED', 'DELETED']);
     expect(record().servers.map((s) => s.configuration)).toEqual(failedServers.map((s) => s.configuration));
+  });
+
+  it('starts them afresh on a retry: the new attempt configures every node again', async () => {
+    // Prepare: a kept cluster that failed configuring; its servers are still there
+    const failedServers = servers.map((s, i) => ({ ...s, configuration: i === 2 ? { state: 'FAILED' as const, message: 'disk full' } : { state: 'SUCCEEDED' as const } }));
+    const { store, record } = countingStore(
+      clusterRecord({ id: CLUSTER_ID, status: 'FAILED', phase: 'failed', servers: failedServers, quotaReserved: true, error: { code: 'ConfigurationFailed', message: 'disk full', step: 'configure:hdfs' } }),
+    );
+    const workflows = { executionIdFor: (_kind: string, name: string) => name, start: async () => undefined } as unknown as Workflows;
+
+    // Act
+    await retryOwnCluster({ store, workflows, quotaDefaults: { vcpus: 100, servers: 100, clusters: 10 } }, 'alpha', CLUSTER_ID);
+
+    // Assess
+    expect(record().attempt).toBe(2);
+    expect(record().servers.map((s) => s.id)).toEqual(['i-1', 'i-2', 'i-3']);
+    expect(record().servers.every((s) => !('configuration' in s))).toBe(true);
   });
 });
