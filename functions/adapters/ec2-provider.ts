@@ -482,10 +482,15 @@ export class Ec2Provider implements CloudProvider {
     });
   }
 
-  describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus> {
+  describeConfiguration(input: {
+    clusterId: string;
+    configurationId: string;
+    servers?: { id: string; name: string; role: string }[];
+  }): Promise<ConfigurationStatus> {
     return this.configuration.describe({
       configurationId: input.configurationId,
       clusterId: input.clusterId,
+      ...(input.servers ? { servers: input.servers } : {}),
       nodeName: (instanceId) => this.instanceName(instanceId),
       // Asked only when a controller run moves to its next stage.
       nodes: async () =>

@@ -970,19 +970,30 @@ function normalRule(rule: SecurityRule): SecurityRule {
   };
 }
 
-/** Progress moves through the components evenly over the run's duration. */
+/**
+ * Progress moves through the components evenly over the run's duration, on every node at once.
+ * The failing node stops at its component; the others go on to the end, as nodes of a real run
+ * that tolerates errors do, so at the moment of the failure they are still RUNNING.
+ */
 function configurationStatus(run: StoredConfiguration, now: number): ConfigurationStatus {
   const components = run.components;
   const last = components.length - 1;
   const slotMs = run.durationMs / components.length;
   const elapsed = now - run.startedAtMs;
+  const othersState = elapsed >= run.durationMs ? 'SUCCEEDED' : 'RUNNING';
+  const nodes = (failed?: { node: string; message: string }): ConfigurationStatus['nodes'] =>
+    Object.fromEntries(
+      run.nodes.map((node) => [node.name, node.name === failed?.node ? { state: 'FAILED' as const, message: failed.message } : { state: othersState }]),
+    );
   if (run.failure && elapsed >= slotMs * (run.failure.componentIndex + 1)) {
     const component = components[run.failure.componentIndex] ?? '';
+    const why = `${component} failed (LOCAL_CLOUD_CONFIG_FAIL_PATTERN matched the node name)`;
     return {
       state: 'FAILED',
       component,
       failedNode: run.failure.node,
       message: `${component} failed on ${run.failure.node} (LOCAL_CLOUD_CONFIG_FAIL_PATTERN matched the node name)`,
+      nodes: nodes({ node: run.failure.node, message: why }),
     };
   }
   if (elapsed >= run.durationMs) {
@@ -990,10 +1001,11 @@ function configurationStatus(run: StoredConfiguration, now: number): Configurati
       state: 'SUCCEEDED',
       component: components[last] ?? '',
       message: `Profile ${run.profile} applied to ${run.nodes.length} node(s)`,
+      nodes: nodes(),
     };
   }
   const index = Math.min(Math.max(Math.floor(elapsed / slotMs), 0), last);
-  return { state: 'RUNNING', component: components[index] ?? '' };
+  return { state: 'RUNNING', component: components[index] ?? '', nodes: nodes() };
 }
 
 const bootFault = (name: string): string =>

@@ -99,8 +99,9 @@ export class LocalCloudProvider implements CloudProvider {
     return this.cloud.startConfiguration(input);
   }
 
+  /** The cloud knows its runs' nodes by name: the recorded servers are not needed. */
   describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus> {
-    return this.cloud.describeConfiguration(input);
+    return this.cloud.describeConfiguration({ clusterId: input.clusterId, configurationId: input.configurationId });
   }
 
   deleteCluster(input: { clusterId: string }): Promise<{ remaining: number }> {

@@ -27,7 +27,7 @@ import { ProviderError, TransientProviderError } from '#domain/errors';
 import { componentLines } from '#domain/component-lines';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
 import { buildExtraVars, controllerInventory } from '#domain/configuration-inventory';
-import { MASTER_ROLE } from '#domain/model';
+import { MASTER_ROLE, type NodeConfiguration, type NodeConfigurationState } from '#domain/model';
 import type { ConfigurationCluster, ConfigurationStatus } from '#domain/provider';
 import { authorizeScript, controllerKeyFrom, prepareScript, runScript, shellQuote } from './ssm-controller-scripts.ts';
 
@@ -132,6 +132,22 @@ const MAX_INSTANCES_PER_COMMAND = 50;
 /** DescribeInstanceInformation's largest page. */
 const MAX_INFORMATION_RESULTS = 50;
 const FAILED_STATES = new Set(['Failed', 'TimedOut', 'Cancelled', 'Cancelling']);
+/**
+ * A node's configuration from its invocation's `Status` (docs/ec2-provider.md). The terminal
+ * `StatusDetails` Undeliverable and Terminated (MaxErrors reached) count as failures whatever the
+ * status says beside them.
+ */
+const NODE_STATES: Record<string, NodeConfigurationState> = {
+  Pending: 'PENDING',
+  Delayed: 'PENDING',
+  InProgress: 'RUNNING',
+  Success: 'SUCCEEDED',
+  Failed: 'FAILED',
+  TimedOut: 'FAILED',
+  Cancelled: 'FAILED',
+  Cancelling: 'FAILED',
+};
+const FAILED_DETAILS = new Set(['Undeliverable', 'Terminated', 'DeliveryTimedOut', 'ExecutionTimedOut']);
 /** A command that has not failed can be adopted by a retried start instead of sending another. */
 const LIVE_COMMAND_STATES = new Set(['Pending', 'InProgress', 'Success']);
 const TRANSIENT_CODES = new Set([
@@ -146,6 +162,8 @@ const TRANSIENT_CODES = new Set([
 const NETWORK_CODES = new Set(['TimeoutError', 'RequestTimeout', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED', 'EAI_AGAIN']);
 /** How much of a failed node's output goes into the cluster's error message. */
 const MESSAGE_TAIL_CHARS = 400;
+/** How much goes into a node's own configuration message: the cluster record holds one per node. */
+const NODE_MESSAGE_CHARS = 200;
 
 /** SSM's answer in the domain's terms: throttling and 5xx are retried by the workflow, the rest is final. */
 export const ssmError = (operation: string, error: unknown): Error => {
@@ -191,6 +209,26 @@ export const failureReport = (output: string, components: readonly string[]): { 
   }
   return component ? { component } : {};
 };
+
+/** An invocation's state as a node's; an invocation in a state SSM may add later reads as still RUNNING. */
+export const invocationState = (invocation: Pick<CommandInvocation, 'Status' | 'StatusDetails'>): NodeConfigurationState =>
+  FAILED_DETAILS.has(invocation.StatusDetails ?? '') ? 'FAILED' : (NODE_STATES[invocation.Status ?? ''] ?? 'RUNNING');
+
+/** Why an invocation failed, short: its status, exit code and the tail of what it printed (the list keeps 2500 characters). */
+const invocationFailure = (invocation: CommandInvocation): string => {
+  const failedStep = invocation.CommandPlugins?.find((plugin) => FAILED_STATES.has(plugin.Status ?? '')) ?? invocation.CommandPlugins?.[0];
+  const why = [
+    invocation.StatusDetails && invocation.StatusDetails !== invocation.Status ? invocation.StatusDetails : invocation.Status,
+    failedStep?.ResponseCode !== undefined && failedStep.ResponseCode >= 0 ? `exit code ${failedStep.ResponseCode}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const said = tail(failedStep?.Output ?? '', NODE_MESSAGE_CHARS);
+  return `${why}${said ? `: ${said}` : ''}`;
+};
+
+/** A node's name by its instance id (SsmConfigurationRunner.nodeNamer). */
+type NodeNamer = (instanceId: string) => Promise<string>;
 
 /** Values SSM's `ExtraVariables` pattern accepts unquoted: no spaces and none of `|:();&'`. */
 const SAFE_VARIABLE = /^[^\s|:();&'"]+$/;
@@ -282,10 +320,13 @@ export class SsmConfigurationRunner {
     nodeName?: (instanceId: string) => Promise<string>;
     /** The cluster's live nodes with their addresses: a controller run's next stage is sent to them. */
     nodes?: () => Promise<ConfigurationNode[]>;
+    /** The cluster's servers as recorded: they name the nodes of the per-node results without a lookup. */
+    servers?: readonly { id: string; name: string; role: string }[];
     clusterId?: string;
   }): Promise<ConfigurationStatus> {
     if (input.configurationId === NONE_RUN) return { state: 'SUCCEEDED', component: NONE_RUN, message: 'nothing to configure' };
-    if (input.configurationId.startsWith(`${CONTROLLER_PREFIX}:`)) return this.describeController(input);
+    const namer = this.nodeNamer(input);
+    if (input.configurationId.startsWith(`${CONTROLLER_PREFIX}:`)) return this.describeController({ ...input, nodeName: namer });
     const [prefix, profileName, ids] = input.configurationId.split(':');
     const commandIds = (ids ?? '').split(',').filter((id) => id.length > 0);
     if (prefix !== RUN_PREFIX || !profileName || commandIds.length === 0) {
@@ -293,9 +334,15 @@ export class SsmConfigurationRunner {
     }
     const components = this.profiles.get(profileName)?.components ?? [profileName];
     const { invocations, listedEveryCommand } = await this.invocationsOf(commandIds);
+    // Each node runs the profile itself: its invocation is its configuration.
+    const nodes = await this.nodeResults(invocations, namer);
 
-    const failed = invocations.find((invocation) => FAILED_STATES.has(invocation.Status ?? ''));
-    if (failed) return this.failure(failed, components, input.nodeName);
+    const failed = invocations.find((invocation) => invocationState(invocation) === 'FAILED');
+    if (failed) {
+      const status = await this.failure(failed, components, namer);
+      // The failure's own account of the nodes it names (the longer output, the blamed hosts) wins.
+      return { ...status, nodes: { ...nodes, ...status.nodes } };
+    }
     const first = components[0] ?? profileName;
     if (invocations.length === 0) return { state: 'RUNNING', component: first };
     if (listedEveryCommand && invocations.every((invocation) => invocation.Status === 'Success')) {
@@ -303,6 +350,7 @@ export class SsmConfigurationRunner {
         state: 'SUCCEEDED',
         component: components[components.length - 1] ?? profileName,
         message: `profile ${profileName} applied to ${invocations.length} node(s)`,
+        nodes,
       };
     }
     // Steps named after components tell how far the slowest node is; a one-step document cannot.
@@ -312,7 +360,56 @@ export class SsmConfigurationRunner {
         return step !== undefined && step.Status !== 'Success';
       }),
     );
-    return { state: 'RUNNING', component: unfinished ?? first };
+    return { state: 'RUNNING', component: unfinished ?? first, nodes };
+  }
+
+  /**
+   * Names a run's nodes by instance id: from the recorded servers; failing that from one listing of
+   * the cluster's nodes per describe (not one lookup per node on every poll); then by the lookup
+   * of the one instance; else the id itself.
+   */
+  private nodeNamer(input: {
+    nodeName?: (instanceId: string) => Promise<string>;
+    nodes?: () => Promise<ConfigurationNode[]>;
+    servers?: readonly { id: string; name: string }[];
+  }): NodeNamer {
+    const known = new Map((input.servers ?? []).map((server) => [server.id, server.name]));
+    let listed: Promise<Map<string, string>> | undefined;
+    return async (instanceId) => {
+      const recorded = known.get(instanceId);
+      if (recorded !== undefined) return recorded;
+      if (input.nodes) {
+        listed ??= input.nodes().then(
+          (nodes) => new Map(nodes.map((node) => [node.id, node.name])),
+          () => new Map<string, string>(),
+        );
+        const found = (await listed).get(instanceId);
+        if (found !== undefined) return found;
+      }
+      return input.nodeName ? input.nodeName(instanceId).catch(() => instanceId) : instanceId;
+    };
+  }
+
+  /**
+   * Each listed invocation as its node's configuration. `stage`: a controller stage before `run`,
+   * which configures nothing yet — a node it succeeded on is RUNNING still, its message the stage.
+   */
+  private async nodeResults(invocations: CommandInvocation[], nodeName: NodeNamer, stage?: ControllerStage): Promise<Record<string, NodeConfiguration>> {
+    const nodes: Record<string, NodeConfiguration> = {};
+    for (const invocation of invocations) {
+      const instanceId = invocation.InstanceId;
+      if (!instanceId) continue;
+      const state = invocationState(invocation);
+      const name = await nodeName(instanceId);
+      if (state === 'FAILED') {
+        nodes[name] = { state, message: tail(`${stage ? `${STAGE_WORDS[stage]} failed: ` : ''}${invocationFailure(invocation)}`, NODE_MESSAGE_CHARS) };
+      } else if (stage && stage !== 'run') {
+        nodes[name] = { state: state === 'SUCCEEDED' ? 'RUNNING' : state, message: STAGE_WORDS[stage] };
+      } else {
+        nodes[name] = { state };
+      }
+    }
+    return nodes;
   }
 
   private comment(clusterId: string, profile: string): string {
@@ -438,8 +535,9 @@ export class SsmConfigurationRunner {
   private async describeController(input: {
     configurationId: string;
     clusterId?: string;
-    nodeName?: (instanceId: string) => Promise<string>;
+    nodeName: NodeNamer;
     nodes?: () => Promise<ConfigurationNode[]>;
+    servers?: readonly { id: string; name: string; role: string }[];
   }): Promise<ConfigurationStatus> {
     const [, profileName = '', attemptText = '', stageText = '', ids = ''] = input.configurationId.split(':');
     const commandIds = ids.split(',').filter((id) => id.length > 0);
@@ -452,17 +550,28 @@ export class SsmConfigurationRunner {
     const components = profile?.components ?? [profileName];
     const first = components[0] ?? profileName;
     const { invocations, listedEveryCommand } = await this.invocationsOf(commandIds);
+    // `prepare` and `authorize` tell where their own nodes are; `run` runs on the master alone, so
+    // its invocation says nothing of the others: only its COMPONENT … FAILED lines and its success do.
+    const staged = stage === 'run' ? {} : await this.nodeResults(invocations, input.nodeName, stage);
 
-    const failed = invocations.find((invocation) => FAILED_STATES.has(invocation.Status ?? ''));
+    const failed = invocations.find((invocation) => invocationState(invocation) === 'FAILED');
     if (failed) {
       // Before `run`, no component has started: the first stands for the stage, which the message names.
-      return stage === 'run' ? this.failure(failed, components, input.nodeName) : this.failure(failed, [first], input.nodeName, STAGE_WORDS[stage]);
+      const status =
+        stage === 'run' ? await this.failure(failed, components, input.nodeName) : await this.failure(failed, [first], input.nodeName, STAGE_WORDS[stage]);
+      return { ...status, nodes: { ...(stage === 'run' ? {} : staged), ...status.nodes } };
     }
     if (!listedEveryCommand || invocations.length === 0 || !invocations.every((invocation) => invocation.Status === 'Success')) {
-      return { state: 'RUNNING', component: first, message: STAGE_WORDS[stage] };
+      return { state: 'RUNNING', component: first, message: STAGE_WORDS[stage], ...(stage === 'run' ? {} : { nodes: staged }) };
     }
     if (stage === 'run') {
-      return { state: 'SUCCEEDED', component: components[components.length - 1] ?? profileName, message: `profile ${profileName} applied from the master` };
+      const everyNode = input.servers?.length ? input.servers : input.nodes ? await input.nodes() : [];
+      return {
+        state: 'SUCCEEDED',
+        component: components[components.length - 1] ?? profileName,
+        message: `profile ${profileName} applied from the master`,
+        nodes: Object.fromEntries(everyNode.map((node) => [node.name, { state: 'SUCCEEDED' as const }])),
+      };
     }
 
     const run = {
@@ -480,12 +589,13 @@ export class SsmConfigurationRunner {
       const prepared = invocations[0]!;
       const publicKey = await this.controllerKey(prepared);
       if (!publicKey) {
-        const node = input.nodeName ? await input.nodeName(master.id).catch(() => master.id) : master.id;
+        const node = await input.nodeName(master.id);
         return {
           state: 'FAILED',
           component: first,
           failedNode: node,
           message: `${STAGE_WORDS.prepare} on ${node} (${master.id}): it printed no CONTROLLER_KEY line`,
+          nodes: { ...staged, [node]: { state: 'FAILED', message: `${STAGE_WORDS.prepare}: it printed no CONTROLLER_KEY line` } },
         };
       }
       const commands = authorizeScript({
@@ -498,7 +608,7 @@ export class SsmConfigurationRunner {
       next = await this.sendStage(run, 'run', [master.id], await this.runCommands(run));
     }
     const stageNow = next.split(':')[3] as ControllerStage;
-    return { state: 'RUNNING', component: first, message: STAGE_WORDS[stageNow], configurationId: next };
+    return { state: 'RUNNING', component: first, message: STAGE_WORDS[stageNow], configurationId: next, nodes: staged };
   }
 
   private controllerSettings(): ControllerSettings {
@@ -659,11 +769,20 @@ export class SsmConfigurationRunner {
       .filter(Boolean)
       .join(', ');
     const said = tail(errorOutput || output, MESSAGE_TAIL_CHARS);
+    const headline = stage ? `${stage} failed` : `${component} failed`;
+    // Every node a COMPONENT … FAILED line blames (a controller's run reports each host it lost), the first with the output's tail.
+    const blamed = componentLines(output).flatMap((line) =>
+      line.state === 'FAILED' && line.node && line.node !== node && components.includes(line.component) ? [line] : [],
+    );
     return {
       state: 'FAILED',
       component,
       failedNode: node,
-      message: `${stage ? `${stage} failed` : `${component} failed`} on ${node} (${instanceId}, ${why})${said ? `: ${said}` : ''}`,
+      message: `${headline} on ${node} (${instanceId}, ${why})${said ? `: ${said}` : ''}`,
+      nodes: {
+        ...Object.fromEntries(blamed.map((line) => [line.node, { state: 'FAILED' as const, message: `${line.component} failed` }])),
+        [node]: { state: 'FAILED', message: tail(`${headline} (${why})${said ? `: ${said}` : ''}`, NODE_MESSAGE_CHARS) },
+      },
     };
   }
 

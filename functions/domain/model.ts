@@ -102,6 +102,19 @@ export interface ClusterSpec {
   ttlHours?: number;
 }
 
+/**
+ * Where one node's configuration is, as the configuration run reports it: PENDING until the node
+ * starts on it, RUNNING, then SUCCEEDED or FAILED (with a short message saying why).
+ */
+export const NODE_CONFIGURATION_STATES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
+export type NodeConfigurationState = (typeof NODE_CONFIGURATION_STATES)[number];
+
+export interface NodeConfiguration {
+  state: NodeConfigurationState;
+  /** Short: the step it is at, or the tail of a failure. */
+  message?: string;
+}
+
 export interface Server {
   /** Provider id; absent until the provider has created the server. */
   id: string | null;
@@ -112,6 +125,11 @@ export interface Server {
   state: ServerState;
   privateIp: string | null;
   publicIp: string | null;
+  /**
+   * The current attempt's configuration of this node, as its run last reported it; absent until
+   * the run reports the node (and for runners that cannot tell nodes apart).
+   */
+  configuration?: NodeConfiguration;
 }
 
 export interface ClusterError {

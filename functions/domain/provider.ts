@@ -6,7 +6,7 @@
  * token) returns what the first call made instead of making it again.
  */
 import type { ErrorDetail } from './errors.ts';
-import type { Cluster, ClusterSpec, SecurityRule } from './model.ts';
+import type { Cluster, ClusterSpec, NodeConfiguration, SecurityRule } from './model.ts';
 
 export interface ServerSize {
   vcpus: number;
@@ -70,6 +70,11 @@ export interface ConfigurationStatus {
   message?: string;
   /** The node that failed, when one did. */
   failedNode?: string;
+  /**
+   * Where each node is, by server name, as far as the provider can tell; absent when it cannot.
+   * A node it says nothing about this time keeps what it was last reported as.
+   */
+  nodes?: Record<string, NodeConfiguration>;
   /**
    * The id the run goes on under, when describing it moved it on (a run in stages sends the next
    * stage's commands from here); the caller records it and describes that id next time.
@@ -140,7 +145,15 @@ export interface CloudProvider {
     cluster?: ConfigurationCluster;
   }): Promise<string>;
 
-  describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus>;
+  /**
+   * `servers`: the cluster's servers with their provider ids, as recorded; a provider whose run
+   * knows nodes by id names them from it.
+   */
+  describeConfiguration(input: {
+    clusterId: string;
+    configurationId: string;
+    servers?: { id: string; name: string; role: string }[];
+  }): Promise<ConfigurationStatus>;
 
   /**
    * Deletes everything tagged with the cluster id (servers, addresses, networks) and answers

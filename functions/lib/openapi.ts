@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { COMPAT_STATUSES } from '#domain/compat-view';
 import { compatCreateRequestSchema, SEED_EXAMPLE } from '#domain/compat-request';
-import { CLUSTER_STATUSES } from '#domain/model';
+import { CLUSTER_STATUSES, NODE_CONFIGURATION_STATES } from '#domain/model';
 import { nativeCreateRequestSchema } from '#domain/native-request';
 
 const schema = (zodSchema: z.ZodType, io: 'input' | 'output' = 'input') => {
@@ -24,6 +24,10 @@ const serverSchema = z.object({
   state: z.enum(['PLANNED', 'BUILD', 'ACTIVE', 'ERROR', 'DELETED']),
   privateIp: z.string().nullable(),
   publicIp: z.string().nullable(),
+  configuration: z
+    .object({ state: z.enum(NODE_CONFIGURATION_STATES), message: z.string().optional() })
+    .optional()
+    .describe('The current attempt’s configuration of the node, once its run has reported it'),
 });
 const clusterSchema = z.object({
   id: z.string(),

@@ -35,6 +35,8 @@ export const toClusterView = (cluster: Cluster, consoleUrlFor: ConsoleUrlFor) =>
       state: server.state,
       privateIp: server.privateIp,
       publicIp: server.publicIp,
+      // Added to the contract: present once the configuration run has reported the node.
+      ...(server.configuration ? { configuration: server.configuration } : {}),
     })),
     ...(cluster.error ? { error: cluster.error } : {}),
     execution: { id: executionId, ...(consoleUrl ? { consoleUrl } : {}) },

@@ -23,7 +23,7 @@ import { isTerminal, type Cluster, type ClusterStatus, type Phase, type Server }
 import { planServers, serverOptionsOf } from '#domain/plan';
 import { containerDocuments, containerEnvironment } from '#domain/configuration-inventory';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
-import type { CloudProvider } from '#domain/provider';
+import type { CloudProvider, ConfigurationStatus } from '#domain/provider';
 import type { ProviderRegistry } from '#domain/providers';
 import type { ClusterStore } from '#domain/store';
 import type { WorkflowConfig } from '#lib/config';
@@ -127,10 +127,12 @@ class StepContext {
     return this.latest;
   }
 
-  enter(status: ClusterStatus, phase: Phase, message: string, patch: Partial<Cluster> = {}): Promise<Cluster> {
+  /** `patch` may be worked out from the record as it is when written (an empty one writes nothing unless the phase moved). */
+  enter(status: ClusterStatus, phase: Phase, message: string, patch: Partial<Cluster> | ((current: Cluster) => Partial<Cluster>) = {}): Promise<Cluster> {
     return this.update((current) => {
       const moved = current.status !== status || current.phase !== phase;
-      return moved || Object.keys(patch).length > 0 ? { status, phase, ...patch } : null;
+      const changes = typeof patch === 'function' ? patch(current) : patch;
+      return moved || Object.keys(changes).length > 0 ? { status, phase, ...changes } : null;
     }, message);
   }
 
@@ -335,6 +337,27 @@ const allocateIps = async (ctx: StepContext) => {
   return { allocated: Object.keys(addresses).length };
 };
 
+/** The servers as the provider's describe reports them: its `{ id, name, role }` view of the record. */
+const configurationServers = (cluster: Cluster) =>
+  cluster.servers.flatMap((server) => (server.id ? [{ id: server.id, name: server.name, role: server.role }] : []));
+
+/**
+ * The servers with a run's per-node results on them, or nothing when none changed: the check is
+ * polled, and a poll that learnt nothing new writes nothing. A node the run did not report this
+ * time keeps what it had.
+ */
+const nodeResults = (servers: Server[], nodes: ConfigurationStatus['nodes']): Pick<Cluster, 'servers'> | Record<string, never> => {
+  if (!nodes) return {};
+  let changed = false;
+  const next = servers.map((server) => {
+    const result = Object.hasOwn(nodes, server.name) ? nodes[server.name] : undefined;
+    if (!result || (server.configuration?.state === result.state && server.configuration.message === result.message)) return server;
+    changed = true;
+    return { ...server, configuration: { state: result.state, ...(result.message !== undefined ? { message: result.message } : {}) } };
+  });
+  return changed ? { servers: next } : {};
+};
+
 const configure = async (ctx: StepContext) => {
   const cluster = await ctx.load();
   const provider = ctx.provider(cluster);
@@ -343,15 +366,16 @@ const configure = async (ctx: StepContext) => {
     (await provider.startConfiguration({
       clusterId: cluster.id,
       profile: cluster.spec.configuration.profile,
-      servers: cluster.servers.flatMap((server) => (server.id ? [{ id: server.id, name: server.name, role: server.role }] : [])),
+      servers: configurationServers(cluster),
       cluster,
     }));
-  const status = await provider.describeConfiguration({ clusterId: cluster.id, configurationId });
-  await ctx.enter('CONFIGURING', `configure:${status.component}`, `configuration '${cluster.spec.configuration.profile}' started`, {
+  const status = await provider.describeConfiguration({ clusterId: cluster.id, configurationId, servers: configurationServers(cluster) });
+  await ctx.enter('CONFIGURING', `configure:${status.component}`, `configuration '${cluster.spec.configuration.profile}' started`, (current) => ({
     // A run in stages may have moved on already: the next describe asks for where it is now.
     configurationId: status.configurationId ?? configurationId,
     deadlines: { ...cluster.deadlines, configuration: cluster.deadlines.configuration ?? ctx.deadline(ctx.deps.config.CONFIGURATION_TIMEOUT_SECONDS) },
-  });
+    ...nodeResults(current.servers, status.nodes),
+  }));
   return { done: false, waitSeconds: Math.max(1, Math.min(ctx.deps.config.POLL_INTERVAL_SECONDS, provider.timings.expectedConfigurationSeconds)) };
 };
 
@@ -418,11 +442,17 @@ const nameContainerFailure = async (ctx: StepContext, failure: CaughtError | und
 const checkConfiguration = async (ctx: StepContext) => {
   const cluster = await ctx.load();
   if (!cluster.configurationId) throw new Error('no configuration run was started');
-  const status = await ctx.provider(cluster).describeConfiguration({ clusterId: cluster.id, configurationId: cluster.configurationId });
+  const status = await ctx
+    .provider(cluster)
+    .describeConfiguration({ clusterId: cluster.id, configurationId: cluster.configurationId, servers: configurationServers(cluster) });
   // A run in stages sent its next stage: recorded before anything else, or the next poll would
   // describe the finished stage again (and send the next one twice).
   const movedOn = status.configurationId !== undefined && status.configurationId !== cluster.configurationId;
-  await ctx.enter('CONFIGURING', `configure:${status.component}`, `configuring ${status.component}`, movedOn ? { configurationId: status.configurationId } : {});
+  // The nodes go in the same write, before a failure is thrown: the record shows which node failed.
+  await ctx.enter('CONFIGURING', `configure:${status.component}`, `configuring ${status.component}`, (current) => ({
+    ...(movedOn ? { configurationId: status.configurationId } : {}),
+    ...nodeResults(current.servers, status.nodes),
+  }));
   if (status.state === 'FAILED') {
     const node = status.failedNode ? ` on ${status.failedNode}` : '';
     throw new ConfigurationFailed(`configuration failed at ${status.component}${node}: ${status.message ?? 'no message'}`);

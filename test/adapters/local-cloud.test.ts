@@ -346,11 +346,43 @@ describe('LocalCloud configuration runs', () => {
     const failed = await cloud.describeConfiguration({ clusterId: 'c1', configurationId });
 
     // Assess
-    expect(during).toEqual({ state: 'RUNNING', component: 'hdfs' });
+    expect(during).toMatchObject({ state: 'RUNNING', component: 'hdfs' });
     expect(failed.state).toBe('FAILED');
     expect(failed.component).toBe('hdfs');
     expect(failed.failedNode).toBe('worker-2');
     expect(failed.message).toMatch(/worker-2/);
+  });
+
+  it('reports every node of a run by name: RUNNING while it runs, then SUCCEEDED', async () => {
+    // Prepare
+    const { cloud, advance, nodes } = await runningCluster();
+    const configurationId = await cloud.startConfiguration({ clusterId: 'c1', profile: 'lambda', servers: nodes });
+
+    // Act
+    const running = await cloud.describeConfiguration({ clusterId: 'c1', configurationId });
+    advance(5000);
+    const done = await cloud.describeConfiguration({ clusterId: 'c1', configurationId });
+
+    // Assess
+    expect(running.nodes).toEqual({ master: { state: 'RUNNING' }, 'worker-1': { state: 'RUNNING' }, 'worker-2': { state: 'RUNNING' } });
+    expect(done.nodes).toEqual({ master: { state: 'SUCCEEDED' }, 'worker-1': { state: 'SUCCEEDED' }, 'worker-2': { state: 'SUCCEEDED' } });
+  });
+
+  it('reports the node matching the config fail pattern FAILED with why, the others still RUNNING when it fails', async () => {
+    // Prepare
+    const { cloud, advance, nodes } = await runningCluster({ configFailPattern: /worker-2/ });
+    const configurationId = await cloud.startConfiguration({ clusterId: 'c1', profile: 'lambda', servers: nodes });
+
+    // Act
+    advance(2000);
+    const failed = await cloud.describeConfiguration({ clusterId: 'c1', configurationId });
+
+    // Assess
+    expect(failed.nodes).toEqual({
+      master: { state: 'RUNNING' },
+      'worker-1': { state: 'RUNNING' },
+      'worker-2': { state: 'FAILED', message: 'hdfs failed (LOCAL_CLOUD_CONFIG_FAIL_PATTERN matched the node name)' },
+    });
   });
 
   it('fails a script run at its only component under the config fail pattern', async () => {

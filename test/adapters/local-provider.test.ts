@@ -133,6 +133,7 @@ describe('LocalCloudProvider', () => {
     expect(running.every((server) => server.state === 'ACTIVE')).toBe(true);
     expect(Object.keys(publicIps)).toEqual([created[0]?.id]);
     expect(configured.state).toBe('SUCCEEDED');
+    expect(configured.nodes).toEqual(Object.fromEntries(created.map(({ name }) => [name, { state: 'SUCCEEDED' }])));
     expect(deleting.remaining).toBe(4);
     expect(deleted.remaining).toBe(0);
     expect(cloud.listServers()).toEqual([]);

@@ -226,7 +226,7 @@ describe('SsmConfigurationRunner', () => {
     const status = await runner.describe({ configurationId: 'ssm:lambda:cmd-1,cmd-2' });
 
     // Assess
-    expect(status).toEqual({ state: 'RUNNING', component: 'common' });
+    expect(status).toEqual({ state: 'RUNNING', component: 'common', nodes: { [node(1).id]: { state: 'SUCCEEDED' } } });
   });
 
   it('reports RUNNING at the first component whose step some node has not finished, for a document with a step per component', async () => {
@@ -244,7 +244,7 @@ describe('SsmConfigurationRunner', () => {
     const status = await runner.describe({ configurationId: 'ssm:lambda:cmd-1' });
 
     // Assess
-    expect(status).toEqual({ state: 'RUNNING', component: 'yarn' });
+    expect(status).toMatchObject({ state: 'RUNNING', component: 'yarn' });
   });
 
   it('reports RUNNING at the profile first component when the document is one step and cannot tell', async () => {
@@ -258,7 +258,7 @@ describe('SsmConfigurationRunner', () => {
     const status = await runner.describe({ configurationId: 'ssm:lambda:cmd-1' });
 
     // Assess
-    expect(status).toEqual({ state: 'RUNNING', component: 'common' });
+    expect(status).toMatchObject({ state: 'RUNNING', component: 'common' });
   });
 
   it('reports a command failing on one node as FAILED, naming the node, the component its output reached and its error output', async () => {
@@ -283,6 +283,79 @@ describe('SsmConfigurationRunner', () => {
     expect(status).toMatchObject({ state: 'FAILED', component: 'hdfs', failedNode: 'lambda-slave-2' });
     expect(status.message).toContain('namenode format failed: disk full');
     expect(status.message).toContain('exit code 2');
+  });
+
+  it('reports each node by its server name, its invocation status mapped, the recorded servers naming them without a lookup', async () => {
+    // Prepare
+    const { runner, ssmMock } = setup();
+    const nodes = [node(0, 'master'), ...Array.from({ length: 8 }, (_, i) => node(i + 1))];
+    const statuses = ['Success', 'Pending', 'Delayed', 'InProgress', 'Success', 'TimedOut', 'Cancelled', 'Failed', 'Failed'];
+    ssmMock.on(ListCommandInvocationsCommand).resolves({
+      CommandInvocations: nodes.map((n, i) => ({
+        ...invocation('cmd-1', n.id, statuses[i] ?? 'Success', [{ Name: 'runAnsiblePlaybook', Status: statuses[i] as 'Success', ResponseCode: 1, Output: `output of ${n.name}` }]),
+        // Undeliverable and Terminated come as StatusDetails.
+        ...(i === 8 ? { StatusDetails: 'Undeliverable' } : {}),
+      })),
+    });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ StandardErrorContent: 'timed out waiting for the namenode' });
+    const nodeName = async (id: string) => `looked-up-${id}`;
+
+    // Act
+    const status = await runner.describe({ configurationId: 'ssm:lambda:cmd-1', servers: nodes, nodeName });
+
+    // Assess
+    expect(status.state).toBe('FAILED');
+    expect(status.failedNode).toBe('lambda-slave-5');
+    expect(Object.fromEntries(Object.entries(status.nodes ?? {}).map(([name, result]) => [name, result.state]))).toEqual({
+      'lambda-master': 'SUCCEEDED',
+      'lambda-slave-1': 'PENDING',
+      'lambda-slave-2': 'PENDING',
+      'lambda-slave-3': 'RUNNING',
+      'lambda-slave-4': 'SUCCEEDED',
+      'lambda-slave-5': 'FAILED',
+      'lambda-slave-6': 'FAILED',
+      'lambda-slave-7': 'FAILED',
+      'lambda-slave-8': 'FAILED',
+    });
+    // The first failed node with its full error output; the others from the list's output.
+    expect(status.nodes?.['lambda-slave-5']?.message).toMatch(/TimedOut, exit code 1\): timed out waiting for the namenode$/);
+    expect(status.nodes?.['lambda-slave-6']?.message).toBe('Cancelled, exit code 1: output of lambda-slave-6');
+    expect(status.nodes?.['lambda-slave-8']?.message).toMatch(/^Undeliverable/);
+    expect(status.nodes?.['lambda-master']).toEqual({ state: 'SUCCEEDED' });
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(1);
+  });
+
+  it('keeps a failed node message short: the tail of its output', async () => {
+    // Prepare
+    const { runner, ssmMock } = setup();
+    ssmMock.on(ListCommandInvocationsCommand).resolves({
+      CommandInvocations: [invocation('cmd-1', node(1).id, 'Failed', [{ Name: 'runAnsiblePlaybook', Status: 'Failed', ResponseCode: 2 }])],
+    });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ StandardErrorContent: `${'x'.repeat(5000)} the disk is full` });
+
+    // Act
+    const status = await runner.describe({ configurationId: 'ssm:lambda:cmd-1', servers: [node(1)] });
+
+    // Assess
+    const message = status.nodes?.['lambda-slave-1']?.message ?? '';
+    expect(message.length).toBeLessThanOrEqual(201);
+    expect(message).toMatch(/^….*the disk is full$/);
+  });
+
+  it('names a node the recorded servers do not have by its Name tag, and by its instance id when nothing names it', async () => {
+    // Prepare
+    const { runner, ssmMock } = setup();
+    ssmMock.on(ListCommandInvocationsCommand).resolves({
+      CommandInvocations: [invocation('cmd-1', node(1).id, 'InProgress'), invocation('cmd-1', node(2).id, 'InProgress'), invocation('cmd-1', node(3).id, 'Success')],
+    });
+
+    // Act
+    const named = await runner.describe({ configurationId: 'ssm:lambda:cmd-1', servers: [node(1)], nodeName: async (id) => (id === node(2).id ? 'tagged-2' : id) });
+    const unnamed = await runner.describe({ configurationId: 'ssm:lambda:cmd-1' });
+
+    // Assess
+    expect(named.nodes).toEqual({ 'lambda-slave-1': { state: 'RUNNING' }, 'tagged-2': { state: 'RUNNING' }, [node(3).id]: { state: 'SUCCEEDED' } });
+    expect(Object.keys(unnamed.nodes ?? {})).toEqual([node(1).id, node(2).id, node(3).id]);
   });
 
   it('names the failed component after the failed step when the document has a step per component', async () => {

@@ -264,6 +264,71 @@ describe('SsmConfigurationRunner, controller mode (the master as Ansible control
     expect(status.message).toContain('DataNode did not start');
   });
 
+  it('reports every node SUCCEEDED once `run` succeeded on the master', async () => {
+    const nodes = [master, worker(1), worker(2)];
+    const { describeRun, sent, finish } = setup(nodes);
+    sent.push({ CommandId: 'cmd-9', InstanceIds: [master.id] } as SendCommandRequest & { CommandId: string });
+    finish('cmd-9', 'Success', 'COMPONENT flink OK all\n');
+
+    const status = await describeRun('ssm-controller:lambda:2:run:cmd-9');
+
+    expect(status.nodes).toEqual({ 'lambda-master': { state: 'SUCCEEDED' }, 'lambda-slave-1': { state: 'SUCCEEDED' }, 'lambda-slave-2': { state: 'SUCCEEDED' } });
+  });
+
+  it('reports the nodes a failed `run` blames in its COMPONENT … FAILED lines as FAILED, and says nothing of the master it ran on', async () => {
+    const { describeRun, sent, finish } = setup([master, worker(1), worker(2), worker(3)]);
+    sent.push({ CommandId: 'cmd-7', InstanceIds: [master.id] } as SendCommandRequest & { CommandId: string });
+    finish(
+      'cmd-7',
+      'Failed',
+      'COMPONENT common START all\nCOMPONENT common OK all\nCOMPONENT hdfs START all\nCOMPONENT hdfs FAILED lambda-slave-2\nCOMPONENT hdfs FAILED lambda-slave-3\n',
+      'fatal: [lambda-slave-2]: FAILED! => {"msg": "DataNode did not start"}',
+    );
+
+    const status = await describeRun('ssm-controller:lambda:2:run:cmd-7');
+
+    expect(Object.keys(status.nodes ?? {}).sort()).toEqual(['lambda-slave-2', 'lambda-slave-3']);
+    expect(status.nodes?.['lambda-slave-2']).toMatchObject({ state: 'FAILED' });
+    expect(status.nodes?.['lambda-slave-2']?.message).toContain('DataNode did not start');
+    expect(status.nodes?.['lambda-slave-3']).toEqual({ state: 'FAILED', message: 'hdfs failed' });
+  });
+
+  it('reports nothing per node while `run` runs: its one invocation is the master’s, not the nodes’', async () => {
+    const { describeRun, sent, finish } = setup([master, worker(1)]);
+    sent.push({ CommandId: 'cmd-5', InstanceIds: [master.id] } as SendCommandRequest & { CommandId: string });
+    finish('cmd-5', 'InProgress');
+
+    const status = await describeRun('ssm-controller:lambda:2:run:cmd-5');
+
+    expect(status).toMatchObject({ state: 'RUNNING', component: 'common' });
+    expect(status.nodes).toBeUndefined();
+  });
+
+  it('reports the workers while `authorize` runs on them, RUNNING once it succeeded (configured they are not yet), FAILED where it failed', async () => {
+    const nodes = [master, worker(1), worker(2), worker(3)];
+    const { start, describeRun, sent, finish } = setup(nodes);
+    const prepare = await start();
+    finish('cmd-1', 'Success', `CONTROLLER_KEY ${PUBLIC_KEY}\n`);
+    const authorize = (await describeRun(prepare)).configurationId ?? '';
+    const workerIds = sent[1]?.InstanceIds ?? [];
+    finish('cmd-2', 'Success');
+
+    const done = await describeRun(authorize);
+    finish('cmd-2', 'Failed', '', 'no such user admin', worker(3).id);
+    const failed = await describeRun(authorize);
+
+    expect(workerIds).toHaveLength(3);
+    expect(done.configurationId).toMatch(/:run:/);
+    expect(done.nodes).toEqual({
+      'lambda-slave-1': { state: 'RUNNING', message: 'authorizing the controller key on the workers' },
+      'lambda-slave-2': { state: 'RUNNING', message: 'authorizing the controller key on the workers' },
+      'lambda-slave-3': { state: 'RUNNING', message: 'authorizing the controller key on the workers' },
+    });
+    expect(failed.nodes?.['lambda-slave-1']?.state).toBe('RUNNING');
+    expect(failed.nodes?.['lambda-slave-3']?.state).toBe('FAILED');
+    expect(failed.nodes?.['lambda-slave-3']?.message).toMatch(/^authorizing the controller key on the workers failed .*no such user admin$/);
+  });
+
   it('names the master and the stage when `prepare` fails', async () => {
     const { start, describeRun, sent, finish } = setup([master, worker(1)]);
     const id = await start();

@@ -13,6 +13,12 @@ const startStack = (cloud: LocalCloudOptions = {}) => startTestStack({ cloud });
 /** A token of a fresh project, so each test sees only its own clusters and quota. */
 const projectToken = async (stack: LocalStack, project: string) => (await issueToken(stack.store, { project })).token;
 
+/** The fields of a lambda instance in the seed service's family, in its order. */
+const COMPAT_INSTANCE_FIELDS = [
+  'uuid', 'name', 'status', 'instance_name', 'project_name', 'master_name', 'slaves', 'vcpus_master', 'vcpus_slave', 'ram_master', 'ram_slave',
+  'disk_master', 'disk_slave', 'ip_allocation', 'network_request', 'master_ip', 'failure_message', 'created_at', 'updated_at',
+];
+
 const inventoryOf = (stack: LocalStack, clusterId: string) => stack.cloud.listServers().filter((server) => server.clusterId === clusterId);
 
 describe('the cluster lifecycle over real HTTP', () => {
@@ -39,6 +45,7 @@ describe('the cluster lifecycle over real HTTP', () => {
       expect(cluster.status).toBe('ACTIVE');
       expect(cluster.servers.map((s) => s.name)).toEqual(['analytics-master', 'analytics-worker-1', 'analytics-worker-2']);
       expect(cluster.servers.every((s) => s.publicIp !== null)).toBe(true);
+      expect(cluster.servers.map((s) => s.configuration)).toEqual([{ state: 'SUCCEEDED' }, { state: 'SUCCEEDED' }, { state: 'SUCCEEDED' }]);
     });
 
     it.each([
@@ -301,6 +308,10 @@ describe('the cluster lifecycle over real HTTP', () => {
       const after = await api(stack, token, 'GET', `/backend/lambda-instances/${uuid}/status`);
 
       expect(list.body).toEqual({ results: [expect.objectContaining({ uuid, status: 'STARTED' })], next: null });
+      // The family's answers are a fixed contract: the native per-node results stay out of them.
+      expect(Object.keys(one.body)).toEqual(COMPAT_INSTANCE_FIELDS);
+      expect(Object.keys(list.body.results[0] ?? {})).toEqual(COMPAT_INSTANCE_FIELDS);
+      expect(JSON.stringify(one.body)).not.toContain('configuration');
       expect(one.body).toMatchObject({ uuid, status: 'STARTED', instance_name: 'My first Lambda Instance', master_name: 'lambda-master', slaves: 2 });
       expect(one.body.master_ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
       expect(status.body).toEqual({ uuid, status: 'STARTED' });
@@ -490,5 +501,33 @@ describe('onFailure: keep', () => {
     expect(failed.servers.map((s) => s.state).sort()).toEqual(['ACTIVE', 'ACTIVE', 'ERROR']);
     expect(kept).toHaveLength(3);
     expect(inventoryOf(stack, body.id)).toEqual([]);
+  });
+});
+
+describe('per-node configuration results', () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startStack({ configFailPattern: /nodes-worker-2$/ });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('shows the node whose configuration failed as FAILED on the kept cluster, with why', async () => {
+    const token = await projectToken(stack, 'node-results');
+    const { body } = await api<{ id: string }>(stack, token, 'POST', '/v1/clusters', { body: nativeBody(2, { name: 'nodes', onFailure: 'keep', configuration: { profile: 'lambda' } }) });
+
+    const failed = await waitForCluster(stack, token, body.id, ['FAILED', 'ACTIVE']);
+    await api(stack, token, 'DELETE', `/v1/clusters/${body.id}`);
+    const destroyed = await waitForCluster(stack, token, body.id, ['DESTROYED']);
+
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error?.code).toBe('ConfigurationFailed');
+    const results = Object.fromEntries(failed.servers.map((s) => [s.name, s.configuration]));
+    expect(results['nodes-worker-2']).toEqual({ state: 'FAILED', message: expect.stringMatching(/^hdfs failed/) });
+    expect(results['nodes-master']?.state).toBe('RUNNING');
+    expect(results['nodes-worker-1']?.state).toBe('RUNNING');
+    // Destroying leaves the last run's results as they were.
+    expect(destroyed.servers.map((s) => s.configuration)).toEqual(failed.servers.map((s) => s.configuration));
   });
 });

@@ -33,7 +33,14 @@ export interface ClusterBody {
   status: string;
   phase: string;
   attempt?: number;
-  servers: { id: string | null; name: string; role: string; state: string; publicIp: string | null }[];
+  servers: {
+    id: string | null;
+    name: string;
+    role: string;
+    state: string;
+    publicIp: string | null;
+    configuration?: { state: string; message?: string };
+  }[];
   error?: { code: string; message: string; step: string };
 }
 

@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import { runStep, type StepDeps } from '#use-cases/workflow-steps';
+import { retryOwnCluster } from '#use-cases/change-cluster';
+import type { Workflows } from '#domain/workflow';
+import type { Cluster } from '#domain/model';
+import type { ClusterStore } from '#domain/store';
+import { providerRegistry } from '#domain/providers';
+import type { CloudProvider, ConfigurationStatus } from '#domain/provider';
+import { clusterRecord } from '../support/clusters.ts';
+
+const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
+
+const server = (id: string, name: string, role = 'worker') => ({
+  id,
+  name,
+  role,
+  group: role,
+  flavor: 'm',
+  state: 'ACTIVE' as const,
+  privateIp: null,
+  publicIp: null,
+});
+const servers = [server('i-1', 'analytics-master', 'master'), server('i-2', 'analytics-slave-1'), server('i-3', 'analytics-slave-2')];
+
+/** A provider answering the describes in turn (the last one again when they run out), remembering what it was asked. */
+const scriptedProvider = (answers: ConfigurationStatus[]) => {
+  const asked: { servers?: { id: string; name: string }[] }[] = [];
+  const provider = {
+    name: 'local',
+    maxBatchSize: 10,
+    timings: { expectedBootSeconds: 1, expectedConfigurationSeconds: 1 },
+    startConfiguration: async () => 'run-1',
+    describeConfiguration: async (input: { servers?: { id: string; name: string }[] }) => {
+      asked.push(input);
+      return answers[Math.min(asked.length - 1, answers.length - 1)]!;
+    },
+  } as unknown as CloudProvider;
+  return { provider, asked };
+};
+
+/** One record in memory, counting the writes that changed it. */
+const countingStore = (cluster: Cluster) => {
+  let current = cluster;
+  let writes = 0;
+  const store = {
+    getCluster: async () => current,
+    updateCluster: async (_id: string, mutate: (c: Cluster) => { cluster: Cluster } | null) => {
+      const changed = mutate(current);
+      if (changed) {
+        writes += 1;
+        current = changed.cluster;
+      }
+      return current;
+    },
+  } as unknown as ClusterStore;
+  return { store, record: () => current, writes: () => writes };
+};
+
+const depsFor = (store: ClusterStore, provider: CloudProvider): StepDeps => ({
+  store,
+  providers: providerRegistry([provider]),
+  config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 600, POLL_INTERVAL_SECONDS: 1 },
+});
+
+const configuring = () =>
+  clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:common', servers, configurationId: 'run-1' });
+
+const configurationOf = (cluster: Cluster) => Object.fromEntries(cluster.servers.map((s) => [s.name, s.configuration]));
+
+describe('per-node configuration results on the cluster record', () => {
+  it('records each node’s result on its server, and passes the provider the recorded servers to name them by', async () => {
+    // Prepare
+    const { provider, asked } = scriptedProvider([
+      {
+        state: 'RUNNING',
+        component: 'common',
+        nodes: { 'analytics-master': { state: 'RUNNING' }, 'analytics-slave-1': { state: 'SUCCEEDED' }, 'analytics-slave-2': { state: 'PENDING' } },
+      },
+    ]);
+    const { store, record } = countingStore(configuring());
+
+    // Act
+    await runStep(depsFor(store, provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
+
+    // Assess
+    expect(configurationOf(record())).toEqual({
+      'analytics-master': { state: 'RUNNING' },
+      'analytics-slave-1': { state: 'SUCCEEDED' },
+      'analytics-slave-2': { state: 'PENDING' },
+    });
+    expect(asked[0]?.servers).toEqual(servers.map(({ id, name, role }) => ({ id, name, role })));
+  });
+
+  it('writes nothing on a poll that learnt nothing new, and writes again when a node moved', async () => {
+    // Prepare
+    const running: ConfigurationStatus = { state: 'RUNNING', component: 'common', nodes: { 'analytics-slave-1': { state: 'RUNNING' } } };
+    const { provider } = scriptedProvider([running, running, { ...running, nodes: { 'analytics-slave-1': { state: 'SUCCEEDED' } } }]);
+    const { store, record, writes } = countingStore(configuring());
+    const deps = depsFor(store, provider);
+
+    // Act
+    await runStep(deps, { step: 'check-configuration', clusterId: CLUSTER_ID });
+    const afterFirst = writes();
+    await runStep(deps, { step: 'check-configuration', clusterId: CLUSTER_ID });
+    const afterSecond = writes();
+    await runStep(deps, { step: 'check-configuration', clusterId: CLUSTER_ID });
+
+    // Assess
+    expect(afterFirst).toBe(1);
+    expect(afterSecond).toBe(1);
+    expect(writes()).toBe(2);
+    expect(record().servers[1]?.configuration).toEqual({ state: 'SUCCEEDED' });
+    // Nodes the run did not report keep what they had (nothing yet).
+    expect(record().servers[0]?.configuration).toBeUndefined();
+  });
+
+  it('records the failed node with its message before failing the step', async () => {
+    // Prepare
+    const { provider } = scriptedProvider([
+      {
+        state: 'FAILED',
+        component: 'hdfs',
+        failedNode: 'analytics-slave-2',
+        message: 'hdfs failed on analytics-slave-2',
+        nodes: { 'analytics-slave-1': { state: 'RUNNING' }, 'analytics-slave-2': { state: 'FAILED', message: 'Failed, exit code 2: disk full' } },
+      },
+    ]);
+    const { store, record } = countingStore(configuring());
+
+    // Act
+    const checked = runStep(depsFor(store, provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
+
+    // Assess
+    await expect(checked).rejects.toThrow(/configuration failed at hdfs on analytics-slave-2/);
+    expect(record().phase).toBe('configure:hdfs');
+    expect(record().servers[2]?.configuration).toEqual({ state: 'FAILED', message: 'Failed, exit code 2: disk full' });
+    expect(record().servers[1]?.configuration).toEqual({ state: 'RUNNING' });
+  });
+
+  it('records what the first describe of the configure step reports', async () => {
+    // Prepare
+    const { provider } = scriptedProvider([{ state: 'RUNNING', component: 'common', nodes: { 'analytics-master': { state: 'PENDING' } } }]);
+    const { store, record } = countingStore(clusterRecord({ id: CLUSTER_ID, status: 'PROVISIONING', phase: 'allocate-ips', servers }));
+
+    // Act
+    await runStep(depsFor(store, provider), { step: 'configure', clusterId: CLUSTER_ID });
+
+    // Assess
+    expect(record().servers[0]?.configuration).toEqual({ state: 'PENDING' });
+    expect(record().configurationId).toBe('run-1');
+  });
+
+  it('leaves the servers alone for a provider that reports no nodes', async () => {
+    // Prepare
+    const { provider } = scriptedProvider([{ state: 'RUNNING', component: 'common' }]);
+    const { store, record, writes } = countingStore(configuring());
+
+    // Act
+    await runStep(depsFor(store, provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
+
+    // Assess
+    expect(record().servers).toEqual(servers);
+    expect(writes()).toBe(0);
+  });
+
+  it('keeps the results through a rollback that deletes the servers', async () => {
+    // Prepare
+    const { provider } = scriptedProvider([]);
+    const deleting = Object.assign(provider, { deleteCluster: async () => ({ remaining: 0 }) });
+    const failedServers = servers.map((s, i) => ({ ...s, configuration: i === 2 ? { state: 'FAILED' as const, message: 'disk full' } : { state: 'RUNNING' as const } }));
+    const { store, record } = countingStore(clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:hdfs', servers: failedServers, configurationId: 'run-1' }));
+
+    // Act
+    await runStep(depsFor(store, deleting), { step: 'rollback', clusterId: CLUSTER_ID, failure: { Error: 'ConfigurationFailed' } });
+
+    // Assess
+    expect(record().servers.map((s) => s.state)).toEqual(['DELETED', 'DELETED', 'DELETED']);
+    expect(record().servers.map((s) => s.configuration)).toEqual(failedServers.map((s) => s.configuration));
+  });
+
+  it('starts them afresh on a retry: the new attempt configures every node again', async () => {
+    // Prepare: a kept cluster that failed configuring; its servers are still there
+    const failedServers = servers.map((s, i) => ({ ...s, configuration: i === 2 ? { state: 'FAILED' as const, message: 'disk full' } : { state: 'SUCCEEDED' as const } }));
+    const { store, record } = countingStore(
+      clusterRecord({ id: CLUSTER_ID, status: 'FAILED', phase: 'failed', servers: failedServers, quotaReserved: true, error: { code: 'ConfigurationFailed', message: 'disk full', step: 'configure:hdfs' } }),
+    );
+    const workflows = { executionIdFor: (_kind: string, name: string) => name, start: async () => undefined } as unknown as Workflows;
+
+    // Act
+    await retryOwnCluster({ store, workflows, quotaDefaults: { vcpus: 100, servers: 100, clusters: 10 } }, 'alpha', CLUSTER_ID);
+
+    // Assess
+    expect(record().attempt).toBe(2);
+    expect(record().servers.map((s) => s.id)).toEqual(['i-1', 'i-2', 'i-3']);
+    expect(record().servers.every((s) => !('configuration' in s))).toBe(true);
+  });
+});
