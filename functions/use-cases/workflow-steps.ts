@@ -434,6 +434,11 @@ const nameContainerFailure = async (ctx: StepContext, failure: CaughtError | und
     // The line is on its way through the log group's subscription; the state's Retry is the wait.
     throw new ConfigurationReportPending(`the configuration container exited with code ${COMPONENT_FAILED_EXIT}; its COMPONENT … FAILED line has not been recorded yet`);
   }
+  // The nodes to blame, on their servers (the container reports no other node's result).
+  await ctx.update((current) => {
+    const blamed = nodeResults(current.servers, Object.fromEntries(report.nodes.map((node) => [node, { state: 'FAILED' as const, message: `failed at ${report.component}` }])));
+    return 'servers' in blamed ? blamed : null;
+  }, '');
   const shown = report.nodes.slice(0, 5).join(', ') + (report.nodes.length > 5 ? `, … (${report.nodes.length} nodes)` : '');
   const message = `configuration failed at ${report.component}${shown ? ` on ${shown}` : ''}: ${ecsTaskMessage(task)}`;
   return { Error: ConfigurationFailed.name, Cause: JSON.stringify({ errorType: ConfigurationFailed.name, errorMessage: message }) };
@@ -465,7 +470,12 @@ const checkConfiguration = async (ctx: StepContext) => {
 };
 
 const activate = async (ctx: StepContext) => {
-  const cluster = await ctx.enter('ACTIVE', 'ready', 'cluster is active');
+  // The container's run reports no per-node progress; its exit 0 says every node is configured.
+  const cluster = await ctx.enter('ACTIVE', 'ready', 'cluster is active', (current) =>
+    current.spec.configuration.runner === 'container'
+      ? nodeResults(current.servers, Object.fromEntries(current.servers.map((server) => [server.name, { state: 'SUCCEEDED' as const }])))
+      : {},
+  );
   countMetric(METRIC_NAMES.active);
   timeMetric(METRIC_NAMES.timeToActive, ctx.now() - Date.parse(cluster.createdAt));
   return { status: cluster.status };

@@ -139,6 +139,8 @@ describe('the provision workflow (statemachine/provision.asl.json, executed loca
       // The container's COMPONENT lines, through the configuration-progress handler, as from its log group on AWS.
       expect(phases.filter((p) => p.startsWith('CONFIGURING/'))).toEqual(CONTAINER_LAMBDA_PHASES);
       expect(serversOf(harness, cluster.id)).toHaveLength(3);
+      // Its exit 0 says every node is configured.
+      expect(cluster.servers.map((server) => server.configuration?.state)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
     });
 
     it('keeps the ssm runner for a cluster that asks for it', async () => {
@@ -167,6 +169,12 @@ describe('the provision workflow (statemachine/provision.asl.json, executed loca
         /^configuration failed at hdfs on my-first-lambda-instance-slave-2: the configuration container exited with code 2: Essential container in task exited \(task arn:aws:ecs:/,
       );
       expect(cluster.configurationReport?.failure).toEqual({ component: 'hdfs', node: 'my-first-lambda-instance-slave-2', nodes: ['my-first-lambda-instance-slave-2'] });
+      // The node to blame carries the failure; the container reports no other node's result.
+      expect(cluster.servers.map((server) => [server.name, server.configuration])).toEqual([
+        ['lambda-master', undefined],
+        ['my-first-lambda-instance-slave-1', undefined],
+        ['my-first-lambda-instance-slave-2', { state: 'FAILED', message: 'failed at hdfs' }],
+      ]);
       expect(entered(execution)).toContain('Name the configuration failure');
       expect(serversOf(harness, cluster.id)).toEqual([]);
     });
