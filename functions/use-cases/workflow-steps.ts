@@ -341,6 +341,9 @@ const allocateIps = async (ctx: StepContext) => {
 const configurationServers = (cluster: Cluster) =>
   cluster.servers.flatMap((server) => (server.id ? [{ id: server.id, name: server.name, role: server.role }] : []));
 
+/** How many nodes of a cluster keep a configuration message (each up to 200 characters). */
+export const MAX_NODE_MESSAGES = 50;
+
 /**
  * The servers with a run's per-node results on them, or nothing when none changed: the check is
  * polled, and a poll that learnt nothing new writes nothing. A node the run did not report this
@@ -349,11 +352,18 @@ const configurationServers = (cluster: Cluster) =>
 const nodeResults = (servers: Server[], nodes: ConfigurationStatus['nodes']): Pick<Cluster, 'servers'> | Record<string, never> => {
   if (!nodes) return {};
   let changed = false;
+  // The record holds every server in one DynamoDB item (400 KB at most): when many nodes fail
+  // alike, the first ones' messages say why, the rest keep their state only.
+  let messages = servers.filter((server) => server.configuration?.message !== undefined && !Object.hasOwn(nodes, server.name)).length;
   const next = servers.map((server) => {
-    const result = Object.hasOwn(nodes, server.name) ? nodes[server.name] : undefined;
-    if (!result || (server.configuration?.state === result.state && server.configuration.message === result.message)) return server;
+    const reported = Object.hasOwn(nodes, server.name) ? nodes[server.name] : undefined;
+    if (!reported) return server;
+    const keepMessage = reported.message !== undefined && messages < MAX_NODE_MESSAGES;
+    if (keepMessage) messages += 1;
+    const result = { state: reported.state, ...(keepMessage ? { message: reported.message } : {}) };
+    if (server.configuration?.state === result.state && server.configuration.message === result.message) return server;
     changed = true;
-    return { ...server, configuration: { state: result.state, ...(result.message !== undefined ? { message: result.message } : {}) } };
+    return { ...server, configuration: result };
   });
   return changed ? { servers: next } : {};
 };

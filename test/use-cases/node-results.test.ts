@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runStep, type StepDeps } from '#use-cases/workflow-steps';
+import { MAX_NODE_MESSAGES, runStep, type StepDeps } from '#use-cases/workflow-steps';
 import { retryOwnCluster } from '#use-cases/change-cluster';
 import type { Workflows } from '#domain/workflow';
 import type { Cluster } from '#domain/model';
@@ -89,6 +89,23 @@ describe('per-node configuration results on the cluster record', () => {
       'analytics-slave-2': { state: 'PENDING' },
     });
     expect(asked[0]?.servers).toEqual(servers.map(({ id, name, role }) => ({ id, name, role })));
+  });
+
+  it('keeps the message of the first nodes only when many fail, so a large cluster’s record stays one item', async () => {
+    // Prepare: every node of a big cluster fails with a long message.
+    const many = Array.from({ length: MAX_NODE_MESSAGES + 30 }, (_, i) => server(`i-${i}`, `node-${i}`));
+    const failed = Object.fromEntries(many.map((s) => [s.name, { state: 'FAILED' as const, message: 'x'.repeat(200) }]));
+    const { provider } = scriptedProvider([{ state: 'RUNNING', component: 'common', nodes: failed }]);
+    const { store, record } = countingStore(clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:common', servers: many, configurationId: 'run-1' }));
+
+    // Act
+    await runStep(depsFor(store, provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
+
+    // Assess
+    const results = record().servers.map((s) => s.configuration);
+    expect(results.every((result) => result?.state === 'FAILED')).toBe(true);
+    expect(results.filter((result) => result?.message !== undefined)).toHaveLength(MAX_NODE_MESSAGES);
+    expect(results[0]?.message).toBe('x'.repeat(200));
   });
 
   it('writes nothing on a poll that learnt nothing new, and writes again when a node moved', async () => {
