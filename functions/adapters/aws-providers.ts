@@ -25,7 +25,7 @@ export const ec2EnvSchema = z.object({
   SERVICE_TAG: z.string().min(1).optional(),
   /** Set by Lambda: the provider's one region, so a spec naming another is refused at create. */
   AWS_REGION: z.string().min(1).optional(),
-  /** The login user of the image (`ansible_user`); the SSM runner's default when unset. */
+  /** The login user of the image (`ansible_user` of both runners); `admin` when unset. */
   EC2_LOGIN_USER: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a user name').optional(),
   /** `s3://<bucket>/<key>` of the configuration bundle (the stack's asset of configuration/). */
   CONFIGURATION_BUNDLE_S3_URI: z.string().regex(/^s3:\/\/[^/]+\/.+$/, 'must be s3://<bucket>/<key>').optional(),
@@ -56,7 +56,6 @@ export const awsProvidersFromEnv = (env: NodeJS.ProcessEnv = process.env): Cloud
             inputs: new S3ConfigurationInputs(settings.CONFIGURATION_INPUTS_BUCKET),
             // Not traced: signing is local, there is no call to trace.
             presign: s3PresignGet(new S3Client({ ...(settings.AWS_REGION ? { region: settings.AWS_REGION } : {}) })),
-            ...(settings.EC2_LOGIN_USER ? { loginUser: settings.EC2_LOGIN_USER } : {}),
           },
         }
       : {}),

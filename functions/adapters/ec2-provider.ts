@@ -56,7 +56,7 @@ import { clientTags } from '#domain/tags';
 import { ConfigError } from '#lib/config';
 import { INSTANCE_ARCHITECTURE, instanceType, smallestInstanceType } from './ec2-instance-types.ts';
 import { traced } from '#lib/tracer';
-import { DEFAULT_LOGIN_USER, EC2_TIME_SERVER, SsmConfigurationRunner, type SsmConfigurationOptions } from './ssm-configuration.ts';
+import { DEFAULT_LOGIN_USER, ec2InventoryVars, SsmConfigurationRunner, type Ec2InventoryVars, type SsmConfigurationOptions } from './ssm-configuration.ts';
 
 export const CLUSTER_ID_TAG = 'cluster-service:cluster-id';
 export const ROLE_TAG = 'cluster-service:role';
@@ -299,7 +299,7 @@ export class Ec2Provider implements CloudProvider {
   readonly name = 'ec2';
   readonly maxBatchSize: number;
   readonly timings: ProviderTimings;
-  readonly inventoryVars: Readonly<Record<string, unknown>>;
+  readonly inventoryVars: Readonly<Ec2InventoryVars>;
 
   private readonly settings: Settings;
   private readonly ec2: EC2Client;
@@ -319,11 +319,11 @@ export class Ec2Provider implements CloudProvider {
     this.settings = parsed.data;
     this.maxBatchSize = parsed.data.maxBatchSize;
     this.timings = { ...DEFAULT_TIMINGS, ...parsed.data.timings };
-    this.inventoryVars = { ansible_user: parsed.data.loginUser, ntp_servers: [EC2_TIME_SERVER] };
+    this.inventoryVars = ec2InventoryVars(parsed.data.loginUser);
     const clientConfig = { ...(parsed.data.region ? { region: parsed.data.region } : {}), retryMode: 'adaptive' };
     this.ec2 = ec2 ?? traced(new EC2Client(clientConfig));
     try {
-      this.configuration = new SsmConfigurationRunner(ssm ?? traced(new SSMClient(clientConfig)), parsed.data.serviceTag, configuration);
+      this.configuration = new SsmConfigurationRunner(ssm ?? traced(new SSMClient(clientConfig)), parsed.data.serviceTag, configuration, this.inventoryVars);
     } catch (error) {
       throw new ConfigError(`invalid ec2 provider settings: configuration: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -70,9 +70,16 @@ export interface ControllerSettings {
   inputs: ConfigurationInputs;
   /** A GET URL for an `s3://` URI: the master fetches with it, having no S3 rights of its own. */
   presign: (uri: string, expiresInSeconds: number) => Promise<string>;
-  /** The image's login user: the inventory's `ansible_user`, whom the controller key opens the workers as. @default 'admin' */
-  loginUser?: string;
 }
+
+/** The inventory variables every runner that logs in to EC2 nodes gives Ansible: who, and the time source. */
+export interface Ec2InventoryVars {
+  /** The image's login user, whom the controller key opens the workers as. */
+  ansible_user: string;
+  ntp_servers: string[];
+}
+
+export const ec2InventoryVars = (loginUser: string = DEFAULT_LOGIN_USER): Ec2InventoryVars => ({ ansible_user: loginUser, ntp_servers: [EC2_TIME_SERVER] });
 
 export interface SsmConfigurationOptions {
   /**
@@ -127,7 +134,7 @@ const CONTROLLER_PROFILES: Record<string, SsmProfile> = {
   script: { components: ['script'], run: { kind: 'controller' } },
 };
 /** The Amazon Time Sync Service, reachable from every instance. */
-export const EC2_TIME_SERVER = '169.254.169.123';
+const EC2_TIME_SERVER = '169.254.169.123';
 const MAX_INSTANCES_PER_COMMAND = 50;
 /** DescribeInstanceInformation's largest page. */
 const MAX_INFORMATION_RESULTS = 50;
@@ -245,6 +252,8 @@ export class SsmConfigurationRunner {
     /** Marks the commands as this deployment's (`Comment`), so a retried start can find them. */
     private readonly serviceTag: string,
     private readonly options: SsmConfigurationOptions = {},
+    /** The controller's inventory variables: the provider's own, so both runners log in alike. */
+    private readonly inventoryVars: Ec2InventoryVars = ec2InventoryVars(),
   ) {
     this.executionTimeoutSeconds = options.executionTimeoutSeconds ?? 3600;
     this.deliveryTimeoutSeconds = options.deliveryTimeoutSeconds ?? 600;
@@ -525,7 +534,7 @@ export class SsmConfigurationRunner {
     await this.assertOnline(input.nodes.map((node) => node.id));
     const prefix = `${cluster.id}/${cluster.attempt}`;
     // Retried, the same documents go to the same keys; a later attempt never reads an earlier one's.
-    const inventory = controllerInventory(cluster, { ansible_user: controller.loginUser ?? DEFAULT_LOGIN_USER, ntp_servers: [EC2_TIME_SERVER] });
+    const inventory = controllerInventory(cluster, { ...this.inventoryVars });
     await controller.inputs.put(`${prefix}/inventory.json`, JSON.stringify(inventory));
     await controller.inputs.put(`${prefix}/extra-vars.json`, JSON.stringify(buildExtraVars(cluster.spec.configuration.parameters)));
     const run = { clusterId: input.clusterId, profile: input.profile, attempt: cluster.attempt, playbook };
@@ -599,7 +608,7 @@ export class SsmConfigurationRunner {
         };
       }
       const commands = authorizeScript({
-        loginUser: this.controllerSettings().loginUser ?? DEFAULT_LOGIN_USER,
+        loginUser: this.inventoryVars.ansible_user,
         publicKey,
         ...(master.privateIp ? { masterIp: master.privateIp } : {}),
       });

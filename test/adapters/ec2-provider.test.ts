@@ -913,12 +913,11 @@ describe('Ec2Provider configuration from the master (controller mode)', () => {
     bundleUri: 's3://assets/bundle.zip',
     inputs: { put: async (key: string) => `s3://inputs/inputs/${key}`, uriOf: (key: string) => `s3://inputs/inputs/${key}` },
     presign: async (uri: string) => `https://signed.example/${uri.slice(5)}`,
-    loginUser: 'ubuntu',
   };
 
   it('addresses the next stage from the cluster’s running instances: the workers by their role tag, the key held to the master’s address', async () => {
     // Prepare
-    const { provider, ssmMock, ec2Mock } = setup({ configuration: { controller } });
+    const { provider, ssmMock, ec2Mock } = setup({ loginUser: 'ubuntu', configuration: { controller } });
     const withRole = (n: number, role: string) => instance(n, 'running', { Tags: [...CLUSTER_TAGS, { Key: 'Name', Value: `node-${n}` }, { Key: ROLE_TAG, Value: role }] });
     ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [withRole(1, 'master'), withRole(2, 'worker'), withRole(3, 'worker')] }] });
     ssmMock.on(ListCommandInvocationsCommand).resolves({
