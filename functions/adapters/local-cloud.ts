@@ -972,15 +972,15 @@ function normalRule(rule: SecurityRule): SecurityRule {
 
 /**
  * Progress moves through the components evenly over the run's duration, on every node at once.
- * The failing node stops at its component; the others go on to the end, as nodes of a real run
- * that tolerates errors do, so at the moment of the failure they are still RUNNING.
+ * A run with a failing node stops at the failed component, as `run-profile.sh` does: the other
+ * nodes never reach the end, so they stay RUNNING however late the run is described.
  */
 function configurationStatus(run: StoredConfiguration, now: number): ConfigurationStatus {
   const components = run.components;
   const last = components.length - 1;
   const slotMs = run.durationMs / components.length;
   const elapsed = now - run.startedAtMs;
-  const othersState = elapsed >= run.durationMs ? 'SUCCEEDED' : 'RUNNING';
+  const othersState = !run.failure && elapsed >= run.durationMs ? 'SUCCEEDED' : 'RUNNING';
   const nodes = (failed?: { node: string; message: string }): ConfigurationStatus['nodes'] =>
     Object.fromEntries(
       run.nodes.map((node) => [node.name, node.name === failed?.node ? { state: 'FAILED' as const, message: failed.message } : { state: othersState }]),

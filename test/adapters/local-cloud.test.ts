@@ -385,6 +385,24 @@ describe('LocalCloud configuration runs', () => {
     });
   });
 
+  it('keeps the other nodes of a failed run RUNNING when it is described after its whole duration, since the run stopped at the failure', async () => {
+    // Prepare
+    const { cloud, advance, nodes } = await runningCluster({ configFailPattern: /worker-2/ });
+    const configurationId = await cloud.startConfiguration({ clusterId: 'c1', profile: 'lambda', servers: nodes });
+
+    // Act
+    advance(60_000);
+    const late = await cloud.describeConfiguration({ clusterId: 'c1', configurationId });
+
+    // Assess
+    expect(late.state).toBe('FAILED');
+    expect(late.nodes).toEqual({
+      master: { state: 'RUNNING' },
+      'worker-1': { state: 'RUNNING' },
+      'worker-2': { state: 'FAILED', message: 'hdfs failed (LOCAL_CLOUD_CONFIG_FAIL_PATTERN matched the node name)' },
+    });
+  });
+
   it('fails a script run at its only component under the config fail pattern', async () => {
     // Prepare
     const { cloud, advance, nodes } = await runningCluster({ configFailPattern: /^master$/ });
