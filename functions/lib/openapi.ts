@@ -60,7 +60,7 @@ const compatInstanceSchema = z.object({
 const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } });
 const listParams = [
   { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
-  { name: 'nextToken', in: 'query', schema: { type: 'string' } },
+  { name: 'nextToken', in: 'query', schema: { type: 'string' }, description: 'The opaque token of the previous page, for the same project and filter; any other is a 400' },
 ];
 const idempotencyKey = { name: 'Idempotency-Key', in: 'header', schema: { type: 'string', maxLength: 64 }, description: 'Replays the first answer for the same body; 409 for another body.' };
 const commonErrors = { '401': { description: 'Missing, malformed, unknown, revoked or expired token' } };

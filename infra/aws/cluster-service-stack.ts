@@ -6,6 +6,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DETAIL_TYPES } from '../../functions/domain/events.ts';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -171,6 +172,14 @@ export class ClusterServiceStack extends Stack {
       }),
     ) as StackFunctions;
     this.functions = functions;
+
+    // Seals the list routes' page tokens; only the function that issues and opens them reads it.
+    const pageTokenSecret = new secretsmanager.Secret(this, 'PageTokenSecret', {
+      description: 'Seals the nextToken of the cluster list routes (AES-256-GCM key material)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    pageTokenSecret.grantRead(functions.readClusters);
+    functions.readClusters.addEnvironment('PAGE_TOKEN_SECRET_ARN', pageTokenSecret.secretArn);
 
     if (ec2) {
       this.ec2Provider = new Ec2ProviderAccess(this, 'Ec2Provider', {
