@@ -4,7 +4,7 @@
  * 004). One strict zod schema: validation, the TypeScript type and the OpenAPI document.
  */
 import { z } from 'zod';
-import { PROVIDER_NAMES } from '#lib/config';
+import { PROVIDER_NAMES } from './providers.ts';
 import { hostnameSchema, LIMITS, slug } from './compat-request.ts';
 import { CONFIGURATION_RUNNERS, IP_ALLOCATIONS, MASTER_ROLE, type ClusterSpec } from './model.ts';
 import { cidrFamily, hasHostBits } from './cidr.ts';

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { CONFIGURATION_RUNNERS } from '#domain/model';
+import { PROVIDER_NAMES } from '#domain/providers';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -17,8 +18,6 @@ export const readEnv = <T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv =
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 };
 
-export const PROVIDER_NAMES = ['local', 'ec2', 'openstack', 'hyperstack', 'lightsail'] as const;
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -69,4 +68,6 @@ const stateMachineArn = z.string().startsWith('arn:', 'must be a state machine A
 export const workflowsEnvSchema = z.object({
   PROVISION_STATE_MACHINE_ARN: stateMachineArn,
   DESTROY_STATE_MACHINE_ARN: stateMachineArn,
+  /** The workflow-step function's timeout: a step still running after a stop ends within it. */
+  WORKFLOW_STEP_TIMEOUT_SECONDS: z.coerce.number().int().positive(),
 });

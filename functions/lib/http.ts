@@ -13,6 +13,7 @@ import httpJsonBodyParser from '@middy/http-json-body-parser';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { z } from 'zod';
+import { issuesToDetails } from '#domain/validation';
 import {
   DomainError,
   MalformedJson,
@@ -54,20 +55,6 @@ export const projectOf = (event: Pick<APIGatewayProxyEvent, 'requestContext'>): 
   if (typeof project !== 'string' || project.length === 0) throw new Unauthenticated('no project in the authorizer context');
   return project;
 };
-
-const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown =>
-  path.reduce<unknown>((value, key) => (value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined), input);
-
-/** zod issues as envelope details, one per offending field; `input` tells a missing field from a bad one. */
-export const issuesToDetails = (issues: readonly z.core.$ZodIssue[], input?: unknown): ErrorDetail[] =>
-  issues.flatMap((issue) => {
-    const base = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ path: base ? `${base}.${key}` : key, message: 'is not a known field' }));
-    }
-    const missing = issue.path.length > 0 && valueAt(input, issue.path) === undefined;
-    return [{ path: base || '(body)', message: missing ? 'is required' : issue.message }];
-  });
 
 const bodyLimit = (maxBytes: number): MiddlewareObj<APIGatewayProxyEvent> => ({
   before: ({ event }) => {

@@ -14,7 +14,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { PROJECT_INDEX, STATUS_CHANGE_TYPE } from '../../functions/adapters/dynamodb-store.ts';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { PROVIDER_NAMES, type ProviderName } from '../../functions/lib/config.ts';
+import { PROVIDER_NAMES, type ProviderName } from '../../functions/domain/providers.ts';
 import { WORKFLOW_KINDS, type WorkflowKind } from '../../functions/domain/workflow.ts';
 import { CONFIGURATION_RUNNERS, type ConfigurationRunner } from '../../functions/domain/model.ts';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../functions/lib/metrics.ts';
@@ -263,6 +263,7 @@ export class ClusterServiceStack extends Stack {
         // Every function that touches executions can name both state machines; the grants decide what it may do.
         fn.addEnvironment('PROVISION_STATE_MACHINE_ARN', this.stateMachines.provision.stateMachineArn);
         fn.addEnvironment('DESTROY_STATE_MACHINE_ARN', this.stateMachines.destroy.stateMachineArn);
+        fn.addEnvironment('WORKFLOW_STEP_TIMEOUT_SECONDS', String(FUNCTIONS[WORKFLOW_STEP_FUNCTION].timeoutSeconds));
       }
       for (const kind of starts) this.stateMachines[kind].grantStartExecution(fn);
       for (const kind of stops) this.stateMachines[kind].grantExecution(fn, 'states:StopExecution');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compatCreateRequestSchema, compatToSpec, SEED_EXAMPLE } from '#domain/compat-request';
-import { issuesToDetails } from '#lib/http';
+import { issuesToDetails } from '#domain/validation';
 import { seedRequest } from '../support/clusters.ts';
 
 const SEED_FIELDS = [

@@ -419,6 +419,21 @@ describe('functions', () => {
     });
   });
 
+  it('tells every function that starts or stops executions the workflow-step timeout, the window a stopped step may still run in', () => {
+    // Prepare
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    const stepTimeout = functions.find((fn) => fn.Properties?.Description === FUNCTIONS.workflowStep.description)?.Properties?.Timeout;
+    const touchingExecutions = functions.filter((fn) => fn.Properties?.Environment?.Variables?.PROVISION_STATE_MACHINE_ARN !== undefined);
+
+    // Act
+    const timeouts = touchingExecutions.map((fn) => fn.Properties?.Environment?.Variables?.WORKFLOW_STEP_TIMEOUT_SECONDS);
+
+    // Assess
+    expect(stepTimeout).toBe(FUNCTIONS.workflowStep.timeoutSeconds);
+    expect(touchingExecutions.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(timeouts)).toEqual(new Set([String(stepTimeout)]));
+  });
+
   it('runs every function on nodejs22.x, arm64, with active tracing', () => {
     // Act
     const functions = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
