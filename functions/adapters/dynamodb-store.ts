@@ -1,5 +1,5 @@
 /**
- * The single-table DynamoDB store (design.md §10).
+ * The single-table DynamoDB store (docs/architecture.md, "Data: one DynamoDB table").
  *
  *   pk=CLUSTER#<id>  sk=META                      the cluster (version for optimistic locking)
  *   pk=CLUSTER#<id>  sk=EVENT#<iso-time>#<seq>     the timeline

@@ -1,4 +1,4 @@
-/** Which providers a deployment can use, by name (design.md §7). */
+/** Which providers a deployment can use, by name (docs/providers.md). */
 import { ProviderError } from './errors.ts';
 import type { CloudProvider } from './provider.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The REST handlers' shared middy chain and error envelope (design.md §5):
+ * The REST handlers' shared middy chain and error envelope (docs/api.md, "Errors"):
  * `{"error": {"code", "message", "details": [{"path", "message"}]}}`.
  *
  * Order: header normalizer → query validation → body size limit → JSON body parser → schema

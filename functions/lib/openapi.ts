@@ -93,7 +93,7 @@ export const openApiDocument = (): Record<string, unknown> =>
     paths: {
       '/backend/create_lambda_instance': {
         post: {
-          summary: 'Create a lambda instance (seed 000, byte for byte; also with a trailing slash)',
+          summary: 'Create a lambda instance (the ~okeanos Lambda on Demand call, byte for byte; also with a trailing slash)',
           parameters: [idempotencyKey],
           requestBody: { required: true, ...jsonBody(ref('CompatCreateRequest'), 'The seed’s body') },
           responses: {

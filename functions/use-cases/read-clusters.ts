@@ -1,4 +1,4 @@
-/** Reading clusters, in the response shapes of design.md §5. */
+/** Reading clusters, in the response shapes of docs/api.md. */
 import { NotFound } from '#domain/errors';
 import type { Cluster, ClusterStatus } from '#domain/model';
 import type { ClusterStore, Page } from '#domain/store';
@@ -36,7 +36,7 @@ export const toClusterView = (cluster: Cluster, consoleUrlFor: ConsoleUrlFor) =>
       state: server.state,
       privateIp: server.privateIp,
       publicIp: server.publicIp,
-      // Added to the contract: present once the configuration run has reported the node.
+      // Beyond the base shape (docs/api.md): present once the configuration run has reported the node.
       ...(server.configuration ? { configuration: server.configuration } : {}),
     })),
     ...(cluster.error ? { error: cluster.error } : {}),
