@@ -6,7 +6,9 @@ import { z } from 'zod';
 import { compatCreateRequestSchema, compatToSpec, type CompatCreateRequest } from '#domain/compat-request';
 import { nativeCreateRequestSchema, nativeToSpec, type NativeCreateRequest } from '#domain/native-request';
 import type { Cluster, ClusterSpec, ConfigurationRunner } from '#domain/model';
+import type { IdempotencyStore } from '#domain/idempotency-store';
 import type { ProviderRegistry } from '#domain/providers';
+import type { WebhookSecretStore } from '#domain/webhook-secret-store';
 import { createCluster, type CreateClusterDeps } from '#use-cases/create-cluster';
 import { dryRun } from '#use-cases/dry-run';
 import { IDEMPOTENCY_KEY_HEADER, runIdempotently, type StoredResponse } from '#use-cases/idempotency';
@@ -18,6 +20,9 @@ import { router } from '#lib/router';
 import { SIGNATURE_HEADER } from '#domain/webhooks';
 
 export interface CreateClusterHandlerDeps extends CreateClusterDeps {
+  idempotencyKeys: IdempotencyStore;
+  /** For GET /v1/webhook-secret, which this function serves. */
+  webhookSecrets: WebhookSecretStore;
   defaultProvider: string;
   /** The runner compat requests get (they cannot name one). */
   defaultConfigurationRunner?: ConfigurationRunner;
@@ -48,7 +53,7 @@ export const createClusterHandler = (deps: CreateClusterHandlerDeps) => {
   ): Promise<StoredResponse> => {
     const project = projectOf(event);
     return runIdempotently({
-      store: deps.store,
+      idempotencyKeys: deps.idempotencyKeys,
       project,
       key: event.headers[IDEMPOTENCY_KEY_HEADER],
       route,
@@ -97,7 +102,7 @@ export const createClusterHandler = (deps: CreateClusterHandlerDeps) => {
 
   // The project's key for checking the X-Signature-256 of its webhooks (made on first use).
   const webhookSecret = httpHandler(async (event) =>
-    json(200, { secret: await deps.store.webhookSecret(projectOf(event)), header: SIGNATURE_HEADER, algorithm: 'HMAC-SHA256 of the raw body, hex, prefixed sha256=' }),
+    json(200, { secret: await deps.webhookSecrets.secretOf(projectOf(event)), header: SIGNATURE_HEADER, algorithm: 'HMAC-SHA256 of the raw body, hex, prefixed sha256=' }),
   );
 
   return router({

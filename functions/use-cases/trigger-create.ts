@@ -6,6 +6,7 @@
  */
 import { DomainError } from '#domain/errors';
 import type { EventPublisher } from '#domain/event-bus';
+import type { IdempotencyStore } from '#domain/idempotency-store';
 import { DETAIL_TYPES, projectNameSchema, type EventBridgeEvent } from '#domain/events';
 import { nativeCreateRequestSchema, nativeToSpec } from '#domain/native-request';
 import type { ProviderRegistry } from '#domain/providers';
@@ -16,6 +17,7 @@ import { runIdempotently } from './idempotency.ts';
 import { checkSpecFits, checkSpecOptions, flavorSizeOn, providerFor } from './validate-spec.ts';
 
 export interface TriggerDeps extends CreateClusterDeps {
+  idempotencyKeys: IdempotencyStore;
   providers: ProviderRegistry;
   defaultProvider: string;
   events: EventPublisher;
@@ -52,7 +54,7 @@ export const handleCreateRequested = async (deps: TriggerDeps, event: EventBridg
     checkSpecFits(spec, provider, (i, field) => `nodeGroups.${i}.${field}`);
     checkSpecOptions(spec, provider);
     const response = await runIdempotently({
-      store: deps.store,
+      idempotencyKeys: deps.idempotencyKeys,
       project: projectCheck.data,
       key: `event:${event.id}`.slice(0, 64),
       route: DETAIL_TYPES.createRequested,
