@@ -5,7 +5,7 @@ import type { ClusterStore } from '#domain/cluster-store';
 import type { QuotaAmounts, QuotaStore } from '#domain/quota-store';
 import { destroyExecutionName, provisionExecutionName, type Workflows } from '#domain/workflow';
 import { logger } from '#lib/logger';
-import { quotaAmounts, quotaLimits, releaseClusterQuota } from './create-cluster.ts';
+import { quotaAmounts, releaseClusterQuota, reserveQuota } from './quota.ts';
 import { findOwnCluster } from './read-clusters.ts';
 
 export interface ChangeClusterDeps {
@@ -78,8 +78,7 @@ export const retryOwnCluster = async (deps: ChangeClusterDeps, project: string, 
     throw new Conflict('the cluster failed while being destroyed: send DELETE again instead', [{ path: 'error.step', message: 'destroy' }]);
   }
   if (!cluster.quotaReserved) {
-    const { limits } = await quotaLimits(deps.quotas, project, deps.quotaDefaults);
-    await deps.quotas.reserve(project, quotaAmounts(cluster.spec), limits);
+    await reserveQuota(deps, project, quotaAmounts(cluster.spec));
   }
   let attempt = cluster.attempt;
   try {

@@ -4,12 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowStartFailed } from '#domain/errors';
-import { totalNodes, totalVcpus, type Cluster, type ClusterSpec } from '#domain/model';
+import type { Cluster, ClusterSpec } from '#domain/model';
 import type { ClusterStore } from '#domain/cluster-store';
 import type { QuotaAmounts, QuotaStore } from '#domain/quota-store';
 import { provisionExecutionName, type Workflows } from '#domain/workflow';
 import { logger } from '#lib/logger';
 import { countMetric, METRIC_NAMES } from '#lib/metrics';
+import { quotaAmounts, releaseClusterQuota, reserveQuota } from './quota.ts';
 
 export interface CreateClusterDeps {
   clusters: ClusterStore;
@@ -30,34 +31,12 @@ export interface CreateClusterInput {
   id?: string;
 }
 
-/** What a cluster holds of its project's quota. */
-export const quotaAmounts = (spec: ClusterSpec): QuotaAmounts => ({ vcpus: totalVcpus(spec), servers: totalNodes(spec), clusters: 1 });
-
-export const quotaLimits = async (quotas: QuotaStore, project: string, defaults: QuotaAmounts) => {
-  const quota = await quotas.get(project);
-  return { quota, limits: { ...defaults, ...quota.limits } };
-};
-
-/** Gives the cluster's share of the quota back, once: the record's flag says whether it holds any. */
-export const releaseClusterQuota = async (stores: { clusters: ClusterStore; quotas: QuotaStore }, clusterId: string): Promise<void> => {
-  let released: Cluster | null = null;
-  await stores.clusters.updateCluster(clusterId, (current) => {
-    released = null;
-    if (!current.quotaReserved) return null;
-    released = current;
-    return { cluster: { ...current, quotaReserved: false }, message: '' };
-  });
-  const cluster = released as Cluster | null;
-  if (cluster) await stores.quotas.release(cluster.project, quotaAmounts(cluster.spec));
-};
-
 export const createCluster = async (deps: CreateClusterDeps, input: CreateClusterInput): Promise<Cluster> => {
   const id = input.id ?? (deps.newId ?? randomUUID)();
   const now = deps.now?.() ?? new Date();
   const at = now.toISOString();
   const amounts = quotaAmounts(input.spec);
-  const { limits } = await quotaLimits(deps.quotas, input.project, deps.quotaDefaults);
-  await deps.quotas.reserve(input.project, amounts, limits);
+  await reserveQuota(deps, input.project, amounts);
 
   const cluster: Cluster = {
     id,

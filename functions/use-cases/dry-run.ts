@@ -3,7 +3,7 @@ import type { ClusterSpec } from '#domain/model';
 import { estimateSecondsToActive, planServers } from '#domain/plan';
 import type { ProviderRegistry } from '#domain/providers';
 import type { QuotaAmounts, QuotaStore } from '#domain/quota-store';
-import { quotaAmounts, quotaLimits } from './create-cluster.ts';
+import { quotaAmounts, quotaLimits } from './quota.ts';
 
 export interface DryRunDeps {
   quotas: QuotaStore;

@@ -28,7 +28,7 @@ import type { ProviderRegistry } from '#domain/providers';
 import type { ClusterStore } from '#domain/cluster-store';
 import type { QuotaStore } from '#domain/quota-store';
 import type { WorkflowConfig } from '#lib/config';
-import { releaseClusterQuota } from './create-cluster.ts';
+import { releaseClusterQuota } from './quota.ts';
 import { countMetric, METRIC_NAMES, timeMetric } from '#lib/metrics';
 
 export const STEP_NAMES = [
