@@ -13,14 +13,22 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { PROJECT_INDEX, STATUS_CHANGE_TYPE } from '../../functions/adapters/dynamodb-store.ts';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { PROVIDER_NAMES, type ProviderName } from '../../functions/lib/config.ts';
+import type { ProviderName } from '../../functions/lib/config.ts';
 import { WORKFLOW_KINDS, type WorkflowKind } from '../../functions/domain/workflow.ts';
-import { CONFIGURATION_RUNNERS, type ConfigurationRunner } from '../../functions/domain/model.ts';
+import type { ConfigurationRunner } from '../../functions/domain/model.ts';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../functions/lib/metrics.ts';
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName } from '../routes.ts';
 import { REPO_ROOT, ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
 import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
 import { ConfigurationContainer, type ConfigurationContainerSettings } from './constructs/configuration-container.ts';
+import {
+  configurationContainerFromContext,
+  ec2SettingsFromContext,
+  resolveDefaultProvider,
+  resolveDefaultRunner,
+  resolveQuotaDefaults,
+  type QuotaDefaults,
+} from './stack-settings.ts';
 
 export interface ClusterServiceStackProps extends StackProps {
   /**
@@ -79,7 +87,7 @@ export interface ClusterServiceStackProps extends StackProps {
    * @default - the `quotaMaxVcpus`, `quotaMaxServers`, `quotaMaxClusters` context values, else
    * the functions' own defaults (4096, 2000, 2000)
    */
-  readonly quotaDefaults?: Partial<Record<'vcpus' | 'servers' | 'clusters', number>>;
+  readonly quotaDefaults?: QuotaDefaults;
 }
 
 /**
@@ -451,71 +459,3 @@ export class ClusterServiceStack extends Stack {
     return api;
   }
 }
-
-/** The `ec2` settings from CDK context (`-c ec2VpcId=vpc-… -c ec2SubnetIds=subnet-a,subnet-b -c ec2ImageId=ami-…`). */
-const ec2SettingsFromContext = (scope: Construct): Ec2ProviderSettings | undefined => {
-  const context = (key: string): string | undefined => {
-    const value: unknown = scope.node.tryGetContext(key);
-    return typeof value === 'string' && value.length > 0 ? value : Array.isArray(value) ? value.join(',') : undefined;
-  };
-  const vpcId = context('ec2VpcId');
-  if (!vpcId) return undefined;
-  const subnetIds = (context('ec2SubnetIds') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const imageId = context('ec2ImageId');
-  if (subnetIds.length === 0 || !imageId) throw new Error('ec2VpcId needs ec2SubnetIds and ec2ImageId in the context too');
-  const keyName = context('ec2KeyName');
-  const serviceTag = context('serviceTag');
-  const loginUser = context('ec2LoginUser');
-  return { vpcId, subnetIds, imageId, ...(keyName ? { keyName } : {}), ...(serviceTag ? { serviceTag } : {}), ...(loginUser ? { loginUser } : {}) };
-};
-
-/** The configuration container from CDK context (`-c configurationImage=… -c configurationSshKeySecretArn=…`). */
-const configurationContainerFromContext = (scope: Construct): ConfigurationContainerSettings | undefined => {
-  const context = (key: string): string | undefined => {
-    const value: unknown = scope.node.tryGetContext(key);
-    return typeof value === 'string' && value.length > 0 ? value : undefined;
-  };
-  const image = context('configurationImage');
-  if (!image) return undefined;
-  const sshKeySecretArn = context('configurationSshKeySecretArn');
-  if (!sshKeySecretArn) throw new Error('configurationImage needs configurationSshKeySecretArn (the Secrets Manager secret with the nodes\' SSH key) in the context too');
-  return { image, sshKeySecretArn };
-};
-
-const QUOTA_CONTEXT = { vcpus: ['quotaMaxVcpus', 'QUOTA_MAX_VCPUS'], servers: ['quotaMaxServers', 'QUOTA_MAX_SERVERS'], clusters: ['quotaMaxClusters', 'QUOTA_MAX_CLUSTERS'] } as const;
-
-/** The quota defaults given (props, else context), as the functions' variables; a bad value stops the synth. */
-const resolveQuotaDefaults = (given: ClusterServiceStackProps['quotaDefaults'], scope: Construct): Record<string, number> => {
-  const variables: Record<string, number> = {};
-  for (const [resource, [contextKey, variable]] of Object.entries(QUOTA_CONTEXT) as [keyof typeof QUOTA_CONTEXT, (typeof QUOTA_CONTEXT)[keyof typeof QUOTA_CONTEXT]][]) {
-    const value: unknown = given?.[resource] ?? scope.node.tryGetContext(contextKey);
-    if (value === undefined) continue;
-    const number = typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : value;
-    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0) {
-      throw new Error(`${contextKey} must be a whole number ≥ 0; got ${JSON.stringify(value)}`);
-    }
-    variables[variable] = number;
-  }
-  return variables;
-};
-
-const resolveDefaultRunner = (value: unknown, hasContainer: boolean): ConfigurationRunner => {
-  const runner = value ?? (hasContainer ? 'container' : 'ssm');
-  if (typeof runner !== 'string' || !(CONFIGURATION_RUNNERS as readonly string[]).includes(runner)) {
-    throw new Error(`defaultConfigurationRunner must be one of ${CONFIGURATION_RUNNERS.join(', ')}; got ${JSON.stringify(runner)}`);
-  }
-  if (runner === 'container' && !hasContainer) {
-    throw new Error('defaultConfigurationRunner container needs the configuration container (configurationImage, configurationSshKeySecretArn)');
-  }
-  return runner as ConfigurationRunner;
-};
-
-const resolveDefaultProvider = (value: unknown): ProviderName => {
-  const provider = value ?? 'ec2';
-  // The emulated cloud lives inside one process; in Lambda its servers would vanish between steps.
-  const deployable = PROVIDER_NAMES.filter((name) => name !== 'local');
-  if (typeof provider !== 'string' || !(deployable as readonly string[]).includes(provider)) {
-    throw new Error(`defaultProvider must be one of ${deployable.join(', ')}; got ${JSON.stringify(provider)}`);
-  }
-  return provider as ProviderName;
-};
