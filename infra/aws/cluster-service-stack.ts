@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -17,7 +17,8 @@ import type { ProviderName } from '../../functions/lib/config.ts';
 import { WORKFLOW_KINDS, type WorkflowKind } from '../../functions/domain/workflow.ts';
 import type { ConfigurationRunner } from '../../functions/domain/model.ts';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../functions/lib/metrics.ts';
-import { FUNCTIONS, ROUTES, STATE_MACHINES, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName } from '../routes.ts';
+import { FUNCTIONS, STATE_MACHINES, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName } from '../routes.ts';
+import { serviceApi } from './rest-api.ts';
 import { REPO_ROOT, ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
 import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
 import { ConfigurationContainer, type ConfigurationContainerSettings } from './constructs/configuration-container.ts';
@@ -291,7 +292,8 @@ export class ClusterServiceStack extends Stack {
       }
     }
 
-    this.api = this.restApi(functions, {
+    this.api = serviceApi(this, {
+      functions,
       logRetention,
       throttlingRateLimit: props.throttlingRateLimit ?? 50,
       throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
@@ -418,44 +420,5 @@ export class ClusterServiceStack extends Stack {
     alarm(`${id}TimedOutAlarm`, stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }), 'timed out');
 
     return stateMachine;
-  }
-
-  private restApi(
-    functions: StackFunctions,
-    options: { logRetention: logs.RetentionDays; throttlingRateLimit: number; throttlingBurstLimit: number },
-  ): apigateway.RestApi {
-    // Tokens arrive in `Authorization` or in `x-api-key`. API Gateway answers 401 without calling
-    // the authorizer when any listed identity source is absent, so listing either header would lock
-    // out callers using the other; with no sources caching must be off, and every request is
-    // authorized afresh (a revoked token stops working at once).
-    const authorizer = new apigateway.RequestAuthorizer(this, 'ApiAuthorizer', {
-      handler: functions.authorizer,
-      identitySources: [],
-      resultsCacheTtl: Duration.seconds(0),
-    });
-
-    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogGroup', { retention: options.logRetention });
-    const api = new apigateway.RestApi(this, 'Api', {
-      restApiName: 'cluster-service',
-      description: 'Cluster provisioning API (compat /backend and native /v1)',
-      endpointTypes: [apigateway.EndpointType.REGIONAL],
-      // Access logging needs the account-level CloudWatch role; it is one setting per account and region.
-      cloudWatchRole: true,
-      deployOptions: {
-        stageName: 'prod',
-        tracingEnabled: true,
-        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
-        throttlingRateLimit: options.throttlingRateLimit,
-        throttlingBurstLimit: options.throttlingBurstLimit,
-      },
-      // On every method, so a route added later cannot be left open by omission.
-      defaultMethodOptions: { authorizer, authorizationType: apigateway.AuthorizationType.CUSTOM },
-    });
-
-    for (const route of ROUTES) {
-      api.root.resourceForPath(route.path).addMethod(route.method, new apigateway.LambdaIntegration(functions[route.function]));
-    }
-    return api;
   }
 }
