@@ -425,6 +425,29 @@ describe('functions', () => {
     }
   });
 
+  it('lets each function write its own log group and no other, through a role with no managed policy', () => {
+    // Prepare
+    const roles = template.findResources('AWS::IAM::Role') as Resources;
+
+    for (const [name, fn] of Object.entries(stack.functions)) {
+      // Act
+      const role = roles[idOf(fn.role)]?.Properties ?? {};
+      const logGroup = idOf(fn.logGroup);
+
+      // Assess
+      expect(role.ManagedPolicyArns, name).toBeUndefined();
+      expect(role.Policies, name).toEqual([
+        {
+          PolicyName: 'logs',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] } }],
+          },
+        },
+      ]);
+    }
+  });
+
   it('ships each function as an ESM bundle with its source map and a require shim', () => {
     // Prepare
     const functions = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
