@@ -18,6 +18,7 @@ import { WORKFLOW_KINDS, type WorkflowKind } from '../../functions/domain/workfl
 import type { ConfigurationRunner } from '../../functions/domain/model.ts';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../functions/lib/metrics.ts';
 import { FUNCTIONS, STATE_MACHINES, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName } from '../routes.ts';
+import { acknowledge, acknowledgeWildcards } from './nag.ts';
 import { serviceApi } from './rest-api.ts';
 import { REPO_ROOT, ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
 import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
@@ -222,6 +223,7 @@ export class ClusterServiceStack extends Stack {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+    acknowledge(this.statusChangesDlq, 'SQS3', 'it is a dead-letter queue: the stream mapping\'s on-failure destination, which cdk-nag does not see as one; nothing reads it but a person replaying, and its alarm says when to');
     this.createRequestsDlq = new sqs.Queue(this, 'CreateRequestsDlq', {
       retentionPeriod: Duration.days(14),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -265,7 +267,10 @@ export class ClusterServiceStack extends Stack {
         fn.addEnvironment('DESTROY_STATE_MACHINE_ARN', this.stateMachines.destroy.stateMachineArn);
       }
       for (const kind of starts) this.stateMachines[kind].grantStartExecution(fn);
-      for (const kind of stops) this.stateMachines[kind].grantExecution(fn, 'states:StopExecution');
+      for (const kind of stops) {
+        const stop = this.stateMachines[kind].grantExecution(fn, 'states:StopExecution');
+        acknowledgeWildcards(fn.role ?? fn, stop.principalStatements, `executions of the ${kind} state machine alone: they are named by cluster id, made after deployment`);
+      }
       if (definition.consumesTableStream) {
         fn.addEventSource(
           new lambdaEvents.DynamoEventSource(this.table, {
@@ -279,6 +284,7 @@ export class ClusterServiceStack extends Stack {
             filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { type: { S: lambda.FilterRule.isEqual(STATUS_CHANGE_TYPE) } } } })],
           }),
         );
+        acknowledge(fn.role ?? fn, 'IAM5[Resource::*]', 'dynamodb:ListStreams takes no resource; reading the records is granted on this table\'s stream alone');
       }
       if (definition.consumesCreateRequests) {
         fn.addEventSource(new lambdaEvents.SqsEventSource(this.createRequests, { batchSize: 10, reportBatchItemFailures: true }));
@@ -402,10 +408,14 @@ export class ClusterServiceStack extends Stack {
       definitionBody: sfn.DefinitionBody.fromFile(path.join(REPO_ROOT, file)),
       definitionSubstitutions: substitutions,
       tracingEnabled: true,
-      logs: { destination: logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
+      // Every state entered and left, so a cluster's path through the workflow can be read back;
+      // without inputs and outputs, which carry the cluster's settings.
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
+    acknowledge(stateMachine.role, 'IAM5[Resource::*]', 'CloudWatch Logs\' log-delivery actions (logs:CreateLogDelivery and the like) and X-Ray\'s take no resource');
     // A definition read from a file names its functions only as strings, so no grant is inferred.
-    step.grantInvoke(stateMachine);
+    const invoke = step.grantInvoke(stateMachine);
+    acknowledgeWildcards(stateMachine.role, invoke.principalStatements, 'the workflow step function\'s versions and aliases (ARN:*); the function itself is the only one named');
     if (container && (declared as readonly string[]).includes('ConfigurationTaskDefinitionArn')) container.grantRun(stateMachine);
 
     const alarm = (id: string, metric: cloudwatch.Metric, what: string) =>
