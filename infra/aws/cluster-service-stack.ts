@@ -187,6 +187,7 @@ export class ClusterServiceStack extends Stack {
         ...ec2,
         planners: [functions.createCluster, functions.createTrigger],
         driver: functions[WORKFLOW_STEP_FUNCTION],
+        logRetention,
       });
     }
     if (containerSettings && this.ec2Provider && ec2) {
