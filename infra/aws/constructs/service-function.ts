@@ -124,7 +124,7 @@ export class ServiceFunction extends NodejsFunction {
         ...bundling,
       },
     });
-    acknowledge(this, 'L1', 'Node.js 22 (nodejs22.x) is the runtime the service is built and tested for (design.md §3): bundles target node22, and a newer runtime is a change of its own, made with the toolchain');
+    acknowledge(this, 'L1', 'Node.js 22 (nodejs22.x) is the runtime the service is built and tested for: bundles target node22, local mode and the tests run on Node 22, and a newer runtime is a change of its own, made with the toolchain');
     acknowledge(role, 'IAM5[Resource::*]', 'X-Ray tracing: xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules and GetSamplingTargets take no resource');
   }
 
