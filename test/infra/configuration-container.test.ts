@@ -182,7 +182,7 @@ describe('the configuration container (context configurationImage, configuration
   });
 
   it('has no configuration-progress function, and no subscription, without the container', () => {
-    const plain = synthesize('NoContainerProgress', EC2_CONTEXT);
+    const plain = synthesize('NoContainerProgress', { ...NO_BUNDLING, ...EC2_CONTEXT });
 
     expect(plain.stack.functions.configurationProgress).toBeUndefined();
     expect(Object.keys(plain.template.findResources('AWS::Logs::SubscriptionFilter'))).toEqual([]);
