@@ -15,7 +15,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { CONFIGURATION_INPUTS_PREFIX } from '../../../functions/adapters/s3-configuration-inputs.ts';
-import { acknowledge, acknowledgeManagedPolicy, acknowledgeWildcards } from '../nag.ts';
+import { acknowledgeManagedPolicy, acknowledgeWildcards } from '../nag.ts';
 import { REPO_ROOT } from './service-function.ts';
 
 /** How long a run's inputs are kept: long enough to look at after a failure, never needed after. */
@@ -253,7 +253,6 @@ export class Ec2ProviderAccess extends Construct {
         logRetention === logs.RetentionDays.INFINITE ? [] : [{ id: 'expire-access-logs', expiration: Duration.days(logRetention) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    acknowledge(this.accessLogsBucket, 'S1', 'it holds the inputs bucket\'s access logs: logging its own access would log each delivery of them, without end');
     this.inputsBucket = new s3.Bucket(this, 'InputsBucket', {
       // Inventories name the nodes' addresses; parameters may carry a script.
       encryption: s3.BucketEncryption.S3_MANAGED,
