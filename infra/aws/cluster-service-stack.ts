@@ -14,11 +14,11 @@ import type { Construct } from 'constructs';
 import { PROJECT_INDEX, STATUS_CHANGE_TYPE } from '../../functions/adapters/dynamodb-store.ts';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { ProviderName } from '../../functions/lib/config.ts';
-import { WORKFLOW_KINDS, type WorkflowKind } from '../../functions/domain/workflow.ts';
+import type { WorkflowKind } from '../../functions/domain/workflow.ts';
 import type { ConfigurationRunner } from '../../functions/domain/model.ts';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../../functions/lib/metrics.ts';
 import { FUNCTIONS, STATE_MACHINES, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName } from '../routes.ts';
 import { acknowledge, acknowledgeWildcards } from './nag.ts';
+import { serviceObservability } from './observability.ts';
 import { serviceApi } from './rest-api.ts';
 import { REPO_ROOT, ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
 import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
@@ -305,7 +305,12 @@ export class ClusterServiceStack extends Stack {
       throttlingRateLimit: props.throttlingRateLimit ?? 50,
       throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
     });
-    this.observability(functions);
+    serviceObservability(this, {
+      authorizer: functions.authorizer,
+      api: this.api,
+      stateMachines: this.stateMachines,
+      deadLetterQueues: { createRequests: this.createRequestsDlq, statusChanges: this.statusChangesDlq },
+    });
 
     if (this.ec2Provider) {
       new CfnOutput(this, 'NodeRoleArn', { value: this.ec2Provider.nodeRole.roleArn, description: 'The role cluster nodes run with' });
@@ -325,58 +330,6 @@ export class ClusterServiceStack extends Stack {
       value: `https://${Aws.REGION}.console.aws.amazon.com/states/home?region=${Aws.REGION}#/statemachines/view/${this.stateMachine.stateMachineArn}`,
       description: 'Executions are named by cluster id',
     });
-  }
-
-  /** Alarms on what needs a person, and one dashboard of the service's health. */
-  private observability(functions: StackFunctions): void {
-    const fiveMinutes = Duration.minutes(5);
-    const alarmOn = (id: string, metric: cloudwatch.IMetric, description: string, threshold = 1) =>
-      new cloudwatch.Alarm(this, id, {
-        metric,
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-      });
-    // A broken authorizer answers every caller 500: it is the whole API going down.
-    alarmOn('AuthorizerErrorsAlarm', functions.authorizer.metricErrors({ period: fiveMinutes }), 'The authorizer failed (callers get 500)');
-    alarmOn('Api5xxAlarm', this.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }), 'The API answered 5xx', 5);
-    alarmOn('StatusChangesDlqAlarm', this.statusChangesDlq.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }), 'Status changes could not be published (events, webhooks)');
-
-    const business = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: 'cluster-service' }, statistic, period: fiveMinutes });
-    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${this.stackName}-health` });
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Clusters',
-        left: [METRIC_NAMES.created, METRIC_NAMES.active, METRIC_NAMES.failed, METRIC_NAMES.destroyed].map((name) => business(name, 'Sum')),
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Time to ACTIVE (ms)',
-        left: [business(METRIC_NAMES.timeToActive, 'p50'), business(METRIC_NAMES.timeToActive, 'p90'), business(METRIC_NAMES.timeToActive, 'Maximum')],
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Executions',
-        left: WORKFLOW_KINDS.flatMap((kind) => [
-          this.stateMachines[kind].metricStarted({ period: fiveMinutes, label: `${kind} started` }),
-          this.stateMachines[kind].metricFailed({ period: fiveMinutes, label: `${kind} failed` }),
-          this.stateMachines[kind].metricTimedOut({ period: fiveMinutes, label: `${kind} timed out` }),
-        ]),
-      }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'API',
-        left: [this.api.metricCount({ period: fiveMinutes }), this.api.metricClientError({ period: fiveMinutes }), this.api.metricServerError({ period: fiveMinutes })],
-        right: [this.api.metricLatency({ period: fiveMinutes, statistic: 'p99' })],
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Dead-letter queues',
-        left: [this.createRequestsDlq, this.statusChangesDlq].map((queue) => queue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes })),
-      }),
-      new cloudwatch.GraphWidget({ title: 'Authorizer errors', left: [functions.authorizer.metricErrors({ period: fiveMinutes })] }),
-    );
   }
 
   private workflowStateMachine(
