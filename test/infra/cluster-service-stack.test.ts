@@ -8,14 +8,8 @@ import { ClusterServiceStack } from '../../infra/aws/cluster-service-stack.ts';
 import { REPO_ROOT } from '../../infra/aws/constructs/service-function.ts';
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionName } from '../../infra/routes.ts';
 import { WORKFLOW_KINDS, type WorkflowKind } from '../../functions/domain/workflow.ts';
-import { openApiDocument } from '../../functions/lib/openapi.ts';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string }>;
-
-interface OpenApiDocument {
-  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { $ref?: string } } | undefined> } } | undefined> | undefined>;
-  components: { schemas: Record<string, unknown> };
-}
 
 interface Statement {
   readonly Effect: string;
@@ -178,56 +172,6 @@ describe('API', () => {
         Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
       ]),
     });
-  });
-
-  it('logs the errors of every method, without request data, to the stage’s execution log group, made with a retention', () => {
-    // Prepare
-    const executionLogGroupName = { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: idOf(stack.api) }, '/prod']] };
-
-    // Act
-    const groups = template.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: executionLogGroupName } }) as Resources;
-
-    // Assess
-    template.hasResourceProperties('AWS::ApiGateway::Stage', {
-      StageName: 'prod',
-      MethodSettings: Match.arrayWith([Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', LoggingLevel: 'ERROR', DataTraceEnabled: false })]),
-    });
-    expect(Object.keys(groups)).toHaveLength(1);
-    expect(Object.values(groups)[0]?.Properties?.RetentionInDays).toEqual(expect.any(Number));
-    // Made before the stage can log, or API Gateway would make it first, keeping its events forever.
-    template.hasResource('AWS::ApiGateway::Stage', { DependsOn: Match.arrayWith(Object.keys(groups)) });
-  });
-
-  it('describes each route’s JSON body with a draft-04 model of the schema the OpenAPI document names', () => {
-    // Prepare
-    const paths = resourcePaths();
-    const document = openApiDocument() as unknown as OpenApiDocument;
-    const models = template.findResources('AWS::ApiGateway::Model') as Resources;
-
-    for (const route of ROUTES) {
-      // Act
-      const operation = document.paths[route.path]?.[route.method.toLowerCase()];
-      const documented = operation?.requestBody?.content['application/json']?.schema.$ref?.split('/').pop();
-      const method = Object.values(
-        template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: route.method, ResourceId: { Ref: paths.get(route.path) } } }) as Resources,
-      )[0];
-      const requestModels = method?.Properties?.RequestModels as Record<string, { Ref: string }> | undefined;
-
-      // Assess
-      expect(route.body, `${route.method} ${route.path}`).toBe(documented);
-      if (!route.body) {
-        expect(requestModels, `${route.method} ${route.path}`).toBeUndefined();
-        continue;
-      }
-      const model = models[requestModels?.['application/json']?.Ref ?? '']?.Properties ?? {};
-      const schema = model.Schema as { $schema: string; properties: object; required: string[]; additionalProperties: unknown };
-      const component = document.components.schemas[route.body] as { properties: object; required: string[] };
-      expect(model).toMatchObject({ Name: route.body, ContentType: 'application/json' });
-      expect(schema.$schema).toBe('http://json-schema.org/draft-04/schema#');
-      expect(Object.keys(schema.properties)).toEqual(Object.keys(component.properties));
-      expect(schema.required).toEqual(component.required);
-      expect(schema.additionalProperties).toBe(false);
-    }
   });
 });
 
