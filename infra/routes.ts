@@ -5,6 +5,7 @@
  */
 
 import type { WorkflowKind } from '../functions/domain/workflow.ts';
+import type { RequestBodyName } from '../functions/lib/openapi.ts';
 
 export interface FunctionDefinition {
   /** Handler source, relative to the repository root; it exports `handler`. */
@@ -115,6 +116,8 @@ export interface RouteDefinition {
   /** API Gateway resource path; `{name}` marks a path parameter. */
   readonly path: string;
   readonly function: 'createCluster' | 'readClusters' | 'changeCluster';
+  /** The JSON body the route takes, by its schema's name in the OpenAPI document; on AWS also an API Gateway model. */
+  readonly body?: RequestBodyName;
 }
 
 /**
@@ -123,12 +126,12 @@ export interface RouteDefinition {
  * the local runtime does the same.
  */
 export const ROUTES: readonly RouteDefinition[] = [
-  { method: 'POST', path: '/backend/create_lambda_instance', function: 'createCluster' },
+  { method: 'POST', path: '/backend/create_lambda_instance', function: 'createCluster', body: 'CompatCreateRequest' },
   { method: 'GET', path: '/backend/lambda-instances', function: 'readClusters' },
   { method: 'GET', path: '/backend/lambda-instances/{uuid}', function: 'readClusters' },
   { method: 'GET', path: '/backend/lambda-instances/{uuid}/status', function: 'readClusters' },
   { method: 'DELETE', path: '/backend/lambda-instances/{uuid}', function: 'changeCluster' },
-  { method: 'POST', path: '/v1/clusters', function: 'createCluster' },
+  { method: 'POST', path: '/v1/clusters', function: 'createCluster', body: 'NativeCreateRequest' },
   { method: 'GET', path: '/v1/webhook-secret', function: 'createCluster' },
   { method: 'GET', path: '/v1/clusters', function: 'readClusters' },
   { method: 'GET', path: '/v1/clusters/{id}', function: 'readClusters' },

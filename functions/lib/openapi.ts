@@ -8,10 +8,27 @@ import { compatCreateRequestSchema, SEED_EXAMPLE } from '#domain/compat-request'
 import { CLUSTER_STATUSES, NODE_CONFIGURATION_STATES } from '#domain/model';
 import { nativeCreateRequestSchema } from '#domain/native-request';
 
-const schema = (zodSchema: z.ZodType, io: 'input' | 'output' = 'input') => {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(zodSchema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+/** The request bodies, under their names in the document's components. */
+export const REQUEST_BODIES = {
+  CompatCreateRequest: compatCreateRequestSchema,
+  NativeCreateRequest: nativeCreateRequestSchema,
+} as const satisfies Record<string, z.ZodType>;
+export type RequestBodyName = keyof typeof REQUEST_BODIES;
+
+export interface JsonSchemaOptions {
+  /** The request as sent (defaults absent) or the answer as given. */
+  readonly io?: 'input' | 'output';
+  /** The JSON Schema dialect. */
+  readonly target?: 'draft-2020-12' | 'draft-04';
+}
+
+/** A zod schema as JSON Schema, without the `$schema` keyword; the dialect defaults to OpenAPI 3.1's. */
+export const jsonSchemaOf = (zodSchema: z.ZodType, { io = 'input', target = 'draft-2020-12' }: JsonSchemaOptions = {}): Record<string, unknown> => {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(zodSchema, { io, target, unrepresentable: 'any' }) as Record<string, unknown>;
   return rest;
 };
+
+const schema = (zodSchema: z.ZodType, io: 'input' | 'output' = 'input') => jsonSchemaOf(zodSchema, { io });
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const jsonBody = (schemaRef: object, description: string) => ({ description, content: { 'application/json': { schema: schemaRef } } });
@@ -82,8 +99,8 @@ export const openApiDocument = (): Record<string, unknown> =>
         apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
       },
       schemas: {
-        CompatCreateRequest: { ...schema(compatCreateRequestSchema), example: SEED_EXAMPLE },
-        NativeCreateRequest: schema(nativeCreateRequestSchema),
+        CompatCreateRequest: { ...schema(REQUEST_BODIES.CompatCreateRequest), example: SEED_EXAMPLE },
+        NativeCreateRequest: schema(REQUEST_BODIES.NativeCreateRequest),
         Cluster: schema(clusterSchema, 'output'),
         ClusterEvent: schema(eventSchema, 'output'),
         CompatInstance: schema(compatInstanceSchema, 'output'),

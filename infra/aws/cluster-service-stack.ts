@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -14,14 +14,24 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { PROJECT_INDEX, STATUS_CHANGE_TYPE } from '../../functions/adapters/dynamodb/table-schema.ts';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { PROVIDER_NAMES, type ProviderName } from '../../functions/domain/providers.ts';
-import { WORKFLOW_KINDS, type WorkflowKind } from '../../functions/domain/workflow.ts';
-import { CONFIGURATION_RUNNERS, type ConfigurationRunner } from '../../functions/domain/model.ts';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../../functions/lib/metrics.ts';
-import { FUNCTIONS, ROUTES, STATE_MACHINES, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName } from '../routes.ts';
+import type { ProviderName } from '../../functions/domain/providers.ts';
+import type { WorkflowKind } from '../../functions/domain/workflow.ts';
+import type { ConfigurationRunner } from '../../functions/domain/model.ts';
+import { FUNCTIONS, STATE_MACHINES, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName } from '../routes.ts';
+import { acknowledge, acknowledgeWildcards } from './nag.ts';
+import { serviceObservability } from './observability.ts';
+import { serviceApi } from './rest-api.ts';
 import { REPO_ROOT, ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
 import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
 import { ConfigurationContainer, type ConfigurationContainerSettings } from './constructs/configuration-container.ts';
+import {
+  configurationContainerFromContext,
+  ec2SettingsFromContext,
+  resolveDefaultProvider,
+  resolveDefaultRunner,
+  resolveQuotaDefaults,
+  type QuotaDefaults,
+} from './stack-settings.ts';
 
 export interface ClusterServiceStackProps extends StackProps {
   /**
@@ -80,7 +90,7 @@ export interface ClusterServiceStackProps extends StackProps {
    * @default - the `quotaMaxVcpus`, `quotaMaxServers`, `quotaMaxClusters` context values, else
    * the functions' own defaults (4096, 2000, 2000)
    */
-  readonly quotaDefaults?: Partial<Record<'vcpus' | 'servers' | 'clusters', number>>;
+  readonly quotaDefaults?: QuotaDefaults;
 }
 
 /**
@@ -179,6 +189,11 @@ export class ClusterServiceStack extends Stack {
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
     pageTokenSecret.grantRead(functions.readClusters);
+    acknowledge(
+      pageTokenSecret,
+      'SMG4',
+      'key material of page cursors, not a credential: rotating it only sends clients holding a nextToken back to the first page; rotate it by hand if it leaks',
+    );
     functions.readClusters.addEnvironment('PAGE_TOKEN_SECRET_ARN', pageTokenSecret.secretArn);
 
     if (ec2) {
@@ -186,6 +201,7 @@ export class ClusterServiceStack extends Stack {
         ...ec2,
         planners: [functions.createCluster, functions.createTrigger],
         driver: functions[WORKFLOW_STEP_FUNCTION],
+        logRetention,
       });
     }
     if (containerSettings && this.ec2Provider && ec2) {
@@ -222,6 +238,7 @@ export class ClusterServiceStack extends Stack {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+    acknowledge(this.statusChangesDlq, 'SQS3', 'it is a dead-letter queue: the stream mapping\'s on-failure destination, which cdk-nag does not see as one; nothing reads it but a person replaying, and its alarm says when to');
     this.createRequestsDlq = new sqs.Queue(this, 'CreateRequestsDlq', {
       retentionPeriod: Duration.days(14),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -266,7 +283,10 @@ export class ClusterServiceStack extends Stack {
         fn.addEnvironment('WORKFLOW_STEP_TIMEOUT_SECONDS', String(FUNCTIONS[WORKFLOW_STEP_FUNCTION].timeoutSeconds));
       }
       for (const kind of starts) this.stateMachines[kind].grantStartExecution(fn);
-      for (const kind of stops) this.stateMachines[kind].grantExecution(fn, 'states:StopExecution');
+      for (const kind of stops) {
+        const stop = this.stateMachines[kind].grantExecution(fn, 'states:StopExecution');
+        acknowledgeWildcards(fn.role ?? fn, stop.principalStatements, `executions of the ${kind} state machine alone: they are named by cluster id, made after deployment`);
+      }
       if (definition.consumesTableStream) {
         fn.addEventSource(
           new lambdaEvents.DynamoEventSource(this.table, {
@@ -280,6 +300,7 @@ export class ClusterServiceStack extends Stack {
             filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { type: { S: lambda.FilterRule.isEqual(STATUS_CHANGE_TYPE) } } } })],
           }),
         );
+        acknowledge(fn.role ?? fn, 'IAM5[Resource::*]', 'dynamodb:ListStreams takes no resource; reading the records is granted on this table\'s stream alone');
       }
       if (definition.consumesCreateRequests) {
         fn.addEventSource(new lambdaEvents.SqsEventSource(this.createRequests, { batchSize: 10, reportBatchItemFailures: true }));
@@ -293,12 +314,18 @@ export class ClusterServiceStack extends Stack {
       }
     }
 
-    this.api = this.restApi(functions, {
+    this.api = serviceApi(this, {
+      functions,
       logRetention,
       throttlingRateLimit: props.throttlingRateLimit ?? 50,
       throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
     });
-    this.observability(functions);
+    serviceObservability(this, {
+      authorizer: functions.authorizer,
+      api: this.api,
+      stateMachines: this.stateMachines,
+      deadLetterQueues: { createRequests: this.createRequestsDlq, statusChanges: this.statusChangesDlq },
+    });
 
     if (this.ec2Provider) {
       new CfnOutput(this, 'NodeRoleArn', { value: this.ec2Provider.nodeRole.roleArn, description: 'The role cluster nodes run with' });
@@ -318,58 +345,6 @@ export class ClusterServiceStack extends Stack {
       value: `https://${Aws.REGION}.console.aws.amazon.com/states/home?region=${Aws.REGION}#/statemachines/view/${this.stateMachine.stateMachineArn}`,
       description: 'Executions are named by cluster id',
     });
-  }
-
-  /** Alarms on what needs a person, and one dashboard of the service's health. */
-  private observability(functions: StackFunctions): void {
-    const fiveMinutes = Duration.minutes(5);
-    const alarmOn = (id: string, metric: cloudwatch.IMetric, description: string, threshold = 1) =>
-      new cloudwatch.Alarm(this, id, {
-        metric,
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-      });
-    // A broken authorizer answers every caller 500: it is the whole API going down.
-    alarmOn('AuthorizerErrorsAlarm', functions.authorizer.metricErrors({ period: fiveMinutes }), 'The authorizer failed (callers get 500)');
-    alarmOn('Api5xxAlarm', this.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }), 'The API answered 5xx', 5);
-    alarmOn('StatusChangesDlqAlarm', this.statusChangesDlq.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }), 'Status changes could not be published (events, webhooks)');
-
-    const business = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: 'cluster-service' }, statistic, period: fiveMinutes });
-    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${this.stackName}-health` });
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Clusters',
-        left: [METRIC_NAMES.created, METRIC_NAMES.active, METRIC_NAMES.failed, METRIC_NAMES.destroyed].map((name) => business(name, 'Sum')),
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Time to ACTIVE (ms)',
-        left: [business(METRIC_NAMES.timeToActive, 'p50'), business(METRIC_NAMES.timeToActive, 'p90'), business(METRIC_NAMES.timeToActive, 'Maximum')],
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Executions',
-        left: WORKFLOW_KINDS.flatMap((kind) => [
-          this.stateMachines[kind].metricStarted({ period: fiveMinutes, label: `${kind} started` }),
-          this.stateMachines[kind].metricFailed({ period: fiveMinutes, label: `${kind} failed` }),
-          this.stateMachines[kind].metricTimedOut({ period: fiveMinutes, label: `${kind} timed out` }),
-        ]),
-      }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'API',
-        left: [this.api.metricCount({ period: fiveMinutes }), this.api.metricClientError({ period: fiveMinutes }), this.api.metricServerError({ period: fiveMinutes })],
-        right: [this.api.metricLatency({ period: fiveMinutes, statistic: 'p99' })],
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Dead-letter queues',
-        left: [this.createRequestsDlq, this.statusChangesDlq].map((queue) => queue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes })),
-      }),
-      new cloudwatch.GraphWidget({ title: 'Authorizer errors', left: [functions.authorizer.metricErrors({ period: fiveMinutes })] }),
-    );
   }
 
   private workflowStateMachine(
@@ -402,10 +377,14 @@ export class ClusterServiceStack extends Stack {
       definitionBody: sfn.DefinitionBody.fromFile(path.join(REPO_ROOT, file)),
       definitionSubstitutions: substitutions,
       tracingEnabled: true,
-      logs: { destination: logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
+      // Every state entered and left, so a cluster's path through the workflow can be read back;
+      // without inputs and outputs, which carry the cluster's settings.
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
+    acknowledge(stateMachine.role, 'IAM5[Resource::*]', 'CloudWatch Logs\' log-delivery actions (logs:CreateLogDelivery and the like) and X-Ray\'s take no resource');
     // A definition read from a file names its functions only as strings, so no grant is inferred.
-    step.grantInvoke(stateMachine);
+    const invoke = step.grantInvoke(stateMachine);
+    acknowledgeWildcards(stateMachine.role, invoke.principalStatements, 'the workflow step function\'s versions and aliases (ARN:*); the function itself is the only one named');
     if (container && (declared as readonly string[]).includes('ConfigurationTaskDefinitionArn')) container.grantRun(stateMachine);
 
     const alarm = (id: string, metric: cloudwatch.Metric, what: string) =>
@@ -421,111 +400,4 @@ export class ClusterServiceStack extends Stack {
 
     return stateMachine;
   }
-
-  private restApi(
-    functions: StackFunctions,
-    options: { logRetention: logs.RetentionDays; throttlingRateLimit: number; throttlingBurstLimit: number },
-  ): apigateway.RestApi {
-    // Tokens arrive in `Authorization` or in `x-api-key`. API Gateway answers 401 without calling
-    // the authorizer when any listed identity source is absent, so listing either header would lock
-    // out callers using the other; with no sources caching must be off, and every request is
-    // authorized afresh (a revoked token stops working at once).
-    const authorizer = new apigateway.RequestAuthorizer(this, 'ApiAuthorizer', {
-      handler: functions.authorizer,
-      identitySources: [],
-      resultsCacheTtl: Duration.seconds(0),
-    });
-
-    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogGroup', { retention: options.logRetention });
-    const api = new apigateway.RestApi(this, 'Api', {
-      restApiName: 'cluster-service',
-      description: 'Cluster provisioning API (compat /backend and native /v1)',
-      endpointTypes: [apigateway.EndpointType.REGIONAL],
-      // Access logging needs the account-level CloudWatch role; it is one setting per account and region.
-      cloudWatchRole: true,
-      deployOptions: {
-        stageName: 'prod',
-        tracingEnabled: true,
-        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
-        throttlingRateLimit: options.throttlingRateLimit,
-        throttlingBurstLimit: options.throttlingBurstLimit,
-      },
-      // On every method, so a route added later cannot be left open by omission.
-      defaultMethodOptions: { authorizer, authorizationType: apigateway.AuthorizationType.CUSTOM },
-    });
-
-    for (const route of ROUTES) {
-      api.root.resourceForPath(route.path).addMethod(route.method, new apigateway.LambdaIntegration(functions[route.function]));
-    }
-    return api;
-  }
 }
-
-/** The `ec2` settings from CDK context (`-c ec2VpcId=vpc-… -c ec2SubnetIds=subnet-a,subnet-b -c ec2ImageId=ami-…`). */
-const ec2SettingsFromContext = (scope: Construct): Ec2ProviderSettings | undefined => {
-  const context = (key: string): string | undefined => {
-    const value: unknown = scope.node.tryGetContext(key);
-    return typeof value === 'string' && value.length > 0 ? value : Array.isArray(value) ? value.join(',') : undefined;
-  };
-  const vpcId = context('ec2VpcId');
-  if (!vpcId) return undefined;
-  const subnetIds = (context('ec2SubnetIds') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const imageId = context('ec2ImageId');
-  if (subnetIds.length === 0 || !imageId) throw new Error('ec2VpcId needs ec2SubnetIds and ec2ImageId in the context too');
-  const keyName = context('ec2KeyName');
-  const serviceTag = context('serviceTag');
-  const loginUser = context('ec2LoginUser');
-  return { vpcId, subnetIds, imageId, ...(keyName ? { keyName } : {}), ...(serviceTag ? { serviceTag } : {}), ...(loginUser ? { loginUser } : {}) };
-};
-
-/** The configuration container from CDK context (`-c configurationImage=… -c configurationSshKeySecretArn=…`). */
-const configurationContainerFromContext = (scope: Construct): ConfigurationContainerSettings | undefined => {
-  const context = (key: string): string | undefined => {
-    const value: unknown = scope.node.tryGetContext(key);
-    return typeof value === 'string' && value.length > 0 ? value : undefined;
-  };
-  const image = context('configurationImage');
-  if (!image) return undefined;
-  const sshKeySecretArn = context('configurationSshKeySecretArn');
-  if (!sshKeySecretArn) throw new Error('configurationImage needs configurationSshKeySecretArn (the Secrets Manager secret with the nodes\' SSH key) in the context too');
-  return { image, sshKeySecretArn };
-};
-
-const QUOTA_CONTEXT = { vcpus: ['quotaMaxVcpus', 'QUOTA_MAX_VCPUS'], servers: ['quotaMaxServers', 'QUOTA_MAX_SERVERS'], clusters: ['quotaMaxClusters', 'QUOTA_MAX_CLUSTERS'] } as const;
-
-/** The quota defaults given (props, else context), as the functions' variables; a bad value stops the synth. */
-const resolveQuotaDefaults = (given: ClusterServiceStackProps['quotaDefaults'], scope: Construct): Record<string, number> => {
-  const variables: Record<string, number> = {};
-  for (const [resource, [contextKey, variable]] of Object.entries(QUOTA_CONTEXT) as [keyof typeof QUOTA_CONTEXT, (typeof QUOTA_CONTEXT)[keyof typeof QUOTA_CONTEXT]][]) {
-    const value: unknown = given?.[resource] ?? scope.node.tryGetContext(contextKey);
-    if (value === undefined) continue;
-    const number = typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : value;
-    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0) {
-      throw new Error(`${contextKey} must be a whole number ≥ 0; got ${JSON.stringify(value)}`);
-    }
-    variables[variable] = number;
-  }
-  return variables;
-};
-
-const resolveDefaultRunner = (value: unknown, hasContainer: boolean): ConfigurationRunner => {
-  const runner = value ?? (hasContainer ? 'container' : 'ssm');
-  if (typeof runner !== 'string' || !(CONFIGURATION_RUNNERS as readonly string[]).includes(runner)) {
-    throw new Error(`defaultConfigurationRunner must be one of ${CONFIGURATION_RUNNERS.join(', ')}; got ${JSON.stringify(runner)}`);
-  }
-  if (runner === 'container' && !hasContainer) {
-    throw new Error('defaultConfigurationRunner container needs the configuration container (configurationImage, configurationSshKeySecretArn)');
-  }
-  return runner as ConfigurationRunner;
-};
-
-const resolveDefaultProvider = (value: unknown): ProviderName => {
-  const provider = value ?? 'ec2';
-  // The emulated cloud lives inside one process; in Lambda its servers would vanish between steps.
-  const deployable = PROVIDER_NAMES.filter((name) => name !== 'local');
-  if (typeof provider !== 'string' || !(deployable as readonly string[]).includes(provider)) {
-    throw new Error(`defaultProvider must be one of ${deployable.join(', ')}; got ${JSON.stringify(provider)}`);
-  }
-  return provider as ProviderName;
-};

@@ -176,7 +176,7 @@ describe('API', () => {
 });
 
 describe.each(WORKFLOW_KINDS)('%s workflow', (kind) => {
-  it('deploys the repository ASL file itself, as a STANDARD state machine with tracing and logging', () => {
+  it('deploys the repository ASL file itself, as a STANDARD state machine with tracing and every state logged without its data', () => {
     // Prepare
     const definition = deployedDefinition(kind);
 
@@ -189,7 +189,7 @@ describe.each(WORKFLOW_KINDS)('%s workflow', (kind) => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',
       TracingConfiguration: { Enabled: true },
-      LoggingConfiguration: Match.objectLike({ IncludeExecutionData: false, Level: Match.anyValue() }),
+      LoggingConfiguration: Match.objectLike({ IncludeExecutionData: false, Level: 'ALL' }),
     });
   });
 
@@ -460,6 +460,29 @@ describe('functions', () => {
     expect(new Set(groupIds).size).toBe(functions.length);
     for (const id of groupIds) {
       expect(id && logGroups[id]?.Properties?.RetentionInDays, `log group ${id}`).toEqual(expect.any(Number));
+    }
+  });
+
+  it('lets each function write its own log group and no other, through a role with no managed policy', () => {
+    // Prepare
+    const roles = template.findResources('AWS::IAM::Role') as Resources;
+
+    for (const [name, fn] of Object.entries(stack.functions)) {
+      // Act
+      const role = roles[idOf(fn.role)]?.Properties ?? {};
+      const logGroup = idOf(fn.logGroup);
+
+      // Assess
+      expect(role.ManagedPolicyArns, name).toBeUndefined();
+      expect(role.Policies, name).toEqual([
+        {
+          PolicyName: 'logs',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] } }],
+          },
+        },
+      ]);
     }
   });
 

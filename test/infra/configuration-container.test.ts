@@ -94,7 +94,8 @@ describe('the configuration container (context configurationImage, configuration
         LifecycleConfiguration: { Rules: [Match.objectLike({ Status: 'Enabled', ExpirationInDays: 7 })] },
       },
     });
-    expect(Object.keys(template.findResources('AWS::S3::Bucket'))).toEqual([bucket]);
+    // Besides the inputs, only the bucket their access logs go to.
+    expect(Object.keys(template.findResources('AWS::S3::Bucket')).sort()).toEqual([bucket, idOf(stack.ec2Provider?.accessLogsBucket)].sort());
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: bucket },
       PolicyDocument: {
@@ -117,7 +118,8 @@ describe('the configuration container (context configurationImage, configuration
       Environment: { Variables: Match.objectLike({ CONFIGURATION_INPUTS_BUCKET: { Ref: idOf(stack.configurationContainer?.inputsBucket) } }) },
     });
     template.hasOutput('ConfigurationInputsBucketName', { Value: { Ref: idOf(stack.configurationContainer?.inputsBucket) } });
-    template.resourceCountIs('AWS::S3::Bucket', 1);
+    // The inputs bucket and its access logs' bucket: the container brings none of its own.
+    template.resourceCountIs('AWS::S3::Bucket', 2);
   });
 
   it('has no bucket and no S3 rights without the ec2 settings', () => {
@@ -180,7 +182,7 @@ describe('the configuration container (context configurationImage, configuration
   });
 
   it('has no configuration-progress function, and no subscription, without the container', () => {
-    const plain = synthesize('NoContainerProgress', EC2_CONTEXT);
+    const plain = synthesize('NoContainerProgress', { ...NO_BUNDLING, ...EC2_CONTEXT });
 
     expect(plain.stack.functions.configurationProgress).toBeUndefined();
     expect(Object.keys(plain.template.findResources('AWS::Logs::SubscriptionFilter'))).toEqual([]);

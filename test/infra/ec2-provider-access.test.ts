@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { IConstruct } from 'constructs';
-import type { Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { ClusterServiceStack } from '../../infra/aws/cluster-service-stack.ts';
 import { asList, synthesize, withAction, type Statement, type SynthesizedStack } from '../support/cdk.ts';
 
@@ -124,13 +124,41 @@ describe('the ec2 provider’s access (context ec2VpcId, ec2SubnetIds, ec2ImageI
   });
 
   it('makes the inputs bucket with the ec2 settings alone (no container): private, TLS only, expiring', () => {
-    template.resourceCountIs('AWS::S3::Bucket', 1);
+    // The inputs bucket and the bucket of its access logs.
+    template.resourceCountIs('AWS::S3::Bucket', 2);
     template.hasResourceProperties('AWS::S3::Bucket', {
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
       LifecycleConfiguration: { Rules: [{ Id: 'expire-run-inputs', ExpirationInDays: 7, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }] },
     });
     expect(stack.configurationContainer).toBeUndefined();
     expect(Object.keys(template.findOutputs('ConfigurationInputsBucketName'))).toEqual(['ConfigurationInputsBucketName']);
+  });
+
+  it('logs access to the inputs bucket into a bucket of its own: private, TLS only, expiring with the service’s logs, kept with the stack’s data', () => {
+    const logsBucket = idOf(stack.ec2Provider?.accessLogsBucket);
+
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LoggingConfiguration: { DestinationBucketName: { Ref: logsBucket }, LogFilePrefix: 'inputs-bucket/' },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ Id: 'expire-run-inputs' })] },
+    });
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        LifecycleConfiguration: { Rules: [{ Id: 'expire-access-logs', ExpirationInDays: 30, Status: 'Enabled' }] },
+        LoggingConfiguration: Match.absent(),
+      }),
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logsBucket },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({ Effect: 'Allow', Action: 's3:PutObject', Principal: { Service: 'logging.s3.amazonaws.com' } }),
+        ]),
+      },
+    });
   });
 
   it('lets the workflow step write and read the inputs prefix and read the bundle object, and nothing else in S3', () => {

@@ -13,9 +13,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as logsDestinations from 'aws-cdk-lib/aws-logs-destinations';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { CONFIGURATION_INPUTS_PREFIX } from '../../../functions/adapters/s3-configuration-inputs.ts';
 import { COMPONENT_LINE_FIELDS, COMPONENT_MARKER } from '../../../functions/domain/component-lines.ts';
+import { acknowledgeWildcards } from '../nag.ts';
 
 /** The container's name in the task definition; the workflow's overrides address it by this name. */
 export const CONFIGURATION_CONTAINER_NAME = 'configuration';
@@ -120,7 +121,9 @@ export class ConfigurationContainer extends Construct {
 
     this.inputsBucket = props.inputsBucket;
     // Exactly the object reads the task needs: no listing, no other prefix.
-    this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.inputsBucket.arnForObjects(`${CONFIGURATION_INPUTS_PREFIX}*`)] }));
+    const readInputs = new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.inputsBucket.arnForObjects(`${CONFIGURATION_INPUTS_PREFIX}*`)] });
+    this.taskRole.addToPolicy(readInputs);
+    acknowledgeWildcards(this.taskRole, [readInputs], `the runs' inputs under ${CONFIGURATION_INPUTS_PREFIX}<cluster id>/<attempt>/, for clusters made after deployment; no other prefix, no listing`);
 
     props.driver.addEnvironment('CONTAINER_RUNNER_ENABLED', 'true');
     props.driver.addEnvironment('CONFIGURATION_SUBNETS', props.subnetIds.join(','));
@@ -140,17 +143,19 @@ export class ConfigurationContainer extends Construct {
   }
 
   /** What `ecs:runTask.sync` needs; a definition read from a file infers none of it. */
-  public grantRun(grantee: iam.IGrantable): void {
+  public grantRun(grantee: iam.IGrantable & IConstruct): void {
     const family = this.taskDefinition.family;
     const ecsArn = (resource: string) => `arn:${Aws.PARTITION}:ecs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
-    iam.Grant.addToPrincipal({
+    const run = iam.Grant.addToPrincipal({
       grantee,
       actions: ['ecs:RunTask'],
       // Any revision of this family: the state machine names the latest at deployment.
       resourceArns: [ecsArn(`task-definition/${family}:*`)],
       conditions: { ArnEquals: { 'ecs:cluster': this.cluster.attrArn } },
     });
-    iam.Grant.addToPrincipal({ grantee, actions: ['ecs:StopTask', 'ecs:DescribeTasks'], resourceArns: [ecsArn(`task/${this.cluster.ref}/*`)] });
+    acknowledgeWildcards(grantee, run.principalStatements, 'any revision of this one task definition family, on this cluster alone (ecs:cluster): a deployment registers a new revision');
+    const follow = iam.Grant.addToPrincipal({ grantee, actions: ['ecs:StopTask', 'ecs:DescribeTasks'], resourceArns: [ecsArn(`task/${this.cluster.ref}/*`)] });
+    acknowledgeWildcards(grantee, follow.principalStatements, 'the tasks of this one cluster: each run is a new task, its id known only once it starts');
     iam.Grant.addToPrincipal({
       grantee,
       actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
@@ -176,6 +181,7 @@ const grantEcrPull = (role: iam.Role, image: string): void => {
       resources: [`arn:${Aws.PARTITION}:ecr:${region}:${account}:repository/${name}`],
     }),
   );
-  // GetAuthorizationToken has no resource to scope it to.
-  role.addToPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
+  const authorize = new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] });
+  role.addToPolicy(authorize);
+  acknowledgeWildcards(role, [authorize], 'ecr:GetAuthorizationToken takes no resource; the pulls themselves are granted on the image\'s repository alone');
 };

@@ -7,6 +7,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { acknowledge, acknowledgeWildcards } from '../nag.ts';
 
 /** The repository root: handler entries, the lock file and package.json `imports` resolve from here. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -44,7 +45,7 @@ export interface BindTableProps {
 export interface ServiceFunctionProps
   extends Omit<
     NodejsFunctionProps,
-    'entry' | 'handler' | 'runtime' | 'architecture' | 'tracing' | 'logGroup' | 'timeout' | 'projectRoot' | 'depsLockFilePath'
+    'entry' | 'handler' | 'runtime' | 'architecture' | 'tracing' | 'logGroup' | 'role' | 'timeout' | 'projectRoot' | 'depsLockFilePath'
   > {
   /** Handler source, relative to the repository root; it exports `handler`. */
   readonly entry: string;
@@ -70,7 +71,8 @@ export interface ServiceFunctionProps
 
 /**
  * Every function of the service: Node.js 22 on ARM64, X-Ray tracing, its own log group with a
- * retention, and an ESM bundle with source maps built by the local esbuild.
+ * retention and a role that may write to that group alone, and an ESM bundle with source maps
+ * built by the local esbuild.
  */
 export class ServiceFunction extends NodejsFunction {
   public constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
@@ -78,6 +80,15 @@ export class ServiceFunction extends NodejsFunction {
     // The log group must exist before `super`, so it is a sibling of the function, not a child.
     const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
       retention: logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+    // Instead of AWSLambdaBasicExecutionRole, which lets a function make and write any log group.
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      inlinePolicies: {
+        logs: new iam.PolicyDocument({
+          statements: [new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] })],
+        }),
+      },
     });
 
     super(scope, id, {
@@ -89,6 +100,7 @@ export class ServiceFunction extends NodejsFunction {
       tracing: Tracing.ACTIVE,
       timeout: timeout ?? Duration.seconds(10),
       logGroup,
+      role,
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
       environment: {
@@ -112,14 +124,18 @@ export class ServiceFunction extends NodejsFunction {
         ...bundling,
       },
     });
+    acknowledge(this, 'L1', 'Node.js 22 (nodejs22.x) is the runtime the service is built and tested for: bundles target node22, local mode and the tests run on Node 22, and a newer runtime is a change of its own, made with the toolchain');
+    acknowledge(role, 'IAM5[Resource::*]', 'X-Ray tracing: xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules and GetSamplingTargets take no resource');
   }
 
   /** Grants the table access and sets `TABLE_NAME`: the variable never exists without the permission. */
   public bindTable({ table, accessMode, actions, indexNames }: BindTableProps): void {
     this.addEnvironment('TABLE_NAME', table.tableName);
     if (!actions) {
-      if (accessMode === 'readWrite') table.grantReadWriteData(this);
-      else table.grantReadData(this);
+      const grant = accessMode === 'readWrite' ? table.grantReadWriteData(this) : table.grantReadData(this);
+      if (this.role) {
+        acknowledgeWildcards(this.role, grant.principalStatements, 'the indexes of this one table (it has one, byProject): a function with the whole access mode may query them as it may the table');
+      }
       return;
     }
     const writes = accessMode === 'read' ? actions.filter((action) => !READ_ACTIONS.has(action)) : [];

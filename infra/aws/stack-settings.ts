@@ -1,0 +1,80 @@
+/**
+ * The stack's settings from its props and CDK context (`-c key=value`), checked at synth: a bad
+ * value stops the synth with a message naming the context key.
+ */
+import type { Construct } from 'constructs';
+import { PROVIDER_NAMES, type ProviderName } from '../../functions/domain/providers.ts';
+import { CONFIGURATION_RUNNERS, type ConfigurationRunner } from '../../functions/domain/model.ts';
+import type { Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
+import type { ConfigurationContainerSettings } from './constructs/configuration-container.ts';
+
+/** Per-project limits for projects without their own. */
+export type QuotaDefaults = Partial<Record<'vcpus' | 'servers' | 'clusters', number>>;
+
+/** The `ec2` settings from CDK context (`-c ec2VpcId=vpc-… -c ec2SubnetIds=subnet-a,subnet-b -c ec2ImageId=ami-…`). */
+export const ec2SettingsFromContext = (scope: Construct): Ec2ProviderSettings | undefined => {
+  const context = (key: string): string | undefined => {
+    const value: unknown = scope.node.tryGetContext(key);
+    return typeof value === 'string' && value.length > 0 ? value : Array.isArray(value) ? value.join(',') : undefined;
+  };
+  const vpcId = context('ec2VpcId');
+  if (!vpcId) return undefined;
+  const subnetIds = (context('ec2SubnetIds') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const imageId = context('ec2ImageId');
+  if (subnetIds.length === 0 || !imageId) throw new Error('ec2VpcId needs ec2SubnetIds and ec2ImageId in the context too');
+  const keyName = context('ec2KeyName');
+  const serviceTag = context('serviceTag');
+  const loginUser = context('ec2LoginUser');
+  return { vpcId, subnetIds, imageId, ...(keyName ? { keyName } : {}), ...(serviceTag ? { serviceTag } : {}), ...(loginUser ? { loginUser } : {}) };
+};
+
+/** The configuration container from CDK context (`-c configurationImage=… -c configurationSshKeySecretArn=…`). */
+export const configurationContainerFromContext = (scope: Construct): ConfigurationContainerSettings | undefined => {
+  const context = (key: string): string | undefined => {
+    const value: unknown = scope.node.tryGetContext(key);
+    return typeof value === 'string' && value.length > 0 ? value : undefined;
+  };
+  const image = context('configurationImage');
+  if (!image) return undefined;
+  const sshKeySecretArn = context('configurationSshKeySecretArn');
+  if (!sshKeySecretArn) throw new Error('configurationImage needs configurationSshKeySecretArn (the Secrets Manager secret with the nodes\' SSH key) in the context too');
+  return { image, sshKeySecretArn };
+};
+
+const QUOTA_CONTEXT = { vcpus: ['quotaMaxVcpus', 'QUOTA_MAX_VCPUS'], servers: ['quotaMaxServers', 'QUOTA_MAX_SERVERS'], clusters: ['quotaMaxClusters', 'QUOTA_MAX_CLUSTERS'] } as const;
+
+/** The quota defaults given (props, else context), as the functions' variables; a bad value stops the synth. */
+export const resolveQuotaDefaults = (given: QuotaDefaults | undefined, scope: Construct): Record<string, number> => {
+  const variables: Record<string, number> = {};
+  for (const [resource, [contextKey, variable]] of Object.entries(QUOTA_CONTEXT) as [keyof typeof QUOTA_CONTEXT, (typeof QUOTA_CONTEXT)[keyof typeof QUOTA_CONTEXT]][]) {
+    const value: unknown = given?.[resource] ?? scope.node.tryGetContext(contextKey);
+    if (value === undefined) continue;
+    const number = typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : value;
+    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0) {
+      throw new Error(`${contextKey} must be a whole number ≥ 0; got ${JSON.stringify(value)}`);
+    }
+    variables[variable] = number;
+  }
+  return variables;
+};
+
+export const resolveDefaultRunner = (value: unknown, hasContainer: boolean): ConfigurationRunner => {
+  const runner = value ?? (hasContainer ? 'container' : 'ssm');
+  if (typeof runner !== 'string' || !(CONFIGURATION_RUNNERS as readonly string[]).includes(runner)) {
+    throw new Error(`defaultConfigurationRunner must be one of ${CONFIGURATION_RUNNERS.join(', ')}; got ${JSON.stringify(runner)}`);
+  }
+  if (runner === 'container' && !hasContainer) {
+    throw new Error('defaultConfigurationRunner container needs the configuration container (configurationImage, configurationSshKeySecretArn)');
+  }
+  return runner as ConfigurationRunner;
+};
+
+export const resolveDefaultProvider = (value: unknown): ProviderName => {
+  const provider = value ?? 'ec2';
+  // The emulated cloud lives inside one process; in Lambda its servers would vanish between steps.
+  const deployable = PROVIDER_NAMES.filter((name) => name !== 'local');
+  if (typeof provider !== 'string' || !(deployable as readonly string[]).includes(provider)) {
+    throw new Error(`defaultProvider must be one of ${deployable.join(', ')}; got ${JSON.stringify(provider)}`);
+  }
+  return provider as ProviderName;
+};
