@@ -20,6 +20,7 @@ import {
   ServersBootTimeout,
 } from '#domain/errors';
 import { isTerminal, type Cluster, type ClusterStatus, type Phase, type Server } from '#domain/model';
+import { failedStepOf, type CaughtError, type FailedSteps } from '#domain/failed-step';
 import { planServers, serverOptionsOf } from '#domain/plan';
 import { containerDocuments, containerEnvironment } from '#domain/configuration-inventory';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
@@ -49,17 +50,17 @@ export const STEP_NAMES = [
 ] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
-/** What a Catch puts into the state: the error name and its cause (a JSON string from Lambda). */
-export interface CaughtError {
-  Error: string;
-  Cause?: string;
-}
+export type { CaughtError };
 
 export interface StepInput {
   step: StepName;
   clusterId: string;
+  /** name-container-failure: the error the configuration container's run was caught with. */
   failure?: CaughtError;
-  state?: { failure?: CaughtError; rollbackFailure?: CaughtError };
+  /** rollback: the error, filed under the step whose state caught it. */
+  failed?: FailedSteps;
+  /** record-failure, record-destroy-failure: the execution's state. */
+  state?: { failed?: FailedSteps; rollbackFailure?: CaughtError };
 }
 
 export interface StepDeps {
@@ -294,6 +295,8 @@ const createServers = async (ctx: StepContext) => {
 
 const describeServers = async (ctx: StepContext) => {
   const cluster = await ctx.load();
+  // Recorded before the provider is asked: the timeline shows the wait even when its first describe fails.
+  await ctx.enter('PROVISIONING', 'wait-servers', `waiting for ${cluster.servers.length} servers to run`);
   const seen = new Map((await ctx.provider(cluster).describeServers({ clusterId: cluster.id })).map((s) => [s.id, s]));
   const servers = cluster.servers.map((server): Server => {
     const found = server.id ? seen.get(server.id) : undefined;
@@ -303,7 +306,7 @@ const describeServers = async (ctx: StepContext) => {
   });
   const running = servers.filter((server) => server.state === 'ACTIVE').length;
   const changed = servers.some((server, i) => server.state !== cluster.servers[i]?.state);
-  await ctx.enter('PROVISIONING', 'wait-servers', `waiting for servers: ${running} of ${servers.length} running`, changed ? { servers } : {});
+  if (changed) await ctx.update(() => ({ servers }), `waiting for servers: ${running} of ${servers.length} running`);
   const failed = servers.filter((server) => server.state === 'ERROR');
   if (failed.length > 0) {
     const faults = failed.slice(0, 5).map((server) => {
@@ -371,6 +374,9 @@ const nodeResults = (servers: Server[], nodes: ConfigurationStatus['nodes']): Pi
 const configure = async (ctx: StepContext) => {
   const cluster = await ctx.load();
   const provider = ctx.provider(cluster);
+  // Recorded before the provider is asked: a start that fails shows as the configuration's. A
+  // cluster CONFIGURING already (waiting for its agents, or a resumed run) keeps its phase.
+  if (cluster.status !== 'CONFIGURING') await ctx.enter('CONFIGURING', 'configure', `starting configuration '${cluster.spec.configuration.profile}'`);
   const configurationId =
     cluster.configurationId ??
     (await provider.startConfiguration({
@@ -491,13 +497,19 @@ const activate = async (ctx: StepContext) => {
   return { status: cluster.status };
 };
 
-const rollback = async (ctx: StepContext, failure: CaughtError | undefined) => {
+/** The cluster's error from what the failing state's Catch filed; the phase only when nothing was filed. */
+const clusterError = (cluster: Cluster, failed: FailedSteps | undefined) => {
+  const caught = failedStepOf(failed, cluster);
+  const failure = caught?.error;
+  return { code: failure?.Error ?? 'Unknown', message: causeMessage(failure?.Cause) || 'no cause given', step: caught?.step ?? cluster.phase };
+};
+
+const rollback = async (ctx: StepContext, failed: FailedSteps | undefined) => {
   let cluster = await ctx.load();
   // A destroy took over: it deletes everything, and the cluster's record is its to write.
   if (BEING_DESTROYED.includes(cluster.status)) return { remaining: 0, waitSeconds: 0 };
   if (cluster.phase !== 'rollback') {
-    // The failed step is the phase the cluster was in when the error was caught.
-    const error = { code: failure?.Error ?? 'Unknown', message: causeMessage(failure?.Cause) || 'no cause given', step: cluster.phase };
+    const error = clusterError(cluster, failed);
     cluster = await ctx.enter(cluster.status, 'rollback', `${error.code} at ${error.step}: rolling back`, {
       error,
       deadlines: { ...cluster.deadlines, rollback: ctx.deadline(ROLLBACK_TIMEOUT_SECONDS) },
@@ -517,12 +529,8 @@ const rollback = async (ctx: StepContext, failure: CaughtError | undefined) => {
 const recordFailure = async (ctx: StepContext, state: StepInput['state']) => {
   const cluster = await ctx.load();
   if (BEING_DESTROYED.includes(cluster.status)) return { status: cluster.status };
-  const failure = state?.failure;
-  const error = cluster.error ?? {
-    code: failure?.Error ?? 'Unknown',
-    message: causeMessage(failure?.Cause) || 'no cause given',
-    step: cluster.phase,
-  };
+  // Recorded by the rollback, unless it failed before it could record anything.
+  const error = cluster.error ?? clusterError(cluster, state?.failed);
   const rollbackFailure = state?.rollbackFailure;
   const message = rollbackFailure
     ? `${error.message}; the rollback did not complete (${rollbackFailure.Error}: ${causeMessage(rollbackFailure.Cause)})`
@@ -577,8 +585,9 @@ const recordDestroyed = async (ctx: StepContext) => {
 };
 
 const recordDestroyFailure = async (ctx: StepContext, state: StepInput['state']) => {
-  const failure = state?.failure;
-  const error = { code: failure?.Error ?? 'Unknown', message: causeMessage(failure?.Cause) || 'no cause given', step: 'destroy' };
+  const caught = failedStepOf(state?.failed);
+  const failure = caught?.error;
+  const error = { code: failure?.Error ?? 'Unknown', message: causeMessage(failure?.Cause) || 'no cause given', step: caught?.step ?? 'destroy' };
   await ctx.enter('FAILED', 'failed', `destroy failed: ${error.code}`, { error });
   return { status: 'FAILED' };
 };
@@ -607,7 +616,7 @@ export const runStep = async (deps: StepDeps, input: StepInput): Promise<Record<
     case 'activate':
       return activate(ctx);
     case 'rollback':
-      return rollback(ctx, input.failure);
+      return rollback(ctx, input.failed);
     case 'record-failure':
       return recordFailure(ctx, input.state);
     case 'destroy':

@@ -188,7 +188,7 @@ describe('per-node configuration results on the cluster record', () => {
     const { store, record } = countingStore(clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:hdfs', servers: failedServers, configurationId: 'run-1' }));
 
     // Act
-    await runStep(depsFor(store, deleting), { step: 'rollback', clusterId: CLUSTER_ID, failure: { Error: 'ConfigurationFailed' } });
+    await runStep(depsFor(store, deleting), { step: 'rollback', clusterId: CLUSTER_ID, failed: { 'check-configuration': { Error: 'ConfigurationFailed' } } });
 
     // Assess
     expect(record().servers.map((s) => s.state)).toEqual(['DELETED', 'DELETED', 'DELETED']);
