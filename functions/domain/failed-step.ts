@@ -29,6 +29,7 @@ export const FAILED_STEPS = {
   'allocate-ips': 'allocate-ips',
   'prepare-container': 'configure:container',
   'run-container': 'configure:container',
+  'check-configuration-agents': 'configure',
   configure: 'configure',
   'check-configuration': 'configure',
   activate: 'ready',

@@ -29,6 +29,7 @@ import type { ProviderRegistry } from '#domain/providers';
 import type { ClusterStore } from '#domain/store';
 import type { WorkflowConfig } from '#lib/config';
 import { releaseClusterQuota } from './create-cluster.ts';
+import { checkConfigurationAgents, configurationServers } from './configuration-agents.ts';
 import { countMetric, METRIC_NAMES, timeMetric } from '#lib/metrics';
 
 export const STEP_NAMES = [
@@ -39,6 +40,7 @@ export const STEP_NAMES = [
   'allocate-ips',
   'prepare-container',
   'name-container-failure',
+  'check-configuration-agents',
   'configure',
   'check-configuration',
   'activate',
@@ -66,7 +68,7 @@ export interface StepInput {
 export interface StepDeps {
   store: ClusterStore;
   providers: ProviderRegistry;
-  config: Pick<WorkflowConfig, 'SERVER_BOOT_TIMEOUT_SECONDS' | 'CONFIGURATION_TIMEOUT_SECONDS' | 'POLL_INTERVAL_SECONDS'> &
+  config: Pick<WorkflowConfig, 'SERVER_BOOT_TIMEOUT_SECONDS' | 'CONFIGURATION_AGENT_TIMEOUT_SECONDS' | 'CONFIGURATION_TIMEOUT_SECONDS' | 'POLL_INTERVAL_SECONDS'> &
     Partial<Pick<WorkflowConfig, 'DEFAULT_CONFIGURATION_RUNNER' | 'CONTAINER_RUNNER_ENABLED' | 'CONFIGURATION_SUBNETS' | 'CONFIGURATION_SECURITY_GROUPS'>>;
   /**
    * Where the configuration container's documents are kept for it to fetch (S3 on AWS); without
@@ -227,6 +229,8 @@ const plan = async (ctx: StepContext) => {
   return {
     servers: servers.length,
     runner,
+    // Whether "Start the configuration" waits for the provider's configuration agents first.
+    configurationAgents: provider.describeConfigurationAgents !== undefined,
     expectedBootSeconds: provider.timings.expectedBootSeconds,
     expectedConfigurationSeconds: provider.timings.expectedConfigurationSeconds,
   };
@@ -339,10 +343,6 @@ const allocateIps = async (ctx: StepContext) => {
   );
   return { allocated: Object.keys(addresses).length };
 };
-
-/** The servers as the provider's describe reports them: its `{ id, name, role }` view of the record. */
-const configurationServers = (cluster: Cluster) =>
-  cluster.servers.flatMap((server) => (server.id ? [{ id: server.id, name: server.name, role: server.role }] : []));
 
 /** How many nodes of a cluster keep a configuration message (each up to 200 characters). */
 export const MAX_NODE_MESSAGES = 50;
@@ -609,6 +609,8 @@ export const runStep = async (deps: StepDeps, input: StepInput): Promise<Record<
       return prepareContainer(ctx);
     case 'name-container-failure':
       return nameContainerFailure(ctx, input.failure);
+    case 'check-configuration-agents':
+      return checkConfigurationAgents(ctx);
     case 'configure':
       return configure(ctx);
     case 'check-configuration':

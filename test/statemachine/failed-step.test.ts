@@ -45,6 +45,7 @@ const PROVISION_CASES: Record<string, Case> = {
   'Allocate public IPs': { step: 'allocate-ips' },
   'Prepare the configuration container': { step: 'configure:container', runner: 'container' },
   'Run the configuration container': { step: 'configure:container', runner: 'container' },
+  'Check the configuration agents': { step: 'configure' },
   'Start the configuration': { step: 'configure' },
   // A run long enough that its first component is the one it is at.
   'Check the configuration': { step: 'configure:common', cloud: { configMs: { min: 60_000, max: 60_000 } } },

@@ -59,7 +59,7 @@ const countingStore = (cluster: Cluster) => {
 const depsFor = (store: ClusterStore, provider: CloudProvider): StepDeps => ({
   store,
   providers: providerRegistry([provider]),
-  config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 600, POLL_INTERVAL_SECONDS: 1 },
+  config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_AGENT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 600, POLL_INTERVAL_SECONDS: 1 },
 });
 
 const configuring = () =>

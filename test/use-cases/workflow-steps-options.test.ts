@@ -53,7 +53,7 @@ const clusterFrom = (body: Record<string, unknown>): Cluster => {
 const depsFor = (store: ClusterStore, provider: CloudProvider): StepDeps => ({
   store,
   providers: providerRegistry([provider]),
-  config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 30, POLL_INTERVAL_SECONDS: 1 },
+  config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_AGENT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 30, POLL_INTERVAL_SECONDS: 1 },
 });
 
 describe('the create steps pass the spec’s options to the provider', () => {
