@@ -57,12 +57,15 @@ export type { CaughtError };
 export interface StepInput {
   step: StepName;
   clusterId: string;
-  /** name-container-failure: the error the configuration container's run was caught with. */
+  /**
+   * name-container-failure: the error the configuration container's run was caught with; rollback,
+   * from an execution of a definition older than `failed`: the error alone.
+   */
   failure?: CaughtError;
   /** rollback: the error, filed under the step whose state caught it. */
   failed?: FailedSteps;
   /** record-failure, record-destroy-failure: the execution's state. */
-  state?: { failed?: FailedSteps; rollbackFailure?: CaughtError };
+  state?: { failed?: FailedSteps; failure?: CaughtError; rollbackFailure?: CaughtError };
 }
 
 export interface StepDeps {
@@ -497,19 +500,23 @@ const activate = async (ctx: StepContext) => {
   return { status: cluster.status };
 };
 
-/** The cluster's error from what the failing state's Catch filed; the phase only when nothing was filed. */
-const clusterError = (cluster: Cluster, failed: FailedSteps | undefined) => {
+/**
+ * The cluster's error from what the failing state's Catch filed. An execution of a definition
+ * older than the filing (under way while this code was deployed) hands over the error alone:
+ * then the phase stands for the step.
+ */
+const clusterError = (cluster: Cluster, failed: FailedSteps | undefined, unfiled: CaughtError | undefined) => {
   const caught = failedStepOf(failed, cluster);
-  const failure = caught?.error;
+  const failure = caught?.error ?? unfiled;
   return { code: failure?.Error ?? 'Unknown', message: causeMessage(failure?.Cause) || 'no cause given', step: caught?.step ?? cluster.phase };
 };
 
-const rollback = async (ctx: StepContext, failed: FailedSteps | undefined) => {
+const rollback = async (ctx: StepContext, failed: FailedSteps | undefined, unfiled: CaughtError | undefined) => {
   let cluster = await ctx.load();
   // A destroy took over: it deletes everything, and the cluster's record is its to write.
   if (BEING_DESTROYED.includes(cluster.status)) return { remaining: 0, waitSeconds: 0 };
   if (cluster.phase !== 'rollback') {
-    const error = clusterError(cluster, failed);
+    const error = clusterError(cluster, failed, unfiled);
     cluster = await ctx.enter(cluster.status, 'rollback', `${error.code} at ${error.step}: rolling back`, {
       error,
       deadlines: { ...cluster.deadlines, rollback: ctx.deadline(ROLLBACK_TIMEOUT_SECONDS) },
@@ -530,7 +537,7 @@ const recordFailure = async (ctx: StepContext, state: StepInput['state']) => {
   const cluster = await ctx.load();
   if (BEING_DESTROYED.includes(cluster.status)) return { status: cluster.status };
   // Recorded by the rollback, unless it failed before it could record anything.
-  const error = cluster.error ?? clusterError(cluster, state?.failed);
+  const error = cluster.error ?? clusterError(cluster, state?.failed, state?.failure);
   const rollbackFailure = state?.rollbackFailure;
   const message = rollbackFailure
     ? `${error.message}; the rollback did not complete (${rollbackFailure.Error}: ${causeMessage(rollbackFailure.Cause)})`
@@ -586,7 +593,7 @@ const recordDestroyed = async (ctx: StepContext) => {
 
 const recordDestroyFailure = async (ctx: StepContext, state: StepInput['state']) => {
   const caught = failedStepOf(state?.failed);
-  const failure = caught?.error;
+  const failure = caught?.error ?? state?.failure;
   const error = { code: failure?.Error ?? 'Unknown', message: causeMessage(failure?.Cause) || 'no cause given', step: caught?.step ?? 'destroy' };
   await ctx.enter('FAILED', 'failed', `destroy failed: ${error.code}`, { error });
   return { status: 'FAILED' };
@@ -618,7 +625,7 @@ export const runStep = async (deps: StepDeps, input: StepInput): Promise<Record<
     case 'activate':
       return activate(ctx);
     case 'rollback':
-      return rollback(ctx, input.failed);
+      return rollback(ctx, input.failed, input.failure);
     case 'record-failure':
       return recordFailure(ctx, input.state);
     case 'destroy':

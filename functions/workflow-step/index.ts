@@ -21,7 +21,7 @@ const stepInputSchema = z.object({
   clusterId: z.uuid(),
   failure: caught.optional(),
   failed: failed.optional(),
-  state: z.object({ failed: failed.optional(), rollbackFailure: caught.optional() }).passthrough().optional(),
+  state: z.object({ failed: failed.optional(), failure: caught.optional(), rollbackFailure: caught.optional() }).passthrough().optional(),
 });
 
 export const workflowStepHandler = (deps: StepDeps) =>

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { failedStepOf } from '#domain/failed-step';
 import type { Workflows } from '#domain/workflow';
 import { retryOwnCluster } from '#use-cases/change-cluster';
+import { runStep, type StepDeps } from '#use-cases/workflow-steps';
 import { clusterRecord, memoryStoreWith } from '../support/clusters.ts';
 
 const caught = { Error: 'TransientProviderError', Cause: '{"errorType":"TransientProviderError","errorMessage":"SSM unreachable"}' };
@@ -32,6 +33,28 @@ describe('the failed step, from what the failing state’s Catch filed', () => {
   it('is undefined when nothing was filed', () => {
     expect(failedStepOf(undefined, { status: 'PROVISIONING', phase: 'plan' })).toBeUndefined();
     expect(failedStepOf({}, { status: 'PROVISIONING', phase: 'plan' })).toBeUndefined();
+  });
+});
+
+describe('the rollback step', () => {
+  const rollback = (input: Record<string, unknown>) => {
+    // As a configuration's start leaves it when it fails before it records its own phase.
+    const { store, record } = memoryStoreWith(clusterRecord({ status: 'PROVISIONING', phase: 'allocate-ips' }));
+    const deps = { store, providers: {}, config: {} } as unknown as StepDeps;
+    return runStep(deps, { step: 'rollback', clusterId: record().id, ...input }).then(() => record());
+  };
+
+  it('records the step the error was filed under', async () => {
+    const cluster = await rollback({ failed: { configure: caught } });
+
+    expect(cluster.error).toEqual({ code: 'TransientProviderError', message: 'SSM unreachable', step: 'configure' });
+    expect(cluster.phase).toBe('rollback');
+  });
+
+  it('keeps the error of an execution whose definition filed it by no step, the phase standing for the step', async () => {
+    const cluster = await rollback({ failure: caught });
+
+    expect(cluster.error).toEqual({ code: 'TransientProviderError', message: 'SSM unreachable', step: 'allocate-ips' });
   });
 });
 
