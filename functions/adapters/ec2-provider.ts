@@ -464,8 +464,16 @@ export class Ec2Provider implements CloudProvider {
   }
 
   /**
-   * Sends the profile's SSM commands once every server is Online in SSM; until then it throws
-   * TransientProviderError and the workflow's retry with backoff waits. Profile `none` asks nothing.
+   * The servers whose SSM agent is not Online yet: registering takes about a minute after boot,
+   * longer behind a NAT or on a cold image. Profile `none` needs no agent.
+   */
+  async describeConfigurationAgents(input: { clusterId: string; profile: string; servers: { id: string; name: string; role: string }[] }): Promise<{ offline: string[] }> {
+    return { offline: await this.configuration.offlineAgents({ profile: input.profile, nodes: input.servers }) };
+  }
+
+  /**
+   * Sends the profile's SSM commands; every server must be Online in SSM (the workflow waits for
+   * that first), else it throws TransientProviderError. Profile `none` asks nothing.
    */
   startConfiguration(input: {
     clusterId: string;

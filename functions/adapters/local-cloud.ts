@@ -33,6 +33,12 @@ export interface LocalCloudSettings {
   bootMs: MsRange;
   /** `LOCAL_CLOUD_CONFIG_MS`: duration of a configuration run, drawn per run. */
   configMs: MsRange;
+  /**
+   * `LOCAL_CLOUD_AGENT_MS`: how long after a server is ACTIVE its configuration agent comes
+   * online (as SSM's registers on ec2), drawn per server; what `describeConfigurationAgents`
+   * reports, and so what the workflow waits for.
+   */
+  agentMs: MsRange;
   /** `LOCAL_CLOUD_DELETE_MS`: time a deleted server stays DELETING, drawn per server. */
   deleteMs: MsRange;
   /** `LOCAL_CLOUD_API_LATENCY_MS`: added to every API call, drawn per call. */
@@ -61,6 +67,7 @@ export interface LocalCloudOptions extends Partial<LocalCloudSettings> {
 export const DEFAULT_LOCAL_CLOUD_SETTINGS: Readonly<LocalCloudSettings> = {
   bootMs: { min: 1500, max: 4000 },
   configMs: { min: 1000, max: 3000 },
+  agentMs: { min: 0, max: 0 },
   deleteMs: { min: 100, max: 400 },
   apiLatencyMs: { min: 2, max: 10 },
   maxVcpus: 4096,
@@ -76,6 +83,7 @@ export function localCloudOptionsFromEnv(env: NodeJS.ProcessEnv): LocalCloudSett
   return {
     bootMs: readRange(env, 'LOCAL_CLOUD_BOOT_MS', defaults.bootMs),
     configMs: readRange(env, 'LOCAL_CLOUD_CONFIG_MS', defaults.configMs),
+    agentMs: readRange(env, 'LOCAL_CLOUD_AGENT_MS', defaults.agentMs),
     deleteMs: readRange(env, 'LOCAL_CLOUD_DELETE_MS', defaults.deleteMs),
     apiLatencyMs: readRange(env, 'LOCAL_CLOUD_API_LATENCY_MS', defaults.apiLatencyMs),
     maxVcpus: readCount(env, 'LOCAL_CLOUD_MAX_VCPUS', defaults.maxVcpus),
@@ -208,7 +216,7 @@ export function localOptionProblems(options: LocalServerOptions): (ErrorDetail &
 
 interface Profile {
   components: readonly string[];
-  /** Whether the run takes time at all; `none` has nothing to do on the nodes. */
+  /** Whether the run does anything on the nodes (and so takes time and needs their agents); `none` does nothing. */
   takesTime: boolean;
 }
 
@@ -221,6 +229,12 @@ export const PROFILES: ReadonlyMap<string, Profile> = new Map<string, Profile>([
 
 /** The component at which a run with a matching node fails; profiles without it fail at their last. */
 const FAILING_COMPONENT = 'hdfs';
+
+const profileNamed = (name: string): Profile => {
+  const profile = PROFILES.get(name);
+  if (!profile) throw new ProviderError('UnknownProfile', `Unknown configuration profile "${name}"; this cloud knows ${[...PROFILES.keys()].join(', ')}`);
+  return profile;
+};
 
 // ---------------------------------------------------------------------------------------------
 // Addresses
@@ -277,6 +291,8 @@ interface StoredServer {
   ports: Port[];
   createdAtMs: number;
   bootMs: number;
+  /** From ACTIVE to its configuration agent online; absent on servers made before agents: at once. */
+  agentMs?: number;
   /** Decided at create, so a restart with other settings does not change a server's fate. */
   fault: string | null;
   deletedAtMs: number | null;
@@ -564,6 +580,7 @@ export class LocalCloud {
         ports: ports[i] ?? [],
         createdAtMs: now,
         bootMs: this.draw(this.settings.bootMs),
+        agentMs: this.draw(this.settings.agentMs),
         fault: matches(this.settings.failPattern, request.name) ? bootFault(request.name) : null,
         deletedAtMs: null,
         deleteMs: null,
@@ -625,13 +642,7 @@ export class LocalCloud {
       const runs = [...this.configurations.values()].filter((run) => run.clusterId === input.clusterId);
       const current = runs.find((run) => configurationStatus(run, now).state !== 'FAILED');
       if (current) return current.id;
-      const profile = PROFILES.get(input.profile);
-      if (!profile) {
-        throw new ProviderError(
-          'UnknownProfile',
-          `Unknown configuration profile "${input.profile}"; this cloud knows ${[...PROFILES.keys()].join(', ')}`,
-        );
-      }
+      const profile = profileNamed(input.profile);
       this.checkNodesReady(input.clusterId, input.servers, now);
       for (const run of runs) this.configurations.delete(run.id);
       const run: StoredConfiguration = {
@@ -646,6 +657,24 @@ export class LocalCloud {
       };
       this.configurations.set(run.id, run);
       return run.id;
+    });
+  }
+
+  /**
+   * The nodes whose configuration agent is not online yet, by id: a node's comes online its drawn
+   * `agentMs` after the server is ACTIVE. A profile that does nothing on the nodes needs none.
+   * The emulated configuration does not refuse to start without them: the container stand-in
+   * configures through the same calls, and a container needs no agent.
+   */
+  describeConfigurationAgents(input: { clusterId: string; profile: string; servers: ConfigurationNode[] }): Promise<string[]> {
+    return this.request('DescribeConfigurationAgents', (now) => {
+      if (!profileNamed(input.profile).takesTime) return [];
+      return input.servers
+        .filter((node) => {
+          const server = this.servers.get(node.id);
+          return !server || server.clusterId !== input.clusterId || !this.agentOnline(server, now);
+        })
+        .map((node) => node.id);
     });
   }
 
@@ -747,6 +776,10 @@ export class LocalCloud {
     if (server.deletedAtMs !== null) return 'DELETING';
     if (now < server.createdAtMs + server.bootMs) return 'BUILD';
     return server.fault === null ? 'ACTIVE' : 'ERROR';
+  }
+
+  private agentOnline(server: StoredServer, now: number): boolean {
+    return this.serverState(server, now) === 'ACTIVE' && now >= server.createdAtMs + server.bootMs + (server.agentMs ?? 0);
   }
 
   private presentServers(now: number): StoredServer[] {

@@ -91,6 +91,10 @@ export class LocalCloudProvider implements CloudProvider {
     return this.cloud.allocatePublicIps(input);
   }
 
+  async describeConfigurationAgents(input: { clusterId: string; profile: string; servers: { id: string; name: string; role: string }[] }): Promise<{ offline: string[] }> {
+    return { offline: await this.cloud.describeConfigurationAgents(input) };
+  }
+
   startConfiguration(input: {
     clusterId: string;
     profile: string;

@@ -285,9 +285,22 @@ export class SsmConfigurationRunner {
   }
 
   /**
+   * The nodes whose SSM agent is not Online, by instance id: the workflow's wait before it starts
+   * a run. None for `none`, which sends no command; UnknownProfile for a profile this runner lacks.
+   */
+  async offlineAgents(input: { profile: string; nodes: ConfigurationNode[] }): Promise<string[]> {
+    if (input.profile === NONE_RUN || input.nodes.length === 0) return [];
+    this.profileNamed(input.profile);
+    const ids = input.nodes.map((node) => node.id);
+    const online = await this.onlineOf(ids);
+    return ids.filter((id) => !online.has(id));
+  }
+
+  /**
    * Sends the profile's commands, or finds the ones an earlier call sent. Every node must be
-   * Online in SSM first: until then this throws TransientProviderError, so the workflow's retry
-   * with backoff is the wait. `variables` is asked for only once the nodes are Online.
+   * Online in SSM (the workflow waits for that first, see offlineAgents): one that is not, say
+   * its agent dropped out since, throws TransientProviderError, retried by the workflow.
+   * `variables` is asked for only once the nodes are Online.
    */
   async start(input: {
     clusterId: string;
@@ -298,10 +311,7 @@ export class SsmConfigurationRunner {
     cluster?: ConfigurationCluster;
   }): Promise<string> {
     if (input.profile === NONE_RUN) return NONE_RUN;
-    const profile = this.profiles.get(input.profile);
-    if (!profile) {
-      throw new ProviderError('UnknownProfile', `No SSM configuration for profile '${input.profile}'; this deployment has ${this.profileNames().join(', ')}`);
-    }
+    const profile = this.profileNamed(input.profile);
     if (input.nodes.length === 0) return NONE_RUN;
     if (profile.run.kind === 'controller') return this.startController(input, profile.run.playbook ?? input.profile);
     await this.assertOnline(input.nodes.map((node) => node.id));
@@ -425,7 +435,23 @@ export class SsmConfigurationRunner {
     return `${this.serviceTag} ${clusterId} ${profile}`.slice(0, 100);
   }
 
+  private profileNamed(name: string): SsmProfile {
+    const profile = this.profiles.get(name);
+    if (!profile) throw new ProviderError('UnknownProfile', `No SSM configuration for profile '${name}'; this deployment has ${this.profileNames().join(', ')}`);
+    return profile;
+  }
+
   private async assertOnline(instanceIds: string[]): Promise<void> {
+    const online = await this.onlineOf(instanceIds);
+    const waiting = instanceIds.filter((id) => !online.has(id));
+    if (waiting.length > 0) {
+      const named = waiting.slice(0, 5).join(', ') + (waiting.length > 5 ? ', …' : '');
+      throw new TransientProviderError(`${waiting.length} of ${instanceIds.length} instance(s) not yet Online in SSM: ${named}`);
+    }
+  }
+
+  /** Which of the instances SSM lists as Online: one DescribeInstanceInformation page per 50. */
+  private async onlineOf(instanceIds: string[]): Promise<Set<string>> {
     const online = new Set<string>();
     for (const ids of chunk(instanceIds, MAX_INFORMATION_RESULTS)) {
       let nextToken: string | undefined;
@@ -445,11 +471,7 @@ export class SsmConfigurationRunner {
         nextToken = page.NextToken || undefined;
       } while (nextToken);
     }
-    const waiting = instanceIds.filter((id) => !online.has(id));
-    if (waiting.length > 0) {
-      const named = waiting.slice(0, 5).join(', ') + (waiting.length > 5 ? ', …' : '');
-      throw new TransientProviderError(`${waiting.length} of ${instanceIds.length} instance(s) not yet Online in SSM: ${named}`);
-    }
+    return online;
   }
 
   private sendRequest(profile: SsmProfile, instanceIds: string[], comment: string, variables: Record<string, string>): SendCommandRequest {

@@ -91,6 +91,9 @@ export class ConfigurationFailed extends DomainError {}
 
 export class ConfigurationTimeout extends DomainError {}
 
+/** Some servers' configuration agents (SSM's on ec2) were still not online when their deadline passed. */
+export class ConfigurationAgentsOffline extends DomainError {}
+
 /** The container runner was asked for, but this deployment has no configuration container. */
 export class ContainerRunnerUnavailable extends DomainError {}
 

@@ -172,7 +172,7 @@ export interface Cluster {
   /** The destroy execution, once one was started. */
   destroyExecutionId: string | null;
   /** ISO times after which a waiting step gives up with a named error. */
-  deadlines: { servers?: string; configuration?: string; rollback?: string; destroy?: string; settle?: string };
+  deadlines: { servers?: string; agents?: string; configuration?: string; rollback?: string; destroy?: string; settle?: string };
   /** Provision attempts: 1, then one more per retry. Client tokens carry it. */
   attempt: number;
   /** Whether the project's quota holds this cluster's vCPUs and servers now. */

@@ -137,6 +137,18 @@ export interface CloudProvider {
   /** Gives each listed server a public address (or returns the one it has). */
   allocatePublicIps(input: { clusterId: string; serverIds: string[] }): Promise<Record<string, string>>;
 
+  /**
+   * Present when the provider's configuration reaches the servers through an agent on each that
+   * comes online some time after the server runs (SSM's agent on ec2): the servers whose agent is
+   * not online yet, by id — none when the profile needs no agent. The workflow starts the
+   * configuration once none is left. Throws `UnknownProfile` for a profile it cannot apply.
+   */
+  describeConfigurationAgents?(input: {
+    clusterId: string;
+    profile: string;
+    servers: { id: string; name: string; role: string }[];
+  }): Promise<{ offline: string[] }>;
+
   /** Starts applying a configuration profile to the servers; returns the run's id. */
   startConfiguration(input: {
     clusterId: string;

@@ -26,6 +26,11 @@ export const workflowEnvSchema = z.object({
   DEFAULT_PROVIDER: z.enum(PROVIDER_NAMES).default('local'),
   /** How long servers may take to be running before the cluster fails with ServersBootTimeout. */
   SERVER_BOOT_TIMEOUT_SECONDS: seconds(900),
+  /**
+   * How long after the servers run their configuration agents (SSM's on ec2) may take to come
+   * online before ConfigurationAgentsOffline; only for providers whose configuration has agents.
+   */
+  CONFIGURATION_AGENT_TIMEOUT_SECONDS: seconds(600),
   /** How long a configuration run may take before ConfigurationTimeout. */
   CONFIGURATION_TIMEOUT_SECONDS: seconds(3600),
   /** Polling interval after the first (boot-time sized) wait. */

@@ -1,5 +1,6 @@
 /** Destroying, retrying and expiring clusters. */
 import { Conflict } from '#domain/errors';
+import { DESTROY_FAILED_STEPS } from '#domain/failed-step';
 import { isTerminal, type Cluster, type ClusterStatus } from '#domain/model';
 import type { ClusterStore } from '#domain/cluster-store';
 import type { QuotaAmounts, QuotaStore } from '#domain/quota-store';
@@ -74,8 +75,9 @@ export const retryOwnCluster = async (deps: ChangeClusterDeps, project: string, 
   if (cluster.status !== 'FAILED') {
     throw new Conflict(`only a FAILED cluster can be retried; this one is ${cluster.status}`, [{ path: 'status', message: cluster.status }]);
   }
-  if (cluster.error?.step === 'destroy') {
-    throw new Conflict('the cluster failed while being destroyed: send DELETE again instead', [{ path: 'error.step', message: 'destroy' }]);
+  const failedStep = cluster.error?.step ?? '';
+  if (DESTROY_FAILED_STEPS.includes(failedStep)) {
+    throw new Conflict('the cluster failed while being destroyed: send DELETE again instead', [{ path: 'error.step', message: failedStep }]);
   }
   if (!cluster.quotaReserved) {
     await reserveQuota(deps, project, quotaAmounts(cluster.spec));

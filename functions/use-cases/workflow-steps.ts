@@ -20,6 +20,7 @@ import {
   ServersBootTimeout,
 } from '#domain/errors';
 import { isTerminal, type Cluster, type ClusterStatus, type Phase, type Server } from '#domain/model';
+import { failedStepOf, type CaughtError, type FailedSteps } from '#domain/failed-step';
 import { planServers, serverOptionsOf } from '#domain/plan';
 import { containerDocuments, containerEnvironment } from '#domain/configuration-inventory';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
@@ -29,6 +30,7 @@ import type { ClusterStore } from '#domain/cluster-store';
 import type { QuotaStore } from '#domain/quota-store';
 import type { WorkflowConfig } from '#lib/config';
 import { releaseClusterQuota } from './quota.ts';
+import { checkConfigurationAgents, configurationServers } from './configuration-agents.ts';
 import { countMetric, METRIC_NAMES, timeMetric } from '#lib/metrics';
 
 export const STEP_NAMES = [
@@ -39,6 +41,7 @@ export const STEP_NAMES = [
   'allocate-ips',
   'prepare-container',
   'name-container-failure',
+  'check-configuration-agents',
   'configure',
   'check-configuration',
   'activate',
@@ -50,24 +53,27 @@ export const STEP_NAMES = [
 ] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
-/** What a Catch puts into the state: the error name and its cause (a JSON string from Lambda). */
-export interface CaughtError {
-  Error: string;
-  Cause?: string;
-}
+export type { CaughtError };
 
 export interface StepInput {
   step: StepName;
   clusterId: string;
+  /**
+   * name-container-failure: the error the configuration container's run was caught with; rollback,
+   * from an execution of a definition older than `failed`: the error alone.
+   */
   failure?: CaughtError;
-  state?: { failure?: CaughtError; rollbackFailure?: CaughtError };
+  /** rollback: the error, filed under the step whose state caught it. */
+  failed?: FailedSteps;
+  /** record-failure, record-destroy-failure: the execution's state. */
+  state?: { failed?: FailedSteps; failure?: CaughtError; rollbackFailure?: CaughtError };
 }
 
 export interface StepDeps {
   clusters: ClusterStore;
   quotas: QuotaStore;
   providers: ProviderRegistry;
-  config: Pick<WorkflowConfig, 'SERVER_BOOT_TIMEOUT_SECONDS' | 'CONFIGURATION_TIMEOUT_SECONDS' | 'POLL_INTERVAL_SECONDS'> &
+  config: Pick<WorkflowConfig, 'SERVER_BOOT_TIMEOUT_SECONDS' | 'CONFIGURATION_AGENT_TIMEOUT_SECONDS' | 'CONFIGURATION_TIMEOUT_SECONDS' | 'POLL_INTERVAL_SECONDS'> &
     Partial<Pick<WorkflowConfig, 'DEFAULT_CONFIGURATION_RUNNER' | 'CONTAINER_RUNNER_ENABLED' | 'CONFIGURATION_SUBNETS' | 'CONFIGURATION_SECURITY_GROUPS'>>;
   /**
    * Where the configuration container's documents are kept for it to fetch (S3 on AWS); without
@@ -228,6 +234,8 @@ const plan = async (ctx: StepContext) => {
   return {
     servers: servers.length,
     runner,
+    // Whether "Start the configuration" waits for the provider's configuration agents first.
+    configurationAgents: provider.describeConfigurationAgents !== undefined,
     expectedBootSeconds: provider.timings.expectedBootSeconds,
     expectedConfigurationSeconds: provider.timings.expectedConfigurationSeconds,
   };
@@ -296,6 +304,8 @@ const createServers = async (ctx: StepContext) => {
 
 const describeServers = async (ctx: StepContext) => {
   const cluster = await ctx.load();
+  // Recorded before the provider is asked: the timeline shows the wait even when its first describe fails.
+  await ctx.enter('PROVISIONING', 'wait-servers', `waiting for ${cluster.servers.length} servers to run`);
   const seen = new Map((await ctx.provider(cluster).describeServers({ clusterId: cluster.id })).map((s) => [s.id, s]));
   const servers = cluster.servers.map((server): Server => {
     const found = server.id ? seen.get(server.id) : undefined;
@@ -305,7 +315,7 @@ const describeServers = async (ctx: StepContext) => {
   });
   const running = servers.filter((server) => server.state === 'ACTIVE').length;
   const changed = servers.some((server, i) => server.state !== cluster.servers[i]?.state);
-  await ctx.enter('PROVISIONING', 'wait-servers', `waiting for servers: ${running} of ${servers.length} running`, changed ? { servers } : {});
+  if (changed) await ctx.update(() => ({ servers }), `waiting for servers: ${running} of ${servers.length} running`);
   const failed = servers.filter((server) => server.state === 'ERROR');
   if (failed.length > 0) {
     const faults = failed.slice(0, 5).map((server) => {
@@ -339,10 +349,6 @@ const allocateIps = async (ctx: StepContext) => {
   return { allocated: Object.keys(addresses).length };
 };
 
-/** The servers as the provider's describe reports them: its `{ id, name, role }` view of the record. */
-const configurationServers = (cluster: Cluster) =>
-  cluster.servers.flatMap((server) => (server.id ? [{ id: server.id, name: server.name, role: server.role }] : []));
-
 /** How many nodes of a cluster keep a configuration message (each up to 200 characters). */
 export const MAX_NODE_MESSAGES = 50;
 
@@ -373,6 +379,9 @@ const nodeResults = (servers: Server[], nodes: ConfigurationStatus['nodes']): Pi
 const configure = async (ctx: StepContext) => {
   const cluster = await ctx.load();
   const provider = ctx.provider(cluster);
+  // Recorded before the provider is asked: a start that fails shows as the configuration's. A
+  // cluster CONFIGURING already (waiting for its agents, or a resumed run) keeps its phase.
+  if (cluster.status !== 'CONFIGURING') await ctx.enter('CONFIGURING', 'configure', `starting configuration '${cluster.spec.configuration.profile}'`);
   const configurationId =
     cluster.configurationId ??
     (await provider.startConfiguration({
@@ -493,13 +502,23 @@ const activate = async (ctx: StepContext) => {
   return { status: cluster.status };
 };
 
-const rollback = async (ctx: StepContext, failure: CaughtError | undefined) => {
+/**
+ * The cluster's error from what the failing state's Catch filed. An execution of a definition
+ * older than the filing (under way while this code was deployed) hands over the error alone:
+ * then the phase stands for the step.
+ */
+const clusterError = (cluster: Cluster, failed: FailedSteps | undefined, unfiled: CaughtError | undefined) => {
+  const caught = failedStepOf(failed, cluster);
+  const failure = caught?.error ?? unfiled;
+  return { code: failure?.Error ?? 'Unknown', message: causeMessage(failure?.Cause) || 'no cause given', step: caught?.step ?? cluster.phase };
+};
+
+const rollback = async (ctx: StepContext, failed: FailedSteps | undefined, unfiled: CaughtError | undefined) => {
   let cluster = await ctx.load();
   // A destroy took over: it deletes everything, and the cluster's record is its to write.
   if (BEING_DESTROYED.includes(cluster.status)) return { remaining: 0, waitSeconds: 0 };
   if (cluster.phase !== 'rollback') {
-    // The failed step is the phase the cluster was in when the error was caught.
-    const error = { code: failure?.Error ?? 'Unknown', message: causeMessage(failure?.Cause) || 'no cause given', step: cluster.phase };
+    const error = clusterError(cluster, failed, unfiled);
     cluster = await ctx.enter(cluster.status, 'rollback', `${error.code} at ${error.step}: rolling back`, {
       error,
       deadlines: { ...cluster.deadlines, rollback: ctx.deadline(ROLLBACK_TIMEOUT_SECONDS) },
@@ -519,12 +538,8 @@ const rollback = async (ctx: StepContext, failure: CaughtError | undefined) => {
 const recordFailure = async (ctx: StepContext, state: StepInput['state']) => {
   const cluster = await ctx.load();
   if (BEING_DESTROYED.includes(cluster.status)) return { status: cluster.status };
-  const failure = state?.failure;
-  const error = cluster.error ?? {
-    code: failure?.Error ?? 'Unknown',
-    message: causeMessage(failure?.Cause) || 'no cause given',
-    step: cluster.phase,
-  };
+  // Recorded by the rollback, unless it failed before it could record anything.
+  const error = cluster.error ?? clusterError(cluster, state?.failed, state?.failure);
   const rollbackFailure = state?.rollbackFailure;
   const message = rollbackFailure
     ? `${error.message}; the rollback did not complete (${rollbackFailure.Error}: ${causeMessage(rollbackFailure.Cause)})`
@@ -579,8 +594,9 @@ const recordDestroyed = async (ctx: StepContext) => {
 };
 
 const recordDestroyFailure = async (ctx: StepContext, state: StepInput['state']) => {
-  const failure = state?.failure;
-  const error = { code: failure?.Error ?? 'Unknown', message: causeMessage(failure?.Cause) || 'no cause given', step: 'destroy' };
+  const caught = failedStepOf(state?.failed);
+  const failure = caught?.error ?? state?.failure;
+  const error = { code: failure?.Error ?? 'Unknown', message: causeMessage(failure?.Cause) || 'no cause given', step: caught?.step ?? 'destroy' };
   await ctx.enter('FAILED', 'failed', `destroy failed: ${error.code}`, { error });
   return { status: 'FAILED' };
 };
@@ -602,6 +618,8 @@ export const runStep = async (deps: StepDeps, input: StepInput): Promise<Record<
       return prepareContainer(ctx);
     case 'name-container-failure':
       return nameContainerFailure(ctx, input.failure);
+    case 'check-configuration-agents':
+      return checkConfigurationAgents(ctx);
     case 'configure':
       return configure(ctx);
     case 'check-configuration':
@@ -609,7 +627,7 @@ export const runStep = async (deps: StepDeps, input: StepInput): Promise<Record<
     case 'activate':
       return activate(ctx);
     case 'rollback':
-      return rollback(ctx, input.failure);
+      return rollback(ctx, input.failed, input.failure);
     case 'record-failure':
       return recordFailure(ctx, input.state);
     case 'destroy':

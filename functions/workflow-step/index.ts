@@ -7,17 +7,21 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { runStep, STEP_NAMES, type StepDeps, type StepInput } from '#use-cases/workflow-steps';
+import { FAILING_STEPS } from '#domain/failed-step';
 import { logger } from '#lib/logger';
 import { traceInvocations } from '#lib/tracer';
 import { flushMetrics } from '#lib/metrics';
 
 const caught = z.object({ Error: z.string(), Cause: z.string().optional() }).passthrough();
 
+const failed = z.partialRecord(z.enum(FAILING_STEPS), caught);
+
 const stepInputSchema = z.object({
   step: z.enum(STEP_NAMES),
   clusterId: z.uuid(),
   failure: caught.optional(),
-  state: z.object({ failure: caught.optional(), rollbackFailure: caught.optional() }).passthrough().optional(),
+  failed: failed.optional(),
+  state: z.object({ failed: failed.optional(), failure: caught.optional(), rollbackFailure: caught.optional() }).passthrough().optional(),
 });
 
 export const workflowStepHandler = (deps: StepDeps) =>

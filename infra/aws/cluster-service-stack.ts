@@ -27,6 +27,7 @@ import { ConfigurationContainer, type ConfigurationContainerSettings } from './c
 import {
   configurationContainerFromContext,
   ec2SettingsFromContext,
+  resolveAgentTimeoutSeconds,
   resolveDefaultProvider,
   resolveDefaultRunner,
   resolveQuotaDefaults,
@@ -91,6 +92,16 @@ export interface ClusterServiceStackProps extends StackProps {
    * the functions' own defaults (4096, 2000, 2000)
    */
   readonly quotaDefaults?: QuotaDefaults;
+  /**
+   * How long the provision workflow waits for the servers' configuration agents (SSM's on ec2)
+   * to come online before it fails the cluster with ConfigurationAgentsOffline
+   * (`CONFIGURATION_AGENT_TIMEOUT_SECONDS`). Agents behind a NAT or on a cold image can take
+   * several minutes. At most 15 minutes: with the boot (15 min), configuration (1 h) and rollback
+   * (30 min) limits it fills the workflow's 2 h.
+   *
+   * @default - the `configurationAgentTimeoutSeconds` context value, else 10 minutes
+   */
+  readonly configurationAgentTimeout?: Duration;
 }
 
 /**
@@ -226,6 +237,8 @@ export class ClusterServiceStack extends Stack {
     const defaultRunner = resolveDefaultRunner(props.defaultConfigurationRunner ?? this.node.tryGetContext('defaultConfigurationRunner'), this.configurationContainer !== undefined);
     // Compat requests get their runner at create; native ones that name none get it at plan.
     for (const name of ['createCluster', WORKFLOW_STEP_FUNCTION] as const) functions[name].addEnvironment('DEFAULT_CONFIGURATION_RUNNER', defaultRunner);
+    const agentTimeout = resolveAgentTimeoutSeconds(props.configurationAgentTimeout?.toSeconds() ?? this.node.tryGetContext('configurationAgentTimeoutSeconds'));
+    functions[WORKFLOW_STEP_FUNCTION].addEnvironment('CONFIGURATION_AGENT_TIMEOUT_SECONDS', String(agentTimeout));
     const quotaDefaults = resolveQuotaDefaults(props.quotaDefaults, this);
     // Every function that reserves or releases quota reads the same defaults.
     for (const name of ['createCluster', 'createTrigger', 'changeCluster', 'expireClusters'] as const) {

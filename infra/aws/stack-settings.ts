@@ -58,6 +58,18 @@ export const resolveQuotaDefaults = (given: QuotaDefaults | undefined, scope: Co
   return variables;
 };
 
+/** The boot, agents, configuration and rollback limits together fit the provision workflow's TimeoutSeconds (2 h). */
+const MAX_AGENT_TIMEOUT_SECONDS = 900;
+
+export const resolveAgentTimeoutSeconds = (value: unknown): number => {
+  const given = value ?? 600;
+  const seconds = typeof given === 'string' && /^[0-9]+$/.test(given) ? Number(given) : given;
+  if (typeof seconds !== 'number' || !Number.isSafeInteger(seconds) || seconds < 1 || seconds > MAX_AGENT_TIMEOUT_SECONDS) {
+    throw new Error(`configurationAgentTimeoutSeconds must be whole seconds from 1 to ${MAX_AGENT_TIMEOUT_SECONDS}; got ${JSON.stringify(value)}`);
+  }
+  return seconds;
+};
+
 export const resolveDefaultRunner = (value: unknown, hasContainer: boolean): ConfigurationRunner => {
   const runner = value ?? (hasContainer ? 'container' : 'ssm');
   if (typeof runner !== 'string' || !(CONFIGURATION_RUNNERS as readonly string[]).includes(runner)) {

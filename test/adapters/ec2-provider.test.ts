@@ -839,6 +839,21 @@ describe('Ec2Provider configuration', () => {
     profiles: { lambda: { components: ['common', 'hdfs', 'yarn', 'kafka', 'flink'], run: { kind: 'ansible' as const, playbookFile: 'lambda.yml' } } },
   };
 
+  it('reports the servers not yet Online in SSM as the configuration agents to wait for, in one call, and none for profile none', async () => {
+    // Prepare
+    const { provider, ssmMock } = setup({ configuration: playbooks });
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: instanceId(1), PingStatus: 'Online' }] });
+
+    // Act
+    const lambda = await provider.describeConfigurationAgents({ clusterId: CLUSTER, profile: 'lambda', servers: nodes });
+    const none = await provider.describeConfigurationAgents({ clusterId: CLUSTER, profile: 'none', servers: nodes });
+
+    // Assess
+    expect(lambda).toEqual({ offline: [instanceId(2)] });
+    expect(none).toEqual({ offline: [] });
+    expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(1);
+  });
+
   it('throws TransientProviderError while a server is not yet Online in SSM, so the workflow retries with backoff', async () => {
     // Prepare
     const { provider, ssmMock, ec2Mock } = setup({ configuration: playbooks });

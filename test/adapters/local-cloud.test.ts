@@ -471,6 +471,49 @@ describe('LocalCloud configuration runs', () => {
   });
 });
 
+describe('LocalCloud configuration agents', () => {
+  const agentsOf = (cloud: LocalCloud, nodes: { id: string; name: string; role: string }[], profile = 'lambda') =>
+    cloud.describeConfigurationAgents({ clusterId: 'c1', profile, servers: nodes });
+
+  it('has every running server’s agent online at once by default', async () => {
+    const { cloud, nodes } = await runningCluster();
+
+    expect(await agentsOf(cloud, nodes)).toEqual([]);
+  });
+
+  it('brings an agent online LOCAL_CLOUD_AGENT_MS after its server is ACTIVE, not before', async () => {
+    // Prepare: servers ACTIVE 2000 ms after creation, agents 4000 ms later; the cluster is at 3000 ms
+    const { cloud, advance, nodes } = await runningCluster({ agentMs: { min: 4000, max: 4000 } });
+
+    // Act
+    const early = await agentsOf(cloud, nodes);
+    advance(2999);
+    const almost = await agentsOf(cloud, nodes);
+    advance(1);
+    const online = await agentsOf(cloud, nodes);
+
+    // Assess
+    expect(early).toEqual(nodes.map((node) => node.id));
+    expect(almost).toEqual(nodes.map((node) => node.id));
+    expect(online).toEqual([]);
+  });
+
+  it('has no agent online on a server still booting, nor on one it does not know in the cluster', async () => {
+    const { cloud } = await cloudAt();
+    const [booting] = await cloud.createServers({ clusterId: 'c1', clientToken: 'b1', networkIds: [], servers: requests('node', 1) });
+    const stranger = { id: 'srv-unknown', name: 'stranger', role: 'worker' };
+
+    expect(await agentsOf(cloud, [{ id: booting!.id, name: booting!.name, role: 'worker' }, stranger])).toEqual([booting!.id, stranger.id]);
+  });
+
+  it('waits for no agent for profile none, and refuses an unknown profile as a start would', async () => {
+    const { cloud, nodes } = await runningCluster({ agentMs: { min: 60_000, max: 60_000 } });
+
+    expect(await agentsOf(cloud, nodes, 'none')).toEqual([]);
+    expect(await caught(agentsOf(cloud, nodes, 'nope'))).toMatchObject({ name: 'UnknownProfile' });
+  });
+});
+
 describe('localCloudOptionsFromEnv', () => {
   it('uses the documented defaults when no variable is set', () => {
     // Act
@@ -480,6 +523,7 @@ describe('localCloudOptionsFromEnv', () => {
     expect(settings).toEqual({
       bootMs: { min: 1500, max: 4000 },
       configMs: { min: 1000, max: 3000 },
+      agentMs: { min: 0, max: 0 },
       deleteMs: { min: 100, max: 400 },
       apiLatencyMs: { min: 2, max: 10 },
       maxVcpus: 4096,
@@ -495,6 +539,7 @@ describe('localCloudOptionsFromEnv', () => {
     const settings = localCloudOptionsFromEnv({
       LOCAL_CLOUD_BOOT_MS: '100-200',
       LOCAL_CLOUD_CONFIG_MS: '50',
+      LOCAL_CLOUD_AGENT_MS: '0-90000',
       LOCAL_CLOUD_MAX_VCPUS: '64',
       LOCAL_CLOUD_MAX_SERVERS: '8',
       LOCAL_CLOUD_FAIL_PATTERN: 'fail-me',
@@ -506,6 +551,7 @@ describe('localCloudOptionsFromEnv', () => {
     expect(settings).toMatchObject({
       bootMs: { min: 100, max: 200 },
       configMs: { min: 50, max: 50 },
+      agentMs: { min: 0, max: 90_000 },
       maxVcpus: 64,
       maxServers: 8,
       apiErrorRate: 0.25,
@@ -517,6 +563,7 @@ describe('localCloudOptionsFromEnv', () => {
   it.each([
     ['LOCAL_CLOUD_BOOT_MS', 'abc'],
     ['LOCAL_CLOUD_CONFIG_MS', '3000-1000'],
+    ['LOCAL_CLOUD_AGENT_MS', 'soon'],
     ['LOCAL_CLOUD_DELETE_MS', '-5'],
     ['LOCAL_CLOUD_API_LATENCY_MS', '1-2-3'],
     ['LOCAL_CLOUD_MAX_VCPUS', '-1'],

@@ -51,6 +51,52 @@ const invocation = (commandId: string, instanceId: string, status: string, plugi
 });
 
 describe('SsmConfigurationRunner', () => {
+  describe('offlineAgents (the workflow’s wait before it starts a run)', () => {
+    it('lists the instances not Online in SSM, asking about 50 at a time', async () => {
+      // Prepare
+      const { runner, ssmMock } = setup();
+      const nodes = [node(0, 'master'), ...Array.from({ length: 120 }, (_, i) => node(i + 1))];
+      instancesOnline(ssmMock, new Set(nodes.filter((_, i) => i !== 2 && i !== 77).map((n) => n.id)));
+
+      // Act
+      const offline = await runner.offlineAgents({ profile: 'lambda', nodes });
+
+      // Assess
+      expect(offline).toEqual([nodes[2]!.id, nodes[77]!.id]);
+      expect(ssmMock.commandCalls(DescribeInstanceInformationCommand).map((call) => call.args[0].input.Filters?.[0]?.Values?.length)).toEqual([50, 50, 21]);
+    });
+
+    it('lists an instance SSM does not know yet (its agent never registered) as offline', async () => {
+      const { runner, ssmMock } = setup();
+      ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
+
+      expect(await runner.offlineAgents({ profile: 'lambda', nodes: [node(0, 'master')] })).toEqual([node(0, 'master').id]);
+    });
+
+    it('waits for no agent for profile none, and asks SSM nothing', async () => {
+      const { runner, ssmMock } = setup();
+
+      expect(await runner.offlineAgents({ profile: 'none', nodes: [node(0, 'master')] })).toEqual([]);
+      expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(0);
+    });
+
+    it('refuses a profile it cannot apply with UnknownProfile before asking SSM', async () => {
+      const { runner, ssmMock } = setup();
+
+      await expect(runner.offlineAgents({ profile: 'script', nodes: [node(0, 'master')] })).rejects.toMatchObject({ name: 'UnknownProfile' });
+      expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(0);
+    });
+
+    it('answers a throttled DescribeInstanceInformation as TransientProviderError, for the workflow to retry', async () => {
+      const { runner, ssmMock } = setup();
+      ssmMock
+        .on(DescribeInstanceInformationCommand)
+        .rejects(new SSMServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }));
+
+      await expect(runner.offlineAgents({ profile: 'lambda', nodes: [node(0, 'master')] })).rejects.toThrow(TransientProviderError);
+    });
+  });
+
   it('refuses to start while an instance is not yet Online in SSM, with a TransientProviderError and no command sent', async () => {
     // Prepare
     const { runner, ssmMock } = setup();

@@ -598,4 +598,23 @@ describe('configuration', () => {
     expect(variablesOf('readClusters')).not.toHaveProperty('QUOTA_MAX_VCPUS');
     expect(() => new ClusterServiceStack(new App({ context: { 'aws:cdk:bundling-stacks': [], quotaMaxServers: '-1' } }), 'BadQuota')).toThrow(/quotaMaxServers must be a whole number/);
   });
+
+  it('gives the workflow step the configuration agents’ time limit: 10 minutes, or the context’s, within the workflow’s 2 h', () => {
+    // Prepare
+    const app = (context: Record<string, unknown>) => new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+    const agentTimeoutOf = (stack: ClusterServiceStack) => {
+      const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function') as Resources);
+      const step = functions.find((fn) => fn.Properties?.Description === FUNCTIONS.workflowStep.description);
+      return (step?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.CONFIGURATION_AGENT_TIMEOUT_SECONDS;
+    };
+
+    // Act
+    const byDefault = agentTimeoutOf(new ClusterServiceStack(app({}), 'AgentsDefault'));
+    const fromContext = agentTimeoutOf(new ClusterServiceStack(app({ configurationAgentTimeoutSeconds: '900' }), 'AgentsContext'));
+
+    // Assess
+    expect(byDefault).toBe('600');
+    expect(fromContext).toBe('900');
+    expect(() => new ClusterServiceStack(app({ configurationAgentTimeoutSeconds: 3600 }), 'AgentsTooLong')).toThrow(/configurationAgentTimeoutSeconds must be whole seconds from 1 to 900/);
+  });
 });

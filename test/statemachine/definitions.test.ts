@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import validator from 'asl-validator';
 import { STEP_NAMES } from '#use-cases/workflow-steps';
+import { FAILING_STEPS, type FailingStep } from '#domain/failed-step';
 import { STATE_MACHINES } from '../../infra/routes.ts';
 import { WORKFLOW_KINDS } from '#domain/workflow';
 import { loadDefinition } from '../../infra/local/step-functions.ts';
@@ -14,8 +15,9 @@ interface State {
   Default?: string;
   End?: boolean;
   Parameters?: Record<string, unknown>;
+  ResultPath?: string | null;
   Retry?: { ErrorEquals: string[]; BackoffRate?: number; JitterStrategy?: string; MaxAttempts?: number }[];
-  Catch?: { ErrorEquals: string[]; Next: string }[];
+  Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string | null }[];
   Choices?: { Next: string }[];
 }
 
@@ -81,6 +83,32 @@ describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
       expect(catcher, name).toBeDefined();
       expect(failurePath.has(catcher?.Next ?? ''), `${name} → ${catcher?.Next}`).toBe(true);
       expect(definition.States[catcher?.Next ?? ''], name).toBeDefined();
+    }
+  });
+
+  // The key a Task files its caught error under: its step; the ECS task runs none, so it has its own.
+  const keyOf = (state: State): string => (state.Resource === 'arn:aws:states:::ecs:runTask.sync' ? 'run-container' : String(state.Parameters?.step));
+  const isStep = (state: State): boolean => FAILING_STEPS.includes(keyOf(state) as FailingStep);
+
+  it('files every step Task’s caught error under its own step, so the failed step is the state that failed', () => {
+    const steps = tasks.filter(([, state]) => isStep(state));
+    expect(steps.length).toBeGreaterThan(0);
+    for (const [name, state] of steps) {
+      expect(state.Catch?.map((c) => c.ResultPath), name).toEqual(state.Catch?.map(() => `$.failed.${keyOf(state)}`));
+    }
+    expect(new Set(steps.map(([, state]) => keyOf(state))).size, 'one state per step').toBe(steps.length);
+  });
+
+  it('hands the failure path what the failing state filed, and files nothing there under a step but the container’s named error', () => {
+    for (const [name, state] of tasks.filter(([, state]) => !isStep(state))) {
+      for (const catcher of state.Catch ?? []) expect(catcher.ResultPath, name).not.toMatch(/^\$\.failed/);
+      const parameters = state.Parameters ?? {};
+      if (parameters.step === 'rollback') expect(parameters['failed.$'], name).toBe('$.failed');
+      if (parameters.step === 'record-failure' || parameters.step === 'record-destroy-failure') expect(parameters['state.$'], name).toBe('$');
+      if (parameters.step === 'name-container-failure') {
+        expect(parameters['failure.$'], name).toBe('$.failed.run-container');
+        expect(state.ResultPath, name).toBe('$.failed.run-container');
+      }
     }
   });
 

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ProviderError, TransientProviderError } from '#domain/errors';
+import type { CloudProvider } from '#domain/provider';
 import { CONTAINER_LAMBDA_PHASES, seedRequest } from '../support/clusters.ts';
 import { startWorkflowHarness, transitions, type WorkflowHarness } from '../support/workflow.ts';
 
@@ -9,6 +11,14 @@ afterEach(async () => {
 });
 
 const serversOf = (h: WorkflowHarness, clusterId: string) => h.cloud.listServers().filter((server) => server.clusterId === clusterId);
+
+/** The local provider, except that starting a configuration always fails with `error()`. */
+const refusingToConfigure = (error: () => Error) => (provider: CloudProvider): CloudProvider =>
+  Object.assign(Object.create(provider) as CloudProvider, {
+    startConfiguration: async () => {
+      throw error();
+    },
+  });
 
 describe('the provision workflow (statemachine/provision.asl.json, executed locally)', () => {
   it('takes the seed request to ACTIVE with a master, its slaves and the master’s public IP', async () => {
@@ -115,6 +125,38 @@ describe('the provision workflow (statemachine/provision.asl.json, executed loca
     expect(cluster.error?.step).toMatch(/^configure:/);
     expect(cluster.error?.message).toContain('my-first-lambda-instance-slave-1');
     expect(serversOf(harness, cluster.id)).toEqual([]);
+  });
+
+  it('fails at the configure step, CONFIGURING on its timeline, when the configuration cannot be started (SSM unreachable)', async () => {
+    // Prepare
+    harness = await startWorkflowHarness({
+      provider: refusingToConfigure(() => new TransientProviderError('SSM SendCommand: connect ETIMEDOUT ssm.eu-west-1.amazonaws.com')),
+    });
+
+    // Act
+    const { cluster, execution } = await harness.run({ ...seedRequest(), slaves: 2 });
+
+    // Assess
+    expect(cluster.status).toBe('FAILED');
+    expect(cluster.error).toMatchObject({ code: 'TransientProviderError', step: 'configure' });
+    expect(cluster.error?.message).toContain('ETIMEDOUT');
+    expect(execution.states.some((s) => s.name === 'Start the configuration' && s.event === 'StateRetried')).toBe(true);
+    const phases = (await harness.table.clusters.listEvents(cluster.id)).map((e) => `${e.status}/${e.phase}`);
+    expect(phases).toContain('CONFIGURING/configure');
+    expect(phases.indexOf('CONFIGURING/configure')).toBeGreaterThan(phases.indexOf('PROVISIONING/allocate-ips'));
+    expect(serversOf(harness, cluster.id)).toEqual([]);
+  });
+
+  it.each([
+    ['an unknown profile', () => new ProviderError('UnknownProfile', "No SSM configuration for profile 'lambda'; this deployment has none")],
+    ['a configuration variable SSM cannot take', () => new ProviderError('InvalidConfigurationVariable', 'configuration variable master_name=a b cannot be passed to SSM safely')],
+  ])('fails at the configure step, not the one before, for %s', async (_, error) => {
+    harness = await startWorkflowHarness({ provider: refusingToConfigure(error) });
+
+    const { cluster } = await harness.run(seedRequest());
+
+    expect(cluster.status).toBe('FAILED');
+    expect(cluster.error).toMatchObject({ code: error().name, step: 'configure' });
   });
 
   describe('with the container runner (configuration.runner container: the ECS task’s local stand-in)', () => {

@@ -31,6 +31,7 @@ export const FAST_CLOUD: LocalCloudOptions = {
 export const TEST_WORKFLOW_CONFIG: WorkflowConfig = {
   DEFAULT_PROVIDER: 'local',
   SERVER_BOOT_TIMEOUT_SECONDS: 30,
+  CONFIGURATION_AGENT_TIMEOUT_SECONDS: 30,
   CONFIGURATION_TIMEOUT_SECONDS: 30,
   POLL_INTERVAL_SECONDS: 1,
   DEFAULT_CONFIGURATION_RUNNER: 'ssm',
@@ -68,6 +69,10 @@ export const startWorkflowHarness = async (options: {
   provider?: (provider: CloudProvider) => CloudProvider;
   /** Whether the container's COMPONENT lines reach the configuration-progress handler (as its log subscription does on AWS). */
   containerProgress?: boolean;
+  /** Runs before each call of the workflow-step function with its event: what it throws is that step's failure, as a fault would be. */
+  beforeStep?: (event: { step: string; clusterId: string }) => void;
+  /** Runs before the configuration container's stand-in starts: what it throws is the ECS task's failure. */
+  beforeContainer?: () => void;
 } = {}): Promise<WorkflowHarness> => {
   const table = await startTestTable();
   const cloud = await LocalCloud.open({ ...FAST_CLOUD, ...options.cloud });
@@ -75,6 +80,12 @@ export const startWorkflowHarness = async (options: {
   const local = new LocalCloudProvider(cloud);
   const provider = options.provider ? options.provider(local) : local;
   const providers = providerRegistry([provider]);
+  const stepHandler = workflowStepHandler({ clusters: table.clusters, quotas: table.quotas, providers, config }) as unknown as LocalLambda;
+  const container = localConfigurationContainer({
+    provider,
+    pollMs: 10,
+    ...(options.containerProgress === false ? {} : { progress: configurationProgressHandler({ clusters: table.clusters }) as unknown as LocalLambda }),
+  });
   const machine = (kind: WorkflowKind) =>
     new LocalWorkflow({
       file: STATE_MACHINES[kind].file,
@@ -82,16 +93,18 @@ export const startWorkflowHarness = async (options: {
       functions: {
         WorkflowStepFunctionArn: {
           name: 'workflow-step',
-          handler: workflowStepHandler({ clusters: table.clusters, quotas: table.quotas, providers, config }) as unknown as LocalLambda,
+          handler: async (event, context) => {
+            options.beforeStep?.(event as { step: string; clusterId: string });
+            return stepHandler(event, context);
+          },
           timeoutMs: 120_000,
         },
       },
       resources: {
-        [ECS_RUN_TASK_SYNC]: localConfigurationContainer({
-          provider,
-          pollMs: 10,
-          ...(options.containerProgress === false ? {} : { progress: configurationProgressHandler({ clusters: table.clusters }) as unknown as LocalLambda }),
-        }),
+        [ECS_RUN_TASK_SYNC]: async (parameters) => {
+          options.beforeContainer?.();
+          return container(parameters);
+        },
       },
       substitutions: LOCAL_CONFIGURATION_SUBSTITUTIONS,
       waitMs: options.waitMs ?? 20,

@@ -49,7 +49,7 @@ const depsFor = (provider: CloudProvider): StepDeps => ({
   clusters: table.clusters,
   quotas: table.quotas,
   providers: providerRegistry([provider]),
-  config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 600, POLL_INTERVAL_SECONDS: 1 },
+  config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_AGENT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 600, POLL_INTERVAL_SECONDS: 1 },
 });
 
 const configuring = () =>
@@ -178,7 +178,7 @@ describe('per-node configuration results on the cluster record', () => {
     const { record } = await storeCluster(table, clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:hdfs', servers: failedServers, configurationId: 'run-1' }));
 
     // Act
-    await runStep(depsFor(deleting), { step: 'rollback', clusterId: CLUSTER_ID, failure: { Error: 'ConfigurationFailed' } });
+    await runStep(depsFor(deleting), { step: 'rollback', clusterId: CLUSTER_ID, failed: { 'check-configuration': { Error: 'ConfigurationFailed' } } });
 
     // Assess
     expect((await record()).servers.map((s) => s.state)).toEqual(['DELETED', 'DELETED', 'DELETED']);

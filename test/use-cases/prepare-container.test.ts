@@ -36,6 +36,7 @@ const depsFor = (enabled: boolean): StepDeps => ({
   providers: { get: () => ({ name: 'ec2', inventoryVars: { ansible_user: 'admin', ntp_servers: ['169.254.169.123'] } }) } as unknown as ProviderRegistry,
   config: {
     SERVER_BOOT_TIMEOUT_SECONDS: 30,
+    CONFIGURATION_AGENT_TIMEOUT_SECONDS: 30,
     CONFIGURATION_TIMEOUT_SECONDS: 30,
     POLL_INTERVAL_SECONDS: 1,
     CONTAINER_RUNNER_ENABLED: enabled,

@@ -62,7 +62,7 @@ const depsFor = (provider: CloudProvider): StepDeps => ({
   clusters: table.clusters,
   quotas: table.quotas,
   providers: providerRegistry([provider]),
-  config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 30, POLL_INTERVAL_SECONDS: 1 },
+  config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_AGENT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 30, POLL_INTERVAL_SECONDS: 1 },
 });
 
 describe('the create steps pass the spec’s options to the provider', () => {

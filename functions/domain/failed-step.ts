@@ -1,0 +1,66 @@
+/**
+ * Which step a failed cluster failed at: the cluster's `error.step` (design.md §5).
+ *
+ * It is taken from the state that failed, never from the last phase written: a step can fail
+ * before it writes its phase (a provider call that comes first, a refused input, a Lambda that
+ * timed out), and the phase then still names the step before it. Every Task state of the
+ * workflows catches its errors into `$.failed.<its step>` — the key is the state's own `step`
+ * parameter, which test/statemachine/definitions.test.ts holds every Task to — so the failure
+ * path learns the step from where the error was caught.
+ */
+import type { Cluster, Phase } from './model.ts';
+
+/** What a Catch puts into the state: the error name and its cause (a JSON string from Lambda). */
+export interface CaughtError {
+  Error: string;
+  Cause?: string;
+}
+
+/**
+ * The key each Task state's Catch files its error under, and the step recorded for it: the
+ * phase the step records while it works. The ECS task runs no step of the step function; it
+ * files under `run-container`.
+ */
+export const FAILED_STEPS = {
+  plan: 'plan',
+  'create-networks': 'create-networks',
+  'create-servers': 'create-servers',
+  'describe-servers': 'wait-servers',
+  'allocate-ips': 'allocate-ips',
+  'prepare-container': 'configure:container',
+  'run-container': 'configure:container',
+  'check-configuration-agents': 'configure',
+  configure: 'configure',
+  'check-configuration': 'configure',
+  activate: 'ready',
+  destroy: 'destroy',
+  'record-destroyed': 'destroyed',
+} as const satisfies Record<string, Phase>;
+export type FailingStep = keyof typeof FAILED_STEPS;
+export const FAILING_STEPS = Object.keys(FAILED_STEPS) as FailingStep[];
+
+/** The Catch's `$.failed`: one entry, keyed by the step whose state caught the error. */
+export type FailedSteps = Partial<Record<FailingStep, CaughtError>>;
+
+/** A destroy that failed: the cluster's resources may be partly gone, so it is not provisioned again. */
+export const DESTROY_FAILED_STEPS: readonly string[] = [FAILED_STEPS.destroy, FAILED_STEPS['record-destroyed']];
+
+const configures = (phase: string): boolean => phase === 'configure' || phase.startsWith('configure:');
+
+/**
+ * The failed step and its error from the Catch's `$.failed`; undefined when nothing was caught.
+ * A configuration names its component as it goes (`configure:<component>`, from the run or the
+ * container's lines): when the failed state is a configuration step, the record's component says
+ * where in it the run stopped.
+ */
+export const failedStepOf = (
+  failed: FailedSteps | undefined,
+  /** The record as it is now; without it the step is not refined. */
+  cluster?: Pick<Cluster, 'status' | 'phase'>,
+): { step: string; error: CaughtError } | undefined => {
+  const [key, error] = (Object.entries(failed ?? {}) as [FailingStep, CaughtError | undefined][]).find(([, caught]) => caught !== undefined) ?? [];
+  if (!key || !error) return undefined;
+  const step: string = FAILED_STEPS[key];
+  const refined = cluster && configures(step) && cluster.status === 'CONFIGURING' && cluster.phase.startsWith('configure:');
+  return { step: refined ? cluster.phase : step, error };
+};
