@@ -6,16 +6,19 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 import { logger } from '#lib/logger';
-import { localContext } from './step-functions.ts';
+import { invokeLocally } from './invocations.ts';
 
 const API_ID = 'local';
 const STAGE = 'prod';
 /** API Gateway's own payload limit; handlers enforce the service's smaller one. */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+/** API Gateway's integration timeout. */
+const INTEGRATION_TIMEOUT_MS = 29_000;
+const AUTHORIZER_TIMEOUT_MS = 5_000;
 
-export type ProxyHandler = (event: APIGatewayProxyEvent, context: ReturnType<typeof localContext>) => Promise<APIGatewayProxyResult>;
+export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 export type RequestAuthorizer = (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
 
 export interface LocalRoute {
@@ -137,7 +140,7 @@ export const createLocalApi = (options: LocalApiOptions): Server => {
     if (route.authorize) {
       let result: APIGatewayAuthorizerResult;
       try {
-        result = await options.authorizer({
+        result = await invokeLocally('authorizer', AUTHORIZER_TIMEOUT_MS, () => options.authorizer({
           type: 'REQUEST',
           methodArn,
           resource: route.path,
@@ -150,7 +153,7 @@ export const createLocalApi = (options: LocalApiOptions): Server => {
           multiValueQueryStringParameters: query.multi,
           stageVariables: null,
           requestContext: { requestId, stage: STAGE, apiId: API_ID, resourcePath: route.path, httpMethod: method } as APIGatewayRequestAuthorizerEvent['requestContext'],
-        });
+        }));
       } catch (error) {
         if (error instanceof Error && error.message === 'Unauthorized') {
           awsMessage(res, 401, 'Unauthorized');
@@ -201,12 +204,16 @@ export const createLocalApi = (options: LocalApiOptions): Server => {
       isBase64Encoded: false,
     } as unknown as APIGatewayProxyEvent;
 
-    let result: APIGatewayProxyResult;
-    try {
-      result = await route.handler(event, localContext(route.functionName, 29_000));
-    } catch (error) {
+    const result = await invokeLocally(route.functionName, INTEGRATION_TIMEOUT_MS, async (context) => {
+      try {
+        return await route.handler(event, context);
+      } catch (error) {
+        logger.error('handler failed', { error, route: route.path });
+        return null;
+      }
+    });
+    if (!result) {
       // A Lambda that throws instead of answering: API Gateway's 502.
-      logger.error('handler failed', { error, route: route.path });
       awsMessage(res, 502, 'Internal server error');
       return;
     }

@@ -5,11 +5,11 @@
  * dead-letter list after the last try, as the deployed queue does.
  */
 import { randomUUID } from 'node:crypto';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { EventPublisher } from '#domain/event-bus';
 import { DETAIL_TYPES, SERVICE_SOURCE, type PublishedEvent } from '#domain/events';
 import { logger } from '#lib/logger';
-import { localContext } from './step-functions.ts';
+import { invokeLocally, outsideInvocations } from './invocations.ts';
 
 export const LOCAL_BUS_NAME = 'cluster-service';
 /** As the deployed queue's redrive policy: a message is tried this often before the DLQ. */
@@ -37,7 +37,7 @@ export interface BusEvent {
   detail: unknown;
 }
 
-type SqsHandler = (event: SQSEvent, context: ReturnType<typeof localContext>) => Promise<SQSBatchResponse | void>;
+type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
 
 export class LocalEventBus implements EventPublisher {
   private readonly kept: BusEvent[] = [];
@@ -108,42 +108,53 @@ export class LocalEventBus implements EventPublisher {
   }
 
   private deliver(event: BusEvent): void {
-    const delivery = (async () => {
-      for (let receive = 1; receive <= MAX_RECEIVES && !this.stopped; receive++) {
-        const message: SQSEvent = {
-          Records: [
-            {
-              messageId: randomUUID(),
-              receiptHandle: randomUUID(),
-              body: JSON.stringify(event),
-              attributes: {
-                ApproximateReceiveCount: String(receive),
-                SentTimestamp: String(Date.parse(event.time)),
-                SenderId: 'events.amazonaws.com',
-                ApproximateFirstReceiveTimestamp: String(Date.now()),
-              },
-              messageAttributes: {},
-              md5OfBody: '',
-              eventSource: 'aws:sqs',
-              eventSourceARN: 'arn:aws:sqs:local:000000000000:create-requests',
-              awsRegion: 'local',
+    // The queue delivers later, outside the request or invocation that put the event.
+    outsideInvocations(() => {
+      const delivery: Promise<void> = this.receive(event)
+        .catch((error: unknown) => logger.error('a create request could not be delivered', { eventId: event.id, error }))
+        .finally(() => this.deliveries.delete(delivery));
+      this.deliveries.add(delivery);
+    });
+  }
+
+  /** The queue's receives of one message, until the trigger takes it or it goes to the dead-letter list. */
+  private async receive(event: BusEvent): Promise<void> {
+    for (let receive = 1; receive <= MAX_RECEIVES && !this.stopped; receive++) {
+      const message: SQSEvent = {
+        Records: [
+          {
+            messageId: randomUUID(),
+            receiptHandle: randomUUID(),
+            body: JSON.stringify(event),
+            attributes: {
+              ApproximateReceiveCount: String(receive),
+              SentTimestamp: String(Date.parse(event.time)),
+              SenderId: 'events.amazonaws.com',
+              ApproximateFirstReceiveTimestamp: String(Date.now()),
             },
-          ],
-        };
+            messageAttributes: {},
+            md5OfBody: '',
+            eventSource: 'aws:sqs',
+            eventSourceARN: 'arn:aws:sqs:local:000000000000:create-requests',
+            awsRegion: 'local',
+          },
+        ],
+      };
+      const handled = await invokeLocally('create-trigger', 60_000, async (context) => {
         try {
-          const response = await this.trigger(message, localContext('create-trigger', 60_000));
-          if (!response || response.batchItemFailures.length === 0) return;
+          const response = await this.trigger(message, context);
+          return !response || response.batchItemFailures.length === 0;
         } catch (error) {
           logger.warn('create trigger failed; the message will be redelivered', { eventId: event.id, receive, error });
+          return false;
         }
-        await new Promise((resolve) => setTimeout(resolve, REDELIVERY_MS * receive));
-      }
-      if (!this.stopped) {
-        logger.error('create request sent to the dead-letter list', { eventId: event.id });
-        this.deadLetters.push({ event, receives: MAX_RECEIVES });
-      }
-    })();
-    this.deliveries.add(delivery);
-    void delivery.finally(() => this.deliveries.delete(delivery));
+      });
+      if (handled) return;
+      await new Promise((resolve) => setTimeout(resolve, REDELIVERY_MS * receive));
+    }
+    if (!this.stopped) {
+      logger.error('create request sent to the dead-letter list', { eventId: event.id });
+      this.deadLetters.push({ event, receives: MAX_RECEIVES });
+    }
   }
 }

@@ -33,6 +33,7 @@ import type { LocalConfig } from './config.ts';
 import { ensureTable, LOCAL_TABLE_NAME, startLocalDynamoDb } from './dynamodb.ts';
 import { LocalWorkflow, LocalWorkflows, type LocalLambda } from './step-functions.ts';
 import { LocalEventBus, type PutEventsEntry } from './event-bus.ts';
+import { invokeLocally, outsideInvocations, scopeInvocations } from './invocations.ts';
 import { ECS_RUN_TASK_SYNC, LOCAL_CONFIGURATION_SUBSTITUTIONS, localConfigurationContainer } from './configuration-container.ts';
 import { errorBody } from '#lib/http';
 
@@ -84,6 +85,8 @@ const localToken = async (config: LocalConfig, dataDir: string | null): Promise<
 
 export const startLocalStack = async (options: LocalStackOptions): Promise<LocalStack> => {
   const { config } = options;
+  // Many functions, overlapping invocations, one process: each invocation keeps its context to itself.
+  scopeInvocations();
   const dataDir = options.inMemory ? null : path.resolve(config.LOCAL_DATA_DIR);
   if (dataDir) await mkdir(dataDir, { recursive: true });
 
@@ -139,14 +142,18 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   // The bus delivers create requests to the trigger, which puts rejections back on the bus.
   let trigger: ReturnType<typeof createTriggerHandler> | undefined;
   const events = new LocalEventBus((event, context) => (trigger ? trigger(event, context) : Promise.reject(new Error('the trigger is not ready'))));
-  trigger = createTriggerHandler({ store, workflows, quotaDefaults, providers, defaultProvider: config.DEFAULT_PROVIDER, events });
+  // The batch handlers are built as Lambda's init phase builds them, outside any invocation:
+  // their processors keep state per invocation.
+  trigger = outsideInvocations(() => createTriggerHandler({ store, workflows, quotaDefaults, providers, defaultProvider: config.DEFAULT_PROVIDER, events }));
   // Local mode delivers webhooks to loopback receivers too (a deployed stack refuses internal addresses).
-  publishStatus = publishStatusHandler({
-    store,
-    events,
-    webhooks: new HttpWebhookSender({ allowInternal: true }),
-    ...(options.webhookRetryDelaysMs ? { retryDelaysMs: options.webhookRetryDelaysMs } : {}),
-  });
+  publishStatus = outsideInvocations(() =>
+    publishStatusHandler({
+      store,
+      events,
+      webhooks: new HttpWebhookSender({ allowInternal: true }),
+      ...(options.webhookRetryDelaysMs ? { retryDelaysMs: options.webhookRetryDelaysMs } : {}),
+    }),
+  );
 
   const routes: LocalRoute[] = [
     ...ROUTES.map((route) => ({ method: route.method, path: route.path, functionName: route.function, handler: handlers[route.function], authorize: true })),
@@ -197,7 +204,9 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
 
   // The deployed stack runs the expiry sweep on a schedule; here a timer does, never keeping the process alive.
   const sweep = setInterval(() => {
-    expireClusters({ store, workflows, quotaDefaults }).catch((error: unknown) => logger.error('expiry sweep failed', { error }));
+    invokeLocally('expire-clusters', timeoutMs('expireClusters'), () => expireClusters({ store, workflows, quotaDefaults })).catch((error: unknown) =>
+      logger.error('expiry sweep failed', { error }),
+    );
   }, config.LOCAL_EXPIRY_SWEEP_MS);
   sweep.unref();
 
