@@ -10,6 +10,7 @@ import type { EventPublisher } from '#domain/event-bus';
 import { DETAIL_TYPES, SERVICE_SOURCE, type PublishedEvent } from '#domain/events';
 import { logger } from '#lib/logger';
 import { invokeLocally, outsideInvocations } from './invocations.ts';
+import type { PutEventsEntry } from './put-events.ts';
 
 export const LOCAL_BUS_NAME = 'cluster-service';
 /** As the deployed queue's redrive policy: a message is tried this often before the DLQ. */
@@ -17,13 +18,6 @@ const MAX_RECEIVES = 3;
 const REDELIVERY_MS = 200;
 /** Events kept for GET /_local/events. */
 const KEPT_EVENTS = 1000;
-
-export interface PutEventsEntry {
-  Source?: unknown;
-  DetailType?: unknown;
-  Detail?: unknown;
-  EventBusName?: unknown;
-}
 
 export interface BusEvent {
   version: '0';
@@ -47,22 +41,28 @@ export class LocalEventBus implements EventPublisher {
 
   constructor(private readonly trigger: SqsHandler) {}
 
-  /** PutEvents: answers per entry, as EventBridge does, and routes what the rule matches. */
+  /**
+   * PutEvents, for entries of the right shape and size (put-events.ts): answers per entry, as
+   * EventBridge does, and routes what the rule matches.
+   */
   putEvents(entries: PutEventsEntry[]): { FailedEntryCount: number; Entries: ({ EventId: string } | { ErrorCode: string; ErrorMessage: string })[] } {
     const results = entries.map((entry) => {
-      if (typeof entry.Source !== 'string' || entry.Source.length === 0) return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Source is required' };
-      if (typeof entry.DetailType !== 'string' || entry.DetailType.length === 0) return { ErrorCode: 'InvalidArgument', ErrorMessage: 'DetailType is required' };
+      if (!entry.Source) return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Source is required' };
+      if (!entry.DetailType) return { ErrorCode: 'InvalidArgument', ErrorMessage: 'DetailType is required' };
       if (entry.EventBusName !== undefined && entry.EventBusName !== LOCAL_BUS_NAME && entry.EventBusName !== 'default') {
-        return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${String(entry.EventBusName)} does not exist` };
+        return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${entry.EventBusName} does not exist` };
       }
       let detail: unknown;
       try {
-        detail = JSON.parse(typeof entry.Detail === 'string' ? entry.Detail : '');
+        detail = JSON.parse(entry.Detail ?? '');
       } catch {
         return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed' };
       }
       if (!detail || typeof detail !== 'object' || Array.isArray(detail)) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail must be a JSON object' };
-      const event = this.accept(entry.Source, entry.DetailType, detail);
+      const event = this.accept(entry.Source, entry.DetailType, detail, {
+        resources: entry.Resources ?? [],
+        ...(entry.Time !== undefined ? { time: new Date(entry.Time * 1000).toISOString() } : {}),
+      });
       return { EventId: event.id };
     });
     return { FailedEntryCount: results.filter((result) => 'ErrorCode' in result).length, Entries: results };
@@ -88,16 +88,16 @@ export class LocalEventBus implements EventPublisher {
     await this.idle();
   }
 
-  private accept(source: string, detailType: string, detail: unknown): BusEvent {
+  private accept(source: string, detailType: string, detail: unknown, options: { resources?: string[]; time?: string } = {}): BusEvent {
     const event: BusEvent = {
       version: '0',
       id: randomUUID(),
       'detail-type': detailType,
       source,
       account: '000000000000',
-      time: new Date().toISOString(),
+      time: options.time ?? new Date().toISOString(),
       region: 'local',
-      resources: [],
+      resources: options.resources ?? [],
       detail,
     };
     this.kept.push(event);

@@ -32,10 +32,10 @@ import { createLocalApi, type LocalRoute, type ProxyHandler } from './api-gatewa
 import type { LocalConfig } from './config.ts';
 import { ensureTable, LOCAL_TABLE_NAME, startLocalDynamoDb } from './dynamodb.ts';
 import { LocalWorkflow, LocalWorkflows, type LocalLambda } from './step-functions.ts';
-import { LocalEventBus, type PutEventsEntry } from './event-bus.ts';
+import { LocalEventBus } from './event-bus.ts';
+import { putEventsHandler } from './put-events.ts';
 import { invokeLocally, outsideInvocations, scopeInvocations } from './invocations.ts';
 import { ECS_RUN_TASK_SYNC, LOCAL_CONFIGURATION_SUBSTITUTIONS, localConfigurationContainer } from './configuration-container.ts';
-import { errorBody } from '#lib/http';
 
 /** Statuses whose workflow was cut short by a stop or crash and must be started again. */
 const RESUMABLE = ['PENDING', 'PROVISIONING', 'CONFIGURING', 'DESTROYING'] as const;
@@ -160,25 +160,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     // Local only: the emulated cloud's inventory, so tests and people can count what is left running.
     { method: 'GET', path: '/_local/cloud/servers', functionName: 'local-cloud', authorize: false, handler: async () => json(200, { items: cloud.listServers() }) },
     // Local only: PutEvents onto the service's bus (as `aws events put-events` would), and what is on it.
-    {
-      method: 'POST',
-      path: '/_local/events',
-      functionName: 'local-events',
-      authorize: false,
-      handler: async (event) => {
-        let body: unknown;
-        try {
-          body = JSON.parse(event.body ?? '');
-        } catch {
-          return json(400, errorBody('MalformedJson', 'the body is not valid JSON'));
-        }
-        const entries = body && typeof body === 'object' && 'Entries' in body ? (body as { Entries: unknown }).Entries : undefined;
-        if (!Array.isArray(entries) || entries.length === 0 || entries.length > 10) {
-          return json(400, errorBody('ValidationError', 'Entries must be a list of 1 to 10 PutEvents entries', [{ path: 'Entries', message: 'must hold 1 to 10 entries' }]));
-        }
-        return json(200, events.putEvents(entries as PutEventsEntry[]));
-      },
-    },
+    { method: 'POST', path: '/_local/events', functionName: 'local-events', authorize: false, handler: putEventsHandler(events) },
     { method: 'GET', path: '/_local/events', functionName: 'local-events', authorize: false, handler: async () => json(200, { items: events.events() }) },
   ];
   const server = createLocalApi({ routes, authorizer: createAuthorizer({ store }) });
