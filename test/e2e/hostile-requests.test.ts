@@ -2,9 +2,11 @@
  * Requests no client should send, each answered as a gateway and the service answer them: a 4xx
  * naming what is wrong, and the process still serving afterwards.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DETAIL_TYPES } from '#domain/events';
 import type { LocalStack } from '../../infra/local/stack.ts';
+import { ROUTES } from '../../infra/routes.ts';
 import { startTestStack } from '../support/stack.ts';
 import { rawRequest, type RawResponse } from '../support/raw-http.ts';
 
@@ -73,6 +75,65 @@ describe('POST /_local/events checks entries at the door, as EventBridge does', 
 
     expect(response.status).toBe(400);
     expect(detailPaths(response)).toEqual([path]);
+    await expectServing();
+  });
+});
+
+/** Every route, with its path parameters filled by `value`. */
+const everyRoute = (value: string) => ROUTES.map((route) => ({ method: route.method, path: route.path.replace(/\{\w+\}/g, value) }));
+
+describe('client-chosen names such as __proto__ and constructor are ordinary names', () => {
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('answers 400 naming an unknown query parameter %s on the list', async (name) => {
+    const response = await rawRequest(stack.url, { method: 'GET', path: `/v1/clusters?${name}=1`, headers: [auth()] });
+
+    expect(response.status).toBe(400);
+    expect(detailPaths(response)).toEqual([name]);
+  });
+
+  it.each(everyRoute(randomUUID()))('answers $method $path with __proto__ and constructor headers as without them', async ({ method, path }) => {
+    const body = method === 'POST' ? '{}' : undefined;
+    const plain = await rawRequest(stack.url, { method, path, headers: [auth(), jsonType], ...(body ? { body } : {}) });
+
+    const hostile = await rawRequest(stack.url, {
+      method,
+      path,
+      headers: [auth(), jsonType, ['constructor', 'x'], ['__proto__', 'x'], ['toString', 'x']],
+      ...(body ? { body } : {}),
+    });
+
+    expect(plain.status).toBeLessThan(500);
+    expect(hostile.status).toBe(plain.status);
+  });
+});
+
+describe('a path parameter that is not valid percent-encoding', () => {
+  const routes = ROUTES.filter((route) => route.path.includes('{'));
+
+  it.each(routes.flatMap((route) => ['%E0%A4%A', '%', '%zz', '%FF%FE'].map((value) => ({ method: route.method, path: route.path, value }))))(
+    'is a 400 naming the parameter: $method $path with $value',
+    async ({ method, path, value }) => {
+      const parameter = /\{(\w+)\}/.exec(path)?.[1];
+
+      const response = await rawRequest(stack.url, { method, path: path.replace(/\{\w+\}/, value), headers: [auth()] });
+
+      expect(response.status).toBe(400);
+      expect(detailPaths(response)).toEqual([parameter]);
+    },
+  );
+
+  it('is refused before authentication, as a gateway refuses a request it cannot read', async () => {
+    const response = await rawRequest(stack.url, { method: 'GET', path: '/v1/clusters/%zz' });
+
+    expect(response.status).toBe(400);
+  });
+});
+
+describe('a body over API Gateway’s 10 MiB', () => {
+  it('is answered 413 Request Too Long, which the client receives', async () => {
+    const response = await rawRequest(stack.url, { method: 'POST', path: '/v1/clusters', headers: [auth(), jsonType], body: Buffer.alloc(10 * 1024 * 1024 + 1, 0x20) });
+
+    expect(response.status).toBe(413);
+    expect(response.json).toEqual({ message: 'Request Too Long' });
     await expectServing();
   });
 });
