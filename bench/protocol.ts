@@ -58,7 +58,7 @@ export interface ClusterSummary {
 export interface Counters {
   /** DynamoDB API calls that reached the emulator, by operation (X-Amz-Target). */
   dynamodbOps: Record<string, number>;
-  /** Calls of the cloud's random(): one per emulated cloud API call with these settings (see README). */
+  /** Calls of the cloud's random(): one per emulated cloud API call with these settings (see bench/README.md). */
   cloudDraws: number;
   /** Requests and new TCP connections on the API port (keep-alive check). */
   apiRequests: number;

@@ -1,5 +1,5 @@
 /**
- * The single-table DynamoDB store (design.md §10).
+ * The single-table DynamoDB store (docs/architecture.md, "Data: one DynamoDB table").
  *
  *   pk=CLUSTER#<id>  sk=META                      the cluster (version for optimistic locking)
  *   pk=CLUSTER#<id>  sk=EVENT#<iso-time>#<seq>     the timeline
@@ -98,6 +98,7 @@ export interface DynamoDbStoreOptions {
 
 export class DynamoDbStore implements ClusterStore {
   private readonly table: string;
+  private pageSecret: Promise<string> | undefined;
   private readonly doc: DynamoDBDocumentClient;
   private readonly onStatusChange: ((change: StatusChange) => void) | undefined;
 
@@ -209,19 +210,33 @@ export class DynamoDbStore implements ClusterStore {
     );
   }
 
-  async webhookSecret(project: string): Promise<string> {
-    const key = { pk: `WEBHOOK#${project}`, sk: 'SECRET' };
+  webhookSecret(project: string): Promise<string> {
+    return this.secret({ pk: `WEBHOOK#${project}`, sk: 'SECRET' }, { type: 'webhook-secret', project });
+  }
+
+  /**
+   * The page-token secret kept in the table, for local mode (no Secrets Manager there); it
+   * persists with the local data, so a client's token outlives a restart.
+   */
+  pageTokenSecret(): Promise<string> {
+    this.pageSecret ??= this.secret({ pk: 'PAGE_TOKEN_SECRET', sk: 'SECRET' }, { type: 'page-token-secret' }).catch((error: unknown) => {
+      this.pageSecret = undefined;
+      throw error;
+    });
+    return this.pageSecret;
+  }
+
+  /** A random 32-byte secret kept in the item at `key`, made by whichever first use writes first. */
+  private async secret(key: { pk: string; sk: string }, attributes: Record<string, string>): Promise<string> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
     if (typeof Item?.secret === 'string') return Item.secret;
     const secret = randomBytes(32).toString('base64url');
     try {
-      await this.doc.send(
-        new PutCommand({ TableName: this.table, Item: { ...key, type: 'webhook-secret', project, secret }, ConditionExpression: 'attribute_not_exists(pk)' }),
-      );
+      await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...key, ...attributes, secret }, ConditionExpression: 'attribute_not_exists(pk)' }));
       return secret;
     } catch (error) {
       // Two first uses at once: the one written first is the secret.
-      if (error instanceof ConditionalCheckFailedException) return this.webhookSecret(project);
+      if (error instanceof ConditionalCheckFailedException) return this.secret(key, attributes);
       throw error;
     }
   }

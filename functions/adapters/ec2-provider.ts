@@ -1,5 +1,5 @@
 /**
- * Provider `ec2` (design.md §7): the cloud port over Amazon EC2, with configuration through SSM
+ * Provider `ec2` (docs/providers.md): the cloud port over Amazon EC2, with configuration through SSM
  * Run Command. How each call maps onto EC2, the grants it needs and its limits are in
  * docs/ec2-provider.md.
  *

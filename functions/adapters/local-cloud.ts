@@ -1,6 +1,6 @@
 /**
- * The emulated cloud behind provider `local` (design.md §4, §7): an in-process stand-in for an
- * IaaS API with the properties a workflow has to cope with on a real one — API latency,
+ * The emulated cloud behind provider `local` (docs/providers.md, docs/local-mode.md): an
+ * in-process stand-in for an IaaS API with the properties a workflow has to cope with on a real one — API latency,
  * throttling, boot time, boot failures, quotas, slow deletes — and an inventory that survives a
  * restart of the process.
  *

@@ -1,5 +1,5 @@
 /**
- * Provider `local` (design.md §7): the cloud port over the emulated cloud. The cloud owns the
+ * Provider `local` (docs/providers.md): the cloud port over the emulated cloud. The cloud owns the
  * behaviour (latency, throttling, quotas, lifecycle, persistence); this adapter only answers in
  * the port's terms, so the workflow sees the same shapes it gets from a real provider.
  */

@@ -57,8 +57,9 @@ export class StepFunctionsWorkflows implements Workflows {
 }
 
 /** The workflows named by the environment the CDK stack sets. */
-export const stepFunctionsWorkflowsFromEnv = (
-  env: { PROVISION_STATE_MACHINE_ARN: string; DESTROY_STATE_MACHINE_ARN: string },
-  stepTimeoutSeconds: number,
-): StepFunctionsWorkflows =>
-  new StepFunctionsWorkflows({ provision: env.PROVISION_STATE_MACHINE_ARN, destroy: env.DESTROY_STATE_MACHINE_ARN }, stepTimeoutSeconds);
+export const stepFunctionsWorkflowsFromEnv = (env: {
+  PROVISION_STATE_MACHINE_ARN: string;
+  DESTROY_STATE_MACHINE_ARN: string;
+  WORKFLOW_STEP_TIMEOUT_SECONDS: number;
+}): StepFunctionsWorkflows =>
+  new StepFunctionsWorkflows({ provision: env.PROVISION_STATE_MACHINE_ARN, destroy: env.DESTROY_STATE_MACHINE_ARN }, env.WORKFLOW_STEP_TIMEOUT_SECONDS);

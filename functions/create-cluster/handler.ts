@@ -4,14 +4,13 @@ import { stepFunctionsWorkflowsFromEnv } from '#adapters/sfn-workflow';
 import { awsProvidersFromEnv } from '#adapters/aws-providers';
 import { providerRegistry } from '#domain/providers';
 import { quotaDefaultsOf, quotaEnvSchema, readEnv, tableEnvSchema, workflowEnvSchema, workflowsEnvSchema } from '#lib/config';
-import { FUNCTIONS } from '../../infra/routes.ts';
 import { createClusterHandler } from './index.ts';
 
 const env = readEnv(tableEnvSchema.extend(workflowsEnvSchema.shape).extend(workflowEnvSchema.shape).extend(quotaEnvSchema.shape));
 
 export const handler = createClusterHandler({
   store: new DynamoDbStore({ tableName: env.TABLE_NAME }),
-  workflows: stepFunctionsWorkflowsFromEnv(env, FUNCTIONS.workflowStep.timeoutSeconds),
+  workflows: stepFunctionsWorkflowsFromEnv(env),
   quotaDefaults: quotaDefaultsOf(env),
   defaultProvider: env.DEFAULT_PROVIDER,
   defaultConfigurationRunner: env.DEFAULT_CONFIGURATION_RUNNER,

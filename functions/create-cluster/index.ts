@@ -2,8 +2,8 @@
  * The create routes: `POST /backend/create_lambda_instance` (the seed's call, answered
  * 202 {"uuid"}) and `POST /v1/clusters` (native, with dry runs). Two doors into one use case.
  */
+import { z } from 'zod';
 import { compatCreateRequestSchema, compatToSpec, type CompatCreateRequest } from '#domain/compat-request';
-import { ValidationError } from '#domain/errors';
 import { nativeCreateRequestSchema, nativeToSpec, type NativeCreateRequest } from '#domain/native-request';
 import type { Cluster, ClusterSpec, ConfigurationRunner } from '#domain/model';
 import type { ProviderRegistry } from '#domain/providers';
@@ -32,17 +32,16 @@ const compatField = (group: number, field: string): string => {
   return `${name}_${role}`;
 };
 
-const dryRunRequested = (event: ApiEvent): boolean => {
-  const value = event.queryStringParameters?.dryRun;
-  if (value === undefined || value === 'false') return false;
-  if (value === 'true') return true;
-  throw new ValidationError('dryRun must be true or false', [{ path: 'dryRun', message: 'must be true or false' }]);
-};
+/** The native create's one parameter; the compat door has none, as the seed's call has none. */
+export const nativeCreateQuerySchema = z.strictObject({
+  dryRun: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
+});
+type NativeCreateQuery = z.infer<typeof nativeCreateQuerySchema>;
 
 export const createClusterHandler = (deps: CreateClusterHandlerDeps) => {
   /** Both doors: one idempotent create, answered in each door's own shape. */
   const create = (
-    event: ApiEvent<Record<string, unknown>>,
+    event: ApiEvent<Record<string, unknown>, unknown>,
     route: string,
     spec: ClusterSpec,
     answer: (cluster: Cluster) => StoredResponse,
@@ -77,13 +76,13 @@ export const createClusterHandler = (deps: CreateClusterHandlerDeps) => {
     { body: compatCreateRequestSchema },
   );
 
-  const native = httpHandler<NativeCreateRequest>(
+  const native = httpHandler<NativeCreateRequest, NativeCreateQuery>(
     async (event) => {
       const provider = providerFor(deps.providers, event.body.provider ?? deps.defaultProvider);
       const spec = nativeToSpec(event.body, provider.name, flavorSizeOn(provider));
       checkSpecFits(spec, provider, (i, field) => `nodeGroups.${i}.${field}`);
       checkSpecOptions(spec, provider);
-      if (dryRunRequested(event)) return json(200, await dryRun(deps, projectOf(event), spec));
+      if (event.query.dryRun === 'true') return json(200, await dryRun(deps, projectOf(event), spec));
       return create(event, 'POST /v1/clusters', spec, (cluster) => {
         const links = clusterLinks(cluster.id);
         return {
@@ -93,7 +92,7 @@ export const createClusterHandler = (deps: CreateClusterHandlerDeps) => {
         };
       });
     },
-    { body: nativeCreateRequestSchema },
+    { body: nativeCreateRequestSchema, query: nativeCreateQuerySchema },
   );
 
   // The project's key for checking the X-Signature-256 of its webhooks (made on first use).

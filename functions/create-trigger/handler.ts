@@ -6,7 +6,6 @@ import { stepFunctionsWorkflowsFromEnv } from '#adapters/sfn-workflow';
 import { awsProvidersFromEnv } from '#adapters/aws-providers';
 import { providerRegistry } from '#domain/providers';
 import { quotaDefaultsOf, quotaEnvSchema, readEnv, tableEnvSchema, workflowEnvSchema, workflowsEnvSchema } from '#lib/config';
-import { FUNCTIONS } from '../../infra/routes.ts';
 import { createTriggerHandler } from './index.ts';
 
 const env = readEnv(
@@ -19,7 +18,7 @@ const env = readEnv(
 
 export const handler = createTriggerHandler({
   store: new DynamoDbStore({ tableName: env.TABLE_NAME }),
-  workflows: stepFunctionsWorkflowsFromEnv(env, FUNCTIONS.workflowStep.timeoutSeconds),
+  workflows: stepFunctionsWorkflowsFromEnv(env),
   quotaDefaults: quotaDefaultsOf(env),
   defaultProvider: env.DEFAULT_PROVIDER,
   providers: providerRegistry(awsProvidersFromEnv()),

@@ -1,7 +1,7 @@
 /**
- * The ~okeanos "Lambda on Demand" create request (seed 000), byte for byte: every field of the
- * seed's body, all required, nothing else accepted. The seed lists `ram_master` twice; the
- * second row is `ram_slave`, as its example shows.
+ * The ~okeanos "Lambda on Demand" create request (the seed service's call, docs/api.md), byte
+ * for byte: every field of the seed's body, all required, nothing else accepted. The service's
+ * own field list names `ram_master` twice; the second row is `ram_slave`, as its example shows.
  */
 import { z } from 'zod';
 import { IP_ALLOCATIONS, MASTER_ROLE, WORKER_ROLE, type ClusterSpec, type ConfigurationRunner, type NodeGroup } from './model.ts';

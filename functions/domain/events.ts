@@ -1,5 +1,5 @@
 /**
- * The service's events on its EventBridge bus (design.md §8): what starts a cluster, and what it
+ * The service's events on its EventBridge bus (docs/architecture.md, "Events"): what starts a cluster, and what it
  * tells the world when a cluster's status changes.
  */
 import { z } from 'zod';

@@ -1,6 +1,6 @@
 /**
  * The cluster model shared by the schemas, the store, the use cases and the workflow tests.
- * Status and phase names are part of the public contract (design.md §5).
+ * Status and phase names are part of the public contract (docs/architecture.md, "Statuses and phases").
  */
 
 export const CLUSTER_STATUSES = [

@@ -1,10 +1,10 @@
 /**
- * The native create request, `POST /v1/clusters` (design.md §5): heterogeneous node groups
- * (seed 003), security rules and labels (seed 002), image / key / user data / tags (seeds 001,
- * 004). One strict zod schema: validation, the TypeScript type and the OpenAPI document.
+ * The native create request, `POST /v1/clusters` (docs/api.md): heterogeneous node groups,
+ * security rules, and the image / key / user data / tags that cloud APIs take at server creation.
+ * One strict zod schema: validation, the TypeScript type and the OpenAPI document.
  */
 import { z } from 'zod';
-import { PROVIDER_NAMES } from '#lib/config';
+import { PROVIDER_NAMES } from './providers.ts';
 import { hostnameSchema, LIMITS, slug } from './compat-request.ts';
 import { CONFIGURATION_RUNNERS, IP_ALLOCATIONS, MASTER_ROLE, type ClusterSpec } from './model.ts';
 import { cidrFamily, hasHostBits } from './cidr.ts';

@@ -1,5 +1,5 @@
 /**
- * The cloud provider port (design.md §7). The workflow steps see only this interface;
+ * The cloud provider port (docs/architecture.md, "The provider port"). The workflow steps see only this interface;
  * each adapter (local, ec2, openstack, …) holds its own client.
  *
  * Every mutating call is idempotent: a call retried with the same arguments (same client

@@ -1,6 +1,10 @@
-/** Which providers a deployment can use, by name (design.md §7). */
+/** Which providers a deployment can use, by name (docs/providers.md). */
 import { ProviderError } from './errors.ts';
 import type { CloudProvider } from './provider.ts';
+
+/** Every cloud the service knows; a deployment has some of them. */
+export const PROVIDER_NAMES = ['local', 'ec2', 'openstack', 'hyperstack', 'lightsail'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 export interface ProviderRegistry {
   /** The provider of that name; `ProviderUnavailable` when this deployment has none. */

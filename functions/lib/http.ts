@@ -1,16 +1,19 @@
 /**
- * The REST handlers' shared middy chain and error envelope (design.md §5):
+ * The REST handlers' shared middy chain and error envelope (docs/api.md, "Errors"):
  * `{"error": {"code", "message", "details": [{"path", "message"}]}}`.
  *
- * Order: header normalizer → body size limit → JSON body parser → schema validation →
- * logger context → error envelope (attached last, so it answers first on error).
+ * Order: header normalizer → query validation → body size limit → JSON body parser → schema
+ * validation → logger context → error envelope (attached last, so it answers first on error).
+ * Every route validates its query string, so a parameter no route knows (a misspelt `dryrun`)
+ * is a 400 naming it, never silently ignored.
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import { z } from 'zod';
+import { issuesToDetails } from '#domain/validation';
 import {
   DomainError,
   MalformedJson,
@@ -25,8 +28,12 @@ import { traceInvocations } from './tracer.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-export type ApiEvent<TBody = unknown> = Omit<APIGatewayProxyEvent, 'body'> & { body: TBody };
-export type ApiHandler<TBody = unknown> = (event: ApiEvent<TBody>, context: Context) => Promise<APIGatewayProxyResult>;
+/** A request after the chain: `body` parsed and validated, `query` the validated query string. */
+export type ApiEvent<TBody = unknown, TQuery = Record<string, never>> = Omit<APIGatewayProxyEvent, 'body'> & { body: TBody; query: TQuery };
+export type ApiHandler<TBody = unknown, TQuery = Record<string, never>> = (
+  event: ApiEvent<TBody, TQuery>,
+  context: Context,
+) => Promise<APIGatewayProxyResult>;
 
 export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult => ({
   statusCode,
@@ -49,20 +56,6 @@ export const projectOf = (event: Pick<APIGatewayProxyEvent, 'requestContext'>): 
   return project;
 };
 
-const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown =>
-  path.reduce<unknown>((value, key) => (value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined), input);
-
-/** zod issues as envelope details, one per offending field; `input` tells a missing field from a bad one. */
-export const issuesToDetails = (issues: readonly z.core.$ZodIssue[], input?: unknown): ErrorDetail[] =>
-  issues.flatMap((issue) => {
-    const base = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ path: base ? `${base}.${key}` : key, message: 'is not a known field' }));
-    }
-    const missing = issue.path.length > 0 && valueAt(input, issue.path) === undefined;
-    return [{ path: base || '(body)', message: missing ? 'is required' : issue.message }];
-  });
-
 const bodyLimit = (maxBytes: number): MiddlewareObj<APIGatewayProxyEvent> => ({
   before: ({ event }) => {
     if (event.body == null) return;
@@ -79,6 +72,22 @@ const validateBody = (schema: z.ZodType): MiddlewareObj<ApiEvent> => ({
       throw new ValidationError(`invalid request: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
     }
     request.event.body = result.data;
+  },
+});
+
+/** A route's query schema: strict, so an unknown parameter is named in the 400. */
+const NO_QUERY = z.strictObject({});
+
+const validateQuery = (schema: z.ZodType): MiddlewareObj<ApiEvent> => ({
+  before: (request) => {
+    // API Gateway sends null for no query; a prototype-less copy keeps `__proto__` an ordinary key.
+    const input: Record<string, unknown> = Object.assign(Object.create(null) as object, request.event.queryStringParameters ?? {});
+    const result = schema.safeParse(input);
+    if (!result.success) {
+      const details = issuesToDetails(result.error.issues, input);
+      throw new ValidationError(`invalid query: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
+    }
+    request.event.query = result.data as Record<string, never>;
   },
 });
 
@@ -102,14 +111,21 @@ const errorEnvelope = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyRes
   },
 });
 
-export interface HttpHandlerOptions {
+export interface HttpHandlerOptions<TQuery> {
   /** Parses and validates a JSON body with this schema. */
   body?: z.ZodType;
+  /** Validates the query string with this (strict) schema; @default no parameters at all. */
+  query?: z.ZodType<TQuery>;
 }
 
 /** Wraps a plain handler in the service's middy chain. */
-export const httpHandler = <TBody>(handler: ApiHandler<TBody>, options: HttpHandlerOptions = {}) => {
-  const chain = middy<APIGatewayProxyEvent, APIGatewayProxyResult>().use(httpHeaderNormalizer());
+export const httpHandler = <TBody = unknown, TQuery = Record<string, never>>(
+  handler: ApiHandler<TBody, TQuery>,
+  options: HttpHandlerOptions<TQuery> = {},
+) => {
+  const chain = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+    .use(httpHeaderNormalizer())
+    .use(validateQuery(options.query ?? NO_QUERY) as MiddlewareObj<APIGatewayProxyEvent>);
   if (options.body) {
     chain
       .use(bodyLimit(MAX_BODY_BYTES))

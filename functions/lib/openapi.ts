@@ -60,7 +60,7 @@ const compatInstanceSchema = z.object({
 const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } });
 const listParams = [
   { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
-  { name: 'nextToken', in: 'query', schema: { type: 'string' } },
+  { name: 'nextToken', in: 'query', schema: { type: 'string' }, description: 'The opaque token of the previous page, for the same project and filter; any other is a 400' },
 ];
 const idempotencyKey = { name: 'Idempotency-Key', in: 'header', schema: { type: 'string', maxLength: 64 }, description: 'Replays the first answer for the same body; 409 for another body.' };
 const commonErrors = { '401': { description: 'Missing, malformed, unknown, revoked or expired token' } };
@@ -93,7 +93,7 @@ export const openApiDocument = (): Record<string, unknown> =>
     paths: {
       '/backend/create_lambda_instance': {
         post: {
-          summary: 'Create a lambda instance (seed 000, byte for byte; also with a trailing slash)',
+          summary: 'Create a lambda instance (the ~okeanos Lambda on Demand call, byte for byte; also with a trailing slash)',
           parameters: [idempotencyKey],
           requestBody: { required: true, ...jsonBody(ref('CompatCreateRequest'), 'The seed’s body') },
           responses: {

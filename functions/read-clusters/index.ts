@@ -4,12 +4,10 @@
  */
 import { z } from 'zod';
 import { toCompatInstance, compatStatus } from '#domain/compat-view';
-import { ValidationError } from '#domain/errors';
 import { CLUSTER_STATUSES } from '#domain/model';
-import type { ClusterStore } from '#domain/store';
 import type { ConsoleUrlFor } from '#domain/workflow';
-import { findOwnCluster, LIST_LIMIT, listOwnClusters, toClusterView } from '#use-cases/read-clusters';
-import { httpHandler, issuesToDetails, json, projectOf, type ApiEvent } from '#lib/http';
+import { findOwnCluster, LIST_LIMIT, listOwnClusters, toClusterView, type ListClustersDeps } from '#use-cases/read-clusters';
+import { httpHandler, json, projectOf } from '#lib/http';
 import { openApiDocument } from '#lib/openapi';
 import { router } from '#lib/router';
 
@@ -21,23 +19,16 @@ export const listQuerySchema = z.strictObject({
 
 const compatListQuerySchema = listQuerySchema.omit({ status: true });
 
-const query = <T extends z.ZodType>(schema: T, event: ApiEvent): z.infer<T> => {
-  const input = event.queryStringParameters ?? {};
-  const result = schema.safeParse(input);
-  if (!result.success) {
-    const details = issuesToDetails(result.error.issues, input);
-    throw new ValidationError(`invalid query: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
-  }
-  return result.data;
-};
+type ListQuery = z.infer<typeof listQuerySchema>;
+type CompatListQuery = z.infer<typeof compatListQuerySchema>;
 
-export const readClustersHandler = (deps: { store: ClusterStore; consoleUrlFor: ConsoleUrlFor }) =>
+export const readClustersHandler = (deps: ListClustersDeps & { consoleUrlFor: ConsoleUrlFor }) =>
   router({
-    'GET /v1/clusters': httpHandler(async (event) => {
-      const { limit, nextToken, status } = query(listQuerySchema, event);
-      const page = await listOwnClusters(deps.store, projectOf(event), { limit, ...(nextToken ? { nextToken } : {}), ...(status ? { status } : {}) });
+    'GET /v1/clusters': httpHandler<unknown, ListQuery>(async (event) => {
+      const { limit, nextToken, status } = event.query;
+      const page = await listOwnClusters(deps, projectOf(event), { limit, ...(nextToken ? { nextToken } : {}), ...(status ? { status } : {}) });
       return json(200, { items: page.items.map((c) => toClusterView(c, deps.consoleUrlFor)), ...(page.nextToken ? { nextToken: page.nextToken } : {}) });
-    }),
+    }, { query: listQuerySchema }),
     'GET /v1/clusters/{id}': httpHandler(async (event) => {
       const cluster = await findOwnCluster(deps.store, projectOf(event), event.pathParameters?.id);
       return json(200, toClusterView(cluster, deps.consoleUrlFor));
@@ -46,12 +37,12 @@ export const readClustersHandler = (deps: { store: ClusterStore; consoleUrlFor: 
       const cluster = await findOwnCluster(deps.store, projectOf(event), event.pathParameters?.id);
       return json(200, { items: await deps.store.listEvents(cluster.id) });
     }),
-    'GET /backend/lambda-instances': httpHandler(async (event) => {
-      const { limit, nextToken } = query(compatListQuerySchema, event);
-      const page = await listOwnClusters(deps.store, projectOf(event), { limit, ...(nextToken ? { nextToken } : {}) });
+    'GET /backend/lambda-instances': httpHandler<unknown, CompatListQuery>(async (event) => {
+      const { limit, nextToken } = event.query;
+      const page = await listOwnClusters(deps, projectOf(event), { limit, ...(nextToken ? { nextToken } : {}) });
       const next = page.nextToken ? `/backend/lambda-instances?limit=${limit}&nextToken=${encodeURIComponent(page.nextToken)}` : null;
       return json(200, { results: page.items.map(toCompatInstance), next });
-    }),
+    }, { query: compatListQuerySchema }),
     'GET /backend/lambda-instances/{uuid}': httpHandler(async (event) => {
       const cluster = await findOwnCluster(deps.store, projectOf(event), event.pathParameters?.uuid);
       return json(200, toCompatInstance(cluster));

@@ -1,8 +1,9 @@
-/** Reading clusters, in the response shapes of design.md §5. */
+/** Reading clusters, in the response shapes of docs/api.md. */
 import { NotFound } from '#domain/errors';
 import type { Cluster, ClusterStatus } from '#domain/model';
 import type { ClusterStore, Page } from '#domain/store';
 import type { ConsoleUrlFor } from '#domain/workflow';
+import { openPageToken, sealPageToken } from './page-tokens.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -35,7 +36,7 @@ export const toClusterView = (cluster: Cluster, consoleUrlFor: ConsoleUrlFor) =>
       state: server.state,
       privateIp: server.privateIp,
       publicIp: server.publicIp,
-      // Added to the contract: present once the configuration run has reported the node.
+      // Beyond the base shape (docs/api.md): present once the configuration run has reported the node.
       ...(server.configuration ? { configuration: server.configuration } : {}),
     })),
     ...(cluster.error ? { error: cluster.error } : {}),
@@ -46,9 +47,28 @@ export const toClusterView = (cluster: Cluster, consoleUrlFor: ConsoleUrlFor) =>
 
 export const LIST_LIMIT = { default: 20, max: 100 } as const;
 
-/** The project's clusters, newest first, optionally of one status. */
-export const listOwnClusters = (
-  store: ClusterStore,
+/** What listing needs: the clusters, and the secret that seals its page tokens. */
+export interface ListClustersDeps {
+  store: ClusterStore;
+  pageTokenSecret: () => Promise<string>;
+}
+
+/**
+ * The project's clusters, newest first, optionally of one status. `nextToken` is a sealed page
+ * token (page-tokens.ts) bound to the project and the status filter, never the store's cursor.
+ */
+export const listOwnClusters = async (
+  deps: ListClustersDeps,
   project: string,
   options: { limit: number; nextToken?: string; status?: ClusterStatus },
-): Promise<Page<Cluster>> => store.listClusters(project, options);
+): Promise<Page<Cluster>> => {
+  const secret = await deps.pageTokenSecret();
+  const binding = { project, query: { status: options.status } };
+  const cursor = options.nextToken === undefined ? undefined : openPageToken(secret, binding, options.nextToken);
+  const page = await deps.store.listClusters(project, {
+    limit: options.limit,
+    ...(cursor ? { nextToken: cursor } : {}),
+    ...(options.status ? { status: options.status } : {}),
+  });
+  return { items: page.items, ...(page.nextToken ? { nextToken: sealPageToken(secret, binding, page.nextToken) } : {}) };
+};

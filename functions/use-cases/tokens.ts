@@ -12,7 +12,7 @@ export const hashToken = (token: string): string => createHash('sha256').update(
 export const generateToken = (): string => randomBytes(32).toString('base64url');
 
 /**
- * The token a request carries: `Authorization: Token <t>` (seed 000) or `x-api-key: <t>`.
+ * The token a request carries: `Authorization: Token <t>` (as the seed service) or `x-api-key: <t>`.
  * A present but malformed Authorization header refuses the request even if x-api-key is set.
  */
 export const extractToken = (headers: Record<string, string | undefined> | null | undefined): string | null => {

@@ -9,7 +9,7 @@ import type { EventPublisher } from '#domain/event-bus';
 import { DETAIL_TYPES, projectNameSchema, type EventBridgeEvent } from '#domain/events';
 import { nativeCreateRequestSchema, nativeToSpec } from '#domain/native-request';
 import type { ProviderRegistry } from '#domain/providers';
-import { issuesToDetails } from '#lib/http';
+import { issuesToDetails } from '#domain/validation';
 import { logger } from '#lib/logger';
 import { createCluster, type CreateClusterDeps } from './create-cluster.ts';
 import { runIdempotently } from './idempotency.ts';

@@ -6,6 +6,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DETAIL_TYPES } from '../../functions/domain/events.ts';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -13,7 +14,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { PROJECT_INDEX, STATUS_CHANGE_TYPE } from '../../functions/adapters/dynamodb-store.ts';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { PROVIDER_NAMES, type ProviderName } from '../../functions/lib/config.ts';
+import { PROVIDER_NAMES, type ProviderName } from '../../functions/domain/providers.ts';
 import { WORKFLOW_KINDS, type WorkflowKind } from '../../functions/domain/workflow.ts';
 import { CONFIGURATION_RUNNERS, type ConfigurationRunner } from '../../functions/domain/model.ts';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../functions/lib/metrics.ts';
@@ -172,6 +173,14 @@ export class ClusterServiceStack extends Stack {
     ) as StackFunctions;
     this.functions = functions;
 
+    // Seals the list routes' page tokens; only the function that issues and opens them reads it.
+    const pageTokenSecret = new secretsmanager.Secret(this, 'PageTokenSecret', {
+      description: 'Seals the nextToken of the cluster list routes (AES-256-GCM key material)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    pageTokenSecret.grantRead(functions.readClusters);
+    functions.readClusters.addEnvironment('PAGE_TOKEN_SECRET_ARN', pageTokenSecret.secretArn);
+
     if (ec2) {
       this.ec2Provider = new Ec2ProviderAccess(this, 'Ec2Provider', {
         ...ec2,
@@ -254,6 +263,7 @@ export class ClusterServiceStack extends Stack {
         // Every function that touches executions can name both state machines; the grants decide what it may do.
         fn.addEnvironment('PROVISION_STATE_MACHINE_ARN', this.stateMachines.provision.stateMachineArn);
         fn.addEnvironment('DESTROY_STATE_MACHINE_ARN', this.stateMachines.destroy.stateMachineArn);
+        fn.addEnvironment('WORKFLOW_STEP_TIMEOUT_SECONDS', String(FUNCTIONS[WORKFLOW_STEP_FUNCTION].timeoutSeconds));
       }
       for (const kind of starts) this.stateMachines[kind].grantStartExecution(fn);
       for (const kind of stops) this.stateMachines[kind].grantExecution(fn, 'states:StopExecution');

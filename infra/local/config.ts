@@ -1,4 +1,4 @@
-/** Local mode's settings (README "Configuration"), validated once at start. */
+/** Local mode's settings (docs/configuration.md), validated once at start. */
 import { z } from 'zod';
 import { quotaEnvSchema, readEnv, workflowEnvSchema } from '#lib/config';
 

@@ -136,7 +136,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       defaultConfigurationRunner: config.DEFAULT_CONFIGURATION_RUNNER,
       pollSeconds: config.POLL_INTERVAL_SECONDS,
     }) as unknown as ProxyHandler,
-    readClusters: readClustersHandler({ store, consoleUrlFor: () => null }) as unknown as ProxyHandler,
+    readClusters: readClustersHandler({ store, pageTokenSecret: () => store.pageTokenSecret(), consoleUrlFor: () => null }) as unknown as ProxyHandler,
     changeCluster: changeClusterHandler({ store, workflows, quotaDefaults }) as unknown as ProxyHandler,
   };
   // The bus delivers create requests to the trigger, which puts rejections back on the bus.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compatCreateRequestSchema, compatToSpec, SEED_EXAMPLE } from '#domain/compat-request';
-import { issuesToDetails } from '#lib/http';
+import { issuesToDetails } from '#domain/validation';
 import { seedRequest } from '../support/clusters.ts';
 
 const SEED_FIELDS = [
@@ -24,12 +24,12 @@ const fieldsOfError = (body: unknown): string[] => {
   return issuesToDetails(result.error.issues, body).map((detail) => detail.path);
 };
 
-/** The -d argument of the seed document's curl example, as printed there. */
+/** The -d argument of the seed's curl example, as the README's quick start prints it. */
 const SEED_CURL_BODY =
   '{"project_name": "lambda.grnet.gr", "instance_name": "My first Lambda Instance", "network_request": 1, "master_name": "lambda-master", "vcpus_master": 4, "disk_slave": 40, "slaves": 1, "ram_slave": 4096, "ram_master": 4096, "vcpus_slave": 4, "ip_allocation": "master", "disk_master": 40}';
 
-describe('the seed 000 create request schema', () => {
-  it('has the seed document’s curl body as its example, field for field', () => {
+describe('the compat create request schema', () => {
+  it('has the seed’s curl body as its example, field for field', () => {
     expect(SEED_EXAMPLE).toEqual(JSON.parse(SEED_CURL_BODY));
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nativeCreateRequestSchema, nativeToSpec } from '#domain/native-request';
-import { issuesToDetails } from '#lib/http';
+import { issuesToDetails } from '#domain/validation';
 import { nativeBody } from '../support/http.ts';
 
 const problems = (body: unknown) => {

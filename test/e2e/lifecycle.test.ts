@@ -244,6 +244,52 @@ describe('the cluster lifecycle over real HTTP', () => {
     });
   });
 
+  describe('query parameters', () => {
+    it.each([
+      ['POST', '/v1/clusters?dryrun=true', 'dryrun'],
+      ['POST', '/backend/create_lambda_instance?dryRun=true', 'dryRun'],
+      ['POST', '/backend/create_lambda_instance?verbose=1', 'verbose'],
+    ])('answers %s %s with 400 naming the parameter, and creates nothing', async (method, path, parameter) => {
+      const token = await projectToken(stack, `query-${parameter}-${path.length}`);
+      const body = path.startsWith('/backend') ? seedRequest() : nativeBody(1);
+
+      const response = await api<{ error: { details: { path: string }[] } }>(stack, token, method, path, { body });
+      const listed = await api<{ items: unknown[] }>(stack, token, 'GET', '/v1/clusters');
+
+      expect(response.status).toBe(400);
+      expect(response.body.error.details.map((d) => d.path)).toEqual([parameter]);
+      expect(listed.body.items).toEqual([]);
+    });
+
+    it.each([
+      ['GET', '/v1/clusters/00000000-0000-4000-8000-000000000000?x=1'],
+      ['GET', '/v1/clusters/00000000-0000-4000-8000-000000000000/events?x=1'],
+      ['DELETE', '/v1/clusters/00000000-0000-4000-8000-000000000000?x=1'],
+      ['POST', '/v1/clusters/00000000-0000-4000-8000-000000000000/retry?x=1'],
+      ['GET', '/backend/lambda-instances/00000000-0000-4000-8000-000000000000?x=1'],
+      ['GET', '/backend/lambda-instances/00000000-0000-4000-8000-000000000000/status?x=1'],
+      ['DELETE', '/backend/lambda-instances/00000000-0000-4000-8000-000000000000?x=1'],
+      ['GET', '/v1/openapi.json?x=1'],
+      ['GET', '/v1/webhook-secret?x=1'],
+    ])('answers %s %s with 400 naming the unknown parameter', async (method, path) => {
+      const token = await projectToken(stack, 'query-unknown');
+
+      const response = await api<{ error: { details: { path: string }[] } }>(stack, token, method, path);
+
+      expect(response.status).toBe(400);
+      expect(response.body.error.details.map((d) => d.path)).toEqual(['x']);
+    });
+
+    it('answers 400 naming a dryRun that is neither true nor false', async () => {
+      const token = await projectToken(stack, 'query-dry-run');
+
+      const response = await api<{ error: { details: { path: string }[] } }>(stack, token, 'POST', '/v1/clusters?dryRun=yes', { body: nativeBody(1) });
+
+      expect(response.status).toBe(400);
+      expect(response.body.error.details.map((d) => d.path)).toEqual(['dryRun']);
+    });
+  });
+
   describe('reading', () => {
     it('lists only the project’s clusters, newest first, page by page, and by status', async () => {
       const token = await projectToken(stack, 'lister');
@@ -267,6 +313,42 @@ describe('the cluster lifecycle over real HTTP', () => {
       expect([...first.body.items, ...second.body.items].map((c) => c.id)).toEqual([...ids].reverse());
       expect(active.body.items.map((c) => c.id)).toEqual([ids[2], ids[1]]);
       expect(theirs.body.items).toEqual([]);
+    });
+
+    it.each([
+      ['base64url of {}', 'e30'],
+      ['base64url of a made-up key', Buffer.from(JSON.stringify({ pk: 'CLUSTER#x', sk: 'META' })).toString('base64url')],
+      ['not base64url at all', '%%%'],
+      ['an empty value', ''],
+    ])('answers 400 naming nextToken for a crafted token (%s) on both list routes, never a 500', async (_case, nextToken) => {
+      const token = await projectToken(stack, 'crafted-token');
+      await api(stack, token, 'POST', '/v1/clusters', { body: nativeBody(0) });
+      const query = `limit=1&nextToken=${encodeURIComponent(nextToken)}`;
+
+      const native = await api<{ error: { details: { path: string }[] } }>(stack, token, 'GET', `/v1/clusters?${query}`);
+      const compat = await api<{ error: { details: { path: string }[] } }>(stack, token, 'GET', `/backend/lambda-instances?${query}`);
+
+      expect([native.status, compat.status]).toEqual([400, 400]);
+      expect(native.body.error.details.map((d) => d.path)).toEqual(['nextToken']);
+      expect(compat.body.error.details.map((d) => d.path)).toEqual(['nextToken']);
+    });
+
+    it('answers 400 naming nextToken for a token of another project, or of another status filter', async () => {
+      const token = await projectToken(stack, 'token-owner');
+      const thief = await projectToken(stack, 'token-thief');
+      for (let i = 0; i < 2; i++) await api(stack, token, 'POST', '/v1/clusters', { body: nativeBody(0) });
+      const first = await api<{ nextToken?: string }>(stack, token, 'GET', '/v1/clusters?limit=1');
+      const issued = encodeURIComponent(first.body.nextToken ?? '');
+
+      const foreign = await api<{ error: { details: { path: string }[] } }>(stack, thief, 'GET', `/v1/clusters?limit=1&nextToken=${issued}`);
+      const refiltered = await api<{ error: { details: { path: string }[] } }>(stack, token, 'GET', `/v1/clusters?limit=1&status=FAILED&nextToken=${issued}`);
+      const own = await api<{ items: unknown[] }>(stack, token, 'GET', `/v1/clusters?limit=1&nextToken=${issued}`);
+
+      expect(first.body.nextToken).toBeTypeOf('string');
+      expect([foreign.status, refiltered.status, own.status]).toEqual([400, 400, 200]);
+      expect(foreign.body.error.details.map((d) => d.path)).toEqual(['nextToken']);
+      expect(refiltered.body.error.details.map((d) => d.path)).toEqual(['nextToken']);
+      expect(own.body.items).toHaveLength(1);
     });
 
     it('answers 400 naming a bad query parameter', async () => {

@@ -28,7 +28,7 @@ beforeAll(async () => {
   );
   const providers = providerRegistry([new LocalCloudProvider(await LocalCloud.open())]);
   create = createClusterHandler({ store: table.store, workflows, quotaDefaults: GENEROUS_QUOTA, defaultProvider: 'local', providers, pollSeconds: 1 });
-  read = readClustersHandler({ store: table.store, consoleUrlFor: () => null });
+  read = readClustersHandler({ store: table.store, pageTokenSecret: () => table.store.pageTokenSecret(), consoleUrlFor: () => null });
 });
 const get = (id: string, project = 'alpha') =>
   read(proxyEvent({ resource: '/v1/clusters/{id}', path: `/v1/clusters/${id}`, pathParameters: { id }, project }), lambdaContext);

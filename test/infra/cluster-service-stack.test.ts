@@ -396,6 +396,44 @@ describe('functions', () => {
     expect(actions.filter((action) => /Put|Update|Delete|Write/.test(action))).toEqual([]);
   });
 
+  it('lets readClusters alone read the page-token secret, named by its variable, and no other secret', () => {
+    // Prepare
+    const resources = template.toJSON().Resources as Resources;
+    const secretId = Object.keys(resources).find((id) => resources[id]?.Type === 'AWS::SecretsManager::Secret' && id.startsWith('PageTokenSecret'));
+    const readsSecrets = (name: FunctionName) => {
+      const fn = stack.functions[name];
+      const statements = fn ? withoutUnscopable(policyStatements(idOf(fn.role))) : [];
+      return statements.filter((statement) => asList(statement.Action).some((action) => action.startsWith('secretsmanager:')));
+    };
+
+    // Act
+    const readers = (Object.keys(stack.functions) as FunctionName[]).filter((name) => readsSecrets(name).length > 0);
+
+    // Assess
+    expect(secretId).toBeDefined();
+    expect(readers).toEqual(['readClusters']);
+    expect(readsSecrets('readClusters').map((statement) => statement.Resource)).toEqual([{ Ref: secretId }]);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: FUNCTIONS.readClusters.description,
+      Environment: { Variables: Match.objectLike({ PAGE_TOKEN_SECRET_ARN: { Ref: secretId } }) },
+    });
+  });
+
+  it('tells every function that starts or stops executions the workflow-step timeout, the window a stopped step may still run in', () => {
+    // Prepare
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    const stepTimeout = functions.find((fn) => fn.Properties?.Description === FUNCTIONS.workflowStep.description)?.Properties?.Timeout;
+    const touchingExecutions = functions.filter((fn) => fn.Properties?.Environment?.Variables?.PROVISION_STATE_MACHINE_ARN !== undefined);
+
+    // Act
+    const timeouts = touchingExecutions.map((fn) => fn.Properties?.Environment?.Variables?.WORKFLOW_STEP_TIMEOUT_SECONDS);
+
+    // Assess
+    expect(stepTimeout).toBe(FUNCTIONS.workflowStep.timeoutSeconds);
+    expect(touchingExecutions.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(timeouts)).toEqual(new Set([String(stepTimeout)]));
+  });
+
   it('runs every function on nodejs22.x, arm64, with active tracing', () => {
     // Act
     const functions = Object.values(template.findResources('AWS::Lambda::Function') as Resources);

@@ -4,7 +4,7 @@ import { compatToSpec, SEED_EXAMPLE, type CompatCreateRequest } from '#domain/co
 import type { Cluster } from '#domain/model';
 import type { ClusterStore } from '#domain/store';
 
-/** A fresh copy of the seed's curl example body (seed 000). */
+/** A fresh copy of the seed's curl example body (the README's quick start). */
 export const seedRequest = (): CompatCreateRequest => ({ ...SEED_EXAMPLE });
 
 /** A complete cluster record as the create use case writes it (PENDING, the seed's spec), with `overrides`. */
