@@ -9,7 +9,8 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { z } from 'zod';
-import { errorBody, issuesToDetails, json } from '#lib/http';
+import { issuesToDetails } from '#domain/validation';
+import { errorBody, json } from '#lib/http';
 import type { LocalEventBus } from './event-bus.ts';
 
 export const MAX_ENTRY_BYTES = 256 * 1024;
