@@ -1,7 +1,7 @@
 /**
  * Diagnostic, not a figure: the least a create can cost on this machine, whatever the service
  * does around it. No HTTP front, no authorizer or handler code, no workflows: only the DynamoDB
- * calls of a create, made with the service's own store adapter (AWS SDK v3) from this process,
+ * calls of a create, made with the service's own store adapters (AWS SDK v3) from this process,
  * against dynalite alone in a second process, so the two halves have a core each.
  *
  * - "create's calls": what a create writes and reads today — the authorizer's token lookup, then
@@ -18,7 +18,8 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbStore } from '#adapters/dynamodb-store';
+import { dynamoDbStores } from '#adapters/dynamodb/stores';
+import { clusterItem } from '#adapters/dynamodb/table-schema';
 import { compatToSpec, SEED_EXAMPLE } from '#domain/compat-request';
 import type { Workflows } from '#domain/workflow';
 import { createCluster } from '#use-cases/create-cluster';
@@ -59,11 +60,11 @@ export const measureFloor = async (options: { levels: readonly number[]; request
   try {
     const { endpoint } = await within(new Promise<{ endpoint: string }>((resolve) => child.once('message', (m) => resolve(m as { endpoint: string }))), options.timeoutMs, 'floor: dynalite start');
     const sdk = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
-    const store = new DynamoDbStore({ tableName: LOCAL_TABLE_NAME, client: sdk });
+    const { clusters, quotas, tokens } = dynamoDbStores({ tableName: LOCAL_TABLE_NAME, client: sdk });
     const token = generateToken();
-    await issueToken(store, { project: 'floor', token, description: 'bench floor' });
+    await issueToken(tokens, { project: 'floor', token, description: 'bench floor' });
     const spec = compatToSpec({ ...SEED_EXAMPLE, slaves: 0 }, 'local');
-    const create = () => createCluster({ store, workflows: NO_WORKFLOWS, quotaDefaults: QUOTA }, { project: 'floor', spec, request: { ...SEED_EXAMPLE } });
+    const create = () => createCluster({ clusters, quotas, workflows: NO_WORKFLOWS, quotaDefaults: QUOTA }, { project: 'floor', spec, request: { ...SEED_EXAMPLE } });
     // The record a create writes, as the store lays it out, for the two-call variant to put anew.
     const sample = await create();
     const doc = DynamoDBDocumentClient.from(sdk, { marshallOptions: { removeUndefinedValues: true } });
@@ -73,7 +74,7 @@ export const measureFloor = async (options: { levels: readonly number[]; request
       await doc.send(
         new PutCommand({
           TableName: LOCAL_TABLE_NAME,
-          Item: { ...sample, id, project, createdAt: at, updatedAt: at, pk: `CLUSTER#${id}`, sk: 'META', type: 'cluster', gsi1pk: `PROJECT#${project}`, gsi1sk: `${at}#${id}` },
+          Item: clusterItem({ ...sample, id, project, createdAt: at, updatedAt: at }),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -81,12 +82,12 @@ export const measureFloor = async (options: { levels: readonly number[]; request
 
     const variants = {
       'create calls': async () => {
-        const outcome = await authorizeToken(store, token);
+        const outcome = await authorizeToken(tokens, token);
         if (!outcome.ok) throw new Error('floor: the token was refused');
         await create();
       },
       'authorize + record': async () => {
-        const outcome = await authorizeToken(store, token);
+        const outcome = await authorizeToken(tokens, token);
         if (!outcome.ok) throw new Error('floor: the token was refused');
         await putRecord(outcome.project);
       },

@@ -97,10 +97,10 @@ const awaitExecutions = async (ids: string[], timeoutMs: number): Promise<Reply>
 };
 
 const clusterSummary = async (id: string): Promise<Reply> => {
-  const { store } = requireStack();
-  const cluster = await store.getCluster(id);
+  const { clusters } = requireStack().stores;
+  const cluster = await clusters.getCluster(id);
   if (!cluster) return { type: 'cluster', cluster: null };
-  const events = await store.listEvents(id);
+  const events = await clusters.listEvents(id);
   const summary: ClusterSummary = {
     id,
     status: cluster.status,

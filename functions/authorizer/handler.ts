@@ -1,8 +1,9 @@
-/** Lambda entry: wires the authorizer to the table named by TABLE_NAME. */
-import { DynamoDbStore } from '#adapters/dynamodb-store';
+/** Lambda entry: wires the authorizer to the tokens in the table named by TABLE_NAME. */
+import { dynamoDbTable } from '#adapters/dynamodb/client';
+import { DynamoDbTokenStore } from '#adapters/dynamodb/tokens';
 import { readEnv, tableEnvSchema } from '#lib/config';
 import { createAuthorizer } from './index.ts';
 
 const env = readEnv(tableEnvSchema);
 
-export const handler = createAuthorizer({ store: new DynamoDbStore({ tableName: env.TABLE_NAME }) });
+export const handler = createAuthorizer({ tokens: new DynamoDbTokenStore(dynamoDbTable({ tableName: env.TABLE_NAME })) });

@@ -3,7 +3,7 @@
  * No HTTP middleware: it answers with an IAM policy, or throws `Unauthorized` for a 401.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import type { ClusterStore } from '#domain/store';
+import type { TokenStore } from '#domain/token-store';
 import { authorizeToken, extractToken } from '#use-cases/tokens';
 import { logger } from '#lib/logger';
 
@@ -14,14 +14,14 @@ const stageArn = (methodArn: string): string => {
 };
 
 export const createAuthorizer =
-  (deps: { store: ClusterStore }) =>
+  (deps: { tokens: TokenStore }) =>
   async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
     const token = extractToken(event.headers);
     if (!token) {
       logger.info('refused: no well-formed token');
       throw new Error('Unauthorized');
     }
-    const outcome = await authorizeToken(deps.store, token);
+    const outcome = await authorizeToken(deps.tokens, token);
     if (!outcome.ok) {
       logger.info('refused', { reason: outcome.reason });
       throw new Error('Unauthorized');

@@ -1,5 +1,9 @@
 /** Lambda entry: the create routes over DynamoDB and Step Functions. */
-import { DynamoDbStore } from '#adapters/dynamodb-store';
+import { dynamoDbTable } from '#adapters/dynamodb/client';
+import { DynamoDbClusterStore } from '#adapters/dynamodb/clusters';
+import { DynamoDbIdempotencyStore } from '#adapters/dynamodb/idempotency';
+import { DynamoDbQuotaStore } from '#adapters/dynamodb/quotas';
+import { DynamoDbWebhookSecretStore } from '#adapters/dynamodb/webhook-secrets';
 import { stepFunctionsWorkflowsFromEnv } from '#adapters/sfn-workflow';
 import { awsProvidersFromEnv } from '#adapters/aws-providers';
 import { providerRegistry } from '#domain/providers';
@@ -7,9 +11,13 @@ import { quotaDefaultsOf, quotaEnvSchema, readEnv, tableEnvSchema, workflowEnvSc
 import { createClusterHandler } from './index.ts';
 
 const env = readEnv(tableEnvSchema.extend(workflowsEnvSchema.shape).extend(workflowEnvSchema.shape).extend(quotaEnvSchema.shape));
+const table = dynamoDbTable({ tableName: env.TABLE_NAME });
 
 export const handler = createClusterHandler({
-  store: new DynamoDbStore({ tableName: env.TABLE_NAME }),
+  clusters: new DynamoDbClusterStore(table),
+  quotas: new DynamoDbQuotaStore(table),
+  idempotencyKeys: new DynamoDbIdempotencyStore(table),
+  webhookSecrets: new DynamoDbWebhookSecretStore(table),
   workflows: stepFunctionsWorkflowsFromEnv(env),
   quotaDefaults: quotaDefaultsOf(env),
   defaultProvider: env.DEFAULT_PROVIDER,

@@ -1,6 +1,9 @@
 /** Lambda entry: create requests from the service's bus (through SQS). */
 import { z } from 'zod';
-import { DynamoDbStore } from '#adapters/dynamodb-store';
+import { dynamoDbTable } from '#adapters/dynamodb/client';
+import { DynamoDbClusterStore } from '#adapters/dynamodb/clusters';
+import { DynamoDbIdempotencyStore } from '#adapters/dynamodb/idempotency';
+import { DynamoDbQuotaStore } from '#adapters/dynamodb/quotas';
 import { EventBridgePublisher } from '#adapters/eventbridge-publisher';
 import { stepFunctionsWorkflowsFromEnv } from '#adapters/sfn-workflow';
 import { awsProvidersFromEnv } from '#adapters/aws-providers';
@@ -15,9 +18,12 @@ const env = readEnv(
     .extend(quotaEnvSchema.shape)
     .extend({ EVENT_BUS_NAME: z.string().min(1, 'is required') }),
 );
+const table = dynamoDbTable({ tableName: env.TABLE_NAME });
 
 export const handler = createTriggerHandler({
-  store: new DynamoDbStore({ tableName: env.TABLE_NAME }),
+  clusters: new DynamoDbClusterStore(table),
+  quotas: new DynamoDbQuotaStore(table),
+  idempotencyKeys: new DynamoDbIdempotencyStore(table),
   workflows: stepFunctionsWorkflowsFromEnv(env),
   quotaDefaults: quotaDefaultsOf(env),
   defaultProvider: env.DEFAULT_PROVIDER,

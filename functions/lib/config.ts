@@ -40,7 +40,7 @@ export const workflowEnvSchema = z.object({
 });
 export type WorkflowConfig = z.infer<typeof workflowEnvSchema>;
 
-/** Per-project quota limits for projects that have none of their own (the `QUOTA#` item, docs/architecture.md). */
+/** Quota limits for projects that have none of their own (a project's own are kept with its usage). */
 export const quotaEnvSchema = z.object({
   QUOTA_MAX_VCPUS: z.coerce.number().int().min(0).default(4096),
   QUOTA_MAX_SERVERS: z.coerce.number().int().min(0).default(2000),

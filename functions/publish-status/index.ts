@@ -11,8 +11,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { STATUS_CHANGE_TYPE } from '#adapters/dynamodb-store';
-import type { StatusChange } from '#domain/model';
+import { statusChangeOf } from '#adapters/dynamodb/table-schema';
 import { publishStatusChange, type PublishDeps } from '#use-cases/publish-status';
 import { logger } from '#lib/logger';
 import { traceInvocations } from '#lib/tracer';
@@ -21,9 +20,8 @@ export const publishStatusHandler = (deps: PublishDeps) => {
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
   const recordHandler = async (record: DynamoDBRecord) => {
     if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) return;
-    const item = unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>);
-    if (item.type !== STATUS_CHANGE_TYPE) return;
-    const change = item as unknown as StatusChange;
+    const change = statusChangeOf(unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>));
+    if (!change) return;
     logger.appendKeys({ clusterId: change.clusterId });
     await publishStatusChange(deps, change);
   };

@@ -30,12 +30,12 @@ export const readClustersHandler = (deps: ListClustersDeps & { consoleUrlFor: Co
       return json(200, { items: page.items.map((c) => toClusterView(c, deps.consoleUrlFor)), ...(page.nextToken ? { nextToken: page.nextToken } : {}) });
     }, { query: listQuerySchema }),
     'GET /v1/clusters/{id}': httpHandler(async (event) => {
-      const cluster = await findOwnCluster(deps.store, projectOf(event), event.pathParameters?.id);
+      const cluster = await findOwnCluster(deps.clusters, projectOf(event), event.pathParameters?.id);
       return json(200, toClusterView(cluster, deps.consoleUrlFor));
     }),
     'GET /v1/clusters/{id}/events': httpHandler(async (event) => {
-      const cluster = await findOwnCluster(deps.store, projectOf(event), event.pathParameters?.id);
-      return json(200, { items: await deps.store.listEvents(cluster.id) });
+      const cluster = await findOwnCluster(deps.clusters, projectOf(event), event.pathParameters?.id);
+      return json(200, { items: await deps.clusters.listEvents(cluster.id) });
     }),
     'GET /backend/lambda-instances': httpHandler<unknown, CompatListQuery>(async (event) => {
       const { limit, nextToken } = event.query;
@@ -44,11 +44,11 @@ export const readClustersHandler = (deps: ListClustersDeps & { consoleUrlFor: Co
       return json(200, { results: page.items.map(toCompatInstance), next });
     }, { query: compatListQuerySchema }),
     'GET /backend/lambda-instances/{uuid}': httpHandler(async (event) => {
-      const cluster = await findOwnCluster(deps.store, projectOf(event), event.pathParameters?.uuid);
+      const cluster = await findOwnCluster(deps.clusters, projectOf(event), event.pathParameters?.uuid);
       return json(200, toCompatInstance(cluster));
     }),
     'GET /backend/lambda-instances/{uuid}/status': httpHandler(async (event) => {
-      const cluster = await findOwnCluster(deps.store, projectOf(event), event.pathParameters?.uuid);
+      const cluster = await findOwnCluster(deps.clusters, projectOf(event), event.pathParameters?.uuid);
       return json(200, { uuid: cluster.id, status: compatStatus(cluster) });
     }),
     'GET /v1/openapi.json': httpHandler(async () => json(200, openApiDocument())),

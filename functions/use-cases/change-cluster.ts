@@ -1,14 +1,16 @@
 /** Destroying, retrying and expiring clusters. */
 import { Conflict } from '#domain/errors';
 import { isTerminal, type Cluster, type ClusterStatus } from '#domain/model';
-import type { ClusterStore, QuotaAmounts } from '#domain/store';
+import type { ClusterStore } from '#domain/cluster-store';
+import type { QuotaAmounts, QuotaStore } from '#domain/quota-store';
 import { destroyExecutionName, provisionExecutionName, type Workflows } from '#domain/workflow';
 import { logger } from '#lib/logger';
-import { quotaAmounts, quotaLimits, releaseClusterQuota } from './create-cluster.ts';
+import { quotaAmounts, releaseClusterQuota, reserveQuota } from './quota.ts';
 import { findOwnCluster } from './read-clusters.ts';
 
 export interface ChangeClusterDeps {
-  store: ClusterStore;
+  clusters: ClusterStore;
+  quotas: QuotaStore;
   workflows: Workflows;
   quotaDefaults: QuotaAmounts;
   now?: () => Date;
@@ -19,7 +21,7 @@ const executionName = (executionId: string): string => executionId.split(':').at
 const recordStartFailure = async (deps: ChangeClusterDeps, id: string, step: string, cause: unknown) => {
   const message = cause instanceof Error ? cause.message : String(cause);
   logger.error('could not start a workflow', { clusterId: id, step, error: cause });
-  await deps.store.updateCluster(id, (current) => ({
+  await deps.clusters.updateCluster(id, (current) => ({
     cluster: { ...current, status: 'FAILED', phase: 'failed', error: { code: 'WorkflowStartFailed', message, step } },
     message: `the ${step} workflow could not be started: ${message}`,
   }));
@@ -33,7 +35,7 @@ const recordStartFailure = async (deps: ChangeClusterDeps, id: string, step: str
 export const destroyCluster = async (deps: ChangeClusterDeps, cluster: Cluster): Promise<Cluster> => {
   if (cluster.status === 'DESTROYED') return cluster;
   const now = deps.now?.() ?? new Date();
-  const marked = await deps.store.updateCluster(cluster.id, (current) => {
+  const marked = await deps.clusters.updateCluster(cluster.id, (current) => {
     if (current.status === 'DESTROYING' || current.status === 'DESTROYED') return null;
     const name = destroyExecutionName(current.id, current.version);
     return {
@@ -46,7 +48,7 @@ export const destroyCluster = async (deps: ChangeClusterDeps, cluster: Cluster):
     const { settleSeconds } = await deps.workflows.stop('provision', provisionExecutionName(cluster.id, cluster.attempt));
     if (settleSeconds > 0) {
       const settle = new Date(now.getTime() + settleSeconds * 1000).toISOString();
-      await deps.store.updateCluster(cluster.id, (current) => ({ cluster: { ...current, deadlines: { ...current.deadlines, settle } }, message: '' }));
+      await deps.clusters.updateCluster(cluster.id, (current) => ({ cluster: { ...current, deadlines: { ...current.deadlines, settle } }, message: '' }));
     }
   }
   try {
@@ -56,11 +58,11 @@ export const destroyCluster = async (deps: ChangeClusterDeps, cluster: Cluster):
     await recordStartFailure(deps, cluster.id, 'destroy', cause);
     throw cause;
   }
-  return (await deps.store.getCluster(cluster.id)) ?? marked;
+  return (await deps.clusters.getCluster(cluster.id)) ?? marked;
 };
 
 export const destroyOwnCluster = async (deps: ChangeClusterDeps, project: string, id: string | undefined): Promise<Cluster> =>
-  destroyCluster(deps, await findOwnCluster(deps.store, project, id));
+  destroyCluster(deps, await findOwnCluster(deps.clusters, project, id));
 
 /**
  * Retries a FAILED cluster as a new attempt. Its steps skip what is done, so the run resumes
@@ -68,7 +70,7 @@ export const destroyOwnCluster = async (deps: ChangeClusterDeps, project: string
  * tokens of the new attempt.
  */
 export const retryOwnCluster = async (deps: ChangeClusterDeps, project: string, id: string | undefined): Promise<Cluster> => {
-  const cluster = await findOwnCluster(deps.store, project, id);
+  const cluster = await findOwnCluster(deps.clusters, project, id);
   if (cluster.status !== 'FAILED') {
     throw new Conflict(`only a FAILED cluster can be retried; this one is ${cluster.status}`, [{ path: 'status', message: cluster.status }]);
   }
@@ -76,12 +78,11 @@ export const retryOwnCluster = async (deps: ChangeClusterDeps, project: string, 
     throw new Conflict('the cluster failed while being destroyed: send DELETE again instead', [{ path: 'error.step', message: 'destroy' }]);
   }
   if (!cluster.quotaReserved) {
-    const { limits } = await quotaLimits(deps.store, project, deps.quotaDefaults);
-    await deps.store.reserveQuota(project, quotaAmounts(cluster.spec), limits);
+    await reserveQuota(deps, project, quotaAmounts(cluster.spec));
   }
   let attempt = cluster.attempt;
   try {
-    await deps.store.updateCluster(cluster.id, (current) => {
+    await deps.clusters.updateCluster(cluster.id, (current) => {
       if (current.status !== 'FAILED') throw new Conflict(`the cluster is ${current.status} now`);
       attempt = current.attempt + 1;
       const madeAfresh = current.servers.every((server) => server.state === 'DELETED' || server.id === null);
@@ -104,17 +105,17 @@ export const retryOwnCluster = async (deps: ChangeClusterDeps, project: string, 
       };
     });
   } catch (error) {
-    if (!cluster.quotaReserved) await deps.store.releaseQuota(project, quotaAmounts(cluster.spec));
+    if (!cluster.quotaReserved) await deps.quotas.release(project, quotaAmounts(cluster.spec));
     throw error;
   }
   try {
     await deps.workflows.start('provision', provisionExecutionName(cluster.id, attempt), cluster.id);
   } catch (cause) {
     await recordStartFailure(deps, cluster.id, 'retry', cause);
-    await releaseClusterQuota(deps.store, cluster.id);
+    await releaseClusterQuota(deps, cluster.id);
     throw cause;
   }
-  return (await deps.store.getCluster(cluster.id)) ?? cluster;
+  return (await deps.clusters.getCluster(cluster.id)) ?? cluster;
 };
 
 const EXPIRABLE: readonly ClusterStatus[] = ['PENDING', 'PROVISIONING', 'CONFIGURING', 'ACTIVE', 'FAILED'];
@@ -122,7 +123,7 @@ const EXPIRABLE: readonly ClusterStatus[] = ['PENDING', 'PROVISIONING', 'CONFIGU
 /** Destroys every cluster whose `ttlHours` have passed; answers their ids. */
 export const expireClusters = async (deps: ChangeClusterDeps): Promise<string[]> => {
   const now = (deps.now?.() ?? new Date()).getTime();
-  const expired = (await deps.store.findClustersByStatus(EXPIRABLE)).filter((c) => c.expiresAt !== null && Date.parse(c.expiresAt) <= now);
+  const expired = (await deps.clusters.findClustersByStatus(EXPIRABLE)).filter((c) => c.expiresAt !== null && Date.parse(c.expiresAt) <= now);
   const destroyed: string[] = [];
   for (const cluster of expired) {
     try {

@@ -12,10 +12,10 @@
  */
 import type { ComponentLine } from '#domain/component-lines';
 import type { Cluster, ConfigurationReport } from '#domain/model';
-import type { ClusterStore } from '#domain/store';
+import type { ClusterStore } from '#domain/cluster-store';
 
 export interface ProgressDeps {
-  store: ClusterStore;
+  clusters: ClusterStore;
 }
 
 /** A line as logged: who printed it and when. */
@@ -101,7 +101,7 @@ export const recordConfigurationProgress = async (deps: ProgressDeps, clusterId:
   for (const [index, logged] of ordered.entries()) {
     let why: Ignored | undefined;
     try {
-      await deps.store.updateCluster(clusterId, (current) => {
+      await deps.clusters.updateCluster(clusterId, (current) => {
         const decision = decide(current, logged);
         if (typeof decision === 'string') {
           why = decision;

@@ -4,14 +4,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowStartFailed } from '#domain/errors';
-import { totalNodes, totalVcpus, type Cluster, type ClusterSpec } from '#domain/model';
-import type { ClusterStore, QuotaAmounts } from '#domain/store';
+import type { Cluster, ClusterSpec } from '#domain/model';
+import type { ClusterStore } from '#domain/cluster-store';
+import type { QuotaAmounts, QuotaStore } from '#domain/quota-store';
 import { provisionExecutionName, type Workflows } from '#domain/workflow';
 import { logger } from '#lib/logger';
 import { countMetric, METRIC_NAMES } from '#lib/metrics';
+import { quotaAmounts, releaseClusterQuota, reserveQuota } from './quota.ts';
 
 export interface CreateClusterDeps {
-  store: ClusterStore;
+  clusters: ClusterStore;
+  quotas: QuotaStore;
   workflows: Workflows;
   /** Limits for projects that have none of their own. */
   quotaDefaults: QuotaAmounts;
@@ -28,34 +31,12 @@ export interface CreateClusterInput {
   id?: string;
 }
 
-/** What a cluster holds of its project's quota. */
-export const quotaAmounts = (spec: ClusterSpec): QuotaAmounts => ({ vcpus: totalVcpus(spec), servers: totalNodes(spec), clusters: 1 });
-
-export const quotaLimits = async (store: ClusterStore, project: string, defaults: QuotaAmounts) => {
-  const quota = await store.getQuota(project);
-  return { quota, limits: { ...defaults, ...quota.limits } };
-};
-
-/** Gives the cluster's share of the quota back, once: the record's flag says whether it holds any. */
-export const releaseClusterQuota = async (store: ClusterStore, clusterId: string): Promise<void> => {
-  let released: Cluster | null = null;
-  await store.updateCluster(clusterId, (current) => {
-    released = null;
-    if (!current.quotaReserved) return null;
-    released = current;
-    return { cluster: { ...current, quotaReserved: false }, message: '' };
-  });
-  const cluster = released as Cluster | null;
-  if (cluster) await store.releaseQuota(cluster.project, quotaAmounts(cluster.spec));
-};
-
 export const createCluster = async (deps: CreateClusterDeps, input: CreateClusterInput): Promise<Cluster> => {
   const id = input.id ?? (deps.newId ?? randomUUID)();
   const now = deps.now?.() ?? new Date();
   const at = now.toISOString();
   const amounts = quotaAmounts(input.spec);
-  const { limits } = await quotaLimits(deps.store, input.project, deps.quotaDefaults);
-  await deps.store.reserveQuota(input.project, amounts, limits);
+  await reserveQuota(deps, input.project, amounts);
 
   const cluster: Cluster = {
     id,
@@ -81,9 +62,9 @@ export const createCluster = async (deps: CreateClusterDeps, input: CreateCluste
     version: 1,
   };
   try {
-    await deps.store.createCluster(cluster, 'cluster requested');
+    await deps.clusters.createCluster(cluster, 'cluster requested');
   } catch (error) {
-    await deps.store.releaseQuota(input.project, amounts);
+    await deps.quotas.release(input.project, amounts);
     throw error;
   }
   try {
@@ -92,11 +73,11 @@ export const createCluster = async (deps: CreateClusterDeps, input: CreateCluste
     // Never leave a PENDING cluster that nothing will ever move: record why it failed.
     logger.error('could not start the provision workflow', { clusterId: id, error: cause });
     const message = cause instanceof Error ? cause.message : String(cause);
-    await deps.store.updateCluster(id, (current) => ({
+    await deps.clusters.updateCluster(id, (current) => ({
       cluster: { ...current, status: 'FAILED', phase: 'failed', error: { code: 'WorkflowStartFailed', message, step: 'start' } },
       message: `the provision workflow could not be started: ${message}`,
     }));
-    await releaseClusterQuota(deps.store, id);
+    await releaseClusterQuota(deps, id);
     throw new WorkflowStartFailed('the provision workflow could not be started; the cluster is recorded FAILED');
   }
   countMetric(METRIC_NAMES.created);

@@ -2,11 +2,11 @@
 import type { ClusterSpec } from '#domain/model';
 import { estimateSecondsToActive, planServers } from '#domain/plan';
 import type { ProviderRegistry } from '#domain/providers';
-import type { ClusterStore, QuotaAmounts } from '#domain/store';
-import { quotaAmounts, quotaLimits } from './create-cluster.ts';
+import type { QuotaAmounts, QuotaStore } from '#domain/quota-store';
+import { quotaAmounts, quotaLimits } from './quota.ts';
 
 export interface DryRunDeps {
-  store: ClusterStore;
+  quotas: QuotaStore;
   providers: ProviderRegistry;
   quotaDefaults: QuotaAmounts;
   pollSeconds: number;
@@ -17,7 +17,7 @@ export const dryRun = async (deps: DryRunDeps, project: string, spec: ClusterSpe
   const servers = planServers(spec, provider);
   const sizes = new Map(spec.nodeGroups.map((group) => [group.name, group]));
   const requested = quotaAmounts(spec);
-  const { quota, limits } = await quotaLimits(deps.store, project, deps.quotaDefaults);
+  const { quota, limits } = await quotaLimits(deps.quotas, project, deps.quotaDefaults);
   const resources = ['vcpus', 'servers', 'clusters'] as const;
   const headroom = Object.fromEntries(
     resources.map((r) => [r, { requested: requested[r], used: quota.usage[r], limit: limits[r], headroom: limits[r] - quota.usage[r] - requested[r] }]),

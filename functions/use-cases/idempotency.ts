@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Conflict, ValidationError } from '#domain/errors';
-import type { ClusterStore, IdempotencyRecord } from '#domain/store';
+import type { IdempotencyRecord, IdempotencyStore } from '#domain/idempotency-store';
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 const KEY_PATTERN = /^[\x21-\x7e]{1,64}$/;
@@ -32,7 +32,7 @@ const canonical = (value: unknown): string => {
 export const fingerprint = (route: string, body: unknown): string => createHash('sha256').update(`${route}\n${canonical(body)}`).digest('hex');
 
 export interface IdempotentRun {
-  store: ClusterStore;
+  idempotencyKeys: IdempotencyStore;
   project: string;
   /** The header's value, if the request had one. */
   key: string | undefined;
@@ -70,14 +70,14 @@ export const runIdempotently = async (input: IdempotentRun): Promise<StoredRespo
       response = await input.run(record.clusterId);
     } catch (error) {
       // Nothing was answered: the key is free again for the client's next try.
-      await input.store.releaseIdempotencyKey(record.project, record.key, record.createdAt);
+      await input.idempotencyKeys.release(record.project, record.key, record.createdAt);
       throw error;
     }
-    await input.store.completeIdempotencyKey(record.project, record.key, response);
+    await input.idempotencyKeys.complete(record.project, record.key, response);
     return response;
   };
 
-  let existing = await input.store.claimIdempotencyKey(claim);
+  let existing = await input.idempotencyKeys.claim(claim);
   if (!existing) return execute(claim);
   const waitUntil = Date.now() + WAIT_FOR_FIRST_MS;
   for (;;) {
@@ -88,7 +88,7 @@ export const runIdempotently = async (input: IdempotentRun): Promise<StoredRespo
     if (Date.now() - Date.parse(existing.createdAt) > ABANDONED_AFTER_MS) {
       // Keep the abandoned claim's cluster id: if its cluster was made, the create finds it.
       const takeover: IdempotencyRecord = { ...claim, clusterId: existing.clusterId };
-      if (await input.store.takeOverIdempotencyKey(takeover, existing.createdAt)) return execute(takeover);
+      if (await input.idempotencyKeys.takeOver(takeover, existing.createdAt)) return execute(takeover);
     }
     if (Date.now() > waitUntil) {
       throw new Conflict('a request with this Idempotency-Key is still in progress; retry it later', [
@@ -96,7 +96,7 @@ export const runIdempotently = async (input: IdempotentRun): Promise<StoredRespo
       ]);
     }
     await sleep(50);
-    existing = (await input.store.claimIdempotencyKey(claim)) ?? claim;
+    existing = (await input.idempotencyKeys.claim(claim)) ?? claim;
     if (existing === claim) return execute(claim);
   }
 };

@@ -7,12 +7,15 @@
 import type { EventPublisher } from '#domain/event-bus';
 import { DETAIL_TYPES } from '#domain/events';
 import type { StatusChange } from '#domain/model';
-import type { ClusterStore } from '#domain/store';
+import type { ClusterStore } from '#domain/cluster-store';
+import type { WebhookSecretStore } from '#domain/webhook-secret-store';
 import { SIGNATURE_HEADER, signature, type WebhookSender } from '#domain/webhooks';
 import { logger } from '#lib/logger';
 
 export interface PublishDeps {
-  store: ClusterStore;
+  /** Where a webhook's outcome is noted: the cluster's timeline. */
+  clusters: ClusterStore;
+  webhookSecrets: WebhookSecretStore;
   events: EventPublisher;
   webhooks: WebhookSender;
   /** Pauses between webhook attempts (their count is this + 1). */
@@ -38,7 +41,7 @@ export const publishStatusChange = async (deps: PublishDeps, change: StatusChang
   if (!change.callbackUrl) return;
 
   const body = JSON.stringify(detail);
-  const headers = { [SIGNATURE_HEADER]: signature(await deps.store.webhookSecret(change.project), body) };
+  const headers = { [SIGNATURE_HEADER]: signature(await deps.webhookSecrets.secretOf(change.project), body) };
   const delays = deps.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let last = { delivered: false, error: 'not tried' } as Awaited<ReturnType<WebhookSender['send']>>;
@@ -46,12 +49,12 @@ export const publishStatusChange = async (deps: PublishDeps, change: StatusChang
     if (attempt > 0) await sleep(delays[attempt - 1] ?? 0);
     last = await deps.webhooks.send(change.callbackUrl, body, headers);
     if (last.delivered) {
-      await deps.store.addTimelineNote(change, `webhook for ${change.status}/${change.phase} delivered (${last.status ?? 'ok'}) after ${attempt + 1} attempt(s)`);
+      await deps.clusters.addTimelineNote(change, `webhook for ${change.status}/${change.phase} delivered (${last.status ?? 'ok'}) after ${attempt + 1} attempt(s)`);
       return;
     }
     // A refused address will be refused again: retrying would only delay the note.
     if (last.error?.includes('internal address')) break;
   }
   logger.warn('webhook not delivered', { clusterId: change.clusterId, error: last.error, status: last.status });
-  await deps.store.addTimelineNote(change, `webhook for ${change.status}/${change.phase} not delivered: ${last.error ?? `answered ${last.status}`}`);
+  await deps.clusters.addTimelineNote(change, `webhook for ${change.status}/${change.phase} not delivered: ${last.error ?? `answered ${last.status}`}`);
 };

@@ -1,15 +1,15 @@
 /** Reading clusters, in the response shapes of docs/api.md. */
 import { NotFound } from '#domain/errors';
 import type { Cluster, ClusterStatus } from '#domain/model';
-import type { ClusterStore, Page } from '#domain/store';
+import type { ClusterStore, Page } from '#domain/cluster-store';
 import type { ConsoleUrlFor } from '#domain/workflow';
 import { openPageToken, sealPageToken } from './page-tokens.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A cluster of the caller's project; any other project's cluster is as absent as an unknown id. */
-export const findOwnCluster = async (store: ClusterStore, project: string, id: string | undefined): Promise<Cluster> => {
-  const cluster = id && UUID.test(id) ? await store.getCluster(id) : null;
+export const findOwnCluster = async (clusters: ClusterStore, project: string, id: string | undefined): Promise<Cluster> => {
+  const cluster = id && UUID.test(id) ? await clusters.getCluster(id) : null;
   if (!cluster || cluster.project !== project) throw new NotFound(`cluster ${id ?? ''} not found`);
   return cluster;
 };
@@ -49,7 +49,7 @@ export const LIST_LIMIT = { default: 20, max: 100 } as const;
 
 /** What listing needs: the clusters, and the secret that seals its page tokens. */
 export interface ListClustersDeps {
-  store: ClusterStore;
+  clusters: ClusterStore;
   pageTokenSecret: () => Promise<string>;
 }
 
@@ -65,7 +65,7 @@ export const listOwnClusters = async (
   const secret = await deps.pageTokenSecret();
   const binding = { project, query: { status: options.status } };
   const cursor = options.nextToken === undefined ? undefined : openPageToken(secret, binding, options.nextToken);
-  const page = await deps.store.listClusters(project, {
+  const page = await deps.clusters.listClusters(project, {
     limit: options.limit,
     ...(cursor ? { nextToken: cursor } : {}),
     ...(options.status ? { status: options.status } : {}),

@@ -2,7 +2,7 @@
  * API tokens: generated at random, stored only as their SHA-256, each bound to one project.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ClusterStore, TokenRecord } from '#domain/store';
+import type { TokenRecord, TokenStore } from '#domain/token-store';
 
 /** What a token looks like; anything else is refused before any lookup. */
 export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{16,256}$/;
@@ -28,9 +28,9 @@ export const extractToken = (headers: Record<string, string | undefined> | null 
 
 export type AuthorizeOutcome = { ok: true; project: string } | { ok: false; reason: 'unknown' | 'revoked' | 'expired' };
 
-export const authorizeToken = async (store: ClusterStore, token: string, now = new Date()): Promise<AuthorizeOutcome> => {
+export const authorizeToken = async (tokens: TokenStore, token: string, now = new Date()): Promise<AuthorizeOutcome> => {
   const hash = hashToken(token);
-  const record = await store.getToken(hash);
+  const record = await tokens.get(hash);
   // The lookup is by hash already; the constant-time comparison keeps any later change of the
   // lookup (prefix scans, caches) from turning into a timing oracle.
   if (!record || !timingSafeEqual(Buffer.from(record.hash, 'hex'), Buffer.from(hash, 'hex'))) return { ok: false, reason: 'unknown' };
@@ -41,7 +41,7 @@ export const authorizeToken = async (store: ClusterStore, token: string, now = n
 
 /** Registers a token for a project; returns the token in clear (the only time it exists). */
 export const issueToken = async (
-  store: ClusterStore,
+  tokens: TokenStore,
   input: { project: string; token?: string; expiresAt?: string | null; description?: string },
 ): Promise<{ token: string; record: TokenRecord }> => {
   const token = input.token ?? generateToken();
@@ -54,6 +54,6 @@ export const issueToken = async (
     revoked: false,
     ...(input.description ? { description: input.description } : {}),
   };
-  await store.putToken(record);
+  await tokens.put(record);
   return { token, record };
 };

@@ -6,18 +6,17 @@
  */
 import { DomainError } from '#domain/errors';
 import type { EventPublisher } from '#domain/event-bus';
+import type { IdempotencyStore } from '#domain/idempotency-store';
 import { DETAIL_TYPES, projectNameSchema, type EventBridgeEvent } from '#domain/events';
-import { nativeCreateRequestSchema, nativeToSpec } from '#domain/native-request';
-import type { ProviderRegistry } from '#domain/providers';
+import { nativeCreateRequestSchema } from '#domain/native-request';
 import { issuesToDetails } from '#domain/validation';
 import { logger } from '#lib/logger';
 import { createCluster, type CreateClusterDeps } from './create-cluster.ts';
 import { runIdempotently } from './idempotency.ts';
-import { checkSpecFits, checkSpecOptions, flavorSizeOn, providerFor } from './validate-spec.ts';
+import { prepareNativeSpec, type SpecDeps } from './prepare-spec.ts';
 
-export interface TriggerDeps extends CreateClusterDeps {
-  providers: ProviderRegistry;
-  defaultProvider: string;
+export interface TriggerDeps extends CreateClusterDeps, SpecDeps {
+  idempotencyKeys: IdempotencyStore;
   events: EventPublisher;
 }
 
@@ -47,12 +46,9 @@ export const handleCreateRequested = async (deps: TriggerDeps, event: EventBridg
     return reject('ValidationError', 'the create request is invalid', details, project);
   }
   try {
-    const provider = providerFor(deps.providers, bodyCheck.data.provider ?? deps.defaultProvider);
-    const spec = nativeToSpec(bodyCheck.data, provider.name, flavorSizeOn(provider));
-    checkSpecFits(spec, provider, (i, field) => `nodeGroups.${i}.${field}`);
-    checkSpecOptions(spec, provider);
+    const spec = prepareNativeSpec(deps, bodyCheck.data);
     const response = await runIdempotently({
-      store: deps.store,
+      idempotencyKeys: deps.idempotencyKeys,
       project: projectCheck.data,
       key: `event:${event.id}`.slice(0, 64),
       route: DETAIL_TYPES.createRequested,

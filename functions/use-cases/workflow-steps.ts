@@ -4,7 +4,7 @@
  *
  * The workflow state carries only the cluster id and small control values; the cluster record
  * in the store is the truth, so a step can be retried, redriven or resumed after a crash and
- * land on the same result. Every status or phase change goes through `store.updateCluster`,
+ * land on the same result. Every status or phase change goes through `clusters.updateCluster`,
  * which also writes the timeline event.
  */
 import {
@@ -25,9 +25,10 @@ import { containerDocuments, containerEnvironment } from '#domain/configuration-
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
 import type { CloudProvider, ConfigurationStatus } from '#domain/provider';
 import type { ProviderRegistry } from '#domain/providers';
-import type { ClusterStore } from '#domain/store';
+import type { ClusterStore } from '#domain/cluster-store';
+import type { QuotaStore } from '#domain/quota-store';
 import type { WorkflowConfig } from '#lib/config';
-import { releaseClusterQuota } from './create-cluster.ts';
+import { releaseClusterQuota } from './quota.ts';
 import { countMetric, METRIC_NAMES, timeMetric } from '#lib/metrics';
 
 export const STEP_NAMES = [
@@ -63,7 +64,8 @@ export interface StepInput {
 }
 
 export interface StepDeps {
-  store: ClusterStore;
+  clusters: ClusterStore;
+  quotas: QuotaStore;
   providers: ProviderRegistry;
   config: Pick<WorkflowConfig, 'SERVER_BOOT_TIMEOUT_SECONDS' | 'CONFIGURATION_TIMEOUT_SECONDS' | 'POLL_INTERVAL_SECONDS'> &
     Partial<Pick<WorkflowConfig, 'DEFAULT_CONFIGURATION_RUNNER' | 'CONTAINER_RUNNER_ENABLED' | 'CONFIGURATION_SUBNETS' | 'CONFIGURATION_SECURITY_GROUPS'>>;
@@ -105,7 +107,7 @@ class StepContext {
   }
 
   async load(): Promise<Cluster> {
-    const cluster = await this.deps.store.getCluster(this.clusterId);
+    const cluster = await this.deps.clusters.getCluster(this.clusterId);
     if (!cluster) throw new Error(`cluster ${this.clusterId} does not exist`);
     this.latest = cluster;
     return cluster;
@@ -117,7 +119,7 @@ class StepContext {
 
   /** Writes a change; the timeline gets `message` when status or phase moved. */
   async update(change: (cluster: Cluster) => Partial<Cluster> | null, message: string): Promise<Cluster> {
-    this.latest = await this.deps.store.updateCluster(this.clusterId, (current) => {
+    this.latest = await this.deps.clusters.updateCluster(this.clusterId, (current) => {
       if (!this.destroying && BEING_DESTROYED.includes(current.status)) {
         throw new ClusterDestroying(`cluster ${current.id} is ${current.status}; its provision workflow stops here`);
       }
@@ -529,7 +531,7 @@ const recordFailure = async (ctx: StepContext, state: StepInput['state']) => {
     : error.message;
   // Kept resources still count against the quota until the cluster is destroyed. The quota is
   // given back before the status says FAILED, so whoever sees FAILED sees the quota free.
-  if (cluster.spec.onFailure !== 'keep' && !rollbackFailure) await releaseClusterQuota(ctx.deps.store, cluster.id);
+  if (cluster.spec.onFailure !== 'keep' && !rollbackFailure) await releaseClusterQuota(ctx.deps, cluster.id);
   await ctx.load();
   await ctx.enter('FAILED', 'failed', `failed at ${error.step}: ${error.code}`, { error: { ...error, message } });
   countMetric(METRIC_NAMES.failed);
@@ -562,7 +564,7 @@ const destroy = async (ctx: StepContext) => {
 
 const recordDestroyed = async (ctx: StepContext) => {
   // Quota first: whoever sees DESTROYED sees the quota free. A re-run releases nothing twice.
-  await releaseClusterQuota(ctx.deps.store, ctx.clusterId);
+  await releaseClusterQuota(ctx.deps, ctx.clusterId);
   await ctx.load();
   await ctx.update(
     (current) => ({

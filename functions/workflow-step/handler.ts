@@ -1,6 +1,8 @@
 /** Lambda entry: the workflow steps over DynamoDB and the deployment's providers. */
 import { z } from 'zod';
-import { DynamoDbStore } from '#adapters/dynamodb-store';
+import { dynamoDbTable } from '#adapters/dynamodb/client';
+import { DynamoDbClusterStore } from '#adapters/dynamodb/clusters';
+import { DynamoDbQuotaStore } from '#adapters/dynamodb/quotas';
 import { awsProvidersFromEnv } from '#adapters/aws-providers';
 import { S3ConfigurationInputs } from '#adapters/s3-configuration-inputs';
 import { providerRegistry } from '#domain/providers';
@@ -13,9 +15,11 @@ const env = readEnv(
     CONFIGURATION_INPUTS_BUCKET: z.string().default(''),
   }),
 );
+const table = dynamoDbTable({ tableName: env.TABLE_NAME });
 
 export const handler = workflowStepHandler({
-  store: new DynamoDbStore({ tableName: env.TABLE_NAME }),
+  clusters: new DynamoDbClusterStore(table),
+  quotas: new DynamoDbQuotaStore(table),
   // The providers the stack was configured for (the create routes refuse any other).
   providers: providerRegistry(awsProvidersFromEnv()),
   config: env,

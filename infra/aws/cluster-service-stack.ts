@@ -12,7 +12,7 @@ import { DETAIL_TYPES } from '../../functions/domain/events.ts';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { PROJECT_INDEX, STATUS_CHANGE_TYPE } from '../../functions/adapters/dynamodb-store.ts';
+import { PROJECT_INDEX, STATUS_CHANGE_TYPE } from '../../functions/adapters/dynamodb/table-schema.ts';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { PROVIDER_NAMES, type ProviderName } from '../../functions/domain/providers.ts';
 import { WORKFLOW_KINDS, type WorkflowKind } from '../../functions/domain/workflow.ts';

@@ -8,8 +8,11 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDbStore } from '#adapters/dynamodb-store';
-import type { ClusterStore, QuotaAmounts } from '#domain/store';
+import { dynamoDbTable } from '#adapters/dynamodb/client';
+import { DynamoDbQuotaStore } from '#adapters/dynamodb/quotas';
+import { DynamoDbTokenStore } from '#adapters/dynamodb/tokens';
+import type { QuotaAmounts, QuotaStore } from '#domain/quota-store';
+import type { TokenStore } from '#domain/token-store';
 import { ConfigError, quotaDefaultsOf, quotaEnvSchema, readEnv } from '#lib/config';
 import { localEnvSchema } from '../local/config.ts';
 import { LOCAL_AWS, LOCAL_TABLE_NAME } from '../local/dynamodb.ts';
@@ -246,7 +249,8 @@ const processIo: CliIo = {
 };
 
 interface RunContext {
-  store: ClusterStore;
+  tokens: TokenStore;
+  quotas: QuotaStore;
   values: Values;
   /** The positional arguments after the command. */
   args: readonly string[];
@@ -266,14 +270,14 @@ type Runner = (context: RunContext) => Promise<unknown>;
 
 const RUNNERS: { [G in GroupName]: Record<CommandOf<G>, Runner> } = {
   tokens: {
-    create: ({ store, values, out }) => createToken(store, { project: values.project, expiresIn: values['expires-in'], description: values.description }, out),
-    list: ({ store, values, out }) => listTokens(store, { project: values.project, json: values.json }, out),
-    revoke: ({ store, args, out }) => revokeToken(store, args[0], out),
+    create: ({ tokens, values, out }) => createToken(tokens, { project: values.project, expiresIn: values['expires-in'], description: values.description }, out),
+    list: ({ tokens, values, out }) => listTokens(tokens, { project: values.project, json: values.json }, out),
+    revoke: ({ tokens, args, out }) => revokeToken(tokens, args[0], out),
   },
   quotas: {
-    show: ({ store, values, out, target, env }) => showQuota(store, { project: values.project, json: values.json }, out, knownQuotaDefaults(target, env)),
-    set: ({ store, values, out }) =>
-      setQuota(store, { project: values.project, vcpus: values.vcpus, servers: values.servers, clusters: values.clusters, reset: values.reset }, out),
+    show: ({ quotas, values, out, target, env }) => showQuota(quotas, { project: values.project, json: values.json }, out, knownQuotaDefaults(target, env)),
+    set: ({ quotas, values, out }) =>
+      setQuota(quotas, { project: values.project, vcpus: values.vcpus, servers: values.servers, clusters: values.clusters, reset: values.reset }, out),
   },
 };
 
@@ -331,10 +335,10 @@ export const runCli = async (argv: readonly string[], io: CliIo = processIo): Pr
 
     const target = resolveTarget(values, io.env);
     const client = new DynamoDBClient(target.clientConfig);
-    const store = new DynamoDbStore({ tableName: target.tableName, client });
+    const table = dynamoDbTable({ tableName: target.tableName, client });
     const out: QuotaOutput = { line: (text) => io.stdout(`${text}\n`), warn: (text) => io.stderr(`warning: ${text}\n`) };
     try {
-      await run({ store, values, args: rest, out, target, env: io.env });
+      await run({ tokens: new DynamoDbTokenStore(table), quotas: new DynamoDbQuotaStore(table), values, args: rest, out, target, env: io.env });
     } catch (error) {
       if (error instanceof UsageError || error instanceof CommandError || error instanceof ConfigError) throw error;
       io.stderr(`error: ${await explainFailure(error, target, client)}\n`);

@@ -1,13 +1,13 @@
 /**
  * `quotas show | set`: a project's quota usage and its own limits, as plain functions over the
- * store port and an output sink, like the tokens commands.
+ * quota port and an output sink, like the tokens commands.
  *
  * A resource without a limit of the project's own is held to the deployment's default, the
  * functions' QUOTA_MAX_* settings. Those live in the functions' environment, not in the table, so
  * the CLI cannot read a deployed stack's; it shows a default's value only when the caller knows
  * it (for the local stack: QUOTA_MAX_* as `npm start` would read them from the same environment).
  */
-import { QUOTA_RESOURCES, type ClusterStore, type QuotaAmounts, type QuotaRecord, type QuotaResource } from '#domain/store';
+import { QUOTA_RESOURCES, type QuotaAmounts, type QuotaRecord, type QuotaResource, type QuotaStore } from '#domain/quota-store';
 import { columns, parseProject, UsageError, type Output } from './tokens.ts';
 
 /** Output that may also carry warnings: notes that do not make the command fail (stderr in the CLI). */
@@ -53,9 +53,9 @@ export interface ShowQuotaInput {
  * `defaults`: the deployment's QUOTA_MAX_* when the caller knows them (the local stack), null
  * when it cannot (a deployed table): those resources then show `default` without a number.
  */
-export const showQuota = async (store: ClusterStore, input: ShowQuotaInput, out: Output, defaults: QuotaAmounts | null): Promise<QuotaView> => {
+export const showQuota = async (quotas: QuotaStore, input: ShowQuotaInput, out: Output, defaults: QuotaAmounts | null): Promise<QuotaView> => {
   const project = parseProject(input.project);
-  const view = quotaView(project, await store.getQuota(project), defaults);
+  const view = quotaView(project, await quotas.get(project), defaults);
   if (input.json) {
     out.line(JSON.stringify(view, null, 2));
     return view;
@@ -108,7 +108,7 @@ const parseReset = (value: string): QuotaResource[] => {
  * as written. A limit below the current usage is allowed (the clusters holding it keep running)
  * and warned about, since from then on every create of the project is refused.
  */
-export const setQuota = async (store: ClusterStore, input: SetQuotaInput, out: QuotaOutput): Promise<QuotaRecord> => {
+export const setQuota = async (quotas: QuotaStore, input: SetQuotaInput, out: QuotaOutput): Promise<QuotaRecord> => {
   const project = parseProject(input.project);
   const limits: Partial<QuotaAmounts> = {};
   for (const r of QUOTA_RESOURCES) {
@@ -120,7 +120,7 @@ export const setQuota = async (store: ClusterStore, input: SetQuotaInput, out: Q
   if (both) throw new UsageError(`--reset ${both} and --${both} contradict each other: give one of them`);
   if (Object.keys(limits).length === 0 && reset.length === 0) throw new UsageError('quotas set needs at least one of --vcpus, --servers, --clusters or --reset');
 
-  const record = await store.setQuotaLimits(project, limits, reset);
+  const record = await quotas.setLimits(project, limits, reset);
   const view = quotaView(project, record, null);
   out.line(`limits of project ${project} now: ${QUOTA_RESOURCES.map((r) => `${r} ${limitText(view[r])}`).join(', ')}`);
   for (const r of QUOTA_RESOURCES) {

@@ -1,5 +1,5 @@
 /**
- * `tokens create | list | revoke`: plain functions over the store port and an output sink, so
+ * `tokens create | list | revoke`: plain functions over the token port and an output sink, so
  * the same code runs from the CLI entry and from tests.
  *
  * A token exists in clear only in `createToken`'s output; the table holds its SHA-256, and
@@ -7,7 +7,7 @@
  * identify a token among any realistic number of them, and stay shorter than a token can be
  * (TOKEN_PATTERN wants 16), so no id can be mistaken for, or replayed as, a credential.
  */
-import type { ClusterStore, TokenRecord } from '#domain/store';
+import type { TokenRecord, TokenStore } from '#domain/token-store';
 import { issueToken } from '#use-cases/tokens';
 
 /** Where a command writes its result, one line at a time (stdout in the CLI). */
@@ -103,11 +103,11 @@ export interface CreateTokenInput {
  * Issues a token and prints it as the last word of the output, where scripts (and people) can
  * take it from behind `npm run`'s own banner lines.
  */
-export const createToken = async (store: ClusterStore, input: CreateTokenInput, out: Output, now = new Date()): Promise<TokenView> => {
+export const createToken = async (tokens: TokenStore, input: CreateTokenInput, out: Output, now = new Date()): Promise<TokenView> => {
   const project = parseProject(input.project);
   const expiresAt = input.expiresIn === undefined ? null : parseExpiresIn(input.expiresIn, now);
   const description = parseDescription(input.description);
-  const { token, record } = await issueToken(store, { project, expiresAt, ...(description ? { description } : {}) });
+  const { token, record } = await issueToken(tokens, { project, expiresAt, ...(description ? { description } : {}) });
   out.line(`token for project ${project} (id ${tokenId(record.hash)}, expires ${expiresAt ?? 'never'}): ${token}`);
   return toView(record, now);
 };
@@ -122,9 +122,9 @@ export const columns = (rows: string[][]): string[] => {
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
 };
 
-export const listTokens = async (store: ClusterStore, input: ListTokensInput, out: Output, now = new Date()): Promise<TokenView[]> => {
+export const listTokens = async (tokens: TokenStore, input: ListTokensInput, out: Output, now = new Date()): Promise<TokenView[]> => {
   const project = input.project === undefined ? undefined : parseProject(input.project);
-  const views = (await store.listTokens(project)).map((record) => toView(record, now));
+  const views = (await tokens.list(project)).map((record) => toView(record, now));
   if (input.json) {
     out.line(JSON.stringify(views, null, 2));
   } else if (views.length === 0) {
@@ -143,13 +143,13 @@ const distinguishingIds = (hashes: string[]): string[] => {
   return hashes.map((hash) => hash.slice(0, length));
 };
 
-export const revokeToken = async (store: ClusterStore, id: string | undefined, out: Output, now = new Date()): Promise<TokenView> => {
+export const revokeToken = async (tokens: TokenStore, id: string | undefined, out: Output, now = new Date()): Promise<TokenView> => {
   if (id === undefined) throw new UsageError('ID is required: the token id that `tokens list` shows');
   const prefix = id.toLowerCase();
   if (!/^[0-9a-f]+$/.test(prefix) || prefix.length < MIN_ID_PREFIX || prefix.length > 64) {
     throw new UsageError(`ID must be ${MIN_ID_PREFIX} to 64 hex characters, the start of a token id as \`tokens list\` shows it (got ${JSON.stringify(id)})`);
   }
-  const matches = (await store.listTokens()).filter((record) => record.hash.startsWith(prefix));
+  const matches = (await tokens.list()).filter((record) => record.hash.startsWith(prefix));
   const [match] = matches;
   if (!match) throw new CommandError(`no token has an id starting with ${prefix}`);
   if (matches.length > 1) {
@@ -163,7 +163,7 @@ export const revokeToken = async (store: ClusterStore, id: string | undefined, o
     return view;
   }
   // The token may vanish between the scan and the update (DynamoDB's TTL removes expired ones).
-  if (!(await store.revokeToken(match.hash))) throw new CommandError(`token ${view.id} no longer exists`);
+  if (!(await tokens.revoke(match.hash))) throw new CommandError(`token ${view.id} no longer exists`);
   out.line(`revoked token ${view.id} (project ${view.project}, created ${view.created}${view.status === 'expired' ? ', already expired' : ''})`);
   return { ...view, status: 'revoked' };
 };

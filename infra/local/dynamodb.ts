@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { PROJECT_INDEX } from '#adapters/dynamodb-store';
+import { PROJECT_INDEX } from '#adapters/dynamodb/table-schema';
 
 export const LOCAL_TABLE_NAME = 'cluster-service';
 

@@ -7,7 +7,7 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { DynamoDbStore } from '#adapters/dynamodb-store';
+import { dynamoDbStores, type TableStores } from '#adapters/dynamodb/stores';
 import { LocalCloud, localCloudOptionsFromEnv, type LocalCloudOptions } from '#adapters/local-cloud';
 import { LocalCloudProvider } from '#adapters/local-provider';
 import { providerRegistry } from '#domain/providers';
@@ -58,7 +58,7 @@ export interface LocalStack {
   dynamodbEndpoint: string;
   /** The token registered for project `local`. */
   token: string;
-  store: DynamoDbStore;
+  stores: TableStores;
   cloud: LocalCloud;
   workflows: LocalWorkflows;
   /** The bus, its create rule and queue: POST /_local/events puts entries on it. */
@@ -102,7 +102,8 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     if (!publishStatus) throw new Error('the status publisher is not ready');
     return publishStatus;
   });
-  const store = new DynamoDbStore({ tableName: LOCAL_TABLE_NAME, client: dynamodb.client, onStatusChange: (change) => tableStream.push(change) });
+  const stores = dynamoDbStores({ tableName: LOCAL_TABLE_NAME, client: dynamodb.client, onStatusChange: (item) => tableStream.push(item) });
+  const { clusters, quotas, idempotencyKeys, tokens, webhookSecrets } = stores;
 
   const cloud = await LocalCloud.open({ ...(options.cloud ?? localCloudOptionsFromEnv(process.env)), ...(dataDir ? { dataDir } : {}) });
   const localProvider = new LocalCloudProvider(cloud);
@@ -110,9 +111,9 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
 
   const timeoutMs = (name: FunctionName) => FUNCTIONS[name].timeoutSeconds * 1000;
   // Locally the configuration container always exists: its stand-in runs against the emulated cloud.
-  const workflowStep = workflowStepHandler({ store, providers, config: { ...config, CONTAINER_RUNNER_ENABLED: true } }) as unknown as LocalLambda;
+  const workflowStep = workflowStepHandler({ clusters, quotas, providers, config: { ...config, CONTAINER_RUNNER_ENABLED: true } }) as unknown as LocalLambda;
   // What the container's log group is subscribed to on AWS; the stand-in hands it the task's lines.
-  const configurationProgress = configurationProgressHandler({ store }) as unknown as LocalLambda;
+  const configurationProgress = configurationProgressHandler({ clusters }) as unknown as LocalLambda;
   const machine = (kind: (typeof WORKFLOW_KINDS)[number]) =>
     new LocalWorkflow({
       file: STATE_MACHINES[kind].file,
@@ -128,7 +129,10 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
 
   const handlers: Record<(typeof ROUTES)[number]['function'], ProxyHandler> = {
     createCluster: createClusterHandler({
-      store,
+      clusters,
+      quotas,
+      idempotencyKeys,
+      webhookSecrets,
       workflows,
       quotaDefaults,
       providers,
@@ -136,19 +140,22 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       defaultConfigurationRunner: config.DEFAULT_CONFIGURATION_RUNNER,
       pollSeconds: config.POLL_INTERVAL_SECONDS,
     }) as unknown as ProxyHandler,
-    readClusters: readClustersHandler({ store, pageTokenSecret: () => store.pageTokenSecret(), consoleUrlFor: () => null }) as unknown as ProxyHandler,
-    changeCluster: changeClusterHandler({ store, workflows, quotaDefaults }) as unknown as ProxyHandler,
+    readClusters: readClustersHandler({ clusters, pageTokenSecret: stores.pageTokenSecret, consoleUrlFor: () => null }) as unknown as ProxyHandler,
+    changeCluster: changeClusterHandler({ clusters, quotas, workflows, quotaDefaults }) as unknown as ProxyHandler,
   };
   // The bus delivers create requests to the trigger, which puts rejections back on the bus.
   let trigger: ReturnType<typeof createTriggerHandler> | undefined;
   const events = new LocalEventBus((event, context) => (trigger ? trigger(event, context) : Promise.reject(new Error('the trigger is not ready'))));
   // The batch handlers are built as Lambda's init phase builds them, outside any invocation:
   // their processors keep state per invocation.
-  trigger = outsideInvocations(() => createTriggerHandler({ store, workflows, quotaDefaults, providers, defaultProvider: config.DEFAULT_PROVIDER, events }));
+  trigger = outsideInvocations(() =>
+    createTriggerHandler({ clusters, quotas, idempotencyKeys, workflows, quotaDefaults, providers, defaultProvider: config.DEFAULT_PROVIDER, events }),
+  );
   // Local mode delivers webhooks to loopback receivers too (a deployed stack refuses internal addresses).
   publishStatus = outsideInvocations(() =>
     publishStatusHandler({
-      store,
+      clusters,
+      webhookSecrets,
       events,
       webhooks: new HttpWebhookSender({ allowInternal: true }),
       ...(options.webhookRetryDelaysMs ? { retryDelaysMs: options.webhookRetryDelaysMs } : {}),
@@ -163,7 +170,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     { method: 'POST', path: '/_local/events', functionName: 'local-events', authorize: false, handler: putEventsHandler(events) },
     { method: 'GET', path: '/_local/events', functionName: 'local-events', authorize: false, handler: async () => json(200, { items: events.events() }) },
   ];
-  const server = createLocalApi({ routes, authorizer: createAuthorizer({ store }) });
+  const server = createLocalApi({ routes, authorizer: createAuthorizer({ tokens }) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => resolve());
@@ -172,10 +179,10 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
 
   const token = await localToken(config, dataDir);
-  await issueToken(store, { project: LOCAL_PROJECT, token, description: 'local mode' });
+  await issueToken(tokens, { project: LOCAL_PROJECT, token, description: 'local mode' });
 
   const resumed: string[] = [];
-  for (const cluster of await store.findClustersByStatus(RESUMABLE)) {
+  for (const cluster of await clusters.findClustersByStatus(RESUMABLE)) {
     const started =
       cluster.status === 'DESTROYING'
         ? workflows.machines.destroy.start((cluster.destroyExecutionId ?? '').split(':').at(-1) || `${cluster.id}-destroy`, { clusterId: cluster.id })
@@ -186,7 +193,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
 
   // The deployed stack runs the expiry sweep on a schedule; here a timer does, never keeping the process alive.
   const sweep = setInterval(() => {
-    invokeLocally('expire-clusters', timeoutMs('expireClusters'), () => expireClusters({ store, workflows, quotaDefaults })).catch((error: unknown) =>
+    invokeLocally('expire-clusters', timeoutMs('expireClusters'), () => expireClusters({ clusters, quotas, workflows, quotaDefaults })).catch((error: unknown) =>
       logger.error('expiry sweep failed', { error }),
     );
   }, config.LOCAL_EXPIRY_SWEEP_MS);
@@ -196,7 +203,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     url,
     dynamodbEndpoint: dynamodb.endpoint,
     token,
-    store,
+    stores,
     cloud,
     workflows,
     events,

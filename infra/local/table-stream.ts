@@ -1,13 +1,13 @@
 /**
  * The local stand-in for the table's DynamoDB stream (dynalite has none): the store reports each
- * status change it writes, and this hands it to the publish-status handler as a stream record,
- * in order per cluster, offering a failed record again a few times as the stream does.
+ * status-change item it writes, and this hands that very item to the publish-status handler as a
+ * stream record (its key taken from the item, so it cannot differ from the table's), in order per
+ * cluster, offering a failed record again a few times as the stream does.
  */
 import { randomUUID } from 'node:crypto';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { STATUS_CHANGE_TYPE } from '#adapters/dynamodb-store';
-import type { StatusChange } from '#domain/model';
+import { keyOf, type StatusChangeItem } from '#adapters/dynamodb/table-schema';
 import { logger } from '#lib/logger';
 import { invokeLocally, outsideInvocations } from './invocations.ts';
 
@@ -23,7 +23,7 @@ export class LocalTableStream {
 
   constructor(private readonly handler: () => StreamHandler) {}
 
-  push(change: StatusChange): void {
+  push(change: StatusChangeItem): void {
     // The store reports from inside the invocation that wrote; the delivery is not part of it.
     outsideInvocations(() => {
       const previous = this.chains.get(change.clusterId) ?? Promise.resolve();
@@ -42,7 +42,7 @@ export class LocalTableStream {
     while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()]);
   }
 
-  private async deliver(change: StatusChange): Promise<void> {
+  private async deliver(change: StatusChangeItem): Promise<void> {
     const sequenceNumber = String(++this.sequence).padStart(21, '0');
     const event: DynamoDBStreamEvent = {
       Records: [
@@ -52,8 +52,8 @@ export class LocalTableStream {
           eventSource: 'aws:dynamodb',
           awsRegion: 'local',
           dynamodb: {
-            Keys: marshall({ pk: `CLUSTER#${change.clusterId}`, sk: `EVENT#${change.at}` }) as never,
-            NewImage: marshall({ type: STATUS_CHANGE_TYPE, ...change }, { removeUndefinedValues: true }) as never,
+            Keys: marshall(keyOf(change)) as never,
+            NewImage: marshall(change, { removeUndefinedValues: true }) as never,
             SequenceNumber: sequenceNumber,
             StreamViewType: 'NEW_IMAGE',
           },

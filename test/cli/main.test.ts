@@ -67,7 +67,7 @@ describe('the CLI as a child process', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const token = lastWord(result.stdout);
-    expect(await authorizeToken(table.store, token)).toEqual({ ok: true, project: 'p1' });
+    expect(await authorizeToken(table.tokens, token)).toEqual({ ok: true, project: 'p1' });
   });
 
   it('targets the local stack’s DynamoDB on DYNAMODB_PORT when no endpoint is given', async () => {
@@ -88,7 +88,7 @@ describe('the CLI as a child process', () => {
   it('sets a project’s limit below its usage with a warning on stderr, exit 0, and shows it as JSON', async () => {
     // Prepare
     const target = ['--endpoint', table.dynamodb.endpoint];
-    await table.store.reserveQuota('child-quota', { vcpus: 8, servers: 2, clusters: 1 }, { vcpus: 100, servers: 100, clusters: 100 });
+    await table.quotas.reserve('child-quota', { vcpus: 8, servers: 2, clusters: 1 }, { vcpus: 100, servers: 100, clusters: 100 });
 
     // Act
     const set = await runReal(['quotas', 'set', '--project', 'child-quota', '--servers', '1', ...target]);
@@ -215,7 +215,7 @@ describe('the CLI’s arguments', () => {
     expect(listed.stdout).toContain(`${id}  here`);
     expect(listed.stdout).not.toContain(token);
     expect(revoked.stdout).toContain(`revoked token ${id}`);
-    expect(await authorizeToken(table.store, token)).toEqual({ ok: false, reason: 'revoked' });
+    expect(await authorizeToken(table.tokens, token)).toEqual({ ok: false, reason: 'revoked' });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no token has an id starting with ffffffff00');
   });
@@ -225,7 +225,7 @@ describe('the quotas commands end to end', () => {
   it('set, show, set another, reset: each keeps the limits it does not name', async () => {
     // Prepare
     const target = ['--endpoint', table.dynamodb.endpoint];
-    await table.store.reserveQuota('round-trip', { vcpus: 12, servers: 3, clusters: 1 }, { vcpus: 100, servers: 100, clusters: 100 });
+    await table.quotas.reserve('round-trip', { vcpus: 12, servers: 3, clusters: 1 }, { vcpus: 100, servers: 100, clusters: 100 });
 
     // Act
     const first = await runHere(['quotas', 'set', '--project', 'round-trip', '--vcpus', '64', '--clusters', '5', ...target]);

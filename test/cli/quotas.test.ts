@@ -39,11 +39,11 @@ const NO_WORKFLOWS: Workflows = {
 
 /** A create through the use case the API and the events share: the seed's body, 2 servers of 4 vCPUs. */
 const createSeedCluster = (project: string) =>
-  createCluster({ store: table.store, workflows: NO_WORKFLOWS, quotaDefaults: GENEROUS_QUOTA }, { project, spec: compatToSpec(seedRequest(), 'local'), request: { ...seedRequest() } });
+  createCluster({ clusters: table.clusters, quotas: table.quotas, workflows: NO_WORKFLOWS, quotaDefaults: GENEROUS_QUOTA }, { project, spec: compatToSpec(seedRequest(), 'local'), request: { ...seedRequest() } });
 
 const show = async (project: string, defaults: typeof LOCAL_DEFAULTS | null = null) => {
   const output = capture();
-  const view = await showQuota(table.store, { project }, output.out, defaults);
+  const view = await showQuota(table.quotas, { project }, output.out, defaults);
   return { view, output };
 };
 
@@ -76,7 +76,7 @@ describe('quotas show', () => {
     // Prepare
     const project = newProject();
     await createSeedCluster(project);
-    await table.store.setQuotaLimits(project, { servers: 10 });
+    await table.quotas.setLimits(project, { servers: 10 });
 
     // Act
     const { view, output } = await show(project, LOCAL_DEFAULTS);
@@ -98,7 +98,7 @@ describe('quotas show', () => {
 
   it('leaves out the note on defaults when every limit is the project’s own', async () => {
     const project = newProject();
-    await table.store.setQuotaLimits(project, { vcpus: 1, servers: 2, clusters: 3 });
+    await table.quotas.setLimits(project, { vcpus: 1, servers: 2, clusters: 3 });
 
     const { output } = await show(project);
 
@@ -108,11 +108,11 @@ describe('quotas show', () => {
   it('with --json prints one object: project, and used, limit and source for each resource', async () => {
     // Prepare
     const project = newProject();
-    await table.store.setQuotaLimits(project, { clusters: 4 });
+    await table.quotas.setLimits(project, { clusters: 4 });
     const output = capture();
 
     // Act
-    await showQuota(table.store, { project, json: true }, output.out, null);
+    await showQuota(table.quotas, { project, json: true }, output.out, null);
 
     // Assess
     expect(JSON.parse(output.text())).toEqual({
@@ -127,7 +127,7 @@ describe('quotas show', () => {
     ['missing', undefined],
     ['with a space', 'a b'],
   ])('refuses a project name %s with a usage error naming --project', async (_, project) => {
-    const attempt = showQuota(table.store, { project }, capture().out, null);
+    const attempt = showQuota(table.quotas, { project }, capture().out, null);
 
     await expect(attempt).rejects.toThrow(UsageError);
     await expect(attempt).rejects.toThrow(/--project/);
@@ -141,7 +141,7 @@ describe('quotas set', () => {
     const output = capture();
 
     // Act
-    await setQuota(table.store, { project, vcpus: '64', clusters: '0' }, output.out);
+    await setQuota(table.quotas, { project, vcpus: '64', clusters: '0' }, output.out);
 
     // Assess
     expect(output.lines).toEqual([`limits of project ${project} now: vcpus 64, servers default, clusters 0`]);
@@ -156,45 +156,45 @@ describe('quotas set', () => {
 
   it('keeps the limits it is not given', async () => {
     const project = newProject();
-    await setQuota(table.store, { project, vcpus: '64', clusters: '5' }, capture().out);
+    await setQuota(table.quotas, { project, vcpus: '64', clusters: '5' }, capture().out);
 
-    await setQuota(table.store, { project, servers: '20' }, capture().out);
-    await setQuota(table.store, { project, vcpus: '32' }, capture().out);
+    await setQuota(table.quotas, { project, servers: '20' }, capture().out);
+    await setQuota(table.quotas, { project, vcpus: '32' }, capture().out);
 
-    expect((await table.store.getQuota(project)).limits).toEqual({ vcpus: 32, servers: 20, clusters: 5 });
+    expect((await table.quotas.get(project)).limits).toEqual({ vcpus: 32, servers: 20, clusters: 5 });
   });
 
   it('--reset removes just the named limits, so the defaults apply to them again', async () => {
     // Prepare
     const project = newProject();
-    await setQuota(table.store, { project, vcpus: '64', servers: '20', clusters: '5' }, capture().out);
+    await setQuota(table.quotas, { project, vcpus: '64', servers: '20', clusters: '5' }, capture().out);
     const output = capture();
 
     // Act
-    await setQuota(table.store, { project, reset: 'vcpus, clusters' }, output.out);
+    await setQuota(table.quotas, { project, reset: 'vcpus, clusters' }, output.out);
 
     // Assess
     expect(output.lines).toEqual([`limits of project ${project} now: vcpus default, servers 20, clusters default`]);
-    expect((await table.store.getQuota(project)).limits).toEqual({ servers: 20 });
+    expect((await table.quotas.get(project)).limits).toEqual({ servers: 20 });
     const { view } = await show(project, LOCAL_DEFAULTS);
     expect(view.vcpus).toEqual({ used: 0, limit: 4096, source: 'default' });
   });
 
   it('sets some limits and resets others in one command', async () => {
     const project = newProject();
-    await setQuota(table.store, { project, vcpus: '64', servers: '20' }, capture().out);
+    await setQuota(table.quotas, { project, vcpus: '64', servers: '20' }, capture().out);
 
-    await setQuota(table.store, { project, clusters: '3', reset: 'servers' }, capture().out);
+    await setQuota(table.quotas, { project, clusters: '3', reset: 'servers' }, capture().out);
 
-    expect((await table.store.getQuota(project)).limits).toEqual({ vcpus: 64, clusters: 3 });
+    expect((await table.quotas.get(project)).limits).toEqual({ vcpus: 64, clusters: 3 });
   });
 
   it(`accepts 0 and ${MAX_LIMIT}, the bounds`, async () => {
     const project = newProject();
 
-    await setQuota(table.store, { project, vcpus: '0', servers: String(MAX_LIMIT) }, capture().out);
+    await setQuota(table.quotas, { project, vcpus: '0', servers: String(MAX_LIMIT) }, capture().out);
 
-    expect((await table.store.getQuota(project)).limits).toEqual({ vcpus: 0, servers: MAX_LIMIT });
+    expect((await table.quotas.get(project)).limits).toEqual({ vcpus: 0, servers: MAX_LIMIT });
   });
 
   it.each([
@@ -209,21 +209,21 @@ describe('quotas set', () => {
   ] as const)('refuses --%s %j with a usage error naming the flag, and writes nothing', async (resource, value) => {
     // Prepare
     const project = newProject();
-    await table.store.setQuotaLimits(project, { vcpus: 7 });
+    await table.quotas.setLimits(project, { vcpus: 7 });
     const output = capture();
 
     // Act
-    const attempt = setQuota(table.store, { project, clusters: '2', [resource]: value }, output.out);
+    const attempt = setQuota(table.quotas, { project, clusters: '2', [resource]: value }, output.out);
 
     // Assess
     await expect(attempt).rejects.toThrow(UsageError);
     await expect(attempt).rejects.toThrow(new RegExp(`^--${resource} must be a whole number from 0 to ${MAX_LIMIT}`));
     expect(output.lines).toEqual([]);
-    expect((await table.store.getQuota(project)).limits).toEqual({ vcpus: 7 });
+    expect((await table.quotas.get(project)).limits).toEqual({ vcpus: 7 });
   });
 
   it('refuses a command that names no resource', async () => {
-    const attempt = setQuota(table.store, { project: newProject() }, capture().out);
+    const attempt = setQuota(table.quotas, { project: newProject() }, capture().out);
 
     await expect(attempt).rejects.toThrow(UsageError);
     await expect(attempt).rejects.toThrow('quotas set needs at least one of --vcpus, --servers, --clusters or --reset');
@@ -231,24 +231,24 @@ describe('quotas set', () => {
 
   it.each(['cpus', 'servers,memory', '', 'servers,'])('refuses --reset %j naming --reset and the resources it takes', async (reset) => {
     const project = newProject();
-    await table.store.setQuotaLimits(project, { servers: 7 });
+    await table.quotas.setLimits(project, { servers: 7 });
 
-    const attempt = setQuota(table.store, { project, reset }, capture().out);
+    const attempt = setQuota(table.quotas, { project, reset }, capture().out);
 
     await expect(attempt).rejects.toThrow(UsageError);
     await expect(attempt).rejects.toThrow(/^--reset takes vcpus, servers or clusters/);
-    expect((await table.store.getQuota(project)).limits).toEqual({ servers: 7 });
+    expect((await table.quotas.get(project)).limits).toEqual({ servers: 7 });
   });
 
   it('refuses to set and reset the same resource', async () => {
-    const attempt = setQuota(table.store, { project: newProject(), servers: '3', reset: 'vcpus,servers' }, capture().out);
+    const attempt = setQuota(table.quotas, { project: newProject(), servers: '3', reset: 'vcpus,servers' }, capture().out);
 
     await expect(attempt).rejects.toThrow(UsageError);
     await expect(attempt).rejects.toThrow('--reset servers and --servers contradict each other');
   });
 
   it('refuses a missing project with a usage error naming --project', async () => {
-    const attempt = setQuota(table.store, { vcpus: '3' }, capture().out);
+    const attempt = setQuota(table.quotas, { vcpus: '3' }, capture().out);
 
     await expect(attempt).rejects.toThrow(UsageError);
     await expect(attempt).rejects.toThrow(/--project/);
@@ -263,7 +263,7 @@ describe('a limit set below the usage', () => {
     const output = capture();
 
     // Act
-    const record = await setQuota(table.store, { project, vcpus: '24', servers: '3', clusters: '2' }, output.out);
+    const record = await setQuota(table.quotas, { project, vcpus: '24', servers: '3', clusters: '2' }, output.out);
     const refused = await createSeedCluster(project).catch((error: unknown) => error);
 
     // Assess
@@ -272,23 +272,23 @@ describe('a limit set below the usage', () => {
     expect(refused).toBeInstanceOf(QuotaExceeded);
     // At the limit is not below it (no warning), but leaves no room for another cluster either.
     expect((refused as QuotaExceeded).details.map((detail) => detail.path)).toEqual(['servers', 'clusters']);
-    for (const cluster of existing) expect((await table.store.getCluster(cluster.id))?.status).toBe('PENDING');
-    expect((await table.store.getQuota(project)).usage).toEqual(record.usage);
+    for (const cluster of existing) expect((await table.clusters.getCluster(cluster.id))?.status).toBe('PENDING');
+    expect((await table.quotas.get(project)).usage).toEqual(record.usage);
   });
 
   it('no longer refuses a create once the limit is reset to the default', async () => {
     // Prepare
     const project = newProject();
     await createSeedCluster(project);
-    await setQuota(table.store, { project, clusters: '1' }, capture().out);
+    await setQuota(table.quotas, { project, clusters: '1' }, capture().out);
     await expect(createSeedCluster(project)).rejects.toBeInstanceOf(QuotaExceeded);
 
     // Act
-    await setQuota(table.store, { project, reset: 'clusters' }, capture().out);
+    await setQuota(table.quotas, { project, reset: 'clusters' }, capture().out);
     const created = await createSeedCluster(project);
 
     // Assess
     expect(created.project).toBe(project);
-    expect((await table.store.getQuota(project)).usage.clusters).toBe(2);
+    expect((await table.quotas.get(project)).usage.clusters).toBe(2);
   });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TokenRecord } from '#domain/store';
+import type { TokenRecord } from '#domain/token-store';
 import { authorizeToken, hashToken, TOKEN_PATTERN } from '#use-cases/tokens';
 import { CommandError, createToken, listTokens, revokeToken, UsageError, type Output, type TokenView } from '../../infra/cli/tokens.ts';
 import { startTestTable, type TestTable } from '../support/dynamodb.ts';
@@ -30,7 +30,7 @@ const lastWord = (text: string): string => text.trim().split(/\s+/).at(-1) ?? ''
 /** Creates a token and answers it in clear, as a user would copy it from the output. */
 const create = async (project: string, options: { expiresIn?: string; description?: string } = {}) => {
   const output = capture();
-  const view = await createToken(table.store, { project, ...options }, output.out);
+  const view = await createToken(table.tokens, { project, ...options }, output.out);
   return { token: lastWord(output.text()), view, output };
 };
 
@@ -50,13 +50,13 @@ describe('tokens create', () => {
     const output = capture();
 
     // Act
-    await createToken(table.store, { project }, output.out);
+    await createToken(table.tokens, { project }, output.out);
 
     // Assess
     const token = lastWord(output.text());
     expect(token).toMatch(TOKEN_PATTERN);
     expect(output.text()).toContain(`project ${project}`);
-    expect(await authorizeToken(table.store, token)).toEqual({ ok: true, project });
+    expect(await authorizeToken(table.tokens, token)).toEqual({ ok: true, project });
   });
 
   it('stores the token’s SHA-256 and nowhere the token itself', async () => {
@@ -71,7 +71,7 @@ describe('tokens create', () => {
     const everything = JSON.stringify(Items);
     expect(everything).toContain(hashToken(token));
     expect(everything).not.toContain(token);
-    expect(await table.store.getToken(hashToken(token))).toMatchObject({ project, revoked: false, description: 'ci runner' });
+    expect(await table.tokens.get(hashToken(token))).toMatchObject({ project, revoked: false, description: 'ci runner' });
   });
 
   it.each([
@@ -87,7 +87,7 @@ describe('tokens create', () => {
     const { token, output } = await create(project, { expiresIn });
 
     // Assess
-    const stored = await table.store.getToken(hashToken(token));
+    const stored = await table.tokens.get(hashToken(token));
     const expiresAt = Date.parse(stored?.expiresAt ?? '');
     expect(expiresAt).toBeGreaterThanOrEqual(before + ms);
     expect(expiresAt).toBeLessThanOrEqual(Date.now() + ms);
@@ -97,7 +97,7 @@ describe('tokens create', () => {
   it('makes a token that never expires when --expires-in is not given', async () => {
     const { token, output } = await create(newProject());
 
-    expect((await table.store.getToken(hashToken(token)))?.expiresAt).toBeNull();
+    expect((await table.tokens.get(hashToken(token)))?.expiresAt).toBeNull();
     expect(output.text()).toContain('expires never');
   });
 
@@ -109,13 +109,13 @@ describe('tokens create', () => {
       const output = capture();
 
       // Act
-      const attempt = createToken(table.store, { project, expiresIn }, output.out);
+      const attempt = createToken(table.tokens, { project, expiresIn }, output.out);
 
       // Assess
       await expect(attempt).rejects.toThrow(UsageError);
       await expect(attempt).rejects.toThrow(/--expires-in/);
       expect(output.lines).toEqual([]);
-      expect(await table.store.listTokens(project)).toEqual([]);
+      expect(await table.tokens.list(project)).toEqual([]);
     },
   );
 
@@ -126,7 +126,7 @@ describe('tokens create', () => {
     ['of 129 characters', 'x'.repeat(129)],
     ['missing', undefined],
   ])('refuses a project name %s with a usage error naming --project', async (_, project) => {
-    const attempt = createToken(table.store, { project }, capture().out);
+    const attempt = createToken(table.tokens, { project }, capture().out);
 
     await expect(attempt).rejects.toThrow(UsageError);
     await expect(attempt).rejects.toThrow(/--project/);
@@ -137,7 +137,7 @@ describe('tokens create', () => {
 
     const created = [await create(long), await create(`A.b_c-9.${randomBytes(2).toString('hex')}`)];
 
-    for (const { token, view } of created) expect(await authorizeToken(table.store, token)).toEqual({ ok: true, project: view.project });
+    for (const { token, view } of created) expect(await authorizeToken(table.tokens, token)).toEqual({ ok: true, project: view.project });
   });
 });
 
@@ -150,14 +150,14 @@ describe('tokens list', () => {
     const output = capture();
 
     // Act
-    await listTokens(table.store, { project }, output.out);
+    await listTokens(table.tokens, { project }, output.out);
 
     // Assess
     const [header, ...rows] = output.lines;
     expect(header).toMatch(/^ID\s+PROJECT\s+CREATED\s+EXPIRES\s+STATUS/);
     expect(rows).toHaveLength(2);
     for (const created of [first, second]) {
-      const stored = await table.store.getToken(hashToken(created.token));
+      const stored = await table.tokens.get(hashToken(created.token));
       const row = rows.find((line) => line.startsWith(`${created.view.id} `));
       expect(row?.split(/\s+/)).toEqual([
         hashToken(created.token).slice(0, 12),
@@ -184,8 +184,8 @@ describe('tokens list', () => {
     const c = await create(mine);
 
     // Act
-    const views = await listTokens(table.store, { project: mine }, capture().out);
-    const all = await listTokens(table.store, {}, capture().out);
+    const views = await listTokens(table.tokens, { project: mine }, capture().out);
+    const all = await listTokens(table.tokens, {}, capture().out);
 
     // Assess
     expect(views.map((v) => v.id).sort()).toEqual([a.view.id, c.view.id].sort());
@@ -200,7 +200,7 @@ describe('tokens list', () => {
     const output = capture();
 
     // Act
-    await listTokens(table.store, { project, json: true }, output.out);
+    await listTokens(table.tokens, { project, json: true }, output.out);
 
     // Assess
     const parsed = JSON.parse(output.text()) as TokenView[];
@@ -215,11 +215,11 @@ describe('tokens list', () => {
     const project = newProject();
     const expiring = await create(project, { expiresIn: '1m' });
     const revoked = await create(project);
-    await revokeToken(table.store, revoked.view.id, capture().out);
+    await revokeToken(table.tokens, revoked.view.id, capture().out);
     const inTwoMinutes = new Date(Date.now() + 120_000);
 
     // Act
-    const views = await listTokens(table.store, { project }, capture().out, inTwoMinutes);
+    const views = await listTokens(table.tokens, { project }, capture().out, inTwoMinutes);
 
     // Assess
     expect(Object.fromEntries(views.map((v) => [v.id, v.status]))).toEqual({
@@ -232,7 +232,7 @@ describe('tokens list', () => {
     const project = newProject();
     const output = capture();
 
-    await listTokens(table.store, { project }, output.out);
+    await listTokens(table.tokens, { project }, output.out);
 
     expect(output.lines).toEqual([`no tokens for project ${project}`]);
   });
@@ -244,32 +244,32 @@ describe('tokens revoke', () => {
     const project = newProject();
     const { token, view } = await create(project);
     const other = await create(project);
-    expect(await authorizeToken(table.store, token)).toEqual({ ok: true, project });
+    expect(await authorizeToken(table.tokens, token)).toEqual({ ok: true, project });
     const output = capture();
 
     // Act
-    await revokeToken(table.store, view.id.slice(0, 8), output.out);
+    await revokeToken(table.tokens, view.id.slice(0, 8), output.out);
 
     // Assess
     expect(output.text()).toContain(`revoked token ${view.id} (project ${project}`);
-    expect(await authorizeToken(table.store, token)).toEqual({ ok: false, reason: 'revoked' });
-    expect(await authorizeToken(table.store, other.token)).toEqual({ ok: true, project });
-    const views = await listTokens(table.store, { project }, capture().out);
+    expect(await authorizeToken(table.tokens, token)).toEqual({ ok: false, reason: 'revoked' });
+    expect(await authorizeToken(table.tokens, other.token)).toEqual({ ok: true, project });
+    const views = await listTokens(table.tokens, { project }, capture().out);
     expect(views.find((v) => v.id === view.id)?.status).toBe('revoked');
   });
 
   it('accepts the id in capitals, as someone may paste it', async () => {
     const { token, view } = await create(newProject());
 
-    await revokeToken(table.store, view.id.toUpperCase(), capture().out);
+    await revokeToken(table.tokens, view.id.toUpperCase(), capture().out);
 
-    expect(await authorizeToken(table.store, token)).toEqual({ ok: false, reason: 'revoked' });
+    expect(await authorizeToken(table.tokens, token)).toEqual({ ok: false, reason: 'revoked' });
   });
 
   it('fails naming the prefix when no token matches it', async () => {
     const prefix = randomBytes(8).toString('hex');
 
-    const attempt = revokeToken(table.store, prefix, capture().out);
+    const attempt = revokeToken(table.tokens, prefix, capture().out);
 
     await expect(attempt).rejects.toThrow(CommandError);
     await expect(attempt).rejects.toThrow(`no token has an id starting with ${prefix}`);
@@ -280,10 +280,10 @@ describe('tokens revoke', () => {
     const project = newProject();
     const prefix = randomBytes(4).toString('hex');
     const hashes = [`${prefix}${'a'.repeat(56)}`, `${prefix}${'b'.repeat(56)}`];
-    for (const hash of hashes) await table.store.putToken(tokenWithHash(hash, project));
+    for (const hash of hashes) await table.tokens.put(tokenWithHash(hash, project));
 
     // Act
-    const attempt = revokeToken(table.store, prefix, capture().out);
+    const attempt = revokeToken(table.tokens, prefix, capture().out);
 
     // Assess
     await expect(attempt).rejects.toThrow(CommandError);
@@ -292,7 +292,7 @@ describe('tokens revoke', () => {
     for (const hash of hashes) {
       expect(message).toContain(hash.slice(0, 12));
       expect(message).not.toContain(hash);
-      expect((await table.store.getToken(hash))?.revoked).toBe(false);
+      expect((await table.tokens.get(hash))?.revoked).toBe(false);
     }
   });
 
@@ -300,9 +300,9 @@ describe('tokens revoke', () => {
     const project = newProject();
     const shared = randomBytes(7).toString('hex');
     const hashes = [`${shared}0${'c'.repeat(49)}`, `${shared}1${'c'.repeat(49)}`];
-    for (const hash of hashes) await table.store.putToken(tokenWithHash(hash, project));
+    for (const hash of hashes) await table.tokens.put(tokenWithHash(hash, project));
 
-    const message = await revokeToken(table.store, shared, capture().out).catch((error: Error) => error.message);
+    const message = await revokeToken(table.tokens, shared, capture().out).catch((error: Error) => error.message);
 
     expect(message).toContain(`${shared}0`);
     expect(message).toContain(`${shared}1`);
@@ -314,7 +314,7 @@ describe('tokens revoke', () => {
     ['longer than a hash', 'a'.repeat(65)],
     ['missing', undefined],
   ])('refuses an ID %s with a usage error naming ID', async (_, id) => {
-    const attempt = revokeToken(table.store, id, capture().out);
+    const attempt = revokeToken(table.tokens, id, capture().out);
 
     await expect(attempt).rejects.toThrow(UsageError);
     await expect(attempt).rejects.toThrow(/\bID\b/);
@@ -322,12 +322,12 @@ describe('tokens revoke', () => {
 
   it('says a token was already revoked and leaves it revoked', async () => {
     const { token, view } = await create(newProject());
-    await revokeToken(table.store, view.id, capture().out);
+    await revokeToken(table.tokens, view.id, capture().out);
     const output = capture();
 
-    await revokeToken(table.store, view.id, output.out);
+    await revokeToken(table.tokens, view.id, output.out);
 
     expect(output.text()).toContain(`token ${view.id} (project ${view.project}) was already revoked`);
-    expect(await authorizeToken(table.store, token)).toEqual({ ok: false, reason: 'revoked' });
+    expect(await authorizeToken(table.tokens, token)).toEqual({ ok: false, reason: 'revoked' });
   });
 });

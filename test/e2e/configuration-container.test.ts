@@ -16,7 +16,7 @@ describe('the container configuration runner over real HTTP (the local stand-in 
 
   it('takes a native cluster with runner container to ACTIVE, its timeline passing configure:container and then each component', async () => {
     // Prepare
-    const { token } = await issueToken(stack.store, { project: 'container-runner' });
+    const { token } = await issueToken(stack.stores.tokens, { project: 'container-runner' });
 
     // Act
     const created = await api<{ id: string }>(stack, token, 'POST', '/v1/clusters', {
@@ -35,7 +35,7 @@ describe('the container configuration runner over real HTTP (the local stand-in 
   });
 
   it('answers 400 naming the field to parameters named ansible_*, writing nothing', async () => {
-    const { token } = await issueToken(stack.store, { project: 'container-runner-400' });
+    const { token } = await issueToken(stack.stores.tokens, { project: 'container-runner-400' });
 
     const created = await api<{ error: { code: string; details: { path: string }[] } }>(stack, token, 'POST', '/v1/clusters', {
       body: nativeBody(1, { configuration: { profile: 'lambda', runner: 'container', parameters: { ansible_user: 'root' } } }),

@@ -33,15 +33,15 @@ const createRequested = (detail: unknown) => ({
   EventBusName: 'cluster-service',
 });
 
-const clustersOf = async (project: string) => (await stack.store.listClusters(project, { limit: 100 })).items;
+const clustersOf = async (project: string) => (await stack.stores.clusters.listClusters(project, { limit: 100 })).items;
 
 const waitForStatus = async (id: string, status: string) => {
   for (let i = 0; i < 400; i++) {
-    const cluster = await stack.store.getCluster(id);
+    const cluster = await stack.stores.clusters.getCluster(id);
     if (cluster?.status === status) return cluster;
     await new Promise((r) => setTimeout(r, 25));
   }
-  return stack.store.getCluster(id);
+  return stack.stores.clusters.getCluster(id);
 };
 
 describe('event-driven creates: POST /_local/events, routed like the deployed rule', () => {
@@ -65,7 +65,9 @@ describe('event-driven creates: POST /_local/events, routed like the deployed ru
     const event = stack.events.events().find((e) => e.id === accepted?.EventId);
     expect(event).toBeDefined();
     const deps = {
-      store: stack.store,
+      clusters: stack.stores.clusters,
+      quotas: stack.stores.quotas,
+      idempotencyKeys: stack.stores.idempotencyKeys,
       workflows: stack.workflows,
       quotaDefaults: GENEROUS_QUOTA,
       providers: providerRegistry([new LocalCloudProvider(stack.cloud)]),
@@ -114,7 +116,7 @@ describe('event-driven creates: POST /_local/events, routed like the deployed ru
   });
 
   it('rejects a request over the project’s quota with QuotaExceeded, without retrying it', async () => {
-    await stack.store.setQuotaLimits('tight', { servers: 1 });
+    await stack.stores.quotas.setLimits('tight', { servers: 1 });
 
     await putEvents([createRequested({ ...nativeBody(2), project: 'tight' })]);
     await stack.events.idle();

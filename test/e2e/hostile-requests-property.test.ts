@@ -161,6 +161,6 @@ describe('hostile requests against the local stack (property-based)', () => {
     expect(list.status).toBe(200);
     expect(list.json).toEqual({ items: [] });
     expect(inventory.json).toEqual({ items: [] });
-    expect(await stack.store.findClustersByStatus(CLUSTER_STATUSES)).toEqual([]);
+    expect(await stack.stores.clusters.findClustersByStatus(CLUSTER_STATUSES)).toEqual([]);
   });
 });

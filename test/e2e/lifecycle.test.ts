@@ -11,7 +11,7 @@ import { api, nativeBody, waitForCluster, type ClusterBody } from '../support/ht
 const startStack = (cloud: LocalCloudOptions = {}) => startTestStack({ cloud });
 
 /** A token of a fresh project, so each test sees only its own clusters and quota. */
-const projectToken = async (stack: LocalStack, project: string) => (await issueToken(stack.store, { project })).token;
+const projectToken = async (stack: LocalStack, project: string) => (await issueToken(stack.stores.tokens, { project })).token;
 
 /** The fields of a lambda instance in the seed service's family, in its order. */
 const COMPAT_INSTANCE_FIELDS = [
@@ -150,7 +150,7 @@ describe('the cluster lifecycle over real HTTP', () => {
   describe('quotas', () => {
     it('refuses with 403 QuotaExceeded naming the resource, before anything is made', async () => {
       const token = await projectToken(stack, 'small-quota');
-      await stack.store.setQuotaLimits('small-quota', { servers: 3 });
+      await stack.stores.quotas.setLimits('small-quota', { servers: 3 });
 
       const response = await api<{ error: { code: string; details: { path: string }[] } }>(stack, token, 'POST', '/v1/clusters', { body: nativeBody(3) });
 
@@ -162,24 +162,24 @@ describe('the cluster lifecycle over real HTTP', () => {
 
     it('lets exactly as many concurrent creates through as the quota holds', async () => {
       const token = await projectToken(stack, 'race');
-      await stack.store.setQuotaLimits('race', { clusters: 2 });
+      await stack.stores.quotas.setLimits('race', { clusters: 2 });
 
       const responses = await Promise.all(Array.from({ length: 6 }, () => api(stack, token, 'POST', '/v1/clusters', { body: nativeBody(0) })));
 
       expect(responses.map((r) => r.status).sort()).toEqual([202, 202, 403, 403, 403, 403]);
-      expect((await stack.store.getQuota('race')).usage.clusters).toBe(2);
+      expect((await stack.stores.quotas.get('race')).usage.clusters).toBe(2);
     });
 
     it('gives the quota back when the cluster is destroyed', async () => {
       const token = await projectToken(stack, 'released');
       const { body } = await api<{ id: string }>(stack, token, 'POST', '/v1/clusters', { body: nativeBody(1) });
       await waitForCluster(stack, token, body.id, ['ACTIVE']);
-      expect((await stack.store.getQuota('released')).usage).toEqual({ vcpus: 3, servers: 2, clusters: 1 });
+      expect((await stack.stores.quotas.get('released')).usage).toEqual({ vcpus: 3, servers: 2, clusters: 1 });
 
       await api(stack, token, 'DELETE', `/v1/clusters/${body.id}`);
       await waitForCluster(stack, token, body.id, ['DESTROYED']);
 
-      expect((await stack.store.getQuota('released')).usage).toEqual({ vcpus: 0, servers: 0, clusters: 0 });
+      expect((await stack.stores.quotas.get('released')).usage).toEqual({ vcpus: 0, servers: 0, clusters: 0 });
     });
   });
 
@@ -480,7 +480,8 @@ describe('the cluster lifecycle over real HTTP', () => {
     await waitForCluster(stack, token, body.id, ['ACTIVE']);
 
     const expired = await expireClusters({
-      store: stack.store,
+      clusters: stack.stores.clusters,
+      quotas: stack.stores.quotas,
       workflows: stack.workflows,
       quotaDefaults: { vcpus: 4096, servers: 2000, clusters: 2000 },
       now: () => new Date(Date.now() + 61 * 60_000),

@@ -70,7 +70,7 @@ describe('the local stack over real HTTP', () => {
     ['no token', {} as Record<string, string>],
     ['the wrong scheme', { Authorization: 'Bearer tJ3b3f32f23ceuqdoS_TH7m0d6yxmlWL1r2ralKcttR' }],
   ])('answers 401 {"message":"Unauthorized"} to %s, and creates nothing', async (_, headers) => {
-    const before = (await stack.store.listClusters('local', { limit: 100 })).items.length;
+    const before = (await stack.stores.clusters.listClusters('local', { limit: 100 })).items.length;
 
     const response = await fetch(`${stack.url}/backend/create_lambda_instance/`, {
       method: 'POST',
@@ -80,7 +80,7 @@ describe('the local stack over real HTTP', () => {
 
     expect(response.status).toBe(401);
     expect(await response.json()).toEqual({ message: 'Unauthorized' });
-    expect((await stack.store.listClusters('local', { limit: 100 })).items.length).toBe(before);
+    expect((await stack.stores.clusters.listClusters('local', { limit: 100 })).items.length).toBe(before);
   });
 
   it('answers 400 naming the field for a bad body', async () => {
@@ -93,7 +93,7 @@ describe('the local stack over real HTTP', () => {
 
   it('hides a cluster from another project’s token (404)', async () => {
     const { uuid } = (await (await seedCurl(stack, stack.token)).json()) as { uuid: string };
-    const other = await issueToken(stack.store, { project: 'someone-else' });
+    const other = await issueToken(stack.stores.tokens, { project: 'someone-else' });
 
     const response = await fetch(`${stack.url}/v1/clusters/${uuid}`, { headers: { Authorization: `Token ${other.token}` } });
 

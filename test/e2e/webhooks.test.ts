@@ -59,7 +59,7 @@ afterAll(async () => {
 describe('status changes: events on the bus and signed webhooks', () => {
   it('POSTs every status change to the callbackUrl, signed with the project’s secret, and notes each delivery', async () => {
     receiver = await startReceiver();
-    const { token } = await issueToken(stack.store, { project: 'hooked' });
+    const { token } = await issueToken(stack.stores.tokens, { project: 'hooked' });
     const { body } = await api<{ id: string }>(stack, token, 'POST', '/v1/clusters', { body: nativeBody(1, { callbackUrl: receiver.url }) });
     await settled(token, body.id);
 
@@ -78,7 +78,7 @@ describe('status changes: events on the bus and signed webhooks', () => {
 
   it('a wrong secret does not verify, so receivers can tell a forgery', async () => {
     receiver = await startReceiver();
-    const { token } = await issueToken(stack.store, { project: 'forgery' });
+    const { token } = await issueToken(stack.stores.tokens, { project: 'forgery' });
     const { body } = await api<{ id: string }>(stack, token, 'POST', '/v1/clusters', { body: nativeBody(0, { callbackUrl: receiver.url }) });
     await settled(token, body.id);
 
@@ -89,7 +89,7 @@ describe('status changes: events on the bus and signed webhooks', () => {
 
   it('retries a failing receiver, then notes on the timeline that it was not delivered, without holding the cluster up', async () => {
     receiver = await startReceiver(500);
-    const { token } = await issueToken(stack.store, { project: 'unreachable' });
+    const { token } = await issueToken(stack.stores.tokens, { project: 'unreachable' });
     const { body } = await api<{ id: string }>(stack, token, 'POST', '/v1/clusters', { body: nativeBody(0, { callbackUrl: receiver.url }) });
 
     const cluster = await waitForCluster(stack, token, body.id, ['ACTIVE']);
@@ -103,7 +103,7 @@ describe('status changes: events on the bus and signed webhooks', () => {
   });
 
   it('puts a Cluster Status Changed event on the bus for every change, with source cluster-service', async () => {
-    const { token } = await issueToken(stack.store, { project: 'on-the-bus' });
+    const { token } = await issueToken(stack.stores.tokens, { project: 'on-the-bus' });
     const { body } = await api<{ id: string }>(stack, token, 'POST', '/v1/clusters', { body: nativeBody(0) });
     await settled(token, body.id);
 

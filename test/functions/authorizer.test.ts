@@ -15,8 +15,8 @@ let token: string;
 
 beforeAll(async () => {
   table = await startTestTable();
-  authorize = createAuthorizer({ store: table.store });
-  ({ token } = await issueToken(table.store, { project: 'alpha' }));
+  authorize = createAuthorizer({ tokens: table.tokens });
+  ({ token } = await issueToken(table.tokens, { project: 'alpha' }));
 });
 afterAll(async () => {
   await table.stop();
@@ -61,22 +61,22 @@ describe('the REQUEST authorizer', () => {
   });
 
   it('refuses a revoked token', async () => {
-    const issued = await issueToken(table.store, { project: 'alpha' });
-    await table.store.putToken({ ...issued.record, revoked: true });
+    const issued = await issueToken(table.tokens, { project: 'alpha' });
+    await table.tokens.put({ ...issued.record, revoked: true });
     await expect(authorize(event({ Authorization: `Token ${issued.token}` }))).rejects.toThrow('Unauthorized');
   });
 
   it('refuses an expired token and allows one not yet expired', async () => {
-    const expired = await issueToken(table.store, { project: 'alpha', expiresAt: new Date(Date.now() - 1000).toISOString() });
-    const valid = await issueToken(table.store, { project: 'beta', expiresAt: new Date(Date.now() + 60_000).toISOString() });
+    const expired = await issueToken(table.tokens, { project: 'alpha', expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const valid = await issueToken(table.tokens, { project: 'beta', expiresAt: new Date(Date.now() + 60_000).toISOString() });
     await expect(authorize(event({ Authorization: `Token ${expired.token}` }))).rejects.toThrow('Unauthorized');
     expect((await authorize(event({ Authorization: `Token ${valid.token}` }))).context).toEqual({ project: 'beta' });
   });
 
   it('stores only the SHA-256 of a token, never the token', async () => {
-    const issued = await issueToken(table.store, { project: 'gamma' });
+    const issued = await issueToken(table.tokens, { project: 'gamma' });
     expect(issued.record.hash).toBe(hashToken(issued.token));
-    expect(JSON.stringify(await table.store.getToken(issued.record.hash))).not.toContain(issued.token);
+    expect(JSON.stringify(await table.tokens.get(issued.record.hash))).not.toContain(issued.token);
   });
 });
 

@@ -14,7 +14,7 @@ let handle: ReturnType<typeof configurationProgressHandler>;
 
 beforeAll(async () => {
   table = await startTestTable();
-  handle = configurationProgressHandler({ store: table.store });
+  handle = configurationProgressHandler({ clusters: table.clusters });
 });
 afterAll(async () => {
   await table.stop();
@@ -48,7 +48,7 @@ const configuringCluster = async (overrides: Partial<Cluster> = {}): Promise<Clu
     updatedAt: at,
     ...overrides,
   });
-  await table.store.createCluster(cluster, 'test cluster');
+  await table.clusters.createCluster(cluster, 'test cluster');
   return cluster;
 };
 
@@ -69,7 +69,7 @@ const line = (id: string, text: string, at: number, attempt = 2) => ({ message: 
 
 const deliver = (messages: { message: string; at: number }[]) => handle(subscriptionEvent(messages), lambdaContext);
 
-const phasesOf = async (id: string) => (await table.store.listEvents(id)).map((e) => `${e.status}/${e.phase}`);
+const phasesOf = async (id: string) => (await table.clusters.listEvents(id)).map((e) => `${e.status}/${e.phase}`);
 
 describe('the configuration-progress function (the container’s COMPONENT lines from its log group)', () => {
   it('decodes the subscription payload and moves the cluster through configure:<component>, each on the timeline', async () => {
@@ -84,7 +84,7 @@ describe('the configuration-progress function (the container’s COMPONENT lines
     ]);
 
     // Assess
-    const record = await table.store.getCluster(cluster.id);
+    const record = await table.clusters.getCluster(cluster.id);
     expect(record).toMatchObject({ status: 'CONFIGURING', phase: 'configure:hdfs', configurationReport: { attempt: 2, lineAt: T0 + 2001 } });
     expect(await phasesOf(cluster.id)).toEqual(['CONFIGURING/configure:container', 'CONFIGURING/configure:common', 'CONFIGURING/configure:hdfs']);
   });
@@ -95,7 +95,7 @@ describe('the configuration-progress function (the container’s COMPONENT lines
     await deliver([line(cluster.id, 'common START all', T0 + 1000), line(cluster.id, 'common FAILED analytics-worker-2', T0 + 5000)]);
     await deliver([line(cluster.id, 'common FAILED analytics-worker-3', T0 + 5000)]);
 
-    const record = await table.store.getCluster(cluster.id);
+    const record = await table.clusters.getCluster(cluster.id);
     expect(record?.phase).toBe('configure:common');
     expect(record?.configurationReport?.failure).toEqual({ component: 'common', node: 'analytics-worker-2', nodes: ['analytics-worker-2', 'analytics-worker-3'] });
   });
@@ -105,7 +105,7 @@ describe('the configuration-progress function (the container’s COMPONENT lines
 
     await deliver([line(cluster.id, 'kafka FAILED -', T0 + 1000)]);
 
-    const record = await table.store.getCluster(cluster.id);
+    const record = await table.clusters.getCluster(cluster.id);
     expect(record?.phase).toBe('configure:kafka');
     expect(record?.configurationReport?.failure).toEqual({ component: 'kafka', node: null, nodes: [] });
   });
@@ -114,11 +114,11 @@ describe('the configuration-progress function (the container’s COMPONENT lines
     const cluster = await configuringCluster();
     const batch = [line(cluster.id, 'common START all', T0 + 1000), line(cluster.id, 'common FAILED analytics-worker-2', T0 + 2000)];
     await deliver(batch);
-    const first = await table.store.getCluster(cluster.id);
+    const first = await table.clusters.getCluster(cluster.id);
 
     await deliver(batch);
 
-    const second = await table.store.getCluster(cluster.id);
+    const second = await table.clusters.getCluster(cluster.id);
     expect(second?.version).toBe(first?.version);
     expect(await phasesOf(cluster.id)).toEqual(['CONFIGURING/configure:container', 'CONFIGURING/configure:common']);
   });
@@ -129,7 +129,7 @@ describe('the configuration-progress function (the container’s COMPONENT lines
 
     await deliver([line(cluster.id, 'hdfs START all', T0 + 2000)]);
 
-    expect((await table.store.getCluster(cluster.id))?.phase).toBe('configure:yarn');
+    expect((await table.clusters.getCluster(cluster.id))?.phase).toBe('configure:yarn');
   });
 
   it('ignores a START after the run recorded its failure', async () => {
@@ -138,7 +138,7 @@ describe('the configuration-progress function (the container’s COMPONENT lines
 
     await deliver([line(cluster.id, 'yarn START all', T0 + 4000)]);
 
-    expect((await table.store.getCluster(cluster.id))?.phase).toBe('configure:hdfs');
+    expect((await table.clusters.getCluster(cluster.id))?.phase).toBe('configure:hdfs');
   });
 
   it.each([
@@ -151,7 +151,7 @@ describe('the configuration-progress function (the container’s COMPONENT lines
 
     await deliver([line(cluster.id, 'common START all', T0 + 1000), line(cluster.id, 'common FAILED analytics-worker-2', T0 + 2000)]);
 
-    const record = await table.store.getCluster(cluster.id);
+    const record = await table.clusters.getCluster(cluster.id);
     expect(record?.version).toBe(1);
     expect(record?.configurationReport).toBeUndefined();
   });
@@ -165,11 +165,11 @@ describe('the configuration-progress function (the container’s COMPONENT lines
       line(randomUUID(), 'common START all', T0 + 3),
     ]);
 
-    expect((await table.store.getCluster(cluster.id))?.version).toBe(1);
+    expect((await table.clusters.getCluster(cluster.id))?.version).toBe(1);
   });
 
   it('answers CloudWatch Logs’ control message without reading anything', async () => {
-    const getCluster = vi.spyOn(table.store, 'getCluster');
+    const getCluster = vi.spyOn(table.clusters, 'getCluster');
 
     await handle(subscriptionEvent([], 'CONTROL_MESSAGE'), lambdaContext);
 

@@ -27,8 +27,18 @@ beforeAll(async () => {
     new SFNClient({ region: 'eu-west-1' }),
   );
   const providers = providerRegistry([new LocalCloudProvider(await LocalCloud.open())]);
-  create = createClusterHandler({ store: table.store, workflows, quotaDefaults: GENEROUS_QUOTA, defaultProvider: 'local', providers, pollSeconds: 1 });
-  read = readClustersHandler({ store: table.store, pageTokenSecret: () => table.store.pageTokenSecret(), consoleUrlFor: () => null });
+  create = createClusterHandler({
+    clusters: table.clusters,
+    quotas: table.quotas,
+    idempotencyKeys: table.idempotencyKeys,
+    webhookSecrets: table.webhookSecrets,
+    workflows,
+    quotaDefaults: GENEROUS_QUOTA,
+    defaultProvider: 'local',
+    providers,
+    pollSeconds: 1,
+  });
+  read = readClustersHandler({ clusters: table.clusters, pageTokenSecret: table.pageTokenSecret, consoleUrlFor: () => null });
 });
 const get = (id: string, project = 'alpha') =>
   read(proxyEvent({ resource: '/v1/clusters/{id}', path: `/v1/clusters/${id}`, pathParameters: { id }, project }), lambdaContext);
@@ -44,7 +54,7 @@ beforeEach(() => {
 const post = (body: string, headers: Record<string, string> = { 'Content-Type': 'application/json' }, project = 'alpha') =>
   create(proxyEvent({ method: 'POST', path: '/backend/create_lambda_instance', body, headers, project }), lambdaContext);
 
-const clustersOf = async (project: string) => (await table.store.listClusters(project, { limit: 100 })).items;
+const clustersOf = async (project: string) => (await table.clusters.listClusters(project, { limit: 100 })).items;
 
 describe('POST /backend/create_lambda_instance', () => {
   it('answers 202 with exactly {"uuid": "<id>"} and records the cluster PENDING', async () => {
@@ -55,7 +65,7 @@ describe('POST /backend/create_lambda_instance', () => {
     expect(response.statusCode).toBe(202);
     expect(response.body).toMatch(/^\{"uuid": "[0-9a-f-]{36}"\}$/);
     const { uuid } = JSON.parse(response.body) as { uuid: string };
-    const cluster = await table.store.getCluster(uuid);
+    const cluster = await table.clusters.getCluster(uuid);
     expect(cluster).toMatchObject({ project: 'alpha', status: 'PENDING', name: 'My first Lambda Instance' });
     expect(cluster?.executionId).toBe(`arn:aws:states:eu-west-1:123456789012:execution:provision:${uuid}`);
   });

@@ -30,30 +30,30 @@ describe('the destroy workflow (statemachine/destroy.asl.json, executed locally)
     const { cluster } = await harness.run({ ...seedRequest(), slaves: 2 });
     expect(cluster.status).toBe('ACTIVE');
 
-    const destroying = await destroyCluster({ store: harness.table.store, workflows: harness.workflows, quotaDefaults: harness.quota }, cluster);
+    const destroying = await destroyCluster({ clusters: harness.table.clusters, quotas: harness.table.quotas, workflows: harness.workflows, quotaDefaults: harness.quota }, cluster);
     const execution = await harness.workflows.waitFor('destroy', destroyNameOf(destroying.destroyExecutionId));
-    const destroyed = await harness.table.store.getCluster(cluster.id);
+    const destroyed = await harness.table.clusters.getCluster(cluster.id);
 
     expect(destroying.status).toBe('DESTROYING');
     expect(execution?.status).toBe('SUCCEEDED');
     expect(destroyed?.status).toBe('DESTROYED');
     expect(harness.cloud.listServers().filter((s) => s.clusterId === cluster.id)).toEqual([]);
-    expect((await harness.table.store.getQuota('alpha')).usage).toEqual({ vcpus: 0, servers: 0, clusters: 0 });
-    const phases = (await harness.table.store.listEvents(cluster.id)).map((e) => `${e.status}/${e.phase}`);
+    expect((await harness.table.quotas.get('alpha')).usage).toEqual({ vcpus: 0, servers: 0, clusters: 0 });
+    const phases = (await harness.table.clusters.listEvents(cluster.id)).map((e) => `${e.status}/${e.phase}`);
     expect(phases.slice(-3)).toEqual(['DESTROYING/destroy-requested', 'DESTROYING/destroy', 'DESTROYED/destroyed']);
   });
 
   it('records FAILED at step destroy when the provider refuses, and a second DELETE finishes the job', async () => {
     harness = await startWorkflowHarness({ provider: refusingDeletes(1) });
     const { cluster } = await harness.run(seedRequest());
-    const deps = { store: harness.table.store, workflows: harness.workflows, quotaDefaults: harness.quota };
+    const deps = { clusters: harness.table.clusters, quotas: harness.table.quotas, workflows: harness.workflows, quotaDefaults: harness.quota };
 
     const first = await destroyCluster(deps, cluster);
     const firstRun = await harness.workflows.waitFor('destroy', destroyNameOf(first.destroyExecutionId));
-    const failed = await harness.table.store.getCluster(cluster.id);
+    const failed = await harness.table.clusters.getCluster(cluster.id);
     const second = await destroyCluster(deps, failed ?? cluster);
     const secondRun = await harness.workflows.waitFor('destroy', destroyNameOf(second.destroyExecutionId));
-    const destroyed = await harness.table.store.getCluster(cluster.id);
+    const destroyed = await harness.table.clusters.getCluster(cluster.id);
 
     expect(firstRun?.status).toBe('FAILED');
     expect(failed?.status).toBe('FAILED');

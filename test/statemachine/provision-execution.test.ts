@@ -40,7 +40,7 @@ describe('the provision workflow (statemachine/provision.asl.json, executed loca
     harness = await startWorkflowHarness();
 
     const { cluster } = await harness.run(seedRequest());
-    const events = await harness.table.store.listEvents(cluster.id);
+    const events = await harness.table.clusters.listEvents(cluster.id);
 
     const phases = events.map((e) => `${e.status}/${e.phase}`);
     expect(phases.slice(0, 6)).toEqual([
@@ -76,7 +76,7 @@ describe('the provision workflow (statemachine/provision.asl.json, executed loca
     expect(cluster.error?.step).toBe('wait-servers');
     expect(cluster.error?.message).toContain('my-first-lambda-instance-slave-2');
     expect(serversOf(harness, cluster.id)).toEqual([]);
-    const events = await harness.table.store.listEvents(cluster.id);
+    const events = await harness.table.clusters.listEvents(cluster.id);
     expect(events.map((e) => e.phase)).toContain('rollback');
   });
 
@@ -135,7 +135,7 @@ describe('the provision workflow (statemachine/provision.asl.json, executed loca
       expect(states).toContain('Prepare the configuration container');
       expect(states).toContain('Run the configuration container');
       expect(states).not.toContain('Start the configuration');
-      const phases = (await harness.table.store.listEvents(cluster.id)).map((e) => `${e.status}/${e.phase}`);
+      const phases = (await harness.table.clusters.listEvents(cluster.id)).map((e) => `${e.status}/${e.phase}`);
       // The container's COMPONENT lines, through the configuration-progress handler, as from its log group on AWS.
       expect(phases.filter((p) => p.startsWith('CONFIGURING/'))).toEqual(CONTAINER_LAMBDA_PHASES);
       expect(serversOf(harness, cluster.id)).toHaveLength(3);
@@ -240,14 +240,14 @@ describe('the provision workflow (statemachine/provision.asl.json, executed loca
     // Stop the run once the servers exist but are still booting, as a crash would.
     for (let i = 0; i < 200 && serversOf(harness, created.id).length < 5; i++) await new Promise((r) => setTimeout(r, 10));
     await harness.workflow.stopAll();
-    const stopped = await harness.table.store.getCluster(created.id);
+    const stopped = await harness.table.clusters.getCluster(created.id);
     expect(stopped?.status).toBe('PROVISIONING');
 
     const restarted = harness.restart();
     restarted.machines.provision.start(created.id, { clusterId: created.id });
     const execution = await restarted.waitFor('provision', created.id);
 
-    const cluster = await harness.table.store.getCluster(created.id);
+    const cluster = await harness.table.clusters.getCluster(created.id);
     expect(execution?.status).toBe('SUCCEEDED');
     expect(cluster?.status).toBe('ACTIVE');
     expect(serversOf(harness, created.id)).toHaveLength(5);

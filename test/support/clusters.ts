@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import { compatToSpec, SEED_EXAMPLE, type CompatCreateRequest } from '#domain/compat-request';
 import type { Cluster } from '#domain/model';
-import type { ClusterStore } from '#domain/store';
 
 /** A fresh copy of the seed's curl example body (the README's quick start). */
 export const seedRequest = (): CompatCreateRequest => ({ ...SEED_EXAMPLE });
@@ -34,19 +33,6 @@ export const clusterRecord = (overrides: Partial<Cluster> = {}): Cluster => {
     version: 1,
     ...overrides,
   };
-};
-
-/** Just what the workflow steps read and write: one record in memory. */
-export const memoryStoreWith = (cluster: Cluster) => {
-  let current = cluster;
-  const store = {
-    getCluster: async () => current,
-    updateCluster: async (_id: string, mutate: (c: Cluster) => { cluster: Cluster } | null) => {
-      current = mutate(current)?.cluster ?? current;
-      return current;
-    },
-  } as unknown as ClusterStore;
-  return { store, record: () => current };
 };
 
 /** The phases a `lambda` profile passes through with the container runner, in order. */

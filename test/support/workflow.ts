@@ -16,7 +16,7 @@ import { LocalWorkflow, LocalWorkflows, type ExecutionRecord, type LocalLambda }
 import { ECS_RUN_TASK_SYNC, LOCAL_CONFIGURATION_SUBSTITUTIONS, localConfigurationContainer } from '../../infra/local/configuration-container.ts';
 import type { ConfigurationRunner } from '#domain/model';
 import { WORKFLOW_KINDS, type WorkflowKind } from '#domain/workflow';
-import type { QuotaAmounts } from '#domain/store';
+import type { QuotaAmounts } from '#domain/quota-store';
 import type { CloudProvider } from '#domain/provider';
 import { startTestTable, type TestTable } from './dynamodb.ts';
 
@@ -82,7 +82,7 @@ export const startWorkflowHarness = async (options: {
       functions: {
         WorkflowStepFunctionArn: {
           name: 'workflow-step',
-          handler: workflowStepHandler({ store: table.store, providers, config }) as unknown as LocalLambda,
+          handler: workflowStepHandler({ clusters: table.clusters, quotas: table.quotas, providers, config }) as unknown as LocalLambda,
           timeoutMs: 120_000,
         },
       },
@@ -90,7 +90,7 @@ export const startWorkflowHarness = async (options: {
         [ECS_RUN_TASK_SYNC]: localConfigurationContainer({
           provider,
           pollMs: 10,
-          ...(options.containerProgress === false ? {} : { progress: configurationProgressHandler({ store: table.store }) as unknown as LocalLambda }),
+          ...(options.containerProgress === false ? {} : { progress: configurationProgressHandler({ clusters: table.clusters }) as unknown as LocalLambda }),
         }),
       },
       substitutions: LOCAL_CONFIGURATION_SUBSTITUTIONS,
@@ -101,7 +101,7 @@ export const startWorkflowHarness = async (options: {
   const workflows = makeWorkflows();
   const workflow = workflows.machines.provision;
   const create = (request: CompatCreateRequest, project = 'alpha', runner?: ConfigurationRunner) =>
-    createCluster({ store: table.store, workflows, quotaDefaults: options.quota ?? GENEROUS_QUOTA }, { project, spec: compatToSpec(request, 'local', runner), request: { ...request } });
+    createCluster({ clusters: table.clusters, quotas: table.quotas, workflows, quotaDefaults: options.quota ?? GENEROUS_QUOTA }, { project, spec: compatToSpec(request, 'local', runner), request: { ...request } });
   return {
     quota: options.quota ?? GENEROUS_QUOTA,
     table,
@@ -112,7 +112,7 @@ export const startWorkflowHarness = async (options: {
     run: async (request, runner) => {
       const created = await create(request, 'alpha', runner);
       const execution = await workflow.waitFor(created.id);
-      const cluster = await table.store.getCluster(created.id);
+      const cluster = await table.clusters.getCluster(created.id);
       if (!cluster || !execution) throw new Error('the cluster or its execution is missing');
       return { cluster, execution };
     },

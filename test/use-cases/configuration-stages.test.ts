@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runStep, type StepDeps } from '#use-cases/workflow-steps';
-import type { ClusterStore } from '#domain/store';
 import { providerRegistry } from '#domain/providers';
 import type { CloudProvider, ConfigurationCluster, ConfigurationStatus } from '#domain/provider';
-import { clusterRecord, memoryStoreWith } from '../support/clusters.ts';
+import { clusterRecord } from '../support/clusters.ts';
+import { startTestTable, storeCluster, type TestTable } from '../support/dynamodb.ts';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 
@@ -29,8 +29,17 @@ const stagedProvider = (answers: Record<string, ConfigurationStatus>) => {
   return { provider, described, started };
 };
 
-const depsFor = (store: ClusterStore, provider: CloudProvider): StepDeps => ({
-  store,
+
+let table: TestTable;
+// A table per test: each starts from its own record under the same cluster id.
+beforeEach(async () => {
+  table = await startTestTable();
+});
+afterEach(() => table.stop());
+
+const depsFor = (provider: CloudProvider): StepDeps => ({
+  clusters: table.clusters,
+  quotas: table.quotas,
   providers: providerRegistry([provider]),
   config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 600, POLL_INTERVAL_SECONDS: 1 },
 });
@@ -45,14 +54,14 @@ describe('a configuration run in stages', () => {
       'run:authorize': { state: 'RUNNING', component: 'common', configurationId: 'run:run' },
       'run:run': { state: 'SUCCEEDED', component: 'flink' },
     });
-    const { store, record } = memoryStoreWith(clusterRecord({ id: CLUSTER_ID, status: 'PROVISIONING', phase: 'allocate-ips', servers: [server] }));
-    const deps = depsFor(store, provider);
+    const { record } = await storeCluster(table, clusterRecord({ id: CLUSTER_ID, status: 'PROVISIONING', phase: 'allocate-ips', servers: [server] }));
+    const deps = depsFor(provider);
 
     // Act
     await runStep(deps, { step: 'configure', clusterId: CLUSTER_ID });
-    const afterStart = record().configurationId;
+    const afterStart = (await record()).configurationId;
     const checked = await runStep(deps, { step: 'check-configuration', clusterId: CLUSTER_ID });
-    const afterCheck = record().configurationId;
+    const afterCheck = (await record()).configurationId;
     const done = await runStep(deps, { step: 'check-configuration', clusterId: CLUSTER_ID });
 
     // Assess
@@ -67,10 +76,10 @@ describe('a configuration run in stages', () => {
 
   it('keeps the recorded id when a describe names none (every provider but a staged run)', async () => {
     const { provider } = stagedProvider({ 'run:prepare': { state: 'RUNNING', component: 'common' } });
-    const { store, record } = memoryStoreWith(clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:common', servers: [server], configurationId: 'run:prepare' }));
+    const { record } = await storeCluster(table, clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:common', servers: [server], configurationId: 'run:prepare' }));
 
-    await runStep(depsFor(store, provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
+    await runStep(depsFor(provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
 
-    expect(record().configurationId).toBe('run:prepare');
+    expect((await record()).configurationId).toBe('run:prepare');
   });
 });

@@ -1,12 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_NODE_MESSAGES, runStep, type StepDeps } from '#use-cases/workflow-steps';
 import { retryOwnCluster } from '#use-cases/change-cluster';
 import type { Workflows } from '#domain/workflow';
 import type { Cluster } from '#domain/model';
-import type { ClusterStore } from '#domain/store';
 import { providerRegistry } from '#domain/providers';
 import type { CloudProvider, ConfigurationStatus } from '#domain/provider';
 import { clusterRecord } from '../support/clusters.ts';
+import { startTestTable, storeCluster, type TestTable } from '../support/dynamodb.ts';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 
@@ -38,26 +38,16 @@ const scriptedProvider = (answers: ConfigurationStatus[]) => {
   return { provider, asked };
 };
 
-/** One record in memory, counting the writes that changed it. */
-const countingStore = (cluster: Cluster) => {
-  let current = cluster;
-  let writes = 0;
-  const store = {
-    getCluster: async () => current,
-    updateCluster: async (_id: string, mutate: (c: Cluster) => { cluster: Cluster } | null) => {
-      const changed = mutate(current);
-      if (changed) {
-        writes += 1;
-        current = changed.cluster;
-      }
-      return current;
-    },
-  } as unknown as ClusterStore;
-  return { store, record: () => current, writes: () => writes };
-};
+let table: TestTable;
+// A table per test: each starts from its own record under the same cluster id.
+beforeEach(async () => {
+  table = await startTestTable();
+});
+afterEach(() => table.stop());
 
-const depsFor = (store: ClusterStore, provider: CloudProvider): StepDeps => ({
-  store,
+const depsFor = (provider: CloudProvider): StepDeps => ({
+  clusters: table.clusters,
+  quotas: table.quotas,
   providers: providerRegistry([provider]),
   config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 600, POLL_INTERVAL_SECONDS: 1 },
 });
@@ -77,13 +67,13 @@ describe('per-node configuration results on the cluster record', () => {
         nodes: { 'analytics-master': { state: 'RUNNING' }, 'analytics-slave-1': { state: 'SUCCEEDED' }, 'analytics-slave-2': { state: 'PENDING' } },
       },
     ]);
-    const { store, record } = countingStore(configuring());
+    const { record } = await storeCluster(table, configuring());
 
     // Act
-    await runStep(depsFor(store, provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
+    await runStep(depsFor(provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
 
     // Assess
-    expect(configurationOf(record())).toEqual({
+    expect(configurationOf(await record())).toEqual({
       'analytics-master': { state: 'RUNNING' },
       'analytics-slave-1': { state: 'SUCCEEDED' },
       'analytics-slave-2': { state: 'PENDING' },
@@ -96,13 +86,13 @@ describe('per-node configuration results on the cluster record', () => {
     const many = Array.from({ length: MAX_NODE_MESSAGES + 30 }, (_, i) => server(`i-${i}`, `node-${i}`));
     const failed = Object.fromEntries(many.map((s) => [s.name, { state: 'FAILED' as const, message: 'x'.repeat(200) }]));
     const { provider } = scriptedProvider([{ state: 'RUNNING', component: 'common', nodes: failed }]);
-    const { store, record } = countingStore(clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:common', servers: many, configurationId: 'run-1' }));
+    const { record } = await storeCluster(table, clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:common', servers: many, configurationId: 'run-1' }));
 
     // Act
-    await runStep(depsFor(store, provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
+    await runStep(depsFor(provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
 
     // Assess
-    const results = record().servers.map((s) => s.configuration);
+    const results = (await record()).servers.map((s) => s.configuration);
     expect(results.every((result) => result?.state === 'FAILED')).toBe(true);
     expect(results.filter((result) => result?.message !== undefined)).toHaveLength(MAX_NODE_MESSAGES);
     expect(results[0]?.message).toBe('x'.repeat(200));
@@ -112,23 +102,23 @@ describe('per-node configuration results on the cluster record', () => {
     // Prepare
     const running: ConfigurationStatus = { state: 'RUNNING', component: 'common', nodes: { 'analytics-slave-1': { state: 'RUNNING' } } };
     const { provider } = scriptedProvider([running, running, { ...running, nodes: { 'analytics-slave-1': { state: 'SUCCEEDED' } } }]);
-    const { store, record, writes } = countingStore(configuring());
-    const deps = depsFor(store, provider);
+    const { record, writes } = await storeCluster(table, configuring());
+    const deps = depsFor(provider);
 
     // Act
     await runStep(deps, { step: 'check-configuration', clusterId: CLUSTER_ID });
-    const afterFirst = writes();
+    const afterFirst = await writes();
     await runStep(deps, { step: 'check-configuration', clusterId: CLUSTER_ID });
-    const afterSecond = writes();
+    const afterSecond = await writes();
     await runStep(deps, { step: 'check-configuration', clusterId: CLUSTER_ID });
 
     // Assess
     expect(afterFirst).toBe(1);
     expect(afterSecond).toBe(1);
-    expect(writes()).toBe(2);
-    expect(record().servers[1]?.configuration).toEqual({ state: 'SUCCEEDED' });
+    expect(await writes()).toBe(2);
+    expect((await record()).servers[1]?.configuration).toEqual({ state: 'SUCCEEDED' });
     // Nodes the run did not report keep what they had (nothing yet).
-    expect(record().servers[0]?.configuration).toBeUndefined();
+    expect((await record()).servers[0]?.configuration).toBeUndefined();
   });
 
   it('records the failed node with its message before failing the step', async () => {
@@ -142,42 +132,42 @@ describe('per-node configuration results on the cluster record', () => {
         nodes: { 'analytics-slave-1': { state: 'RUNNING' }, 'analytics-slave-2': { state: 'FAILED', message: 'Failed, exit code 2: disk full' } },
       },
     ]);
-    const { store, record } = countingStore(configuring());
+    const { record } = await storeCluster(table, configuring());
 
     // Act
-    const checked = runStep(depsFor(store, provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
+    const checked = runStep(depsFor(provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
 
     // Assess
     await expect(checked).rejects.toThrow(/configuration failed at hdfs on analytics-slave-2/);
-    expect(record().phase).toBe('configure:hdfs');
-    expect(record().servers[2]?.configuration).toEqual({ state: 'FAILED', message: 'Failed, exit code 2: disk full' });
-    expect(record().servers[1]?.configuration).toEqual({ state: 'RUNNING' });
+    expect((await record()).phase).toBe('configure:hdfs');
+    expect((await record()).servers[2]?.configuration).toEqual({ state: 'FAILED', message: 'Failed, exit code 2: disk full' });
+    expect((await record()).servers[1]?.configuration).toEqual({ state: 'RUNNING' });
   });
 
   it('records what the first describe of the configure step reports', async () => {
     // Prepare
     const { provider } = scriptedProvider([{ state: 'RUNNING', component: 'common', nodes: { 'analytics-master': { state: 'PENDING' } } }]);
-    const { store, record } = countingStore(clusterRecord({ id: CLUSTER_ID, status: 'PROVISIONING', phase: 'allocate-ips', servers }));
+    const { record } = await storeCluster(table, clusterRecord({ id: CLUSTER_ID, status: 'PROVISIONING', phase: 'allocate-ips', servers }));
 
     // Act
-    await runStep(depsFor(store, provider), { step: 'configure', clusterId: CLUSTER_ID });
+    await runStep(depsFor(provider), { step: 'configure', clusterId: CLUSTER_ID });
 
     // Assess
-    expect(record().servers[0]?.configuration).toEqual({ state: 'PENDING' });
-    expect(record().configurationId).toBe('run-1');
+    expect((await record()).servers[0]?.configuration).toEqual({ state: 'PENDING' });
+    expect((await record()).configurationId).toBe('run-1');
   });
 
   it('leaves the servers alone for a provider that reports no nodes', async () => {
     // Prepare
     const { provider } = scriptedProvider([{ state: 'RUNNING', component: 'common' }]);
-    const { store, record, writes } = countingStore(configuring());
+    const { record, writes } = await storeCluster(table, configuring());
 
     // Act
-    await runStep(depsFor(store, provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
+    await runStep(depsFor(provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
 
     // Assess
-    expect(record().servers).toEqual(servers);
-    expect(writes()).toBe(0);
+    expect((await record()).servers).toEqual(servers);
+    expect(await writes()).toBe(0);
   });
 
   it('keeps the results through a rollback that deletes the servers', async () => {
@@ -185,30 +175,31 @@ describe('per-node configuration results on the cluster record', () => {
     const { provider } = scriptedProvider([]);
     const deleting = Object.assign(provider, { deleteCluster: async () => ({ remaining: 0 }) });
     const failedServers = servers.map((s, i) => ({ ...s, configuration: i === 2 ? { state: 'FAILED' as const, message: 'disk full' } : { state: 'RUNNING' as const } }));
-    const { store, record } = countingStore(clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:hdfs', servers: failedServers, configurationId: 'run-1' }));
+    const { record } = await storeCluster(table, clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:hdfs', servers: failedServers, configurationId: 'run-1' }));
 
     // Act
-    await runStep(depsFor(store, deleting), { step: 'rollback', clusterId: CLUSTER_ID, failure: { Error: 'ConfigurationFailed' } });
+    await runStep(depsFor(deleting), { step: 'rollback', clusterId: CLUSTER_ID, failure: { Error: 'ConfigurationFailed' } });
 
     // Assess
-    expect(record().servers.map((s) => s.state)).toEqual(['DELETED', 'DELETED', 'DELETED']);
-    expect(record().servers.map((s) => s.configuration)).toEqual(failedServers.map((s) => s.configuration));
+    expect((await record()).servers.map((s) => s.state)).toEqual(['DELETED', 'DELETED', 'DELETED']);
+    expect((await record()).servers.map((s) => s.configuration)).toEqual(failedServers.map((s) => s.configuration));
   });
 
   it('starts them afresh on a retry: the new attempt configures every node again', async () => {
     // Prepare: a kept cluster that failed configuring; its servers are still there
     const failedServers = servers.map((s, i) => ({ ...s, configuration: i === 2 ? { state: 'FAILED' as const, message: 'disk full' } : { state: 'SUCCEEDED' as const } }));
-    const { store, record } = countingStore(
+    const { record } = await storeCluster(
+      table,
       clusterRecord({ id: CLUSTER_ID, status: 'FAILED', phase: 'failed', servers: failedServers, quotaReserved: true, error: { code: 'ConfigurationFailed', message: 'disk full', step: 'configure:hdfs' } }),
     );
     const workflows = { executionIdFor: (_kind: string, name: string) => name, start: async () => undefined } as unknown as Workflows;
 
     // Act
-    await retryOwnCluster({ store, workflows, quotaDefaults: { vcpus: 100, servers: 100, clusters: 10 } }, 'alpha', CLUSTER_ID);
+    await retryOwnCluster({ clusters: table.clusters, quotas: table.quotas, workflows, quotaDefaults: { vcpus: 100, servers: 100, clusters: 10 } }, 'alpha', CLUSTER_ID);
 
     // Assess
-    expect(record().attempt).toBe(2);
-    expect(record().servers.map((s) => s.id)).toEqual(['i-1', 'i-2', 'i-3']);
-    expect(record().servers.every((s) => !('configuration' in s))).toBe(true);
+    expect((await record()).attempt).toBe(2);
+    expect((await record()).servers.map((s) => s.id)).toEqual(['i-1', 'i-2', 'i-3']);
+    expect((await record()).servers.every((s) => !('configuration' in s))).toBe(true);
   });
 });

@@ -1,30 +1,37 @@
-import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { causeMessage, runStep, type StepDeps } from '#use-cases/workflow-steps';
 import type { Cluster } from '#domain/model';
-import type { ClusterStore } from '#domain/store';
 import type { ProviderRegistry } from '#domain/providers';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
-import { memoryStoreWith } from '../support/clusters.ts';
+import { clusterRecord } from '../support/clusters.ts';
+import { startTestTable, storeCluster, type TestTable } from '../support/dynamodb.ts';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 
-const clusterOn = (provider: string, networks: string[]): Cluster =>
-  ({
+const clusterOn = (provider: string, networks: string[]): Cluster => {
+  const cluster = clusterRecord({
     id: CLUSTER_ID,
-    project: 'alpha',
     name: 'analytics',
     provider,
     status: 'PROVISIONING',
     phase: 'allocate-ips',
-    spec: { configuration: { profile: 'lambda', parameters: { kafka_partitions: 6 }, runner: 'container' } },
     servers: [{ id: 'i-1', name: 'analytics-master', role: 'master', group: 'master', flavor: 'm', state: 'ACTIVE', privateIp: '10.0.1.5', publicIp: null }],
     networks,
-    deadlines: {},
-    attempt: 1,
-  }) as unknown as Cluster;
+  });
+  return { ...cluster, spec: { ...cluster.spec, configuration: { profile: 'lambda', parameters: { kafka_partitions: 6 }, runner: 'container' } } };
+};
 
-const depsFor = (store: ClusterStore, enabled: boolean): StepDeps => ({
-  store,
+let table: TestTable;
+// A table per test: each starts from its own record under the same cluster id.
+beforeEach(async () => {
+  table = await startTestTable();
+});
+afterEach(() => table.stop());
+
+const depsFor = (enabled: boolean): StepDeps => ({
+  clusters: table.clusters,
+  quotas: table.quotas,
   // The provider's part here is its inventory variables: what the container logs in as.
   providers: { get: () => ({ name: 'ec2', inventoryVars: { ansible_user: 'admin', ntp_servers: ['169.254.169.123'] } }) } as unknown as ProviderRegistry,
   config: {
@@ -40,13 +47,13 @@ const depsFor = (store: ClusterStore, enabled: boolean): StepDeps => ({
 describe('the prepare-container step', () => {
   it('records CONFIGURING configure:container and answers the environment, subnets and security groups', async () => {
     // Prepare
-    const { store, record } = memoryStoreWith(clusterOn('ec2', ['sg-net-0', 'sg-net-1']));
+    const { record } = await storeCluster(table, clusterOn('ec2', ['sg-net-0', 'sg-net-1']));
 
     // Act
-    const result = await runStep(depsFor(store, true), { step: 'prepare-container', clusterId: CLUSTER_ID });
+    const result = await runStep(depsFor(true), { step: 'prepare-container', clusterId: CLUSTER_ID });
 
     // Assess
-    expect(record()).toMatchObject({ status: 'CONFIGURING', phase: 'configure:container' });
+    expect(await record()).toMatchObject({ status: 'CONFIGURING', phase: 'configure:container' });
     expect(result.subnets).toEqual(['subnet-0a', 'subnet-0b']);
     // The task joins the cluster's first private network, which admits its members on every port.
     expect(result.securityGroups).toEqual(['sg-task', 'sg-net-0']);
@@ -63,10 +70,10 @@ describe('the prepare-container step', () => {
       },
       uriOf: (key) => `s3://inputs-bucket/inputs/${key}`,
     };
-    const { store } = memoryStoreWith(clusterOn('ec2', ['sg-net-0']));
+    await storeCluster(table, clusterOn('ec2', ['sg-net-0']));
 
     // Act
-    const result = await runStep({ ...depsFor(store, true), inputs }, { step: 'prepare-container', clusterId: CLUSTER_ID });
+    const result = await runStep({ ...depsFor(true), inputs }, { step: 'prepare-container', clusterId: CLUSTER_ID });
 
     // Assess
     const environment = Object.fromEntries((result.environment as { Name: string; Value: string }[]).map((v) => [v.Name, v.Value]));
@@ -90,26 +97,27 @@ describe('the prepare-container step', () => {
       privateIp: `10.0.${Math.floor(i / 250)}.${(i % 250) + 3}`,
       publicIp: null,
     }));
-    const big = () => memoryStoreWith({ ...clusterOn('ec2', ['sg-net-0']), servers } as Cluster).store;
+    // Two records of the same big cluster, one for each way of passing its inventory.
+    const big = async () => (await storeCluster(table, { ...clusterOn('ec2', ['sg-net-0']), id: randomUUID(), servers } as Cluster)).id;
     const inputs: ConfigurationInputs = { put: async (key) => `s3://inputs-bucket/inputs/${key}`, uriOf: (key) => `s3://inputs-bucket/inputs/${key}` };
 
-    const byReference = await runStep({ ...depsFor(big(), true), inputs }, { step: 'prepare-container', clusterId: CLUSTER_ID });
+    const byReference = await runStep({ ...depsFor(true), inputs }, { step: 'prepare-container', clusterId: await big() });
 
     expect(Buffer.byteLength(JSON.stringify(byReference.environment))).toBeLessThan(1024);
-    await expect(runStep(depsFor(big(), true), { step: 'prepare-container', clusterId: CLUSTER_ID })).rejects.toMatchObject({ name: 'InventoryTooLarge' });
+    await expect(runStep(depsFor(true), { step: 'prepare-container', clusterId: await big() })).rejects.toMatchObject({ name: 'InventoryTooLarge' });
   });
 
   it('fails with ContainerRunnerUnavailable, after recording the phase, where the deployment has no container', async () => {
-    const { store, record } = memoryStoreWith(clusterOn('ec2', ['sg-net-0']));
+    const { record } = await storeCluster(table, clusterOn('ec2', ['sg-net-0']));
 
-    await expect(runStep(depsFor(store, false), { step: 'prepare-container', clusterId: CLUSTER_ID })).rejects.toMatchObject({ name: 'ContainerRunnerUnavailable' });
-    expect(record().phase).toBe('configure:container');
+    await expect(runStep(depsFor(false), { step: 'prepare-container', clusterId: CLUSTER_ID })).rejects.toMatchObject({ name: 'ContainerRunnerUnavailable' });
+    expect((await record()).phase).toBe('configure:container');
   });
 
   it('fails with ContainerRunnerUnavailable for an ec2 cluster without a private network to reach its nodes through', async () => {
-    const { store } = memoryStoreWith(clusterOn('ec2', []));
+    await storeCluster(table, clusterOn('ec2', []));
 
-    await expect(runStep(depsFor(store, true), { step: 'prepare-container', clusterId: CLUSTER_ID })).rejects.toMatchObject({ name: 'ContainerRunnerUnavailable' });
+    await expect(runStep(depsFor(true), { step: 'prepare-container', clusterId: CLUSTER_ID })).rejects.toMatchObject({ name: 'ContainerRunnerUnavailable' });
   });
 });
 
@@ -147,14 +155,16 @@ describe('the name-container-failure step (after "Run the configuration containe
       Containers: [{ Name: 'configuration', ...(exitCode === undefined ? {} : { ExitCode: exitCode }) }],
     }),
   });
-  const failedAt = (report: Cluster['configurationReport']) => memoryStoreWith({ ...clusterOn('ec2', ['sg-net-0']), status: 'CONFIGURING', phase: 'configure:hdfs', configurationReport: report } as Cluster);
-  const name = (store: ClusterStore, failure: { Error: string; Cause?: string }) =>
-    runStep(depsFor(store, true), { step: 'name-container-failure', clusterId: CLUSTER_ID, failure });
+  /** A record of a cluster whose container failed, under an id of its own: one test needs two. */
+  const failedAt = (report: Cluster['configurationReport']) =>
+    storeCluster(table, { ...clusterOn('ec2', ['sg-net-0']), id: randomUUID(), status: 'CONFIGURING', phase: 'configure:hdfs', ...(report ? { configurationReport: report } : {}) });
+  const name = (clusterId: string, failure: { Error: string; Cause?: string }) =>
+    runStep(depsFor(true), { step: 'name-container-failure', clusterId, failure });
 
   it('names the component and nodes the container’s FAILED lines gave, as ConfigurationFailed, keeping exit code and stop reason', async () => {
-    const { store } = failedAt({ attempt: 1, lineAt: 5, failure: { component: 'hdfs', node: 'analytics-worker-2', nodes: ['analytics-worker-2', 'analytics-worker-3'] } });
+    const { id } = await failedAt({ attempt: 1, lineAt: 5, failure: { component: 'hdfs', node: 'analytics-worker-2', nodes: ['analytics-worker-2', 'analytics-worker-3'] } });
 
-    const named = await name(store, stopped(2));
+    const named = await name(id, stopped(2));
 
     expect(named.Error).toBe('ConfigurationFailed');
     expect(causeMessage(named.Cause as string)).toBe(
@@ -163,19 +173,19 @@ describe('the name-container-failure step (after "Run the configuration containe
   });
 
   it('asks again (ConfigurationReportPending) while the line has not arrived, or only an older attempt’s has', async () => {
-    const none = failedAt(undefined);
-    const older = failedAt({ attempt: 0, lineAt: 5, failure: { component: 'common', node: 'analytics-master', nodes: ['analytics-master'] } });
+    const none = await failedAt(undefined);
+    const older = await failedAt({ attempt: 0, lineAt: 5, failure: { component: 'common', node: 'analytics-master', nodes: ['analytics-master'] } });
 
-    await expect(name(none.store, stopped(2))).rejects.toMatchObject({ name: 'ConfigurationReportPending' });
-    await expect(name(older.store, stopped(2))).rejects.toMatchObject({ name: 'ConfigurationReportPending' });
+    await expect(name(none.id, stopped(2))).rejects.toMatchObject({ name: 'ConfigurationReportPending' });
+    await expect(name(older.id, stopped(2))).rejects.toMatchObject({ name: 'ConfigurationReportPending' });
   });
 
   it('passes every other failure unchanged: bad input, a container that never ran, a timeout', async () => {
-    const { store } = failedAt({ attempt: 1, lineAt: 5, failure: { component: 'hdfs', node: null, nodes: [] } });
+    const { id } = await failedAt({ attempt: 1, lineAt: 5, failure: { component: 'hdfs', node: null, nodes: [] } });
     const timeout = { Error: 'States.Timeout', Cause: 'the task ran too long' };
 
-    expect(await name(store, stopped(64))).toEqual(stopped(64));
-    expect(await name(store, stopped(undefined))).toEqual(stopped(undefined));
-    expect(await name(store, timeout)).toEqual(timeout);
+    expect(await name(id, stopped(64))).toEqual(stopped(64));
+    expect(await name(id, stopped(undefined))).toEqual(stopped(undefined));
+    expect(await name(id, timeout)).toEqual(timeout);
   });
 });

@@ -1,13 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runStep, type StepDeps } from '#use-cases/workflow-steps';
 import { nativeCreateRequestSchema, nativeToSpec } from '#domain/native-request';
 import { planServers } from '#domain/plan';
 import type { Cluster } from '#domain/model';
-import type { ClusterStore } from '#domain/store';
 import { providerRegistry } from '#domain/providers';
 import type { CloudProvider, CreateNetworksInput, CreateServersInput } from '#domain/provider';
 import { nativeBody } from '../support/http.ts';
-import { clusterRecord, memoryStoreWith } from '../support/clusters.ts';
+import { clusterRecord } from '../support/clusters.ts';
+import { startTestTable, storeCluster, type TestTable } from '../support/dynamodb.ts';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 const USER_DATA = Buffer.from('#!/bin/sh\necho hello > /tmp/hello\n').toString('base64');
@@ -50,8 +50,17 @@ const clusterFrom = (body: Record<string, unknown>): Cluster => {
   });
 };
 
-const depsFor = (store: ClusterStore, provider: CloudProvider): StepDeps => ({
-  store,
+
+let table: TestTable;
+// A table per test: each starts from its own record under the same cluster id.
+beforeEach(async () => {
+  table = await startTestTable();
+});
+afterEach(() => table.stop());
+
+const depsFor = (provider: CloudProvider): StepDeps => ({
+  clusters: table.clusters,
+  quotas: table.quotas,
   providers: providerRegistry([provider]),
   config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 30, POLL_INTERVAL_SECONDS: 1 },
 });
@@ -67,11 +76,11 @@ describe('the create steps pass the spec’s options to the provider', () => {
       userData: USER_DATA,
       tags: { team: 'data', cost: 'cc-42' },
     });
-    const { store, record } = memoryStoreWith(clusterFrom(body));
+    const { record } = await storeCluster(table, clusterFrom(body));
     const { provider, serverCalls } = recordingProvider(2);
 
     // Act
-    await runStep(depsFor(store, provider), { step: 'create-servers', clusterId: CLUSTER_ID });
+    await runStep(depsFor(provider), { step: 'create-servers', clusterId: CLUSTER_ID });
 
     // Assess
     expect(serverCalls).toHaveLength(3);
@@ -79,16 +88,16 @@ describe('the create steps pass the spec’s options to the provider', () => {
       expect(call.options).toEqual({ region: 'local', zone: 'local-b', image: 'ubuntu-24.04', keyName: 'ops', userData: USER_DATA, tags: { team: 'data', cost: 'cc-42' } });
     }
     expect(serverCalls.map((call) => call.clientToken).sort()).toEqual([`${CLUSTER_ID}-a1-b0`, `${CLUSTER_ID}-a1-b1`, `${CLUSTER_ID}-a1-b2`]);
-    expect(record().servers.every((server) => server.id !== null)).toBe(true);
+    expect((await record()).servers.every((server) => server.id !== null)).toBe(true);
   });
 
   it('hands nothing a spec does not ask for: the provider’s defaults apply', async () => {
     // Prepare
-    const { store } = memoryStoreWith(clusterFrom(nativeBody(1)));
+    await storeCluster(table, clusterFrom(nativeBody(1)));
     const { provider, serverCalls } = recordingProvider(50);
 
     // Act
-    await runStep(depsFor(store, provider), { step: 'create-servers', clusterId: CLUSTER_ID });
+    await runStep(depsFor(provider), { step: 'create-servers', clusterId: CLUSTER_ID });
 
     // Assess
     expect(serverCalls.map((call) => call.options)).toEqual([{}]);
@@ -97,11 +106,11 @@ describe('the create steps pass the spec’s options to the provider', () => {
   it('hands the spec’s security rules to createNetworks with the count of networks', async () => {
     // Prepare
     const body = nativeBody(1, { network: { privateNetworks: 2, securityRules: [RULE, { direction: 'ingress', protocol: 'icmp', remoteIpPrefix: '0.0.0.0/0' }] } });
-    const { store, record } = memoryStoreWith(clusterFrom(body));
+    const { record } = await storeCluster(table, clusterFrom(body));
     const { provider, networkCalls } = recordingProvider(50);
 
     // Act
-    await runStep(depsFor(store, provider), { step: 'create-networks', clusterId: CLUSTER_ID });
+    await runStep(depsFor(provider), { step: 'create-networks', clusterId: CLUSTER_ID });
 
     // Assess
     expect(networkCalls).toEqual([
@@ -114,6 +123,6 @@ describe('the create steps pass the spec’s options to the provider', () => {
         ],
       },
     ]);
-    expect(record().networks).toEqual(['net-0', 'net-1']);
+    expect((await record()).networks).toEqual(['net-0', 'net-1']);
   });
 });

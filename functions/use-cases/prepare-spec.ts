@@ -1,6 +1,11 @@
-/** Checks a spec against the provider that would serve it, before anything is recorded or made. */
+/**
+ * From a request body to a spec its provider can honour, before anything is recorded or made:
+ * one path for every door that creates (the native route, the event trigger, the compat route).
+ */
 import { DomainError, InvalidSpec, type ErrorDetail } from '#domain/errors';
-import type { ClusterSpec } from '#domain/model';
+import { compatToSpec, type CompatCreateRequest } from '#domain/compat-request';
+import type { ClusterSpec, ConfigurationRunner } from '#domain/model';
+import { nativeToSpec, type NativeCreateRequest } from '#domain/native-request';
 import { providerSpecOptionsOf } from '#domain/plan';
 import type { CloudProvider, ServerSize } from '#domain/provider';
 import type { ProviderRegistry } from '#domain/providers';
@@ -48,4 +53,35 @@ export const checkSpecOptions = (spec: ClusterSpec, provider: CloudProvider): vo
   if (details.length > 0) {
     throw new InvalidSpec(`provider ${provider.name} cannot honour: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
   }
+};
+
+/** Where a create finds its provider: those this deployment has, and the one a request that names none gets. */
+export interface SpecDeps {
+  providers: ProviderRegistry;
+  defaultProvider: string;
+  /** The runner compat requests get (they cannot name one). */
+  defaultConfigurationRunner?: ConfigurationRunner;
+}
+
+/** A native body (the route's or an event's): provider → spec → fits → options, errors naming its fields. */
+export const prepareNativeSpec = (deps: SpecDeps, body: NativeCreateRequest): ClusterSpec => {
+  const provider = providerFor(deps.providers, body.provider ?? deps.defaultProvider);
+  const spec = nativeToSpec(body, provider.name, flavorSizeOn(provider));
+  checkSpecFits(spec, provider, (i, field) => `nodeGroups.${i}.${field}`);
+  checkSpecOptions(spec, provider);
+  return spec;
+};
+
+/** The seed's field for a size of its master (group 0) or slaves (group 1). */
+const compatField = (group: number, field: string): string => {
+  const role = group === 0 ? 'master' : 'slave';
+  const name = { vcpus: 'vcpus', ramMb: 'ram', diskGb: 'disk' }[field] ?? field;
+  return `${name}_${role}`;
+};
+
+/** A compat body on the deployment's provider; a size no flavor fits is reported on the seed's fields. */
+export const prepareCompatSpec = (deps: SpecDeps, body: CompatCreateRequest): ClusterSpec => {
+  const spec = compatToSpec(body, deps.defaultProvider, deps.defaultConfigurationRunner);
+  checkSpecFits(spec, providerFor(deps.providers, spec.provider), compatField);
+  return spec;
 };
