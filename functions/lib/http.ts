@@ -60,7 +60,7 @@ const bodyLimit = (maxBytes: number): MiddlewareObj<APIGatewayProxyEvent> => ({
   before: ({ event }) => {
     if (event.body == null) return;
     const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64').length : Buffer.byteLength(event.body, 'utf8');
-    if (bytes > maxBytes) throw new PayloadTooLarge(`the body is ${bytes} bytes; the limit is ${maxBytes}`);
+    if (bytes > maxBytes) throw new PayloadTooLarge(`the body is ${bytes} bytes; the limit is ${maxBytes}`, [{ path: '(body)', message: `must not be larger than ${maxBytes} bytes` }]);
   },
 });
 
@@ -98,8 +98,9 @@ const errorEnvelope = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyRes
     if (!error) return;
     let mapped: DomainError | null = null;
     if (error instanceof DomainError) mapped = error;
-    else if (error.statusCode === 415) mapped = new UnsupportedMediaType('the body must be JSON (Content-Type: application/json)');
-    else if (error.statusCode === 422) mapped = new MalformedJson('the body is not valid JSON');
+    else if (error.statusCode === 415) {
+      mapped = new UnsupportedMediaType('the body must be JSON (Content-Type: application/json)', [{ path: 'Content-Type', message: 'must be application/json' }]);
+    } else if (error.statusCode === 422) mapped = new MalformedJson('the body is not valid JSON', [{ path: '(body)', message: 'is not valid JSON' }]);
     if (mapped) {
       if (mapped.statusCode >= 500) logger.error('request failed', { error: mapped });
       request.response = json(mapped.statusCode, errorBody(mapped.name, mapped.message, mapped.details));

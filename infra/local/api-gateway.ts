@@ -2,20 +2,26 @@
  * API Gateway REST emulation on node:http: the same routes as the CDK stack, the real REQUEST
  * authorizer first, handlers called with proxy events, their results mapped back to HTTP.
  * What API Gateway itself answers (401 Unauthorized, 403 Missing Authentication Token for an
- * unknown route, 500 when the authorizer breaks) is answered with API Gateway's own bodies.
+ * unknown route, 413 over its payload limit, 500 when the authorizer breaks) is answered with
+ * API Gateway's own bodies; a path parameter that is not valid percent-encoding is a 400 in the
+ * service's envelope naming the parameter (docs/decisions.md).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
+import { errorBody } from '#lib/http';
 import { logger } from '#lib/logger';
-import { localContext } from './step-functions.ts';
+import { invokeLocally } from './invocations.ts';
 
 const API_ID = 'local';
 const STAGE = 'prod';
 /** API Gateway's own payload limit; handlers enforce the service's smaller one. */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+/** API Gateway's integration timeout. */
+const INTEGRATION_TIMEOUT_MS = 29_000;
+const AUTHORIZER_TIMEOUT_MS = 5_000;
 
-export type ProxyHandler = (event: APIGatewayProxyEvent, context: ReturnType<typeof localContext>) => Promise<APIGatewayProxyResult>;
+export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 export type RequestAuthorizer = (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
 
 export interface LocalRoute {
@@ -52,26 +58,31 @@ const awsMessage = (res: ServerResponse, statusCode: number, message: string | n
   res.end(JSON.stringify({ message }));
 };
 
+/**
+ * The body, or null when it is over API Gateway's limit. Past the limit the rest is still read
+ * (and dropped): a client still sending would otherwise have its connection reset before it
+ * reads the 413.
+ */
 const readBody = (req: IncomingMessage): Promise<Buffer | null> =>
   new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_PAYLOAD_BYTES) {
-        resolve(null);
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= MAX_PAYLOAD_BYTES) chunks.push(chunk);
+      else chunks.length = 0;
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => resolve(size > MAX_PAYLOAD_BYTES ? null : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 
+// Names are the client's: maps without a prototype keep `__proto__` or `constructor` an
+// ordinary key, as it is in the JSON event API Gateway sends to Lambda.
+const emptyMap = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+
 const headerMaps = (req: IncomingMessage) => {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  const headers = emptyMap<string>();
+  const multiValueHeaders = emptyMap<string[]>();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i] ?? '';
     const value = req.rawHeaders[i + 1] ?? '';
@@ -82,13 +93,26 @@ const headerMaps = (req: IncomingMessage) => {
 };
 
 const queryMaps = (url: URL) => {
-  const single: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
+  const single = emptyMap<string>();
+  const multi = emptyMap<string[]>();
   for (const [key, value] of url.searchParams) {
     single[key] = value;
     (multi[key] ??= []).push(value);
   }
   return Object.keys(single).length > 0 ? { single, multi } : { single: null, multi: null };
+};
+
+/** The path's parameters decoded, or the name of the first one that is not valid percent-encoding. */
+const decodeParameters = (names: string[], values: string[]): { parameters: Record<string, string> } | { invalid: string } => {
+  const parameters = emptyMap<string>();
+  for (const [i, name] of names.entries()) {
+    try {
+      parameters[name] = decodeURIComponent(values[i] ?? '');
+    } catch {
+      return { invalid: name };
+    }
+  }
+  return { parameters };
 };
 
 export interface LocalApiOptions {
@@ -106,12 +130,11 @@ export const createLocalApi = (options: LocalApiOptions): Server => {
     // API Gateway REST routes `/a/b/` to the resource `/a/b`.
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const method = (req.method ?? 'GET').toUpperCase();
-    let matched: { route: CompiledRoute; pathParameters: Record<string, string> } | null = null;
+    let matched: { route: CompiledRoute; values: string[] } | null = null;
     for (const route of routes) {
       const match = route.method === method ? route.pattern.exec(path) : null;
       if (match) {
-        const values = match.slice(1).map((value) => decodeURIComponent(value));
-        matched = { route, pathParameters: Object.fromEntries(route.params.map((name, i) => [name, values[i] ?? ''])) };
+        matched = { route, values: match.slice(1) };
         break;
       }
     }
@@ -121,12 +144,20 @@ export const createLocalApi = (options: LocalApiOptions): Server => {
       awsMessage(res, 403, 'Missing Authentication Token');
       return;
     }
-    const { route, pathParameters } = matched;
+    const { route } = matched;
     const body = await readBody(req);
     if (body === null) {
       awsMessage(res, 413, 'Request Too Long');
       return;
     }
+    const decoded = decodeParameters(route.params, matched.values);
+    if ('invalid' in decoded) {
+      // A request the gateway cannot read is refused before anyone is asked who sent it.
+      res.writeHead(400, { 'Content-Type': 'application/json', 'x-amzn-RequestId': randomUUID() });
+      res.end(JSON.stringify(errorBody('ValidationError', `the path parameter ${decoded.invalid} is not valid percent-encoding`, [{ path: decoded.invalid, message: 'is not valid percent-encoding' }])));
+      return;
+    }
+    const pathParameters = decoded.parameters;
     const { headers, multiValueHeaders } = headerMaps(req);
     const query = queryMaps(url);
     const requestId = randomUUID();
@@ -137,7 +168,7 @@ export const createLocalApi = (options: LocalApiOptions): Server => {
     if (route.authorize) {
       let result: APIGatewayAuthorizerResult;
       try {
-        result = await options.authorizer({
+        result = await invokeLocally('authorizer', AUTHORIZER_TIMEOUT_MS, () => options.authorizer({
           type: 'REQUEST',
           methodArn,
           resource: route.path,
@@ -150,7 +181,7 @@ export const createLocalApi = (options: LocalApiOptions): Server => {
           multiValueQueryStringParameters: query.multi,
           stageVariables: null,
           requestContext: { requestId, stage: STAGE, apiId: API_ID, resourcePath: route.path, httpMethod: method } as APIGatewayRequestAuthorizerEvent['requestContext'],
-        });
+        }));
       } catch (error) {
         if (error instanceof Error && error.message === 'Unauthorized') {
           awsMessage(res, 401, 'Unauthorized');
@@ -201,12 +232,16 @@ export const createLocalApi = (options: LocalApiOptions): Server => {
       isBase64Encoded: false,
     } as unknown as APIGatewayProxyEvent;
 
-    let result: APIGatewayProxyResult;
-    try {
-      result = await route.handler(event, localContext(route.functionName, 29_000));
-    } catch (error) {
+    const result = await invokeLocally(route.functionName, INTEGRATION_TIMEOUT_MS, async (context) => {
+      try {
+        return await route.handler(event, context);
+      } catch (error) {
+        logger.error('handler failed', { error, route: route.path });
+        return null;
+      }
+    });
+    if (!result) {
       // A Lambda that throws instead of answering: API Gateway's 502.
-      logger.error('handler failed', { error, route: route.path });
       awsMessage(res, 502, 'Internal server error');
       return;
     }

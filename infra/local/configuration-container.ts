@@ -16,7 +16,8 @@ import { COMPONENT_LINE_FIELDS, COMPONENT_MARKER, formatComponentLine, type Comp
 import type { Inventory } from '#domain/configuration-inventory';
 import type { CloudProvider } from '#domain/provider';
 import { logger } from '#lib/logger';
-import { localContext, type LocalIntegration, type LocalLambda } from './step-functions.ts';
+import { invokeLocally } from './invocations.ts';
+import type { LocalIntegration, LocalLambda } from './step-functions.ts';
 
 export const ECS_RUN_TASK_SYNC = 'arn:aws:states:::ecs:runTask.sync';
 
@@ -104,11 +105,14 @@ export const localConfigurationContainer = (options: ConfigurationContainerOptio
   const logStream = `configuration/configuration/${taskId}`;
   const flush = async () => {
     const events = pending.splice(0).filter(passesSubscriptionFilter).map((message) => ({ message, timestamp: Date.now() }));
-    if (events.length === 0 || !options.progress) return;
+    const progress = options.progress;
+    if (events.length === 0 || !progress) return;
     // Delivery runs beside the task on AWS: a failure to record progress never fails the task.
-    await options.progress(subscriptionEvent(logStream, events) as never, localContext('configuration-progress', 30_000)).catch((error: unknown) => {
-      logger.warn('the configuration progress handler failed', { clusterId, error });
-    });
+    await invokeLocally('configuration-progress', 30_000, (context) =>
+      progress(subscriptionEvent(logStream, events) as never, context).catch((error: unknown) => {
+        logger.warn('the configuration progress handler failed', { clusterId, error });
+      }),
+    );
   };
 
   // The script prints START for each component it begins and OK for each it finishes, in the

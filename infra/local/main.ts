@@ -4,6 +4,7 @@
  * still provisioning are resumed on the next start.
  */
 import { SEED_EXAMPLE } from '#domain/compat-request';
+import { logger } from '#lib/logger';
 import { readLocalConfig } from './config.ts';
 import { LOCAL_PROJECT, startLocalStack } from './stack.ts';
 
@@ -39,5 +40,11 @@ const stop = async (signal: string) => {
   await stack.stop();
   process.exit(0);
 };
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
+const stopOn = (signal: string) => () => {
+  stop(signal).catch((error: unknown) => {
+    logger.error('stopping failed', { error });
+    process.exit(1);
+  });
+};
+process.on('SIGINT', stopOn('SIGINT'));
+process.on('SIGTERM', stopOn('SIGTERM'));

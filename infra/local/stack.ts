@@ -32,9 +32,10 @@ import { createLocalApi, type LocalRoute, type ProxyHandler } from './api-gatewa
 import type { LocalConfig } from './config.ts';
 import { ensureTable, LOCAL_TABLE_NAME, startLocalDynamoDb } from './dynamodb.ts';
 import { LocalWorkflow, LocalWorkflows, type LocalLambda } from './step-functions.ts';
-import { LocalEventBus, type PutEventsEntry } from './event-bus.ts';
+import { LocalEventBus } from './event-bus.ts';
+import { putEventsHandler } from './put-events.ts';
+import { invokeLocally, outsideInvocations, scopeInvocations } from './invocations.ts';
 import { ECS_RUN_TASK_SYNC, LOCAL_CONFIGURATION_SUBSTITUTIONS, localConfigurationContainer } from './configuration-container.ts';
-import { errorBody } from '#lib/http';
 
 /** Statuses whose workflow was cut short by a stop or crash and must be started again. */
 const RESUMABLE = ['PENDING', 'PROVISIONING', 'CONFIGURING', 'DESTROYING'] as const;
@@ -84,6 +85,8 @@ const localToken = async (config: LocalConfig, dataDir: string | null): Promise<
 
 export const startLocalStack = async (options: LocalStackOptions): Promise<LocalStack> => {
   const { config } = options;
+  // Many functions, overlapping invocations, one process: each invocation keeps its context to itself.
+  scopeInvocations();
   const dataDir = options.inMemory ? null : path.resolve(config.LOCAL_DATA_DIR);
   if (dataDir) await mkdir(dataDir, { recursive: true });
 
@@ -143,40 +146,28 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   // The bus delivers create requests to the trigger, which puts rejections back on the bus.
   let trigger: ReturnType<typeof createTriggerHandler> | undefined;
   const events = new LocalEventBus((event, context) => (trigger ? trigger(event, context) : Promise.reject(new Error('the trigger is not ready'))));
-  trigger = createTriggerHandler({ clusters, quotas, idempotencyKeys, workflows, quotaDefaults, providers, defaultProvider: config.DEFAULT_PROVIDER, events });
+  // The batch handlers are built as Lambda's init phase builds them, outside any invocation:
+  // their processors keep state per invocation.
+  trigger = outsideInvocations(() =>
+    createTriggerHandler({ clusters, quotas, idempotencyKeys, workflows, quotaDefaults, providers, defaultProvider: config.DEFAULT_PROVIDER, events }),
+  );
   // Local mode delivers webhooks to loopback receivers too (a deployed stack refuses internal addresses).
-  publishStatus = publishStatusHandler({
-    clusters,
-    webhookSecrets,
-    events,
-    webhooks: new HttpWebhookSender({ allowInternal: true }),
-    ...(options.webhookRetryDelaysMs ? { retryDelaysMs: options.webhookRetryDelaysMs } : {}),
-  });
+  publishStatus = outsideInvocations(() =>
+    publishStatusHandler({
+      clusters,
+      webhookSecrets,
+      events,
+      webhooks: new HttpWebhookSender({ allowInternal: true }),
+      ...(options.webhookRetryDelaysMs ? { retryDelaysMs: options.webhookRetryDelaysMs } : {}),
+    }),
+  );
 
   const routes: LocalRoute[] = [
     ...ROUTES.map((route) => ({ method: route.method, path: route.path, functionName: route.function, handler: handlers[route.function], authorize: true })),
     // Local only: the emulated cloud's inventory, so tests and people can count what is left running.
     { method: 'GET', path: '/_local/cloud/servers', functionName: 'local-cloud', authorize: false, handler: async () => json(200, { items: cloud.listServers() }) },
     // Local only: PutEvents onto the service's bus (as `aws events put-events` would), and what is on it.
-    {
-      method: 'POST',
-      path: '/_local/events',
-      functionName: 'local-events',
-      authorize: false,
-      handler: async (event) => {
-        let body: unknown;
-        try {
-          body = JSON.parse(event.body ?? '');
-        } catch {
-          return json(400, errorBody('MalformedJson', 'the body is not valid JSON'));
-        }
-        const entries = body && typeof body === 'object' && 'Entries' in body ? (body as { Entries: unknown }).Entries : undefined;
-        if (!Array.isArray(entries) || entries.length === 0 || entries.length > 10) {
-          return json(400, errorBody('ValidationError', 'Entries must be a list of 1 to 10 PutEvents entries', [{ path: 'Entries', message: 'must hold 1 to 10 entries' }]));
-        }
-        return json(200, events.putEvents(entries as PutEventsEntry[]));
-      },
-    },
+    { method: 'POST', path: '/_local/events', functionName: 'local-events', authorize: false, handler: putEventsHandler(events) },
     { method: 'GET', path: '/_local/events', functionName: 'local-events', authorize: false, handler: async () => json(200, { items: events.events() }) },
   ];
   const server = createLocalApi({ routes, authorizer: createAuthorizer({ tokens }) });
@@ -202,7 +193,9 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
 
   // The deployed stack runs the expiry sweep on a schedule; here a timer does, never keeping the process alive.
   const sweep = setInterval(() => {
-    expireClusters({ clusters, quotas, workflows, quotaDefaults }).catch((error: unknown) => logger.error('expiry sweep failed', { error }));
+    invokeLocally('expire-clusters', timeoutMs('expireClusters'), () => expireClusters({ clusters, quotas, workflows, quotaDefaults })).catch((error: unknown) =>
+      logger.error('expiry sweep failed', { error }),
+    );
   }, config.LOCAL_EXPIRY_SWEEP_MS);
   sweep.unref();
 

@@ -4,12 +4,12 @@
  * and starting a name that is running is a no-op, as on AWS.
  */
 import { readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { ExecutionError, StateMachine, type RunOptions } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
 import type { WorkflowKind, Workflows } from '#domain/workflow';
 import { logger } from '#lib/logger';
+import { invokeLocally, localFunctionArn, outsideInvocations } from './invocations.ts';
 
 type JsonValue = Parameters<StateMachine['run']>[0];
 /** A Lambda handler as the local runtime calls it. */
@@ -25,8 +25,6 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const LOCAL_REGION = 'local';
 const LOCAL_ACCOUNT = '000000000000';
 
-export const localFunctionArn = (name: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
-
 /** The ASL file with its `${…}` placeholders filled, as CDK's definitionSubstitutions does. */
 export const loadDefinition = (file: string, substitutions: Record<string, string>): Record<string, unknown> => {
   const text = readFileSync(path.resolve(ROOT, file), 'utf8').replace(/\$\{(\w+)\}/g, (whole, name: string) => {
@@ -35,25 +33,6 @@ export const loadDefinition = (file: string, substitutions: Record<string, strin
     return value;
   });
   return JSON.parse(text) as Record<string, unknown>;
-};
-
-/** A Lambda context for a local invocation, with the function's real time limit. */
-export const localContext = (functionName: string, timeoutMs: number): Context => {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: localFunctionArn(functionName),
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 };
 
 export interface ExecutionRecord {
@@ -115,7 +94,7 @@ export class LocalWorkflow {
         if (!fn) throw new Error(`${options.file}: state '${name}' calls ${state.Resource}, which has no local binding`);
         // A JSON round trip, as Lambda's invoke does: nothing but JSON crosses the boundary.
         taskResourceLocalHandlers[name] = (input) => this.track(input, async () =>
-          JSON.parse(JSON.stringify((await fn.handler(structuredClone(input) as never, localContext(fn.name, fn.timeoutMs))) ?? null)) as JsonValue);
+          JSON.parse(JSON.stringify((await invokeLocally(fn.name, fn.timeoutMs, (context) => fn.handler(structuredClone(input) as never, context))) ?? null)) as JsonValue);
         if (options.retryMs !== undefined) retryIntervalOverrides[name] = options.retryMs;
       }
       if (state.Type === 'Wait' && options.waitMs !== undefined) waitTimeOverrides[name] = options.waitMs;
@@ -160,6 +139,12 @@ export class LocalWorkflow {
   /** Starts an execution unless one of that name is running; answers whether it started one. */
   start(name: string, input: JsonValue): boolean {
     if (this.running.has(name)) return false;
+    // The execution outlives the request that started it, and logs as the runtime.
+    outsideInvocations(() => this.run(name, input));
+    return true;
+  }
+
+  private run(name: string, input: JsonValue): void {
     const record: ExecutionRecord = { name, input, executionId: this.executionIdFor(name), status: 'RUNNING', startedAt: new Date().toISOString(), states: [] };
     this.executions.set(name, record);
     const execution = this.machine.run(input, {
@@ -171,7 +156,7 @@ export class LocalWorkflow {
       for await (const event of execution.eventLogs) {
         if ('state' in event) record.states.push({ name: event.state.name, type: event.state.type, event: event.type, at: new Date(event.timestamp).toISOString() });
       }
-    })().catch(() => undefined);
+    })().catch((error: unknown) => logger.warn('reading the event log of a local execution failed', { execution: name, error }));
     const done = execution.result
       .then(() => {
         record.status = 'SUCCEEDED';
@@ -188,7 +173,6 @@ export class LocalWorkflow {
         this.aborts.delete(name);
       });
     this.running.set(name, done);
-    return true;
   }
 
   execution(name: string): ExecutionRecord | undefined {

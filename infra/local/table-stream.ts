@@ -6,15 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { keyOf, type StatusChangeItem } from '#adapters/dynamodb/table-schema';
 import { logger } from '#lib/logger';
-import { localContext } from './step-functions.ts';
+import { invokeLocally, outsideInvocations } from './invocations.ts';
 
 const MAX_TRIES = 3;
 const RETRY_MS = 200;
 
-type StreamHandler = (event: DynamoDBStreamEvent, context: ReturnType<typeof localContext>) => Promise<DynamoDBBatchResponse | void>;
+type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | void>;
 
 export class LocalTableStream {
   /** One chain per cluster: a cluster's changes stay in order, clusters don't wait for each other. */
@@ -24,11 +24,16 @@ export class LocalTableStream {
   constructor(private readonly handler: () => StreamHandler) {}
 
   push(change: StatusChangeItem): void {
-    const previous = this.chains.get(change.clusterId) ?? Promise.resolve();
-    const next = previous.then(() => this.deliver(change));
-    this.chains.set(change.clusterId, next);
-    void next.finally(() => {
-      if (this.chains.get(change.clusterId) === next) this.chains.delete(change.clusterId);
+    // The store reports from inside the invocation that wrote; the delivery is not part of it.
+    outsideInvocations(() => {
+      const previous = this.chains.get(change.clusterId) ?? Promise.resolve();
+      const next = previous
+        .then(() => this.deliver(change))
+        .catch((error: unknown) => logger.error('a status change could not be published', { clusterId: change.clusterId, status: change.status, phase: change.phase, error }))
+        .finally(() => {
+          if (this.chains.get(change.clusterId) === next) this.chains.delete(change.clusterId);
+        });
+      this.chains.set(change.clusterId, next);
     });
   }
 
@@ -56,12 +61,16 @@ export class LocalTableStream {
       ],
     };
     for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
-      try {
-        const response = await this.handler()(event, localContext('publish-status', 120_000));
-        if (!response || response.batchItemFailures.length === 0) return;
-      } catch (error) {
-        logger.warn('publishing a status change failed; trying again', { clusterId: change.clusterId, attempt, error });
-      }
+      const handled = await invokeLocally('publish-status', 120_000, async (context) => {
+        try {
+          const response = await this.handler()(event, context);
+          return !response || response.batchItemFailures.length === 0;
+        } catch (error) {
+          logger.warn('publishing a status change failed; trying again', { clusterId: change.clusterId, attempt, error });
+          return false;
+        }
+      });
+      if (handled) return;
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS * attempt));
     }
     logger.error('a status change could not be published', { clusterId: change.clusterId, status: change.status, phase: change.phase });

@@ -109,25 +109,25 @@ describe('POST /backend/create_lambda_instance', () => {
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
-  it('answers 400 MalformedJson for a body that is not JSON', async () => {
+  it('answers 400 MalformedJson naming the body for a body that is not JSON', async () => {
     const response = await post('{"slaves": ');
 
     expect(response.statusCode).toBe(400);
-    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'MalformedJson' } });
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'MalformedJson', details: [{ path: '(body)' }] } });
   });
 
-  it('answers 415 for a body that is not declared as JSON', async () => {
+  it('answers 415 naming Content-Type for a body that is not declared as JSON', async () => {
     const response = await post(JSON.stringify(seedRequest()), { 'Content-Type': 'text/plain' });
 
     expect(response.statusCode).toBe(415);
-    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'UnsupportedMediaType' } });
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'UnsupportedMediaType', details: [{ path: 'Content-Type' }] } });
   });
 
-  it('answers 413 for a body over 64 KiB', async () => {
+  it('answers 413 naming the body for a body over 64 KiB', async () => {
     const response = await post(JSON.stringify({ ...seedRequest(), instance_name: 'x'.repeat(70_000) }));
 
     expect(response.statusCode).toBe(413);
-    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'PayloadTooLarge' } });
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'PayloadTooLarge', details: [{ path: '(body)' }] } });
   });
 
   it('answers 401 when the request did not come through the authorizer', async () => {
