@@ -64,14 +64,17 @@ const bodyLimit = (maxBytes: number): MiddlewareObj<APIGatewayProxyEvent> => ({
   },
 });
 
+/** `input` as `schema` parses it, or a 400 whose details name each offending field or parameter. */
+const validated = (schema: z.ZodType, input: unknown, what: 'request' | 'query'): unknown => {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const details = issuesToDetails(result.error.issues, input);
+  throw new ValidationError(`invalid ${what}: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
+};
+
 const validateBody = (schema: z.ZodType): MiddlewareObj<ApiEvent> => ({
   before: (request) => {
-    const result = schema.safeParse(request.event.body);
-    if (!result.success) {
-      const details = issuesToDetails(result.error.issues, request.event.body);
-      throw new ValidationError(`invalid request: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
-    }
-    request.event.body = result.data;
+    request.event.body = validated(schema, request.event.body, 'request');
   },
 });
 
@@ -82,12 +85,7 @@ const validateQuery = (schema: z.ZodType): MiddlewareObj<ApiEvent> => ({
   before: (request) => {
     // API Gateway sends null for no query; a prototype-less copy keeps `__proto__` an ordinary key.
     const input: Record<string, unknown> = Object.assign(Object.create(null) as object, request.event.queryStringParameters ?? {});
-    const result = schema.safeParse(input);
-    if (!result.success) {
-      const details = issuesToDetails(result.error.issues, input);
-      throw new ValidationError(`invalid query: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
-    }
-    request.event.query = result.data as Record<string, never>;
+    request.event.query = validated(schema, input, 'query') as Record<string, never>;
   },
 });
 
