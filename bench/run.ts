@@ -43,12 +43,11 @@ const REPEATS: Record<(typeof NODE_COUNTS)[number], number> = { 1: 3, 10: 3, 100
 
 /** Fast timings: each create's workflow still runs to ACTIVE, with the fewest polls it can do. */
 const CREATE_CLOUD: StackSettings['cloud'] = {
+  ...WORKFLOW_CLOUD,
   bootMs: { min: 50, max: 50 },
   configMs: { min: 50, max: 50 },
   deleteMs: { min: 10, max: 10 },
   apiLatencyMs: { min: 1, max: 3 },
-  maxVcpus: 20_000,
-  maxServers: 20_000,
 };
 const CLIENT_LEVELS = [1, 10, 50] as const;
 const REQUESTS_PER_LEVEL = 200;

@@ -19,52 +19,41 @@ export class DomainError extends Error {
   }
 }
 
+/**
+ * A base for errors answered with `status`: each subclass stays a named class of its own, since
+ * its name is the error code that the envelope shows and Retry/Catch match.
+ */
+const answeredWith = (status: number) =>
+  class extends DomainError {
+    override readonly statusCode: number = status;
+  };
+
 /** The request does not satisfy the schema; `details` names each offending field. */
-export class ValidationError extends DomainError {
-  override readonly statusCode = 400;
-}
+export class ValidationError extends answeredWith(400) {}
 
-export class MalformedJson extends DomainError {
-  override readonly statusCode = 400;
-}
+export class MalformedJson extends answeredWith(400) {}
 
-export class UnsupportedMediaType extends DomainError {
-  override readonly statusCode = 415;
-}
+export class UnsupportedMediaType extends answeredWith(415) {}
 
-export class PayloadTooLarge extends DomainError {
-  override readonly statusCode = 413;
-}
+export class PayloadTooLarge extends answeredWith(413) {}
 
-export class NotFound extends DomainError {
-  override readonly statusCode = 404;
-}
+export class NotFound extends answeredWith(404) {}
 
-export class Conflict extends DomainError {
-  override readonly statusCode = 409;
-}
+export class Conflict extends answeredWith(409) {}
 
-export class QuotaExceeded extends DomainError {
-  override readonly statusCode = 403;
-}
+export class QuotaExceeded extends answeredWith(403) {}
 
 /** The spec cannot be served by the provider (no flavor fits, unknown provider, …). */
-export class InvalidSpec extends DomainError {
-  override readonly statusCode = 400;
-}
+export class InvalidSpec extends answeredWith(400) {}
 
 /** The workflow could not be started; the cluster is recorded FAILED. */
-export class WorkflowStartFailed extends DomainError {
-  override readonly statusCode = 503;
-}
+export class WorkflowStartFailed extends answeredWith(503) {}
 
 /**
  * A provider answered with something worth retrying (throttling, 5xx, a dropped connection).
  * The workflow retries it with backoff and jitter before it gives up.
  */
-export class TransientProviderError extends DomainError {
-  override readonly statusCode = 503;
-}
+export class TransientProviderError extends answeredWith(503) {}
 
 /** A provider refused for good (bad request, quota, capacity); the workflow rolls back. */
 export class ProviderError extends DomainError {
@@ -108,9 +97,7 @@ export class ConfigurationReportPending extends DomainError {}
 export class InventoryTooLarge extends DomainError {}
 
 /** The cluster is being destroyed: its provision workflow must not write to it any more. */
-export class ClusterDestroying extends DomainError {
-  override readonly statusCode = 409;
-}
+export class ClusterDestroying extends answeredWith(409) {}
 
 /** The provider still reported resources when the destroy deadline passed. */
 export class DestroyIncomplete extends DomainError {}
@@ -122,6 +109,4 @@ export class RollbackInterrupted extends DomainError {}
 export class RollbackIncomplete extends DomainError {}
 
 /** Another writer changed the record first (optimistic locking). */
-export class VersionConflict extends DomainError {
-  override readonly statusCode = 409;
-}
+export class VersionConflict extends answeredWith(409) {}
