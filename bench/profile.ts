@@ -52,7 +52,7 @@ const packageOf = (url: string): string | null => {
 };
 
 /** The component a script belongs to; null for built-ins, which are charged to their caller. */
-export const componentOf = (url: string): string | null => {
+const componentOf = (url: string): string | null => {
   if (!url) return null;
   if (url.startsWith('node:')) {
     const module = url.slice('node:'.length).replace(/^internal\//, '').split('/')[0] ?? '';

@@ -16,7 +16,7 @@ import { logger } from '#lib/logger';
 import { traceInvocations } from '#lib/tracer';
 
 /** The subscription's payload: base64 of gzipped JSON. */
-export const decodeLogsEvent = (event: CloudWatchLogsEvent): CloudWatchLogsDecodedData =>
+const decodeLogsEvent = (event: CloudWatchLogsEvent): CloudWatchLogsDecodedData =>
   JSON.parse(gunzipSync(Buffer.from(event.awslogs.data, 'base64')).toString('utf8')) as CloudWatchLogsDecodedData;
 
 /** The batch's lines by cluster, in the order logged; anything that is not an identified COMPONENT line is counted and dropped. */

@@ -26,7 +26,7 @@ export interface CreateClusterHandlerDeps extends CreateClusterDeps, SpecDeps {
 }
 
 /** The native create's one parameter; the compat door has none, as the seed's call has none. */
-export const nativeCreateQuerySchema = z.strictObject({
+const nativeCreateQuerySchema = z.strictObject({
   dryRun: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
 });
 type NativeCreateQuery = z.infer<typeof nativeCreateQuerySchema>;

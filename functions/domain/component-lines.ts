@@ -13,7 +13,7 @@
  */
 
 export const COMPONENT_MARKER = 'COMPONENT';
-export const COMPONENT_STATES = ['START', 'OK', 'FAILED'] as const;
+const COMPONENT_STATES = ['START', 'OK', 'FAILED'] as const;
 export type ComponentState = (typeof COMPONENT_STATES)[number];
 
 export interface ComponentLine {

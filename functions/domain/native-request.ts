@@ -12,13 +12,13 @@ import { isReservedTagKey, RESERVED_TAG_MESSAGE } from './tags.ts';
 
 const between = (limit: { min: number; max: number }) => z.int().min(limit.min).max(limit.max);
 
-export const MAX_NODES = 1000;
+const MAX_NODES = 1000;
 export const CONFIGURATION_PROFILES = ['lambda', 'none', 'script'] as const;
 
 /** Protocols whose rules name ports; an icmp or any rule allows the whole protocol. */
-export const PORT_PROTOCOLS: readonly string[] = ['tcp', 'udp'];
+const PORT_PROTOCOLS: readonly string[] = ['tcp', 'udp'];
 
-export const securityRuleSchema = z
+const securityRuleSchema = z
   .strictObject({
     direction: z.enum(['ingress', 'egress']),
     protocol: z.enum(['tcp', 'udp', 'icmp', 'any']),
@@ -48,7 +48,7 @@ export const securityRuleSchema = z
     }
   });
 
-export const nodeGroupSchema = z
+const nodeGroupSchema = z
   .strictObject({
     name: hostnameSchema.max(40),
     role: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be lower-case letters, digits and hyphens, starting with a letter'),

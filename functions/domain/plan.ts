@@ -2,7 +2,7 @@
 import type { ClusterSpec, Server } from './model.ts';
 import type { CloudProvider, ProviderSpecOptions, ServerOptions } from './provider.ts';
 
-export const serverName = (hostname: string, role: string, count: number, index: number): string =>
+const serverName = (hostname: string, role: string, count: number, index: number): string =>
   count === 1 && role === 'master' ? hostname : `${hostname}-${index}`;
 
 /** The servers of a spec, in a stable order (batches and client tokens are cut from it). */

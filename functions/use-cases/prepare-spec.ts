@@ -10,7 +10,7 @@ import { providerSpecOptionsOf } from '#domain/plan';
 import type { CloudProvider, ServerSize } from '#domain/provider';
 import type { ProviderRegistry } from '#domain/providers';
 
-export const providerFor = (providers: ProviderRegistry, name: string): CloudProvider => {
+const providerFor = (providers: ProviderRegistry, name: string): CloudProvider => {
   try {
     return providers.get(name);
   } catch (error) {
@@ -20,7 +20,7 @@ export const providerFor = (providers: ProviderRegistry, name: string): CloudPro
 };
 
 /** The size of a flavor named in a request, or InvalidSpec naming where it was asked for. */
-export const flavorSizeOn =
+const flavorSizeOn =
   (provider: CloudProvider) =>
   (flavor: string, path: string): ServerSize => {
     const size = provider.describeFlavor(flavor);
@@ -29,7 +29,7 @@ export const flavorSizeOn =
   };
 
 /** Every node group must fit one of the provider's flavors; errors name the group's fields. */
-export const checkSpecFits = (spec: ClusterSpec, provider: CloudProvider, fieldPath: (group: number, field: string) => string): void => {
+const checkSpecFits = (spec: ClusterSpec, provider: CloudProvider, fieldPath: (group: number, field: string) => string): void => {
   const details: ErrorDetail[] = [];
   spec.nodeGroups.forEach((group, i) => {
     if (group.flavor) return;
@@ -48,7 +48,7 @@ export const checkSpecFits = (spec: ClusterSpec, provider: CloudProvider, fieldP
  * The spec's region, zone, image, key, user data, tags and security rules must be ones the
  * provider can honour: a 400 naming each field now, rather than a failed cluster later.
  */
-export const checkSpecOptions = (spec: ClusterSpec, provider: CloudProvider): void => {
+const checkSpecOptions = (spec: ClusterSpec, provider: CloudProvider): void => {
   const details = provider.checkOptions(providerSpecOptionsOf(spec));
   if (details.length > 0) {
     throw new InvalidSpec(`provider ${provider.name} cannot honour: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);

@@ -25,7 +25,7 @@ export interface PublishDeps {
 
 const DEFAULT_RETRY_DELAYS_MS = [500, 2_000, 8_000];
 
-export const statusChangeDetail = (change: StatusChange) => ({
+const statusChangeDetail = (change: StatusChange) => ({
   id: change.clusterId,
   project: change.project,
   status: change.status,

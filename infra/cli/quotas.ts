@@ -31,7 +31,7 @@ export interface ResourceView {
 
 export type QuotaView = { project: string } & Record<QuotaResource, ResourceView>;
 
-export const quotaView = (project: string, record: QuotaRecord, defaults: QuotaAmounts | null): QuotaView => {
+const quotaView = (project: string, record: QuotaRecord, defaults: QuotaAmounts | null): QuotaView => {
   const view = (r: QuotaResource): ResourceView => {
     const own = record.limits[r];
     return own !== undefined ? { used: record.usage[r], limit: own, source: 'project' } : { used: record.usage[r], limit: defaults?.[r] ?? null, source: 'default' };

@@ -25,8 +25,8 @@ export class CommandError extends Error {
   override readonly name = 'CommandError';
 }
 
-export const PROJECT_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
-export const ID_LENGTH = 12;
+const PROJECT_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+const ID_LENGTH = 12;
 const MIN_ID_PREFIX = 8;
 const MAX_DESCRIPTION = 256;
 
@@ -47,16 +47,16 @@ export interface TokenView {
   description?: string;
 }
 
-export const tokenId = (hash: string): string => hash.slice(0, ID_LENGTH);
+const tokenId = (hash: string): string => hash.slice(0, ID_LENGTH);
 
 /** Revoked wins over expired: it is the deliberate act, and stays true whatever the clock says. */
-export const tokenStatus = (record: TokenRecord, now: Date): TokenStatus => {
+const tokenStatus = (record: TokenRecord, now: Date): TokenStatus => {
   if (record.revoked) return 'revoked';
   if (record.expiresAt && Date.parse(record.expiresAt) <= now.getTime()) return 'expired';
   return 'active';
 };
 
-export const toView = (record: TokenRecord, now: Date): TokenView => ({
+const toView = (record: TokenRecord, now: Date): TokenView => ({
   id: tokenId(record.hash),
   project: record.project,
   created: record.createdAt,
@@ -74,7 +74,7 @@ export const parseProject = (value: string | undefined, flag = '--project'): str
 };
 
 /** `<n>d`, `<n>h` or `<n>m` from `now`, as an ISO time. */
-export const parseExpiresIn = (value: string, now: Date): string => {
+const parseExpiresIn = (value: string, now: Date): string => {
   const match = /^([1-9][0-9]*)([dhm])$/.exec(value);
   const unit = match?.[2] as keyof typeof UNIT_MS | undefined;
   if (!match?.[1] || !unit) {

@@ -12,7 +12,7 @@ import { logger } from '#lib/logger';
 import { invokeLocally, outsideInvocations } from './invocations.ts';
 import type { PutEventsEntry } from './put-events.ts';
 
-export const LOCAL_BUS_NAME = 'cluster-service';
+const LOCAL_BUS_NAME = 'cluster-service';
 /** As the deployed queue's redrive policy: a message is tried this often before the DLQ. */
 const MAX_RECEIVES = 3;
 const REDELIVERY_MS = 200;

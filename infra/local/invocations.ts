@@ -18,7 +18,7 @@ const LOCAL_ACCOUNT = '000000000000';
 export const localFunctionArn = (name: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
 
 /** A Lambda context for a local invocation, with the function's real time limit. */
-export const localContext = (functionName: string, timeoutMs: number): Context => {
+const localContext = (functionName: string, timeoutMs: number): Context => {
   const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,

@@ -13,8 +13,8 @@ import { issuesToDetails } from '#domain/validation';
 import { errorBody, json } from '#lib/http';
 import type { LocalEventBus } from './event-bus.ts';
 
-export const MAX_ENTRY_BYTES = 256 * 1024;
-export const MAX_DETAIL_DEPTH = 1100;
+const MAX_ENTRY_BYTES = 256 * 1024;
+const MAX_DETAIL_DEPTH = 1100;
 export const MAX_ENTRIES = 10;
 /** Time is epoch seconds; beyond year 9999 there is no ISO date to give the event. */
 const MAX_TIME_SECONDS = 253_402_300_799;
@@ -25,7 +25,7 @@ const TIME_BYTES = 14;
  * How deeply a JSON text nests arrays and objects, counted in one pass over the text: no parser
  * and no recursion, so a text too deep for either is measured all the same.
  */
-export const jsonDepth = (text: string): number => {
+const jsonDepth = (text: string): number => {
   let depth = 0;
   let deepest = 0;
   let inString = false;
