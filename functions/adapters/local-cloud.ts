@@ -16,6 +16,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderError, TransientProviderError, type ErrorDetail } from '#domain/errors';
 import type { SecurityRule } from '#domain/model';
+import { componentsOf, EMPTY_PROFILE, PROFILE_NAMES } from '#domain/profiles';
 import type { ConfigurationStatus, ProviderServer, ServerOptions, ServerRequest } from '#domain/provider';
 
 // ---------------------------------------------------------------------------------------------
@@ -216,24 +217,17 @@ export function localOptionProblems(options: LocalServerOptions): (ErrorDetail &
 
 interface Profile {
   components: readonly string[];
-  /** Whether the run does anything on the nodes (and so takes time and needs their agents); `none` does nothing. */
+  /** Whether the run does anything on the nodes (and so takes time and needs their agents). */
   takesTime: boolean;
 }
-
-/** The profiles and their components (`configure:<component>`): the Ansible playbooks have the same. */
-export const PROFILES: ReadonlyMap<string, Profile> = new Map<string, Profile>([
-  ['lambda', { components: ['common', 'hdfs', 'yarn', 'kafka', 'flink'], takesTime: true }],
-  ['script', { components: ['script'], takesTime: true }],
-  ['none', { components: ['none'], takesTime: false }],
-]);
 
 /** The component at which a run with a matching node fails; profiles without it fail at their last. */
 const FAILING_COMPONENT = 'hdfs';
 
 const profileNamed = (name: string): Profile => {
-  const profile = PROFILES.get(name);
-  if (!profile) throw new ProviderError('UnknownProfile', `Unknown configuration profile "${name}"; this cloud knows ${[...PROFILES.keys()].join(', ')}`);
-  return profile;
+  const components = componentsOf(name);
+  if (!components) throw new ProviderError('UnknownProfile', `Unknown configuration profile "${name}"; this cloud knows ${PROFILE_NAMES.join(', ')}`);
+  return { components, takesTime: name !== EMPTY_PROFILE };
 };
 
 // ---------------------------------------------------------------------------------------------
