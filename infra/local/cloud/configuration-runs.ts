@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ProviderError } from '#domain/errors';
-import { componentsOf, EMPTY_PROFILE, PROFILE_NAMES } from '#domain/profiles';
+import { componentsOf, EMPTY_PROFILE, PROFILE_NAMES, type ComponentOf } from '#domain/profiles';
 import type { ConfigurationStatus } from '#domain/provider';
 import type { ConfigurationNode, StoredConfiguration } from './inventory-file.ts';
 import type { Inventory } from './inventory.ts';
@@ -24,7 +24,7 @@ interface Profile {
 }
 
 /** The component at which a run with a matching node fails; profiles without it fail at their last. */
-const FAILING_COMPONENT = 'hdfs';
+const FAILING_COMPONENT: ComponentOf<'lambda'> = 'hdfs';
 
 const profileNamed = (name: string): Profile => {
   const components = componentsOf(name);

@@ -57,7 +57,7 @@ const orDefault = <T extends z.ZodType, F = z.output<T>>(schema: T, fallback: ()
     .preprocess((value) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined), schema.optional())
     .transform((value): z.output<T> | F => value ?? fallback());
 
-/** The value as given, for messages that quote it. */
+/** Bad values are quoted back, so that a stray character from a shell or `.env` file shows. */
 const given = (issue: { input?: unknown }): string => String(issue.input);
 
 const RANGE = /^(\d+)(?:\s*-\s*(\d+))?$/;
