@@ -4,7 +4,7 @@
  * service do not share one event loop: a client's own work would otherwise count as service
  * latency, and a CPU profile of the service would include the clients.
  */
-import type { LocalCloudSettings } from '#adapters/local-cloud';
+import type { LocalCloudSettings } from '../infra/local/cloud/index.ts';
 
 export interface StackSettings {
   /** Local-mode variables, as `npm start` would read them (ports and host included). */

@@ -15,7 +15,7 @@ inventory="$ansible_dir/inventory.sample.json"
 min_version="2.14"
 
 # The components each profile must have, in order: the workflow reports them as phases
-# `configure:<component>` (the emulated cloud's profiles in functions/adapters/local-cloud.ts).
+# `configure:<component>` (the profiles catalogue, functions/domain/profiles.ts).
 declare -A expected=(
   [lambda]="common hdfs yarn kafka flink"
   [none]="none"

@@ -28,6 +28,7 @@ import { componentLines } from '#domain/component-lines';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
 import { buildExtraVars, controllerInventory } from '#domain/configuration-inventory';
 import { MASTER_ROLE, type NodeConfiguration, type NodeConfigurationState } from '#domain/model';
+import { PROFILES } from '#domain/profiles';
 import type { ConfigurationCluster, ConfigurationStatus } from '#domain/provider';
 import { authorizeScript, controllerKeyFrom, prepareScript, runScript, shellQuote } from './ssm-controller-scripts.ts';
 
@@ -110,7 +111,7 @@ export interface ConfigurationNode {
 }
 
 /** The components of the seed service's stack, in the order the seed reports them. */
-export const LAMBDA_COMPONENTS = ['common', 'hdfs', 'yarn', 'kafka', 'flink'] as const;
+export const LAMBDA_COMPONENTS = PROFILES.lambda;
 
 /** The id of a run with nothing to do: answered without asking SSM. */
 const NONE_RUN = 'none';
@@ -130,8 +131,8 @@ export const DEFAULT_LOGIN_USER = 'admin';
 const MAX_URL_SECONDS = 12 * 3600;
 /** The built-in profiles of the controller mode: the repository's playbooks as they are. */
 const CONTROLLER_PROFILES: Record<string, SsmProfile> = {
-  lambda: { components: ['common', 'hdfs', 'yarn', 'kafka', 'flink'], run: { kind: 'controller' } },
-  script: { components: ['script'], run: { kind: 'controller' } },
+  lambda: { components: [...PROFILES.lambda], run: { kind: 'controller' } },
+  script: { components: [...PROFILES.script], run: { kind: 'controller' } },
 };
 /** The Amazon Time Sync Service, reachable from every instance. */
 const EC2_TIME_SERVER = '169.254.169.123';

@@ -3,6 +3,7 @@
  * ours, and its field names for the rest of its API family.
  */
 import type { Cluster } from './model.ts';
+import type { ComponentOf } from './profiles.ts';
 
 export const COMPAT_STATUSES = [
   'PENDING',
@@ -21,15 +22,17 @@ export type CompatStatus = (typeof COMPAT_STATUSES)[number];
 
 /**
  * The seed service reports what is *done*: CLUSTER_CREATED once the VMs run, then one
- * `<component>_INSTALLED` per finished component, STARTED when the whole stack runs.
+ * `<component>_INSTALLED` per finished component, STARTED when the whole stack runs. Keyed by
+ * the lambda profile's components, so a component added to or dropped from it fails to compile
+ * here until the seed's name for it is settled.
  */
-const DONE_BEFORE_COMPONENT: Record<string, CompatStatus> = {
+const DONE_BEFORE_COMPONENT: Readonly<Record<string, CompatStatus>> = {
   common: 'CLUSTER_CREATED',
   hdfs: 'INIT_DONE',
   yarn: 'COMMONS_INSTALLED',
   kafka: 'HADOOP_INSTALLED',
   flink: 'KAFKA_INSTALLED',
-};
+} satisfies Record<ComponentOf<'lambda'>, CompatStatus>;
 
 export const compatStatus = (cluster: Pick<Cluster, 'status' | 'phase'>): CompatStatus => {
   switch (cluster.status) {

@@ -9,11 +9,11 @@ import { hostnameSchema, LIMITS, slug } from './compat-request.ts';
 import { CONFIGURATION_RUNNERS, IP_ALLOCATIONS, MASTER_ROLE, type ClusterSpec } from './model.ts';
 import { cidrFamily, hasHostBits } from './cidr.ts';
 import { isReservedTagKey, RESERVED_TAG_MESSAGE } from './tags.ts';
+import { PROFILE_NAMES } from './profiles.ts';
 
 const between = (limit: { min: number; max: number }) => z.int().min(limit.min).max(limit.max);
 
 const MAX_NODES = 1000;
-export const CONFIGURATION_PROFILES = ['lambda', 'none', 'script'] as const;
 
 /** Protocols whose rules name ports; an icmp or any rule allows the whole protocol. */
 const PORT_PROTOCOLS: readonly string[] = ['tcp', 'udp'];
@@ -107,7 +107,7 @@ export const nativeCreateRequestSchema = z
     nodeGroups: z.array(nodeGroupSchema).min(1).max(20),
     configuration: z
       .strictObject({
-        profile: z.enum(CONFIGURATION_PROFILES).default('none'),
+        profile: z.enum(PROFILE_NAMES).default('none'),
         parameters: z
           .record(
             // Extra vars outrank the inventory: `ansible_host` would take over the connection.

@@ -1,10 +1,11 @@
-/** Local mode's settings (docs/configuration.md), validated once at start. */
+/** Local mode's settings (docs/configuration.md), the emulated cloud's among them, validated once at start. */
 import { z } from 'zod';
 import { quotaEnvSchema, readEnv, workflowEnvSchema } from '#lib/config';
+import { localCloudEnvSchema } from './cloud/index.ts';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
 
-export const localEnvSchema = workflowEnvSchema.extend(quotaEnvSchema.shape).extend({
+export const localEnvSchema = workflowEnvSchema.extend(quotaEnvSchema.shape).extend(localCloudEnvSchema.shape).extend({
   PORT: port(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DYNAMODB_PORT: port(8000),

@@ -11,9 +11,9 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
-import { PROFILES } from '#adapters/local-cloud';
 import { COMPONENT_LINE_FIELDS, COMPONENT_MARKER, formatComponentLine, type ComponentLine } from '#domain/component-lines';
 import type { Inventory } from '#domain/configuration-inventory';
+import { componentsOf } from '#domain/profiles';
 import type { CloudProvider } from '#domain/provider';
 import { logger } from '#lib/logger';
 import { invokeLocally } from './invocations.ts';
@@ -117,7 +117,7 @@ export const localConfigurationContainer = (options: ConfigurationContainerOptio
 
   // The script prints START for each component it begins and OK for each it finishes, in the
   // profile's order; a look at the emulated run may skip a short component, so fill it in.
-  const components = [...(PROFILES.get(profile)?.components ?? [])];
+  const components = [...(componentsOf(profile) ?? [])];
   let started = -1;
   const reachFor = (component: string) => {
     const index = components.indexOf(component);

@@ -8,8 +8,6 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { dynamoDbStores, type TableStores } from '#adapters/dynamodb/stores';
-import { LocalCloud, localCloudOptionsFromEnv, type LocalCloudOptions } from '#adapters/local-cloud';
-import { LocalCloudProvider } from '#adapters/local-provider';
 import { providerRegistry } from '#domain/providers';
 import { issueToken, TOKEN_PATTERN, generateToken } from '#use-cases/tokens';
 import { json } from '#lib/http';
@@ -29,6 +27,7 @@ import { readClustersHandler } from '../../functions/read-clusters/index.ts';
 import { workflowStepHandler } from '../../functions/workflow-step/index.ts';
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionName } from '../routes.ts';
 import { createLocalApi, type LocalRoute, type ProxyHandler } from './api-gateway.ts';
+import { LocalCloud, LocalCloudProvider, localCloudSettingsOf, type LocalCloudOptions } from './cloud/index.ts';
 import type { LocalConfig } from './config.ts';
 import { ensureTable, LOCAL_TABLE_NAME, startLocalDynamoDb } from './dynamodb.ts';
 import { LocalWorkflow, LocalWorkflows, type LocalLambda } from './step-functions.ts';
@@ -43,7 +42,7 @@ export const LOCAL_PROJECT = 'local';
 
 export interface LocalStackOptions {
   config: LocalConfig;
-  /** `LOCAL_CLOUD_*` settings; read from the environment when absent. */
+  /** The emulated cloud's settings; the `LOCAL_CLOUD_*` ones of `config` when absent. */
   cloud?: Omit<LocalCloudOptions, 'dataDir'>;
   /** Keep everything in memory (tests); otherwise under `config.LOCAL_DATA_DIR`. */
   inMemory?: boolean;
@@ -105,7 +104,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   const stores = dynamoDbStores({ tableName: LOCAL_TABLE_NAME, client: dynamodb.client, onStatusChange: (item) => tableStream.push(item) });
   const { clusters, quotas, idempotencyKeys, tokens, webhookSecrets } = stores;
 
-  const cloud = await LocalCloud.open({ ...(options.cloud ?? localCloudOptionsFromEnv(process.env)), ...(dataDir ? { dataDir } : {}) });
+  const cloud = await LocalCloud.open({ ...(options.cloud ?? localCloudSettingsOf(config)), ...(dataDir ? { dataDir } : {}) });
   const localProvider = new LocalCloudProvider(cloud);
   const providers = providerRegistry([localProvider]);
 

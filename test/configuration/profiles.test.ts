@@ -1,7 +1,8 @@
 /**
- * The configuration profiles (configuration/): the offline Ansible check, the profiles'
- * components against the ones the emulated cloud reports, and the container's entrypoint
- * (run-profile.sh) run for real over Ansible's local connection, so no node is needed.
+ * The configuration profiles (configuration/): the offline Ansible check, where the lambda
+ * playbook runs each component, and the container's entrypoint (run-profile.sh) run for real
+ * over Ansible's local connection, so no node is needed. The playbooks' components against the
+ * profiles catalogue: test/domain/profiles.test.ts.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { PROFILES } from '#adapters/local-cloud';
 import { parseComponentLine } from '#domain/component-lines';
 import { failureReport, LAMBDA_COMPONENTS } from '#adapters/ssm-configuration';
 
@@ -21,9 +21,6 @@ const RUN_PROFILE = path.join(CONFIGURATION, 'container', 'run-profile.sh');
 // The first run may install Ansible with apt-get.
 const CHECK_TIMEOUT_MS = 300_000;
 const RUN_TIMEOUT_MS = 90_000;
-
-/** The emulated cloud's profiles: the phases (`configure:<component>`) the workflow reports, which the playbooks must have. */
-const emulatedProfiles = (): Map<string, string[]> => new Map([...PROFILES].map(([name, profile]) => [name, [...profile.components]]));
 
 interface Play {
   name?: string;
@@ -60,28 +57,7 @@ describe('the configuration check (configuration/check.sh)', () => {
   );
 });
 
-describe('the profiles match the components the workflow reports', () => {
-  const profiles = emulatedProfiles();
-
-  it('reads the lambda, none and script profiles from the emulated cloud', () => {
-    expect([...profiles.keys()].sort()).toEqual(['lambda', 'none', 'script']);
-  });
-
-  it('has one lambda play per component, tagged common, hdfs, yarn, kafka, flink in that order', () => {
-    const components = profiles.get('lambda');
-
-    const tags = plays('lambda').map((play) => play.tags);
-
-    expect(components).toEqual(['common', 'hdfs', 'yarn', 'kafka', 'flink']);
-    expect(tags).toEqual(components?.map((component) => [component]));
-  });
-
-  it.each(['none', 'script'])('tags the %s playbook with the emulated cloud’s components for it', (profile) => {
-    const tags = plays(profile).map((play) => play.tags);
-
-    expect(tags).toEqual(profiles.get(profile)?.map((component) => [component]));
-  });
-
+describe('the lambda playbook', () => {
   it('starts the Flink session from the master only, and every other lambda component on every node', () => {
     const hosts = Object.fromEntries(plays('lambda').map((play) => [play.tags?.[0], play.hosts]));
 

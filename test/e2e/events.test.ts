@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DETAIL_TYPES, eventBridgeEventSchema } from '#domain/events';
 import { providerRegistry } from '#domain/providers';
-import { LocalCloudProvider } from '#adapters/local-provider';
+import { LocalCloudProvider } from '../../infra/local/cloud/index.ts';
 import { handleCreateRequested } from '#use-cases/trigger-create';
 import type { LocalStack } from '../../infra/local/stack.ts';
 import { startTestStack } from '../support/stack.ts';

@@ -4,7 +4,7 @@ import { expireClusters } from '#use-cases/change-cluster';
 import { ROUTES } from '../../infra/routes.ts';
 import type { LocalStack } from '../../infra/local/stack.ts';
 import { startTestStack } from '../support/stack.ts';
-import type { LocalCloudOptions } from '#adapters/local-cloud';
+import type { LocalCloudOptions } from '../../infra/local/cloud/index.ts';
 import { seedRequest } from '../support/clusters.ts';
 import { api, nativeBody, waitForCluster, type ClusterBody } from '../support/http.ts';
 

@@ -3,7 +3,7 @@
  * turn, in a local execution of the real ASL, and the cluster's `error.step` must name it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalCloudOptions } from '#adapters/local-cloud';
+import type { LocalCloudOptions } from '../../infra/local/cloud/index.ts';
 import { ProviderError } from '#domain/errors';
 import type { ConfigurationRunner } from '#domain/model';
 import { destroyCluster } from '#use-cases/change-cluster';

@@ -1,5 +1,5 @@
 /** The local stack for end-to-end tests: in memory, loopback, system-chosen ports, a fast cloud. */
-import type { LocalCloudOptions } from '#adapters/local-cloud';
+import type { LocalCloudOptions } from '../../infra/local/cloud/index.ts';
 import { readLocalConfig } from '../../infra/local/config.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../infra/local/stack.ts';
 import { FAST_CLOUD } from './workflow.ts';

@@ -2,8 +2,7 @@
  * The provision workflow as it runs locally: the real ASL file in aws-local-stepfunctions, the
  * real step handler, a real DynamoDB API (dynalite) and the emulated cloud in memory.
  */
-import { LocalCloud, type LocalCloudOptions } from '#adapters/local-cloud';
-import { LocalCloudProvider } from '#adapters/local-provider';
+import { LocalCloud, LocalCloudProvider, type LocalCloudOptions } from '../../infra/local/cloud/index.ts';
 import { compatToSpec, type CompatCreateRequest } from '#domain/compat-request';
 import type { Cluster } from '#domain/model';
 import { providerRegistry } from '#domain/providers';

@@ -20,10 +20,10 @@ import {
   localOptionProblems,
   localFlavorProblems,
   parseLocalFlavor,
-  type LocalCloud,
-  type LocalCloudServer,
   type ServerSize,
-} from './local-cloud.ts';
+} from './catalogue.ts';
+import type { LocalCloud } from './cloud.ts';
+import type { LocalCloudServer } from './servers.ts';
 
 const regionMessage = (region: string): string => `region ${region} is not served here: the local cloud has one region, ${LOCAL_REGION}`;
 

@@ -2,7 +2,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { INVENTORY_FILE, LocalCloud, type LocalCloudOptions } from '#adapters/local-cloud';
+import { LocalCloud, type LocalCloudOptions } from '../../../../infra/local/cloud/cloud.ts';
+import { INVENTORY_FILE } from '../../../../infra/local/cloud/inventory-file.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidSpec, ProviderError } from '#domain/errors';
-import { LocalCloud } from '#adapters/local-cloud';
-import { LocalCloudProvider } from '#adapters/local-provider';
+import { LocalCloud } from '../../../../infra/local/cloud/cloud.ts';
+import { LocalCloudProvider } from '../../../../infra/local/cloud/provider.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 
