@@ -16,6 +16,7 @@ import {
   RollbackInterrupted,
   ClusterDestroying,
   DestroyIncomplete,
+  ProviderUnavailable,
   ServerBootFailed,
   ServersBootTimeout,
 } from '#domain/errors';
@@ -415,16 +416,17 @@ const prepareContainer = async (ctx: StepContext) => {
   if (!config.CONTAINER_RUNNER_ENABLED) {
     throw new ContainerRunnerUnavailable('this deployment has no configuration container (CDK context configurationImage); use the ssm runner');
   }
-  // On ec2 a private network is a security group admitting its members: the task joins the
-  // first (every node is in every one), which is how it reaches the nodes on 22.
-  const viaNetwork = cluster.provider === 'ec2' ? cluster.networks.slice(0, 1) : [];
-  if (cluster.provider === 'ec2' && viaNetwork.length === 0) {
+  const provider = ctx.provider(cluster);
+  // The task joins the network the provider says admits the nodes to each other, which is how
+  // it reaches them on 22.
+  const viaNetwork = provider.configurationNetwork === 'first-private-network' ? cluster.networks.slice(0, 1) : [];
+  if (provider.configurationNetwork === 'first-private-network' && viaNetwork.length === 0) {
     throw new ContainerRunnerUnavailable('the configuration container reaches the nodes through a private network; this cluster has none (network.privateNetworks 0)');
   }
   // By reference whenever the deployment has the bucket: ECS refuses more than 8 KiB of
   // overrides, and one path for every cluster size is one path to trust. Keyed by attempt, so a
   // retried step writes the same objects and a retried cluster never reads an older attempt's.
-  const documents = containerDocuments(cluster, { ...ctx.provider(cluster).inventoryVars });
+  const documents = containerDocuments(cluster, { ...provider.inventoryVars });
   const { inputs } = ctx.deps;
   const prefix = `${cluster.id}/${cluster.attempt}`;
   const passed = inputs
@@ -567,7 +569,7 @@ const destroy = async (ctx: StepContext) => {
     ({ remaining } = await ctx.provider(cluster).deleteCluster({ clusterId: cluster.id }));
   } catch (error) {
     // A provider this deployment does not have can have made nothing.
-    if (!(error instanceof Error && error.name === 'ProviderUnavailable')) throw error;
+    if (!(error instanceof ProviderUnavailable)) throw error;
     remaining = 0;
   }
   const settled = !cluster.deadlines.settle || ctx.passed(cluster.deadlines.settle);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { causeMessage, runStep, type StepDeps } from '#use-cases/workflow-steps';
 import type { Cluster } from '#domain/model';
+import type { CloudProvider } from '#domain/provider';
 import type { ProviderRegistry } from '#domain/providers';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
 import { clusterRecord } from '../support/clusters.ts';
@@ -29,11 +30,12 @@ beforeEach(async () => {
 });
 afterEach(() => table.stop());
 
-const depsFor = (enabled: boolean): StepDeps => ({
+const depsFor = (enabled: boolean, configurationNetwork: CloudProvider['configurationNetwork'] = 'first-private-network'): StepDeps => ({
   clusters: table.clusters,
   quotas: table.quotas,
-  // The provider's part here is its inventory variables: what the container logs in as.
-  providers: { get: () => ({ name: 'ec2', inventoryVars: { ansible_user: 'admin', ntp_servers: ['169.254.169.123'] } }) } as unknown as ProviderRegistry,
+  // The provider's part here is ec2's unless a test says otherwise: what the container logs in
+  // as, and the network it joins to reach the nodes.
+  providers: { get: () => ({ name: 'ec2', inventoryVars: { ansible_user: 'admin', ntp_servers: ['169.254.169.123'] }, configurationNetwork }) } as unknown as ProviderRegistry,
   config: {
     SERVER_BOOT_TIMEOUT_SECONDS: 30,
     CONFIGURATION_AGENT_TIMEOUT_SECONDS: 30,
@@ -119,6 +121,14 @@ describe('the prepare-container step', () => {
     await storeCluster(table, clusterOn('ec2', []));
 
     await expect(runStep(depsFor(true), { step: 'prepare-container', clusterId: CLUSTER_ID })).rejects.toMatchObject({ name: 'ContainerRunnerUnavailable' });
+  });
+
+  it('joins no network, and needs none, for a provider that reaches its servers without one (the emulated cloud)', async () => {
+    await storeCluster(table, clusterOn('local', []));
+
+    const result = await runStep(depsFor(true, 'none'), { step: 'prepare-container', clusterId: CLUSTER_ID });
+
+    expect(result.securityGroups).toEqual(['sg-task']);
   });
 });
 
