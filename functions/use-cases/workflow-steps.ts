@@ -20,7 +20,8 @@ import {
   ServerBootFailed,
   ServersBootTimeout,
 } from '#domain/errors';
-import { isTerminal, type Cluster, type ClusterStatus, type Phase, type Server } from '#domain/model';
+import { isBeingDestroyed, isTerminal } from '#domain/lifecycle';
+import type { Cluster, ClusterStatus, Phase, Server } from '#domain/model';
 import { failedStepOf, type CaughtError, type FailedSteps } from '#domain/failed-step';
 import { planServers, serverOptionsOf } from '#domain/plan';
 import { containerDocuments, containerEnvironment } from '#domain/configuration-inventory';
@@ -96,7 +97,6 @@ const DESTROY_TIMEOUT_SECONDS = 1800;
 
 /** Steps of the destroy workflow; every other step belongs to the provision workflow. */
 const DESTROY_STEPS: readonly StepName[] = ['destroy', 'record-destroyed', 'record-destroy-failure'];
-const BEING_DESTROYED: readonly ClusterStatus[] = ['DESTROYING', 'DESTROYED'];
 
 class StepContext {
   /** The record as this step last read or wrote it: the next write starts from it. */
@@ -127,7 +127,7 @@ class StepContext {
   /** Writes a change; the timeline gets `message` when status or phase moved. */
   async update(change: (cluster: Cluster) => Partial<Cluster> | null, message: string): Promise<Cluster> {
     this.latest = await this.deps.clusters.updateCluster(this.clusterId, (current) => {
-      if (!this.destroying && BEING_DESTROYED.includes(current.status)) {
+      if (!this.destroying && isBeingDestroyed(current.status)) {
         throw new ClusterDestroying(`cluster ${current.id} is ${current.status}; its provision workflow stops here`);
       }
       const patch = change(current);
@@ -518,7 +518,7 @@ const clusterError = (cluster: Cluster, failed: FailedSteps | undefined, unfiled
 const rollback = async (ctx: StepContext, failed: FailedSteps | undefined, unfiled: CaughtError | undefined) => {
   let cluster = await ctx.load();
   // A destroy took over: it deletes everything, and the cluster's record is its to write.
-  if (BEING_DESTROYED.includes(cluster.status)) return { remaining: 0, waitSeconds: 0 };
+  if (isBeingDestroyed(cluster.status)) return { remaining: 0, waitSeconds: 0 };
   if (cluster.phase !== 'rollback') {
     const error = clusterError(cluster, failed, unfiled);
     cluster = await ctx.enter(cluster.status, 'rollback', `${error.code} at ${error.step}: rolling back`, {
@@ -539,7 +539,7 @@ const rollback = async (ctx: StepContext, failed: FailedSteps | undefined, unfil
 
 const recordFailure = async (ctx: StepContext, state: StepInput['state']) => {
   const cluster = await ctx.load();
-  if (BEING_DESTROYED.includes(cluster.status)) return { status: cluster.status };
+  if (isBeingDestroyed(cluster.status)) return { status: cluster.status };
   // Recorded by the rollback, unless it failed before it could record anything.
   const error = cluster.error ?? clusterError(cluster, state?.failed, state?.failure);
   const rollbackFailure = state?.rollbackFailure;
