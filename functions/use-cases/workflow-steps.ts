@@ -22,7 +22,7 @@ import {
 } from '#domain/errors';
 import { isBeingDestroyed, isTerminal } from '#domain/lifecycle';
 import type { Cluster, ClusterStatus, Phase, Server } from '#domain/model';
-import { failedStepOf, type CaughtError, type FailedSteps } from '#domain/failed-step';
+import { clusterErrorOf, type FailedSteps, type StepFailure } from '#domain/failed-step';
 import { planServers, serverOptionsOf } from '#domain/plan';
 import { containerDocuments, containerEnvironment } from '#domain/configuration-inventory';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
@@ -55,21 +55,21 @@ export const STEP_NAMES = [
 ] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
-export type { CaughtError };
-
 export interface StepInput {
   step: StepName;
   clusterId: string;
   /**
-   * name-container-failure: the error the configuration container's run was caught with; rollback,
-   * from an execution of a definition older than `failed`: the error alone.
+   * name-container-failure: the failure the configuration container's run was caught with;
+   * rollback, from an execution of a definition older than `failed`: the failure alone.
    */
-  failure?: CaughtError;
-  /** rollback: the error, filed under the step whose state caught it. */
+  failure?: StepFailure;
+  /** rollback: the failure, filed under the step whose state caught it. */
   failed?: FailedSteps;
   /** record-failure, record-destroy-failure: the execution's state. */
-  state?: { failed?: FailedSteps; failure?: CaughtError; rollbackFailure?: CaughtError };
+  state?: { failed?: FailedSteps; failure?: StepFailure; rollbackFailure?: StepFailure };
 }
+
+export type StepResult = Record<string, unknown>;
 
 export interface StepDeps {
   clusters: ClusterStore;
@@ -172,54 +172,8 @@ const inPool = async <T>(items: T[], limit: number, work: (item: T) => Promise<v
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 };
 
-interface EcsTaskCause {
-  TaskArn?: string;
-  StoppedReason?: string;
-  Containers?: { Name?: string; ExitCode?: number; Reason?: string }[];
-}
-
 /** run-profile.sh's exit status when a component failed (configuration/README.md). */
 export const COMPONENT_FAILED_EXIT = 2;
-
-const configurationContainerOf = (task: EcsTaskCause) => task.Containers?.find((c) => c.Name === 'configuration') ?? task.Containers?.[0];
-
-/** The stopped task a runTask.sync failure carries as its cause, if that is what it carries. */
-const ecsTaskOf = (cause: string | undefined): EcsTaskCause | undefined => {
-  try {
-    const parsed: unknown = JSON.parse(cause ?? '');
-    if (parsed && typeof parsed === 'object' && ('Containers' in parsed || 'StoppedReason' in parsed)) return parsed as EcsTaskCause;
-  } catch {
-    // not a task's description
-  }
-  return undefined;
-};
-
-/**
- * A stopped ECS task as `ecs:runTask.sync` reports it (the task's description): the
- * configuration container's exit code and reason say what failed.
- */
-const ecsTaskMessage = (task: EcsTaskCause): string => {
-  const container = configurationContainerOf(task);
-  const exit = container?.ExitCode !== undefined ? `exited with code ${container.ExitCode}` : 'stopped';
-  const reasons = [container?.Reason, task.StoppedReason].filter((reason): reason is string => Boolean(reason));
-  return `the configuration container ${exit}${reasons.length > 0 ? `: ${reasons.join('; ')}` : ''}${task.TaskArn ? ` (task ${task.TaskArn})` : ''}`;
-};
-
-/**
- * The message of a caught error: Lambda wraps it as JSON `{errorType, errorMessage}`; an ECS
- * task that failed comes as the task's description.
- */
-export const causeMessage = (cause: string | undefined): string => {
-  if (!cause) return '';
-  try {
-    const parsed: unknown = JSON.parse(cause);
-    if (parsed && typeof parsed === 'object' && 'errorMessage' in parsed) return String(parsed.errorMessage);
-    if (parsed && typeof parsed === 'object' && ('Containers' in parsed || 'StoppedReason' in parsed)) return ecsTaskMessage(parsed as EcsTaskCause);
-  } catch {
-    // a plain message
-  }
-  return cause;
-};
 
 const plan = async (ctx: StepContext) => {
   const cluster = await ctx.load();
@@ -444,13 +398,11 @@ const prepareContainer = async (ctx: StepContext) => {
  * code, so a component's failure is named from what the configuration-progress function recorded
  * from the container's `COMPONENT … FAILED <node>` lines — the code the ssm runner uses
  * (ConfigurationFailed), the component and nodes in the message, the exit code and stop reason
- * kept. Any other failure (bad input, a task that never ran, a timeout) passes unchanged. The
- * answer replaces the caught error the rollback records.
+ * kept. Any other failure (bad input, a task that never ran, a timeout) is not named: `named` is
+ * absent and the caught error stands. A named one replaces the caught error the rollback records.
  */
-const nameContainerFailure = async (ctx: StepContext, failure: CaughtError | undefined): Promise<Record<string, unknown>> => {
-  const caught = failure ?? { Error: 'Unknown' };
-  const task = ecsTaskOf(caught.Cause);
-  if (!task || configurationContainerOf(task)?.ExitCode !== COMPONENT_FAILED_EXIT) return { ...caught };
+const nameContainerFailure = async (ctx: StepContext, failure: StepFailure | undefined): Promise<{ named?: StepFailure }> => {
+  if (failure?.exitCode !== COMPONENT_FAILED_EXIT) return {};
   const cluster = await ctx.load();
   const report = cluster.configurationReport?.attempt === cluster.attempt ? cluster.configurationReport.failure : undefined;
   if (!report) {
@@ -463,8 +415,7 @@ const nameContainerFailure = async (ctx: StepContext, failure: CaughtError | und
     return 'servers' in blamed ? blamed : null;
   }, '');
   const shown = report.nodes.slice(0, 5).join(', ') + (report.nodes.length > 5 ? `, … (${report.nodes.length} nodes)` : '');
-  const message = `configuration failed at ${report.component}${shown ? ` on ${shown}` : ''}: ${ecsTaskMessage(task)}`;
-  return { Error: ConfigurationFailed.name, Cause: JSON.stringify({ errorType: ConfigurationFailed.name, errorMessage: message }) };
+  return { named: { code: ConfigurationFailed.name, message: `configuration failed at ${report.component}${shown ? ` on ${shown}` : ''}: ${failure.message}` } };
 };
 
 const checkConfiguration = async (ctx: StepContext) => {
@@ -505,22 +456,16 @@ const activate = async (ctx: StepContext) => {
 };
 
 /**
- * The cluster's error from what the failing state's Catch filed. An execution of a definition
- * older than the filing (under way while this code was deployed) hands over the error alone:
- * then the phase stands for the step.
+ * `failed`: the failure as the failing state's Catch filed it. An execution of a definition older
+ * than the filing (under way while this code was deployed) hands over the failure alone, as
+ * `unfiled`: then the phase stands for the step.
  */
-const clusterError = (cluster: Cluster, failed: FailedSteps | undefined, unfiled: CaughtError | undefined) => {
-  const caught = failedStepOf(failed, cluster);
-  const failure = caught?.error ?? unfiled;
-  return { code: failure?.Error ?? 'Unknown', message: causeMessage(failure?.Cause) || 'no cause given', step: caught?.step ?? cluster.phase };
-};
-
-const rollback = async (ctx: StepContext, failed: FailedSteps | undefined, unfiled: CaughtError | undefined) => {
+const rollback = async (ctx: StepContext, failed: FailedSteps | undefined, unfiled: StepFailure | undefined) => {
   let cluster = await ctx.load();
   // A destroy took over: it deletes everything, and the cluster's record is its to write.
   if (isBeingDestroyed(cluster.status)) return { remaining: 0, waitSeconds: 0 };
   if (cluster.phase !== 'rollback') {
-    const error = clusterError(cluster, failed, unfiled);
+    const error = clusterErrorOf(failed, unfiled, cluster.phase, cluster);
     cluster = await ctx.enter(cluster.status, 'rollback', `${error.code} at ${error.step}: rolling back`, {
       error,
       deadlines: { ...cluster.deadlines, rollback: ctx.deadline(ROLLBACK_TIMEOUT_SECONDS) },
@@ -541,11 +486,9 @@ const recordFailure = async (ctx: StepContext, state: StepInput['state']) => {
   const cluster = await ctx.load();
   if (isBeingDestroyed(cluster.status)) return { status: cluster.status };
   // Recorded by the rollback, unless it failed before it could record anything.
-  const error = cluster.error ?? clusterError(cluster, state?.failed, state?.failure);
+  const error = cluster.error ?? clusterErrorOf(state?.failed, state?.failure, cluster.phase, cluster);
   const rollbackFailure = state?.rollbackFailure;
-  const message = rollbackFailure
-    ? `${error.message}; the rollback did not complete (${rollbackFailure.Error}: ${causeMessage(rollbackFailure.Cause)})`
-    : error.message;
+  const message = rollbackFailure ? `${error.message}; the rollback did not complete (${rollbackFailure.code}: ${rollbackFailure.message})` : error.message;
   // Kept resources still count against the quota until the cluster is destroyed. The quota is
   // given back before the status says FAILED, so whoever sees FAILED sees the quota free.
   if (cluster.spec.onFailure !== 'keep' && !rollbackFailure) await releaseClusterQuota(ctx.deps, cluster.id);
@@ -596,14 +539,12 @@ const recordDestroyed = async (ctx: StepContext) => {
 };
 
 const recordDestroyFailure = async (ctx: StepContext, state: StepInput['state']) => {
-  const caught = failedStepOf(state?.failed);
-  const failure = caught?.error ?? state?.failure;
-  const error = { code: failure?.Error ?? 'Unknown', message: causeMessage(failure?.Cause) || 'no cause given', step: caught?.step ?? 'destroy' };
+  const error = clusterErrorOf(state?.failed, state?.failure, 'destroy');
   await ctx.enter('FAILED', 'failed', `destroy failed: ${error.code}`, { error });
   return { status: 'FAILED' };
 };
 
-export const runStep = async (deps: StepDeps, input: StepInput): Promise<Record<string, unknown>> => {
+export const runStep = async (deps: StepDeps, input: StepInput): Promise<StepResult> => {
   const ctx = new StepContext(deps, input.clusterId, DESTROY_STEPS.includes(input.step));
   switch (input.step) {
     case 'plan':

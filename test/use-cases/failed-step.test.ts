@@ -7,6 +7,7 @@ import { clusterRecord } from '../support/clusters.ts';
 import { startTestTable, storeCluster, type TestTable } from '../support/dynamodb.ts';
 
 const caught = { Error: 'TransientProviderError', Cause: '{"errorType":"TransientProviderError","errorMessage":"SSM unreachable"}' };
+const failure = { code: 'TransientProviderError', message: 'SSM unreachable' };
 
 describe('the failed step, from what the failing state’s Catch filed', () => {
   it('is the step the error was filed under, whatever phase the record was left in', () => {
@@ -53,14 +54,14 @@ describe('the rollback step', () => {
   };
 
   it('records the step the error was filed under', async () => {
-    const cluster = await rollback({ failed: { configure: caught } });
+    const cluster = await rollback({ failed: { configure: failure } });
 
     expect(cluster.error).toEqual({ code: 'TransientProviderError', message: 'SSM unreachable', step: 'configure' });
     expect(cluster.phase).toBe('rollback');
   });
 
   it('keeps the error of an execution whose definition filed it by no step, the phase standing for the step', async () => {
-    const cluster = await rollback({ failure: caught });
+    const cluster = await rollback({ failure });
 
     expect(cluster.error).toEqual({ code: 'TransientProviderError', message: 'SSM unreachable', step: 'allocate-ips' });
   });

@@ -178,7 +178,7 @@ describe('per-node configuration results on the cluster record', () => {
     const { record } = await storeCluster(table, clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:hdfs', servers: failedServers, configurationId: 'run-1' }));
 
     // Act
-    await runStep(depsFor(deleting), { step: 'rollback', clusterId: CLUSTER_ID, failed: { 'check-configuration': { Error: 'ConfigurationFailed' } } });
+    await runStep(depsFor(deleting), { step: 'rollback', clusterId: CLUSTER_ID, failed: { 'check-configuration': { code: 'ConfigurationFailed', message: 'disk full' } } });
 
     // Assess
     expect((await record()).servers.map((s) => s.state)).toEqual(['DELETED', 'DELETED', 'DELETED']);
