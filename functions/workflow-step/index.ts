@@ -6,7 +6,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { runStep, STEP_NAMES, type StepDeps, type StepInput, type StepResult } from '#use-cases/workflow-steps';
+import { runStep, STEP_NAMES, type StepDeps, type StepInput, type StepResult } from '#use-cases/workflow/index';
 import { FAILING_STEPS, type FailedSteps } from '#domain/failed-step';
 import { logger } from '#lib/logger';
 import { traceInvocations } from '#lib/tracer';

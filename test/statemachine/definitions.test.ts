@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import validator from 'asl-validator';
-import { STEP_NAMES } from '#use-cases/workflow-steps';
+import { STEP_NAMES, STEPS, type StepName } from '#use-cases/workflow/index';
 import { FAILING_STEPS, type FailingStep } from '#domain/failed-step';
 import { STATE_MACHINES } from '../../infra/routes.ts';
 import { WORKFLOW_KINDS } from '#domain/workflow';
@@ -128,8 +128,11 @@ describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
     expect(states.filter(([, state]) => state.Type === 'Fail').length).toBeGreaterThan(0);
   });
 
-  it('calls only steps the step handler knows', () => {
-    for (const [name, state] of lambdaTasks) expect(STEP_NAMES, name).toContain(state.Parameters?.step);
+  it('calls only steps the step handler knows, each from the workflow the step belongs to', () => {
+    for (const [name, state] of lambdaTasks) {
+      expect(STEP_NAMES, name).toContain(state.Parameters?.step);
+      expect(STEPS[state.Parameters?.step as StepName]?.workflow, name).toBe(kind);
+    }
   });
 
   it('has no per-node Map or Parallel state, so transitions do not grow with the node count', () => {
@@ -142,5 +145,17 @@ describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
 
   it('names its states as sentences', () => {
     for (const [name] of states) expect(name).toMatch(/^[A-Z][a-z]+( [a-zA-Z]+)+\??$/);
+  });
+});
+
+describe('the step table', () => {
+  it('has no step that neither workflow calls', () => {
+    const called = WORKFLOW_KINDS.flatMap((kind) => {
+      const { file, substitutions } = STATE_MACHINES[kind];
+      const definition = loadDefinition(file, Object.fromEntries(substitutions.map((name) => [name, `arn:aws:lambda:eu-west-1:123456789012:function:${name}`])));
+      return Object.values(definition.States as Record<string, State>).map((state) => state.Parameters?.step);
+    });
+
+    expect(STEP_NAMES.filter((step) => !called.includes(step))).toEqual([]);
   });
 });

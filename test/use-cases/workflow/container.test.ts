@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runStep, type StepDeps } from '#use-cases/workflow-steps';
+import { runStep, type StepDeps } from '#use-cases/workflow/index';
 import type { Cluster } from '#domain/model';
 import type { CloudProvider } from '#domain/provider';
 import type { ProviderRegistry } from '#domain/providers';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
-import { clusterRecord } from '../support/clusters.ts';
-import { startTestTable, storeCluster, type TestTable } from '../support/dynamodb.ts';
+import { clusterRecord } from '../../support/clusters.ts';
+import { startTestTable, storeCluster, type TestTable } from '../../support/dynamodb.ts';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 
