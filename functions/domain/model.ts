@@ -23,7 +23,6 @@ export const PHASES = [
   'wait-servers',
   'allocate-ips',
   'configure',
-  'wait-configuration',
   'ready',
   'rollback',
   'failed',

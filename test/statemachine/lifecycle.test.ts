@@ -1,12 +1,13 @@
 /**
  * The statuses the workflows write follow the lifecycle's transitions (functions/domain/lifecycle.ts):
  * runs of the real ASL files through success, failure, retry, destroy, a destroy taking over and a
- * restart, each timeline read back from the table and held to the table of transitions.
+ * restart, each timeline read back from the table and held to the table of transitions; and no
+ * phase of the catalogue (functions/domain/model.ts) that no step writes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProviderError } from '#domain/errors';
 import { canMove } from '#domain/lifecycle';
-import type { Cluster, ClusterStatus } from '#domain/model';
+import { PHASES, type Cluster, type ClusterStatus } from '#domain/model';
 import { destroyCluster, retryOwnCluster } from '#use-cases/change-cluster';
 import { seedRequest } from '../support/clusters.ts';
 import { startWorkflowHarness, type WorkflowHarness } from '../support/workflow.ts';
@@ -83,7 +84,7 @@ describe('the statuses the workflows write', () => {
     }
   });
 
-  it('move only as the transitions allow through a failure, a retry and a failed destroy', async () => {
+  it('move only as the transitions allow through a failure, a retry and a failed destroy, writing every phase of the catalogue', async () => {
     // Prepare: the first check of the configuration fails, and so does the first deletion.
     harness = await startFailingOnce(['check-configuration', 'destroy']);
 
@@ -100,6 +101,8 @@ describe('the statuses the workflows write', () => {
     const timeline = await timelineOf(harness, failed.id);
     expect(strayMoves(timeline)).toEqual([]);
     expect(movesOf(timeline)).toEqual(expect.arrayContaining(['CONFIGURING → FAILED', 'FAILED → PENDING', 'DESTROYING → FAILED', 'FAILED → DESTROYING']));
+    const written = new Set(timeline.map((event) => event.phase));
+    expect(PHASES.filter((phase) => !written.has(phase))).toEqual([]);
   });
 
   it('move only as the transitions allow when a step fails before the configuration', async () => {
