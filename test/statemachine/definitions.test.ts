@@ -32,6 +32,19 @@ describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
   const integrations = tasks.filter(([, state]) => state.Resource?.startsWith('arn:aws:states:::'));
   const lambdaTasks = tasks.filter(([, state]) => !state.Resource?.startsWith('arn:aws:states:::'));
 
+  /** The states one can come to from `starts` (themselves included), by any transition. */
+  const reachableFrom = (starts: string[]): Set<string> => {
+    const seen = new Set<string>();
+    const next = [...starts];
+    for (let name = next.pop(); name !== undefined; name = next.pop()) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const state = definition.States[name];
+      next.push(...[state?.Next, state?.Default, ...(state?.Choices ?? []).map((c) => c.Next), ...(state?.Catch ?? []).map((c) => c.Next)].filter((n): n is string => n !== undefined));
+    }
+    return seen;
+  };
+
   it('has a substitution for every ${…} placeholder, and uses every substitution', () => {
     const placeholders = new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((match) => match[1]));
     expect([...placeholders].sort()).toEqual([...names].sort());
@@ -126,6 +139,18 @@ describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
 
   it('ends every failure path in a Fail state, so the console shows the execution failed', () => {
     expect(states.filter(([, state]) => state.Type === 'Fail').length).toBeGreaterThan(0);
+    // Every state a Catch leads to, and every state after it by Next, Choice, Default or Catch.
+    const onFailurePaths = reachableFrom(states.flatMap(([, state]) => (state.Catch ?? []).map((c) => c.Next)));
+    const failing = states.filter(([, state]) => state.Type === 'Fail').map(([name]) => name);
+    expect(onFailurePaths.size).toBeGreaterThan(0);
+    for (const name of onFailurePaths) {
+      const state = definition.States[name];
+      expect(state, name).toBeDefined();
+      // No failure path ends anywhere but in a Fail state…
+      expect(state?.End !== true && state?.Type !== 'Succeed', `${name} ends a failure path without failing`).toBe(true);
+      // …and none is caught in a loop it cannot leave for one.
+      expect(failing.some((fail) => reachableFrom([name]).has(fail)), `${name} reaches no Fail state`).toBe(true);
+    }
   });
 
   it('calls only steps the step handler knows, each from the workflow the step belongs to', () => {
