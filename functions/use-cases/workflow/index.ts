@@ -1,7 +1,4 @@
-/**
- * The steps of both workflows, one per Task state of statemachine/provision.asl.json and
- * statemachine/destroy.asl.json: the step table, and the one call that runs a step.
- */
+/** The workflow steps, one per Task state of statemachine/provision.asl.json and destroy.asl.json. */
 import type { WorkflowKind } from '#domain/workflow';
 import { activate, allocateIps, createNetworks, createServers, describeServers, plan } from './provision.ts';
 import { checkConfiguration, checkConfigurationAgents, configure } from './configuration.ts';
