@@ -7,7 +7,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { runStep, STEP_NAMES, type StepDeps, type StepInput, type StepResult } from '#use-cases/workflow/index';
-import { FAILING_STEPS, type FailedSteps } from '#domain/failed-step';
+import { FAILING_STEPS, type FailedSteps, type StepFailure } from '#domain/failed-step';
 import { logger } from '#lib/logger';
 import { traceInvocations } from '#lib/tracer';
 import { flushMetrics } from '#lib/metrics';
@@ -52,7 +52,7 @@ const inputOf = ({ step, clusterId, failure, failed, state }: StepEvent): StepIn
  */
 const answerOf = (event: StepEvent, result: StepResult): StepResult => {
   if (event.step !== 'name-container-failure') return result;
-  const { named } = result as { named?: Parameters<typeof caughtErrorOf>[0] };
+  const { named } = result as { named?: StepFailure };
   return named ? { ...caughtErrorOf(named) } : { ...(event.failure ?? { Error: 'Unknown' }) };
 };
 
