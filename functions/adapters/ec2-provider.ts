@@ -297,6 +297,7 @@ interface Image {
 
 export class Ec2Provider implements CloudProvider {
   readonly name = 'ec2';
+  readonly configurationNetwork = 'first-private-network';
   readonly maxBatchSize: number;
   readonly timings: ProviderTimings;
   readonly inventoryVars: Readonly<Ec2InventoryVars>;

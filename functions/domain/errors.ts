@@ -69,6 +69,13 @@ export class ProviderError extends DomainError {
   }
 }
 
+/** The cluster names a provider this deployment does not have. */
+export class ProviderUnavailable extends ProviderError {
+  constructor(message: string) {
+    super('ProviderUnavailable', message);
+  }
+}
+
 /** One or more servers went into ERROR while booting. */
 export class ServerBootFailed extends DomainError {}
 

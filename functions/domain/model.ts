@@ -14,11 +14,6 @@ export const CLUSTER_STATUSES = [
 ] as const;
 export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
 
-/** Statuses a cluster never leaves by itself; anything else is resumed after a restart. */
-export const TERMINAL_STATUSES: readonly ClusterStatus[] = ['ACTIVE', 'FAILED', 'DESTROYED'];
-
-export const isTerminal = (status: ClusterStatus): boolean => TERMINAL_STATUSES.includes(status);
-
 /** Workflow steps, as recorded in `phase`. Configuration phases are `configure:<component>`. */
 export const PHASES = [
   'accepted',
@@ -28,7 +23,6 @@ export const PHASES = [
   'wait-servers',
   'allocate-ips',
   'configure',
-  'wait-configuration',
   'ready',
   'rollback',
   'failed',

@@ -107,6 +107,14 @@ export interface CloudProvider {
    * needs none.
    */
   readonly inventoryVars?: Readonly<Record<string, unknown>>;
+  /**
+   * What a runner outside the cluster (the configuration container) joins to reach the servers
+   * over SSH. `first-private-network`: the cluster's first private network, where a private
+   * network is what admits its members to each other (every server is in every one); a cluster
+   * with none cannot be configured that way. `none`: nothing (the emulated cloud's stand-in for
+   * the container reaches its servers in-process).
+   */
+  readonly configurationNetwork: 'first-private-network' | 'none';
 
   /** The provider's flavor name for a size; throws `InvalidSpec` when none fits. */
   resolveFlavor(size: ServerSize): string;

@@ -1,5 +1,5 @@
 /** Which providers a deployment can use, by name (docs/providers.md). */
-import { ProviderError } from './errors.ts';
+import { ProviderUnavailable } from './errors.ts';
 import type { CloudProvider } from './provider.ts';
 
 /** Every cloud the service knows; a deployment has some of them. */
@@ -18,7 +18,7 @@ export const providerRegistry = (providers: CloudProvider[]): ProviderRegistry =
     get(name) {
       const provider = byName.get(name);
       if (!provider) {
-        throw new ProviderError('ProviderUnavailable', `provider '${name}' is not available in this deployment (available: ${[...byName.keys()].join(', ') || 'none'})`);
+        throw new ProviderUnavailable(`provider '${name}' is not available in this deployment (available: ${[...byName.keys()].join(', ') || 'none'})`);
       }
       return provider;
     },

@@ -1,7 +1,8 @@
 /** Destroying, retrying and expiring clusters. */
 import { Conflict } from '#domain/errors';
 import { DESTROY_FAILED_STEPS } from '#domain/failed-step';
-import { isTerminal, type Cluster, type ClusterStatus } from '#domain/model';
+import { isBeingDestroyed, isProvisioning, isRetryable, NOT_BEING_DESTROYED } from '#domain/lifecycle';
+import type { Cluster } from '#domain/model';
 import type { ClusterStore } from '#domain/cluster-store';
 import type { QuotaAmounts, QuotaStore } from '#domain/quota-store';
 import { destroyExecutionName, provisionExecutionName, type Workflows } from '#domain/workflow';
@@ -37,7 +38,7 @@ export const destroyCluster = async (deps: ChangeClusterDeps, cluster: Cluster):
   if (cluster.status === 'DESTROYED') return cluster;
   const now = deps.now?.() ?? new Date();
   const marked = await deps.clusters.updateCluster(cluster.id, (current) => {
-    if (current.status === 'DESTROYING' || current.status === 'DESTROYED') return null;
+    if (isBeingDestroyed(current.status)) return null;
     const name = destroyExecutionName(current.id, current.version);
     return {
       cluster: { ...current, status: 'DESTROYING', phase: 'destroy-requested', destroyExecutionId: deps.workflows.executionIdFor('destroy', name) },
@@ -45,7 +46,7 @@ export const destroyCluster = async (deps: ChangeClusterDeps, cluster: Cluster):
     };
   });
   if (marked.status === 'DESTROYED' || !marked.destroyExecutionId) return marked;
-  if (!isTerminal(cluster.status) && cluster.status !== 'DESTROYING') {
+  if (isProvisioning(cluster.status)) {
     const { settleSeconds } = await deps.workflows.stop('provision', provisionExecutionName(cluster.id, cluster.attempt));
     if (settleSeconds > 0) {
       const settle = new Date(now.getTime() + settleSeconds * 1000).toISOString();
@@ -72,7 +73,7 @@ export const destroyOwnCluster = async (deps: ChangeClusterDeps, project: string
  */
 export const retryOwnCluster = async (deps: ChangeClusterDeps, project: string, id: string | undefined): Promise<Cluster> => {
   const cluster = await findOwnCluster(deps.clusters, project, id);
-  if (cluster.status !== 'FAILED') {
+  if (!isRetryable(cluster.status)) {
     throw new Conflict(`only a FAILED cluster can be retried; this one is ${cluster.status}`, [{ path: 'status', message: cluster.status }]);
   }
   const failedStep = cluster.error?.step ?? '';
@@ -85,7 +86,7 @@ export const retryOwnCluster = async (deps: ChangeClusterDeps, project: string, 
   let attempt = cluster.attempt;
   try {
     await deps.clusters.updateCluster(cluster.id, (current) => {
-      if (current.status !== 'FAILED') throw new Conflict(`the cluster is ${current.status} now`);
+      if (!isRetryable(current.status)) throw new Conflict(`the cluster is ${current.status} now`);
       attempt = current.attempt + 1;
       const madeAfresh = current.servers.every((server) => server.state === 'DELETED' || server.id === null);
       return {
@@ -120,12 +121,10 @@ export const retryOwnCluster = async (deps: ChangeClusterDeps, project: string, 
   return (await deps.clusters.getCluster(cluster.id)) ?? cluster;
 };
 
-const EXPIRABLE: readonly ClusterStatus[] = ['PENDING', 'PROVISIONING', 'CONFIGURING', 'ACTIVE', 'FAILED'];
-
 /** Destroys every cluster whose `ttlHours` have passed; answers their ids. */
 export const expireClusters = async (deps: ChangeClusterDeps): Promise<string[]> => {
   const now = (deps.now?.() ?? new Date()).getTime();
-  const expired = (await deps.clusters.findClustersByStatus(EXPIRABLE)).filter((c) => c.expiresAt !== null && Date.parse(c.expiresAt) <= now);
+  const expired = (await deps.clusters.findClustersByStatus(NOT_BEING_DESTROYED)).filter((c) => c.expiresAt !== null && Date.parse(c.expiresAt) <= now);
   const destroyed: string[] = [];
   for (const cluster of expired) {
     try {

@@ -10,6 +10,7 @@
  * the attempt the line names — and a line older than the latest one applied changes nothing.
  * Applying a line twice writes nothing the second time.
  */
+import { NotFound } from '#domain/errors';
 import type { ComponentLine } from '#domain/component-lines';
 import type { Cluster, ConfigurationReport } from '#domain/model';
 import type { ClusterStore } from '#domain/cluster-store';
@@ -112,7 +113,7 @@ export const recordConfigurationProgress = async (deps: ProgressDeps, clusterId:
       });
     } catch (error) {
       // A line for a cluster that is gone (or never was) has nothing to update.
-      if (error instanceof Error && error.name === 'NotFound') {
+      if (error instanceof NotFound) {
         for (let rest = index; rest < ordered.length; rest++) ignore('no-such-cluster');
         return outcome;
       }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import validator from 'asl-validator';
-import { STEP_NAMES } from '#use-cases/workflow-steps';
+import { STEP_NAMES, STEPS, type StepName } from '#use-cases/workflow/index';
 import { FAILING_STEPS, type FailingStep } from '#domain/failed-step';
 import { STATE_MACHINES } from '../../infra/routes.ts';
 import { WORKFLOW_KINDS } from '#domain/workflow';
@@ -31,6 +31,19 @@ describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
   // Service integrations (`arn:aws:states:::…`) call no step; every other Task calls the step function.
   const integrations = tasks.filter(([, state]) => state.Resource?.startsWith('arn:aws:states:::'));
   const lambdaTasks = tasks.filter(([, state]) => !state.Resource?.startsWith('arn:aws:states:::'));
+
+  /** The states one can come to from `starts` (themselves included), by any transition. */
+  const reachableFrom = (starts: string[]): Set<string> => {
+    const seen = new Set<string>();
+    const next = [...starts];
+    for (let name = next.pop(); name !== undefined; name = next.pop()) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const state = definition.States[name];
+      next.push(...[state?.Next, state?.Default, ...(state?.Choices ?? []).map((c) => c.Next), ...(state?.Catch ?? []).map((c) => c.Next)].filter((n): n is string => n !== undefined));
+    }
+    return seen;
+  };
 
   it('has a substitution for every ${…} placeholder, and uses every substitution', () => {
     const placeholders = new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((match) => match[1]));
@@ -126,10 +139,25 @@ describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
 
   it('ends every failure path in a Fail state, so the console shows the execution failed', () => {
     expect(states.filter(([, state]) => state.Type === 'Fail').length).toBeGreaterThan(0);
+    // Every state a Catch leads to, and every state after it by Next, Choice, Default or Catch.
+    const onFailurePaths = reachableFrom(states.flatMap(([, state]) => (state.Catch ?? []).map((c) => c.Next)));
+    const failing = states.filter(([, state]) => state.Type === 'Fail').map(([name]) => name);
+    expect(onFailurePaths.size).toBeGreaterThan(0);
+    for (const name of onFailurePaths) {
+      const state = definition.States[name];
+      expect(state, name).toBeDefined();
+      // No failure path ends anywhere but in a Fail state…
+      expect(state?.End !== true && state?.Type !== 'Succeed', `${name} ends a failure path without failing`).toBe(true);
+      // …and none is caught in a loop it cannot leave for one.
+      expect(failing.some((fail) => reachableFrom([name]).has(fail)), `${name} reaches no Fail state`).toBe(true);
+    }
   });
 
-  it('calls only steps the step handler knows', () => {
-    for (const [name, state] of lambdaTasks) expect(STEP_NAMES, name).toContain(state.Parameters?.step);
+  it('calls only steps the step handler knows, each from the workflow the step belongs to', () => {
+    for (const [name, state] of lambdaTasks) {
+      expect(STEP_NAMES, name).toContain(state.Parameters?.step);
+      expect(STEPS[state.Parameters?.step as StepName]?.workflow, name).toBe(kind);
+    }
   });
 
   it('has no per-node Map or Parallel state, so transitions do not grow with the node count', () => {
@@ -142,5 +170,17 @@ describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
 
   it('names its states as sentences', () => {
     for (const [name] of states) expect(name).toMatch(/^[A-Z][a-z]+( [a-zA-Z]+)+\??$/);
+  });
+});
+
+describe('the step table', () => {
+  it('has no step that neither workflow calls', () => {
+    const called = WORKFLOW_KINDS.flatMap((kind) => {
+      const { file, substitutions } = STATE_MACHINES[kind];
+      const definition = loadDefinition(file, Object.fromEntries(substitutions.map((name) => [name, `arn:aws:lambda:eu-west-1:123456789012:function:${name}`])));
+      return Object.values(definition.States as Record<string, State>).map((state) => state.Parameters?.step);
+    });
+
+    expect(STEP_NAMES.filter((step) => !called.includes(step))).toEqual([]);
   });
 });

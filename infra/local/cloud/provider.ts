@@ -41,6 +41,7 @@ const toProviderServer = (server: LocalCloudServer): ProviderServer => ({
 
 export class LocalCloudProvider implements CloudProvider {
   readonly name = 'local';
+  readonly configurationNetwork = 'none';
   readonly maxBatchSize = LOCAL_CLOUD_MAX_BATCH_SIZE;
   readonly timings: ProviderTimings;
 

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_NODE_MESSAGES, runStep, type StepDeps } from '#use-cases/workflow-steps';
+import { MAX_NODE_MESSAGES, runStep, type StepDeps } from '#use-cases/workflow/index';
 import { retryOwnCluster } from '#use-cases/change-cluster';
 import type { Workflows } from '#domain/workflow';
 import type { Cluster } from '#domain/model';
 import { providerRegistry } from '#domain/providers';
 import type { CloudProvider, ConfigurationStatus } from '#domain/provider';
-import { clusterRecord } from '../support/clusters.ts';
-import { startTestTable, storeCluster, type TestTable } from '../support/dynamodb.ts';
+import { clusterRecord } from '../../support/clusters.ts';
+import { startTestTable, storeCluster, type TestTable } from '../../support/dynamodb.ts';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 
@@ -178,7 +178,7 @@ describe('per-node configuration results on the cluster record', () => {
     const { record } = await storeCluster(table, clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:hdfs', servers: failedServers, configurationId: 'run-1' }));
 
     // Act
-    await runStep(depsFor(deleting), { step: 'rollback', clusterId: CLUSTER_ID, failed: { 'check-configuration': { Error: 'ConfigurationFailed' } } });
+    await runStep(depsFor(deleting), { step: 'rollback', clusterId: CLUSTER_ID, failed: { 'check-configuration': { code: 'ConfigurationFailed', message: 'disk full' } } });
 
     // Assess
     expect((await record()).servers.map((s) => s.state)).toEqual(['DELETED', 'DELETED', 'DELETED']);

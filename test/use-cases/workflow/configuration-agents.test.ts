@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Cluster } from '#domain/model';
 import type { CloudProvider } from '#domain/provider';
 import type { ProviderRegistry } from '#domain/providers';
-import { runStep, type StepDeps } from '#use-cases/workflow-steps';
-import { clusterRecord } from '../support/clusters.ts';
-import { startTestTable, storeCluster, type TestTable } from '../support/dynamodb.ts';
+import { runStep, type StepDeps } from '#use-cases/workflow/index';
+import { clusterRecord } from '../../support/clusters.ts';
+import { startTestTable, storeCluster, type TestTable } from '../../support/dynamodb.ts';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 const T0 = Date.UTC(2025, 0, 1);

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { causeMessage, runStep, type StepDeps } from '#use-cases/workflow-steps';
+import { runStep, type StepDeps } from '#use-cases/workflow/index';
 import type { Cluster } from '#domain/model';
+import type { CloudProvider } from '#domain/provider';
 import type { ProviderRegistry } from '#domain/providers';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
-import { clusterRecord } from '../support/clusters.ts';
-import { startTestTable, storeCluster, type TestTable } from '../support/dynamodb.ts';
+import { clusterRecord } from '../../support/clusters.ts';
+import { startTestTable, storeCluster, type TestTable } from '../../support/dynamodb.ts';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 
@@ -29,11 +30,12 @@ beforeEach(async () => {
 });
 afterEach(() => table.stop());
 
-const depsFor = (enabled: boolean): StepDeps => ({
+const depsFor = (enabled: boolean, configurationNetwork: CloudProvider['configurationNetwork'] = 'first-private-network'): StepDeps => ({
   clusters: table.clusters,
   quotas: table.quotas,
-  // The provider's part here is its inventory variables: what the container logs in as.
-  providers: { get: () => ({ name: 'ec2', inventoryVars: { ansible_user: 'admin', ntp_servers: ['169.254.169.123'] } }) } as unknown as ProviderRegistry,
+  // The provider's part here is ec2's unless a test says otherwise: what the container logs in
+  // as, and the network it joins to reach the nodes.
+  providers: { get: () => ({ name: 'ec2', inventoryVars: { ansible_user: 'admin', ntp_servers: ['169.254.169.123'] }, configurationNetwork }) } as unknown as ProviderRegistry,
   config: {
     SERVER_BOOT_TIMEOUT_SECONDS: 30,
     CONFIGURATION_AGENT_TIMEOUT_SECONDS: 30,
@@ -120,73 +122,12 @@ describe('the prepare-container step', () => {
 
     await expect(runStep(depsFor(true), { step: 'prepare-container', clusterId: CLUSTER_ID })).rejects.toMatchObject({ name: 'ContainerRunnerUnavailable' });
   });
-});
 
-describe('causeMessage of a stopped ECS task (runTask.sync’s States.TaskFailed cause)', () => {
-  it('says the container’s exit code, its reason and the task’s', () => {
-    const cause = JSON.stringify({
-      TaskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/configuration/abc',
-      StoppedReason: 'Essential container in task exited',
-      Containers: [{ Name: 'configuration', ExitCode: 2, Reason: 'COMPONENT hdfs FAILED analytics-worker-2' }],
-    });
+  it('joins no network, and needs none, for a provider that reaches its servers without one (the emulated cloud)', async () => {
+    await storeCluster(table, clusterOn('local', []));
 
-    expect(causeMessage(cause)).toBe(
-      'the configuration container exited with code 2: COMPONENT hdfs FAILED analytics-worker-2; Essential container in task exited (task arn:aws:ecs:eu-west-1:123456789012:task/configuration/abc)',
-    );
-  });
+    const result = await runStep(depsFor(true, 'none'), { step: 'prepare-container', clusterId: CLUSTER_ID });
 
-  it('says the task stopped when the container never ran (no exit code)', () => {
-    const cause = JSON.stringify({ StoppedReason: 'CannotPullContainerError: pull access denied', Containers: [{ Name: 'configuration' }] });
-
-    expect(causeMessage(cause)).toBe('the configuration container stopped: CannotPullContainerError: pull access denied');
-  });
-
-  it('still unwraps Lambda’s {errorType, errorMessage}', () => {
-    expect(causeMessage(JSON.stringify({ errorType: 'ServerBootFailed', errorMessage: 'two servers failed' }))).toBe('two servers failed');
-  });
-});
-
-describe('the name-container-failure step (after "Run the configuration container" failed)', () => {
-  const TASK = 'arn:aws:ecs:eu-west-1:123456789012:task/configuration/abc';
-  const stopped = (exitCode: number | undefined) => ({
-    Error: 'States.TaskFailed',
-    Cause: JSON.stringify({
-      TaskArn: TASK,
-      StoppedReason: 'Essential container in task exited',
-      Containers: [{ Name: 'configuration', ...(exitCode === undefined ? {} : { ExitCode: exitCode }) }],
-    }),
-  });
-  /** A record of a cluster whose container failed, under an id of its own: one test needs two. */
-  const failedAt = (report: Cluster['configurationReport']) =>
-    storeCluster(table, { ...clusterOn('ec2', ['sg-net-0']), id: randomUUID(), status: 'CONFIGURING', phase: 'configure:hdfs', ...(report ? { configurationReport: report } : {}) });
-  const name = (clusterId: string, failure: { Error: string; Cause?: string }) =>
-    runStep(depsFor(true), { step: 'name-container-failure', clusterId, failure });
-
-  it('names the component and nodes the container’s FAILED lines gave, as ConfigurationFailed, keeping exit code and stop reason', async () => {
-    const { id } = await failedAt({ attempt: 1, lineAt: 5, failure: { component: 'hdfs', node: 'analytics-worker-2', nodes: ['analytics-worker-2', 'analytics-worker-3'] } });
-
-    const named = await name(id, stopped(2));
-
-    expect(named.Error).toBe('ConfigurationFailed');
-    expect(causeMessage(named.Cause as string)).toBe(
-      `configuration failed at hdfs on analytics-worker-2, analytics-worker-3: the configuration container exited with code 2: Essential container in task exited (task ${TASK})`,
-    );
-  });
-
-  it('asks again (ConfigurationReportPending) while the line has not arrived, or only an older attempt’s has', async () => {
-    const none = await failedAt(undefined);
-    const older = await failedAt({ attempt: 0, lineAt: 5, failure: { component: 'common', node: 'analytics-master', nodes: ['analytics-master'] } });
-
-    await expect(name(none.id, stopped(2))).rejects.toMatchObject({ name: 'ConfigurationReportPending' });
-    await expect(name(older.id, stopped(2))).rejects.toMatchObject({ name: 'ConfigurationReportPending' });
-  });
-
-  it('passes every other failure unchanged: bad input, a container that never ran, a timeout', async () => {
-    const { id } = await failedAt({ attempt: 1, lineAt: 5, failure: { component: 'hdfs', node: null, nodes: [] } });
-    const timeout = { Error: 'States.Timeout', Cause: 'the task ran too long' };
-
-    expect(await name(id, stopped(64))).toEqual(stopped(64));
-    expect(await name(id, stopped(undefined))).toEqual(stopped(undefined));
-    expect(await name(id, timeout)).toEqual(timeout);
+    expect(result.securityGroups).toEqual(['sg-task']);
   });
 });

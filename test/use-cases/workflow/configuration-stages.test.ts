@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runStep, type StepDeps } from '#use-cases/workflow-steps';
+import { runStep, type StepDeps } from '#use-cases/workflow/index';
 import { providerRegistry } from '#domain/providers';
 import type { CloudProvider, ConfigurationCluster, ConfigurationStatus } from '#domain/provider';
-import { clusterRecord } from '../support/clusters.ts';
-import { startTestTable, storeCluster, type TestTable } from '../support/dynamodb.ts';
+import { clusterRecord } from '../../support/clusters.ts';
+import { startTestTable, storeCluster, type TestTable } from '../../support/dynamodb.ts';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 

@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runStep, type StepDeps } from '#use-cases/workflow-steps';
+import { runStep, type StepDeps } from '#use-cases/workflow/index';
 import { nativeCreateRequestSchema, nativeToSpec } from '#domain/native-request';
 import { planServers } from '#domain/plan';
 import type { Cluster } from '#domain/model';
 import { providerRegistry } from '#domain/providers';
 import type { CloudProvider, CreateNetworksInput, CreateServersInput } from '#domain/provider';
-import { nativeBody } from '../support/http.ts';
-import { clusterRecord } from '../support/clusters.ts';
-import { startTestTable, storeCluster, type TestTable } from '../support/dynamodb.ts';
+import { nativeBody } from '../../support/http.ts';
+import { clusterRecord } from '../../support/clusters.ts';
+import { startTestTable, storeCluster, type TestTable } from '../../support/dynamodb.ts';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 const USER_DATA = Buffer.from('#!/bin/sh\necho hello > /tmp/hello\n').toString('base64');
