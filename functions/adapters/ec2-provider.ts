@@ -53,6 +53,7 @@ import type {
   ServerSize,
 } from '#domain/provider';
 import { clientTags } from '#domain/tags';
+import { chunk, forEachConcurrently } from '#lib/batching';
 import { ConfigError } from '#lib/config';
 import { INSTANCE_ARCHITECTURE, instanceType, smallestInstanceType } from './ec2-instance-types.ts';
 import { traced } from '#lib/tracer';
@@ -274,20 +275,6 @@ const isCovered = (wanted: IpPermission, existing: readonly IpPermission[]): boo
   );
 };
 
-const chunk = <T>(items: readonly T[], size: number): T[][] => {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-};
-
-const inPool = async <T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> => {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-};
-
 interface Image {
   id: string;
   rootDeviceName: string;
@@ -451,7 +438,7 @@ export class Ec2Provider implements CloudProvider {
       if (held?.PublicIp) result[instanceId] = held.PublicIp;
       else needing.push({ instanceId, address: free.shift() });
     }
-    await inPool(needing, CALL_CONCURRENCY, async ({ instanceId, address }) => {
+    await forEachConcurrently(needing, CALL_CONCURRENCY, async ({ instanceId, address }) => {
       const allocated = address ?? (await this.allocateAddress(input.clusterId));
       await this.call(
         'AssociateAddress',
@@ -613,7 +600,7 @@ export class Ec2Provider implements CloudProvider {
   }
 
   private async nameInstances(named: { instance: Instance; name: string }[]): Promise<void> {
-    await inPool(named, CALL_CONCURRENCY, async ({ instance, name }) => {
+    await forEachConcurrently(named, CALL_CONCURRENCY, async ({ instance, name }) => {
       // A just-launched instance may not be visible to CreateTags yet; the retried call names it.
       await this.call(
         'CreateTags',

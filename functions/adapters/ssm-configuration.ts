@@ -29,6 +29,7 @@ import type { ConfigurationInputs } from '#domain/configuration-inputs';
 import { buildExtraVars, controllerInventory } from '#domain/configuration-inventory';
 import { MASTER_ROLE, type NodeConfiguration, type NodeConfigurationState } from '#domain/model';
 import type { ConfigurationCluster, ConfigurationStatus } from '#domain/provider';
+import { chunk } from '#lib/batching';
 import { authorizeScript, controllerKeyFrom, prepareScript, runScript, shellQuote } from './ssm-controller-scripts.ts';
 
 /** Where `AWS-ApplyAnsiblePlaybooks` downloads playbooks from: its `SourceType` and `SourceInfo`. */
@@ -186,12 +187,6 @@ export const ssmError = (operation: string, error: unknown): Error => {
   }
   if (sdk.$fault === 'client') return new ProviderError(sdk.name, `SSM ${operation}: ${sdk.message}`);
   return error;
-};
-
-const chunk = <T>(items: readonly T[], size: number): T[][] => {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
 };
 
 const tail = (text: string, chars: number): string => {

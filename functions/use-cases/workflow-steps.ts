@@ -29,6 +29,7 @@ import type { ProviderRegistry } from '#domain/providers';
 import type { ClusterStore } from '#domain/cluster-store';
 import type { QuotaStore } from '#domain/quota-store';
 import type { WorkflowConfig } from '#lib/config';
+import { chunk, forEachConcurrently } from '#lib/batching';
 import { releaseClusterQuota } from './quota.ts';
 import { checkConfigurationAgents, configurationServers } from './configuration-agents.ts';
 import { countMetric, METRIC_NAMES, timeMetric } from '#lib/metrics';
@@ -153,24 +154,6 @@ class StepContext {
   }
 }
 
-const chunk = <T>(items: T[], size: number): T[][] => {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-};
-
-/** Runs `work` over `items` with at most `limit` at once, in order of start. */
-const inPool = async <T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> => {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-};
-
 interface EcsTaskCause {
   TaskArn?: string;
   StoppedReason?: string;
@@ -262,7 +245,7 @@ const createServers = async (ctx: StepContext) => {
   // From the recorded spec: every batch, and every retry of one, asks for the same image, tags, … .
   const options = serverOptionsOf(cluster.spec);
   let more = false;
-  await inPool(pending, BATCH_CONCURRENCY, async (batch) => {
+  await forEachConcurrently(pending, BATCH_CONCURRENCY, async (batch) => {
     if ((ctx.deps.remainingMs?.() ?? Infinity) < BATCH_TIME_RESERVE_MS) {
       more = true;
       return;
