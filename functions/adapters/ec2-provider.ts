@@ -36,7 +36,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
-import { ProviderError, TransientProviderError, type ErrorDetail } from '#domain/errors';
+import { ProviderError, type ErrorDetail } from '#domain/errors';
 import { cidrFamily } from '#domain/cidr';
 import { MASTER_ROLE, type SecurityRule } from '#domain/model';
 import type {
@@ -57,6 +57,7 @@ import { chunk, forEachConcurrently } from '#lib/batching';
 import { ConfigError } from '#lib/config';
 import { INSTANCE_ARCHITECTURE, instanceType, smallestInstanceType } from './ec2-instance-types.ts';
 import { traced } from '#lib/tracer';
+import { awsError, errorName } from './aws/index.ts';
 import { DEFAULT_LOGIN_USER, ec2InventoryVars, SsmConfigurationRunner, type Ec2InventoryVars, type SsmConfigurationOptions } from './ssm-configuration.ts';
 
 export const CLUSTER_ID_TAG = 'cluster-service:cluster-id';
@@ -146,20 +147,11 @@ const STATES: Record<string, ProviderServer['state']> = {
   stopped: 'ERROR',
 };
 
-const TRANSIENT_CODES = new Set([
-  'RequestLimitExceeded',
-  'Throttling',
-  'ThrottlingException',
-  'InternalError',
-  'InternalFailure',
-  'Unavailable',
-  'ServiceUnavailable',
-]);
 /**
  * Final although EC2 files several of them under server errors (HTTP 500): capacity and limits do
  * not come back within a workflow's retries, so the cluster fails with EC2's code instead.
  */
-const FINAL_CODES = new Set([
+const FINAL_CODES = [
   'InsufficientInstanceCapacity',
   'InsufficientCapacity',
   'InsufficientHostCapacity',
@@ -168,30 +160,16 @@ const FINAL_CODES = new Set([
   'VcpuLimitExceeded',
   'AddressLimitExceeded',
   'Unsupported',
-]);
-const NETWORK_CODES = new Set(['TimeoutError', 'RequestTimeout', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED', 'EAI_AGAIN']);
-
-type SdkError = Error & { $fault?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
+];
 
 /** EC2's answer in the domain's terms: throttling and 5xx are retried by the workflow, the rest is final. */
-export const ec2Error = (operation: string, error: unknown, alsoTransient: readonly string[] = []): Error => {
-  if (!(error instanceof Error)) return new TransientProviderError(`EC2 ${operation} failed: ${String(error)}`);
-  if (error instanceof TransientProviderError || error instanceof ProviderError) return error;
-  const sdk = error as SdkError;
-  // The code becomes the cluster's error code; the message is EC2's own.
-  if (FINAL_CODES.has(sdk.name)) return new ProviderError(sdk.name, sdk.message);
-  const status = sdk.$metadata?.httpStatusCode ?? 0;
-  if (TRANSIENT_CODES.has(sdk.name) || alsoTransient.includes(sdk.name) || sdk.$fault === 'server' || sdk.$retryable || status >= 500) {
-    return new TransientProviderError(`EC2 ${operation}: ${sdk.name}: ${sdk.message}`);
-  }
-  if (NETWORK_CODES.has(sdk.name) || (sdk.code !== undefined && NETWORK_CODES.has(sdk.code))) {
-    return new TransientProviderError(`EC2 ${operation}: ${sdk.message}`);
-  }
-  if (sdk.$fault === 'client') return new ProviderError(sdk.name, sdk.message);
-  return error;
-};
-
-const errorName = (error: unknown): string => (error instanceof Error ? error.name : '');
+export const ec2Error = (operation: string, error: unknown, alsoTransient: readonly string[] = []): Error =>
+  awsError('EC2', operation, error, {
+    transient: alsoTransient,
+    final: FINAL_CODES,
+    // The code becomes the cluster's error code; the message is EC2's own.
+    refusal: (sdk) => new ProviderError(sdk.name, sdk.message),
+  });
 
 const regionMessage = (wanted: string, region: string): string => `region ${wanted} is not served here: this deployment's ec2 provider works in ${region}`;
 

@@ -30,6 +30,7 @@ import { buildExtraVars, controllerInventory } from '#domain/configuration-inven
 import { MASTER_ROLE, type NodeConfiguration, type NodeConfigurationState } from '#domain/model';
 import type { ConfigurationCluster, ConfigurationStatus } from '#domain/provider';
 import { chunk } from '#lib/batching';
+import { awsError } from './aws/index.ts';
 import { authorizeScript, controllerKeyFrom, prepareScript, runScript, shellQuote } from './ssm-controller-scripts.ts';
 
 /** Where `AWS-ApplyAnsiblePlaybooks` downloads playbooks from: its `SourceType` and `SourceInfo`. */
@@ -158,36 +159,19 @@ const NODE_STATES: Record<string, NodeConfigurationState> = {
 const FAILED_DETAILS = new Set(['Undeliverable', 'Terminated', 'DeliveryTimedOut', 'ExecutionTimedOut']);
 /** A command that has not failed can be adopted by a retried start instead of sending another. */
 const LIVE_COMMAND_STATES = new Set(['Pending', 'InProgress', 'Success']);
-const TRANSIENT_CODES = new Set([
-  'ThrottlingException',
-  'TooManyUpdates',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'RequestLimitExceeded',
-  // SendCommand says so when the agent of a node that was Online a moment ago has not checked in again.
-  'InvalidInstanceId',
-]);
-const NETWORK_CODES = new Set(['TimeoutError', 'RequestTimeout', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED', 'EAI_AGAIN']);
+// SendCommand says so when the agent of a node that was Online a moment ago has not checked in again.
+const SSM_TRANSIENT_CODES = ['InvalidInstanceId'];
 /** How much of a failed node's output goes into the cluster's error message. */
 const MESSAGE_TAIL_CHARS = 400;
 /** How much goes into a node's own configuration message: the cluster record holds one per node. */
 const NODE_MESSAGE_CHARS = 200;
 
 /** SSM's answer in the domain's terms: throttling and 5xx are retried by the workflow, the rest is final. */
-export const ssmError = (operation: string, error: unknown): Error => {
-  if (!(error instanceof Error)) return new TransientProviderError(`SSM ${operation} failed: ${String(error)}`);
-  if (error instanceof TransientProviderError || error instanceof ProviderError) return error;
-  const sdk = error as Error & { $fault?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
-  const status = sdk.$metadata?.httpStatusCode ?? 0;
-  if (TRANSIENT_CODES.has(sdk.name) || sdk.$fault === 'server' || sdk.$retryable || status >= 500) {
-    return new TransientProviderError(`SSM ${operation}: ${sdk.name}: ${sdk.message}`);
-  }
-  if (NETWORK_CODES.has(sdk.name) || (sdk.code !== undefined && NETWORK_CODES.has(sdk.code))) {
-    return new TransientProviderError(`SSM ${operation}: ${sdk.message}`);
-  }
-  if (sdk.$fault === 'client') return new ProviderError(sdk.name, `SSM ${operation}: ${sdk.message}`);
-  return error;
-};
+export const ssmError = (operation: string, error: unknown): Error =>
+  awsError('SSM', operation, error, {
+    transient: SSM_TRANSIENT_CODES,
+    refusal: (sdk) => new ProviderError(sdk.name, `SSM ${operation}: ${sdk.message}`),
+  });
 
 const tail = (text: string, chars: number): string => {
   const trimmed = text.trim();
