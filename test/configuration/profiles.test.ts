@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PROFILES } from '#adapters/local-cloud';
 import { parseComponentLine } from '#domain/component-lines';
-import { failureReport, LAMBDA_COMPONENTS } from '#adapters/ssm-configuration';
+import { failureReport, LAMBDA_COMPONENTS } from '#adapters/ec2/ssm/index';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CONFIGURATION = path.join(ROOT, 'configuration');

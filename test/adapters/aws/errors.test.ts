@@ -4,8 +4,8 @@ import { SSMServiceException } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import { ProviderError, TransientProviderError } from '#domain/errors';
 import { awsError } from '#adapters/aws/index';
-import { ec2Error } from '#adapters/ec2-provider';
-import { ssmError } from '#adapters/ssm-configuration';
+import { ec2Error } from '#adapters/ec2/index';
+import { ssmError } from '#adapters/ec2/ssm/index';
 import { s3Error } from '#adapters/s3-configuration-inputs';
 
 const exception = (name: string, fault: 'client' | 'server', httpStatusCode: number) =>

@@ -18,7 +18,7 @@ import { describe, expect, it } from 'vitest';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
 import type { Cluster } from '#domain/model';
 import { s3PresignGet } from '#adapters/s3-presigned-urls';
-import { SsmConfigurationRunner, type ConfigurationNode, type SsmConfigurationOptions } from '#adapters/ssm-configuration';
+import { SsmConfigurationRunner, type ConfigurationNode, type SsmConfigurationOptions } from '#adapters/ec2/ssm/index';
 
 const CLUSTER = '35380a49-aae4-4935-9844-dfd6737b8c51';
 const BUNDLE = 's3://cdk-assets-bucket/0123abcd.zip';
