@@ -125,8 +125,14 @@ export class Ec2Provider implements CloudProvider {
     });
   }
 
+  /** Reads the run and sends nothing; a controller run's finished stage is named in `nextStage`. */
   describeConfiguration(input: DescribeConfigurationInput): Promise<ConfigurationStatus> {
     return this.configuration.describe(this.runLookups(input));
+  }
+
+  /** Sends the stage `describeConfiguration` named, to the cluster's running instances. */
+  continueConfiguration(input: DescribeConfigurationInput): Promise<ConfigurationStatus> {
+    return this.configuration.sendNextStage(this.runLookups(input));
   }
 
   /**

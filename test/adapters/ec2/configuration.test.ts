@@ -112,19 +112,27 @@ describe('Ec2Provider configuration from the master (controller mode)', () => {
     presign: async (uri: string) => `https://signed.example/${uri.slice(5)}`,
   };
 
-  it('addresses the next stage from the cluster’s running instances: the workers by their role tag, the key held to the master’s address', async () => {
-    // Prepare
+  const PREPARED = 'ssm-controller:lambda:1:prepare:cmd-1';
+  const withRole = (n: number, role: string) => instance(n, 'running', { Tags: [...CLUSTER_TAGS, { Key: 'Name', Value: `node-${n}` }, { Key: ROLE_TAG, Value: role }] });
+
+  /** A master and two workers running, and `prepare` done on the master with its key printed. */
+  const prepared = () => {
     const { provider, ssmMock, ec2Mock } = setup({ loginUser: 'ubuntu', configuration: { controller } });
-    const withRole = (n: number, role: string) => instance(n, 'running', { Tags: [...CLUSTER_TAGS, { Key: 'Name', Value: `node-${n}` }, { Key: ROLE_TAG, Value: role }] });
     ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [withRole(1, 'master'), withRole(2, 'worker'), withRole(3, 'worker')] }] });
     ssmMock.on(ListCommandInvocationsCommand).resolves({
       CommandInvocations: [{ CommandId: 'cmd-1', InstanceId: instanceId(1), Status: 'Success', CommandPlugins: [{ Name: 'aws:runShellScript', Status: 'Success', Output: `CONTROLLER_KEY ${PUBLIC_KEY}\n` }] }],
     });
+    return { provider, ssmMock, ec2Mock };
+  };
+
+  it('addresses the next stage from the cluster’s running instances: the workers by their role tag, the key held to the master’s address', async () => {
+    // Prepare
+    const { provider, ssmMock, ec2Mock } = prepared();
     ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-2' } });
 
     // Act
-    const status = await provider.describeConfiguration({ clusterId: CLUSTER, configurationId: 'ssm-controller:lambda:1:prepare:cmd-1' });
+    const status = await provider.continueConfiguration({ clusterId: CLUSTER, configurationId: PREPARED });
 
     // Assess
     expect(status).toMatchObject({ state: 'RUNNING', component: 'common', configurationId: 'ssm-controller:lambda:1:authorize:cmd-2' });
@@ -134,5 +142,44 @@ describe('Ec2Provider configuration from the master (controller mode)', () => {
     expect(script).toContain(`entry='from="10.0.1.1" ${PUBLIC_KEY} cluster-controller'`);
     expect(script).toContain("user='ubuntu'");
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters).toContainEqual({ Name: 'instance-state-name', Values: ['running'] });
+  });
+
+  it('describes a stage done everywhere without sending anything: RUNNING, naming the next stage, under the same id', async () => {
+    // Prepare
+    const { provider, ssmMock } = prepared();
+    const servers = [
+      { id: instanceId(1), name: 'node-1', role: 'master' },
+      { id: instanceId(2), name: 'node-2', role: 'worker' },
+    ];
+
+    // Act
+    const status = await provider.describeConfiguration({ clusterId: CLUSTER, configurationId: PREPARED, servers });
+
+    // Assess
+    expect(status).toMatchObject({ state: 'RUNNING', component: 'common', nextStage: 'authorize' });
+    expect(status.configurationId).toBeUndefined();
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(ssmMock.commandCalls(ListCommandsCommand)).toHaveLength(0);
+  });
+
+  it('continues a run by sending exactly its next stage, once: continued again before the new id is recorded, it adopts the command it sent', async () => {
+    // Prepare
+    const { provider, ssmMock } = prepared();
+    const sent: { CommandId: string; Comment?: string; InstanceIds?: string[] }[] = [];
+    ssmMock.on(SendCommandCommand).callsFake((input: { Comment?: string; InstanceIds?: string[] }) => {
+      sent.push({ ...input, CommandId: `cmd-${sent.length + 2}` });
+      return { Command: { CommandId: `cmd-${sent.length + 1}` } };
+    });
+    ssmMock.on(ListCommandsCommand).callsFake(() => ({ Commands: sent.map((command) => ({ ...command, Status: 'Pending' })) }));
+
+    // Act
+    const first = await provider.continueConfiguration({ clusterId: CLUSTER, configurationId: PREPARED });
+    const again = await provider.continueConfiguration({ clusterId: CLUSTER, configurationId: PREPARED });
+
+    // Assess
+    expect(first.configurationId).toBe('ssm-controller:lambda:1:authorize:cmd-2');
+    expect(again.configurationId).toBe(first.configurationId);
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
+    expect(sent[0]?.Comment).toBe(`cluster-service ${CLUSTER} authorize/1 lambda`);
   });
 });

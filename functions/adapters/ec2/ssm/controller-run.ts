@@ -1,8 +1,8 @@
 /**
  * A run with the cluster's master as the Ansible controller (docs/ec2-provider.md, "Controller
  * mode"): three commands one after the other — `prepare`, `authorize`, `run`
- * (./controller-scripts.ts) — and describing a finished stage sends the next and answers the run's
- * new id (ConfigurationStatus.configurationId).
+ * (./controller-scripts.ts). Describing only reports, naming the next stage once one has finished
+ * everywhere; sending that stage is its own call (`sendNextStage`), made by the workflow's check.
  */
 import type { CommandInvocation, SendCommandRequest } from '@aws-sdk/client-ssm';
 import { ProviderError } from '#domain/errors';
@@ -68,11 +68,19 @@ export class ControllerRun {
     return this.sendStage(run, 'prepare', [master.id], prepareScript());
   }
 
-  /**
-   * Where the stage is; a stage before `run` done everywhere sends its successor to the cluster's
-   * running instances and answers the run's new id.
-   */
+  /** Where the stage is; a stage done everywhere is answered RUNNING with the stage to send next. */
   async describe(input: ControllerInput): Promise<ConfigurationStatus> {
+    const read = await this.read(input);
+    if ('status' in read) return read.status;
+    const { stage, staged, first } = read.finished;
+    return { state: 'RUNNING', component: first, message: `${STAGE_WORDS[stage]}: done`, nodes: staged, nextStage: await nextStageAfter(stage, input) };
+  }
+
+  /**
+   * Sends the stage after a finished one to the cluster's running instances and answers the run's
+   * new id; anything else is answered as `describe` would, sending nothing.
+   */
+  async sendNextStage(input: ControllerInput): Promise<ConfigurationStatus> {
     const namer = nodeNamer(input);
     const read = await this.read(input, namer);
     if ('status' in read) return read.status;
@@ -202,3 +210,9 @@ const masterOf = (nodes: ConfigurationNode[]): ConfigurationNode => {
   return masters[0]!;
 };
 
+/** `authorize` only where there are workers to authorize on; told from the recorded servers when given. */
+const nextStageAfter = async (stage: FinishedStage['stage'], input: NodeLookups): Promise<ControllerStage> => {
+  if (stage === 'authorize') return 'run';
+  const nodes = input.servers?.length ? input.servers : input.nodes ? await input.nodes() : [];
+  return nodes.some((node) => node.role !== MASTER_ROLE) ? 'authorize' : 'run';
+};

@@ -1,6 +1,6 @@
 /**
  * The SSM runner: provider `ec2`'s configuration, behind `describeConfigurationAgents`,
- * `startConfiguration` and `describeConfiguration`. It hands each run to
+ * `startConfiguration`, `describeConfiguration` and `continueConfiguration`. It hands each run to
  * its kind — every node by itself (./node-run.ts) or the master as controller (./controller-run.ts).
  */
 import type { SSMClient } from '@aws-sdk/client-ssm';
@@ -82,13 +82,24 @@ export class SsmConfigurationRunner {
   }
 
   /**
-   * Where the run is: FAILED as soon as one node failed (naming it), SUCCEEDED once every node
-   * succeeded, RUNNING otherwise. `nodeName` turns the failed instance id into the node's name.
+   * Where the run is, sending nothing: FAILED as soon as one node failed (naming it), SUCCEEDED
+   * once every node succeeded, RUNNING otherwise — with `nextStage` when a controller run's stage
+   * is done and the next waits for `sendNextStage`. `nodeName` turns an instance id into the
+   * node's name.
    */
   async describe(input: DescribeInput): Promise<ConfigurationStatus> {
     if (input.configurationId === NONE_RUN) return { state: 'SUCCEEDED', component: NONE_RUN, message: 'nothing to configure' };
     if (isControllerRun(input.configurationId)) return this.controllerRun.describe(input);
     return this.nodeRun.describe(input);
+  }
+
+  /**
+   * Sends the next stage of a controller run whose stage is done everywhere (once: called again,
+   * it adopts the commands it sent) and answers the run under its new id. A run with nothing to
+   * send is answered as `describe` answers it.
+   */
+  async sendNextStage(input: DescribeInput): Promise<ConfigurationStatus> {
+    return isControllerRun(input.configurationId) ? this.controllerRun.sendNextStage(input) : this.describe(input);
   }
 
   private profileNamed(name: string): SsmProfile {
