@@ -9,10 +9,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { CloudProvider } from '#domain/provider';
 import { readEnv } from '#lib/config';
-import { Ec2Provider } from './ec2-provider.ts';
+import { Ec2Provider, type SsmConfigurationOptions } from './ec2/index.ts';
 import { S3ConfigurationInputs } from './s3-configuration-inputs.ts';
 import { s3PresignGet } from './s3-presigned-urls.ts';
-import type { SsmConfigurationOptions } from './ssm-configuration.ts';
 
 const list = z.string().transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
 

@@ -3,6 +3,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { TransientProviderError } from '#domain/errors';
 import type { EventPublisher } from '#domain/event-bus';
 import { SERVICE_SOURCE, type PublishedEvent } from '#domain/events';
+import { chunk } from '#lib/batching';
 import { traced } from '#lib/tracer';
 
 /** PutEvents takes at most 10 entries a call. */
@@ -19,8 +20,7 @@ export class EventBridgePublisher implements EventPublisher {
   }
 
   async publish(events: PublishedEvent[]): Promise<void> {
-    for (let i = 0; i < events.length; i += MAX_ENTRIES) {
-      const batch = events.slice(i, i + MAX_ENTRIES);
+    for (const batch of chunk(events, MAX_ENTRIES)) {
       const result = await this.client.send(
         new PutEventsCommand({
           Entries: batch.map((event) => ({

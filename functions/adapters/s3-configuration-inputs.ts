@@ -5,26 +5,15 @@
  * record stays the truth.
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { TransientProviderError } from '#domain/errors';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
 import { traced } from '#lib/tracer';
+import { awsError } from './aws/index.ts';
 
 /** Every input object's key starts here: the grants of the task role and of the workflow step name this prefix only. */
 export const CONFIGURATION_INPUTS_PREFIX = 'inputs/';
 
-const TRANSIENT_CODES = new Set(['SlowDown', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'ThrottlingException']);
-const NETWORK_CODES = new Set(['TimeoutError', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED', 'EAI_AGAIN']);
-
 /** S3's answer in the workflow's terms: throttling, 5xx and dropped connections are retried; the rest (access, no such bucket) is final and keeps S3's name as the code. */
-export const s3Error = (error: unknown): Error => {
-  if (!(error instanceof Error)) return new TransientProviderError(`S3 PutObject failed: ${String(error)}`);
-  const sdk = error as Error & { $fault?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
-  const status = sdk.$metadata?.httpStatusCode ?? 0;
-  if (TRANSIENT_CODES.has(sdk.name) || sdk.$fault === 'server' || sdk.$retryable || status >= 500 || NETWORK_CODES.has(sdk.name) || (sdk.code !== undefined && NETWORK_CODES.has(sdk.code))) {
-    return new TransientProviderError(`S3 PutObject: ${sdk.name}: ${sdk.message}`);
-  }
-  return error;
-};
+export const s3Error = (error: unknown): Error => awsError('S3', 'PutObject', error);
 
 export class S3ConfigurationInputs implements ConfigurationInputs {
   constructor(

@@ -76,9 +76,14 @@ export interface ConfigurationStatus {
    */
   nodes?: Record<string, NodeConfiguration>;
   /**
-   * The id the run goes on under, when describing it moved it on (a run in stages sends the next
-   * stage's commands from here); the caller records it and describes that id next time.
-   * Absent: the same id.
+   * Present when the run goes in stages and its current stage has finished everywhere: the stage
+   * `continueConfiguration` sends next. Describing sends nothing, so the run stays RUNNING until
+   * the caller continues it.
+   */
+  nextStage?: string;
+  /**
+   * The id the run goes on under, when it moved on to another (`continueConfiguration` sent its
+   * next stage); the caller records it and describes that id next time. Absent: the same id.
    */
   configurationId?: string;
 }
@@ -166,10 +171,24 @@ export interface CloudProvider {
   }): Promise<string>;
 
   /**
-   * `servers`: the cluster's servers with their provider ids, as recorded; a provider whose run
-   * knows nodes by id names them from it.
+   * Where the run is; it changes nothing, so it can be asked any number of times. `servers`: the
+   * cluster's servers with their provider ids, as recorded; a provider whose run knows nodes by id
+   * names them from it.
    */
   describeConfiguration(input: {
+    clusterId: string;
+    configurationId: string;
+    servers?: { id: string; name: string; role: string }[];
+  }): Promise<ConfigurationStatus>;
+
+  /**
+   * Present when the provider's runs go in stages (ec2's controller mode): sends the stage a
+   * describe named in `nextStage` and answers the run under its new id (`configurationId`), or
+   * FAILED when the finished stage left the next one nothing to go on. Called again before the new
+   * id is recorded, it adopts what it sent instead of sending it twice; a run with no stage to
+   * send is answered as `describeConfiguration` answers it.
+   */
+  continueConfiguration?(input: {
     clusterId: string;
     configurationId: string;
     servers?: { id: string; name: string; role: string }[];

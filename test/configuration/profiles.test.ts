@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseComponentLine } from '#domain/component-lines';
-import { failureReport, LAMBDA_COMPONENTS } from '#adapters/ssm-configuration';
+import { failureReport, LAMBDA_COMPONENTS } from '#adapters/ec2/ssm/index';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CONFIGURATION = path.join(ROOT, 'configuration');

@@ -104,11 +104,13 @@ export const configure = async (ctx: StepContext) => {
 export const checkConfiguration = async (ctx: StepContext) => {
   const cluster = await ctx.load();
   if (!cluster.configurationId) throw new Error('no configuration run was started');
-  const status = await ctx
-    .provider(cluster)
-    .describeConfiguration({ clusterId: cluster.id, configurationId: cluster.configurationId, servers: configurationServers(cluster) });
+  const provider = ctx.provider(cluster);
+  const run = { clusterId: cluster.id, configurationId: cluster.configurationId, servers: configurationServers(cluster) };
+  const described = await provider.describeConfiguration(run);
+  // Describing only reports: a run in stages goes on by its own call, once describe names the next stage.
+  const status = described.nextStage !== undefined && provider.continueConfiguration ? await provider.continueConfiguration(run) : described;
   // A run in stages sent its next stage: recorded before anything else, or the next poll would
-  // describe the finished stage again (and send the next one twice).
+  // find the finished stage again (and continue it a second time).
   const movedOn = status.configurationId !== undefined && status.configurationId !== cluster.configurationId;
   // The nodes go in the same write, before a failure is thrown: the record shows which node failed.
   await ctx.enter('CONFIGURING', `configure:${status.component}`, `configuring ${status.component}`, (current) => ({

@@ -7,6 +7,7 @@ import { RollbackInterrupted, ServerBootFailed, ServersBootTimeout } from '#doma
 import { isTerminal } from '#domain/lifecycle';
 import type { Server } from '#domain/model';
 import { planServers, serverOptionsOf } from '#domain/plan';
+import { chunk, forEachConcurrently } from '#lib/batching';
 import { countMetric, METRIC_NAMES, timeMetric } from '#lib/metrics';
 import { nodeResults } from './configuration.ts';
 import type { StepContext } from './context.ts';
@@ -15,24 +16,6 @@ import type { StepContext } from './context.ts';
 const BATCH_CONCURRENCY = 4;
 /** Stop starting batches when less than this is left of the invocation; the workflow calls again. */
 const BATCH_TIME_RESERVE_MS = 20_000;
-
-const chunk = <T>(items: T[], size: number): T[][] => {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-};
-
-/** Runs `work` over `items` with at most `limit` at once, in order of start. */
-const inPool = async <T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> => {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-};
 
 export const plan = async (ctx: StepContext) => {
   const cluster = await ctx.load();
@@ -76,7 +59,7 @@ export const createServers = async (ctx: StepContext) => {
   // From the recorded spec: every batch, and every retry of one, asks for the same image, tags, … .
   const options = serverOptionsOf(cluster.spec);
   let more = false;
-  await inPool(pending, BATCH_CONCURRENCY, async (batch) => {
+  await forEachConcurrently(pending, BATCH_CONCURRENCY, async (batch) => {
     if ((ctx.deps.remainingMs?.() ?? Infinity) < BATCH_TIME_RESERVE_MS) {
       more = true;
       return;

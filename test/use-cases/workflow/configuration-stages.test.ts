@@ -82,4 +82,31 @@ describe('a configuration run in stages', () => {
 
     expect((await record()).configurationId).toBe('run:prepare');
   });
+
+  it('continues a run whose describe names the next stage, once, and records the id it continued under', async () => {
+    // Prepare
+    const continued: string[] = [];
+    const { provider, described } = stagedProvider({
+      'run:prepare': { state: 'RUNNING', component: 'common', nextStage: 'authorize' },
+      'run:authorize': { state: 'RUNNING', component: 'common' },
+    });
+    const staged = {
+      ...provider,
+      continueConfiguration: async (input: { configurationId: string }): Promise<ConfigurationStatus> => {
+        continued.push(input.configurationId);
+        return { state: 'RUNNING', component: 'common', configurationId: 'run:authorize' };
+      },
+    } as CloudProvider;
+    const { record } = await storeCluster(table, clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:common', servers: [server], configurationId: 'run:prepare' }));
+
+    // Act
+    const checked = await runStep(depsFor(staged), { step: 'check-configuration', clusterId: CLUSTER_ID });
+    await runStep(depsFor(staged), { step: 'check-configuration', clusterId: CLUSTER_ID });
+
+    // Assess
+    expect(checked).toMatchObject({ done: false });
+    expect(described).toEqual(['run:prepare', 'run:authorize']);
+    expect(continued).toEqual(['run:prepare']);
+    expect((await record()).configurationId).toBe('run:authorize');
+  });
 });

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { authorizeScript, controllerKeyFrom, prepareScript, runScript, shellQuote } from '#adapters/ssm-controller-scripts';
+import { authorizeScript, controllerKeyFrom, prepareScript, runScript, shellQuote } from '#adapters/ec2/ssm/controller-scripts';
 
 const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0l3Gm6vUq3d7dTq1k8Qe0qz9c4pH8xWm3rY2b1aC0d';
 /** Everything a shell might act on inside a value. */

@@ -18,7 +18,7 @@ import { describe, expect, it } from 'vitest';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
 import type { Cluster } from '#domain/model';
 import { s3PresignGet } from '#adapters/s3-presigned-urls';
-import { SsmConfigurationRunner, type ConfigurationNode, type SsmConfigurationOptions } from '#adapters/ssm-configuration';
+import { SsmConfigurationRunner, type ConfigurationNode, type SsmConfigurationOptions } from '#adapters/ec2/ssm/index';
 
 const CLUSTER = '35380a49-aae4-4935-9844-dfd6737b8c51';
 const BUNDLE = 's3://cdk-assets-bucket/0123abcd.zip';
@@ -117,15 +117,15 @@ function setup(nodes: ConfigurationNode[], options: Partial<SsmConfigurationOpti
   const { inputs, objects } = memoryInputs();
   const runner = new SsmConfigurationRunner(ssm, 'cluster-service', { controller: { bundleUri: BUNDLE, inputs, presign }, executionTimeoutSeconds: 5400, ...options });
   const fake = fakeSsm(ssmMock);
-  const describeRun = (configurationId: string) =>
-    runner.describe({
-      configurationId,
-      clusterId: CLUSTER,
-      nodeName: async (id) => nodes.find((node) => node.id === id)?.name ?? id,
-      nodes: async () => nodes,
-    });
+  const lookups = { clusterId: CLUSTER, nodeName: async (id: string) => nodes.find((node) => node.id === id)?.name ?? id, nodes: async () => nodes };
+  const describeRun = (configurationId: string) => runner.describe({ configurationId, ...lookups });
+  /** What "Check the configuration" does: describe, then send the next stage when describe names one. */
+  const checkRun = async (configurationId: string) => {
+    const status = await describeRun(configurationId);
+    return status.nextStage === undefined ? status : runner.sendNextStage({ configurationId, ...lookups });
+  };
   const start = (profile = 'lambda') => runner.start({ clusterId: CLUSTER, profile, nodes: nodes.map(({ privateIp: _, ...node }) => node), cluster: clusterOf(nodes) });
-  return { runner, ssmMock, objects, start, describeRun, ...fake };
+  return { runner, ssmMock, objects, start, describeRun, checkRun, ...fake };
 }
 
 const commandsOf = (request: SendCommandRequest | undefined): string => (request?.Parameters?.commands ?? []).join('\n');
@@ -158,11 +158,11 @@ describe('SsmConfigurationRunner, controller mode (the master as Ansible control
   });
 
   it('reports the first component while `prepare` runs, and sends nothing more', async () => {
-    const { start, describeRun, sent, finish } = setup([master, worker(1)]);
+    const { start, checkRun, sent, finish } = setup([master, worker(1)]);
     const id = await start();
     finish('cmd-1', 'InProgress');
 
-    const status = await describeRun(id);
+    const status = await checkRun(id);
 
     expect(status).toMatchObject({ state: 'RUNNING', component: 'common' });
     expect(status.configurationId).toBeUndefined();
@@ -172,12 +172,12 @@ describe('SsmConfigurationRunner, controller mode (the master as Ansible control
   it('goes on to `authorize` on every worker with the public key read from `prepare`, held to the master’s address', async () => {
     // Prepare
     const nodes = [master, worker(1), worker(2)];
-    const { start, describeRun, sent, finish } = setup(nodes);
+    const { start, checkRun, sent, finish } = setup(nodes);
     const id = await start();
     finish('cmd-1', 'Success', `CONTROLLER_KEY ${PUBLIC_KEY}\n`);
 
     // Act
-    const status = await describeRun(id);
+    const status = await checkRun(id);
 
     // Assess
     expect(status).toMatchObject({ state: 'RUNNING', component: 'common', configurationId: 'ssm-controller:lambda:2:authorize:cmd-2' });
@@ -191,14 +191,14 @@ describe('SsmConfigurationRunner, controller mode (the master as Ansible control
   it('goes on to `run` on the master with presigned URLs of the bundle, the inventory and the extra vars', async () => {
     // Prepare
     const nodes = [master, worker(1)];
-    const { start, describeRun, sent, finish } = setup(nodes);
+    const { start, checkRun, sent, finish } = setup(nodes);
     const prepare = await start();
     finish('cmd-1', 'Success', `CONTROLLER_KEY ${PUBLIC_KEY}\n`);
-    const authorize = (await describeRun(prepare)).configurationId ?? '';
+    const authorize = (await checkRun(prepare)).configurationId ?? '';
     finish('cmd-2', 'Success');
 
     // Act
-    const status = await describeRun(authorize);
+    const status = await checkRun(authorize);
 
     // Assess
     expect(status).toMatchObject({ state: 'RUNNING', component: 'common', configurationId: 'ssm-controller:lambda:2:run:cmd-3' });
@@ -220,45 +220,45 @@ describe('SsmConfigurationRunner, controller mode (the master as Ansible control
   });
 
   it('signs URLs for at most 12 hours, whatever the execution timeout', async () => {
-    const { start, describeRun, sent, finish } = setup([master], { executionTimeoutSeconds: 86_400 });
+    const { start, checkRun, sent, finish } = setup([master], { executionTimeoutSeconds: 86_400 });
     const id = await start();
     finish('cmd-1', 'Success', `CONTROLLER_KEY ${PUBLIC_KEY}\n`);
 
-    await describeRun(id);
+    await checkRun(id);
 
     const url = new URL(/fetch '(https:[^']+)'/.exec(commandsOf(sent[1]))?.[1] ?? 'https://none');
     expect(url.searchParams.get('X-Amz-Expires')).toBe('43200');
   });
 
   it('skips `authorize` for a cluster without workers: `run` follows `prepare`', async () => {
-    const { start, describeRun, sent, finish } = setup([master]);
+    const { start, checkRun, sent, finish } = setup([master]);
     const id = await start();
     finish('cmd-1', 'Success', `CONTROLLER_KEY ${PUBLIC_KEY}\n`);
 
-    const status = await describeRun(id);
+    const status = await checkRun(id);
 
     expect(status.configurationId).toBe('ssm-controller:lambda:2:run:cmd-2');
     expect(sent.map((request) => request.Comment?.split(' ')[2])).toEqual(['prepare/2', 'run/2']);
   });
 
   it('answers SUCCEEDED with the last component once `run` succeeded', async () => {
-    const { describeRun, sent, finish, start } = setup([master]);
+    const { checkRun, sent, finish, start } = setup([master]);
     await start();
     sent.push({ CommandId: 'cmd-9', InstanceIds: [master.id] } as SendCommandRequest & { CommandId: string });
     finish('cmd-9', 'Success', 'COMPONENT flink OK all\n');
 
-    const status = await describeRun('ssm-controller:lambda:2:run:cmd-9');
+    const status = await checkRun('ssm-controller:lambda:2:run:cmd-9');
 
     expect(status).toMatchObject({ state: 'SUCCEEDED', component: 'flink' });
     expect(status.configurationId).toBeUndefined();
   });
 
   it('names the component and node of a COMPONENT … FAILED line in the output of a failed `run`', async () => {
-    const { describeRun, sent, finish } = setup([master, worker(1), worker(2)]);
+    const { checkRun, sent, finish } = setup([master, worker(1), worker(2)]);
     sent.push({ CommandId: 'cmd-7', InstanceIds: [master.id] } as SendCommandRequest & { CommandId: string });
     finish('cmd-7', 'Failed', 'COMPONENT common START all\nCOMPONENT common OK all\nCOMPONENT hdfs START all\nCOMPONENT hdfs FAILED lambda-slave-2\n', 'fatal: [lambda-slave-2]: FAILED! => {"msg": "DataNode did not start"}');
 
-    const status = await describeRun('ssm-controller:lambda:2:run:cmd-7');
+    const status = await checkRun('ssm-controller:lambda:2:run:cmd-7');
 
     expect(status).toMatchObject({ state: 'FAILED', component: 'hdfs', failedNode: 'lambda-slave-2' });
     expect(status.message).toContain('DataNode did not start');
@@ -266,17 +266,17 @@ describe('SsmConfigurationRunner, controller mode (the master as Ansible control
 
   it('reports every node SUCCEEDED once `run` succeeded on the master', async () => {
     const nodes = [master, worker(1), worker(2)];
-    const { describeRun, sent, finish } = setup(nodes);
+    const { checkRun, sent, finish } = setup(nodes);
     sent.push({ CommandId: 'cmd-9', InstanceIds: [master.id] } as SendCommandRequest & { CommandId: string });
     finish('cmd-9', 'Success', 'COMPONENT flink OK all\n');
 
-    const status = await describeRun('ssm-controller:lambda:2:run:cmd-9');
+    const status = await checkRun('ssm-controller:lambda:2:run:cmd-9');
 
     expect(status.nodes).toEqual({ 'lambda-master': { state: 'SUCCEEDED' }, 'lambda-slave-1': { state: 'SUCCEEDED' }, 'lambda-slave-2': { state: 'SUCCEEDED' } });
   });
 
   it('reports the nodes a failed `run` blames in its COMPONENT … FAILED lines as FAILED, and says nothing of the master it ran on', async () => {
-    const { describeRun, sent, finish } = setup([master, worker(1), worker(2), worker(3)]);
+    const { checkRun, sent, finish } = setup([master, worker(1), worker(2), worker(3)]);
     sent.push({ CommandId: 'cmd-7', InstanceIds: [master.id] } as SendCommandRequest & { CommandId: string });
     finish(
       'cmd-7',
@@ -285,7 +285,7 @@ describe('SsmConfigurationRunner, controller mode (the master as Ansible control
       'fatal: [lambda-slave-2]: FAILED! => {"msg": "DataNode did not start"}',
     );
 
-    const status = await describeRun('ssm-controller:lambda:2:run:cmd-7');
+    const status = await checkRun('ssm-controller:lambda:2:run:cmd-7');
 
     expect(Object.keys(status.nodes ?? {}).sort()).toEqual(['lambda-slave-2', 'lambda-slave-3']);
     expect(status.nodes?.['lambda-slave-2']).toMatchObject({ state: 'FAILED' });
@@ -294,11 +294,11 @@ describe('SsmConfigurationRunner, controller mode (the master as Ansible control
   });
 
   it('reports nothing per node while `run` runs: its one invocation is the master’s, not the nodes’', async () => {
-    const { describeRun, sent, finish } = setup([master, worker(1)]);
+    const { checkRun, sent, finish } = setup([master, worker(1)]);
     sent.push({ CommandId: 'cmd-5', InstanceIds: [master.id] } as SendCommandRequest & { CommandId: string });
     finish('cmd-5', 'InProgress');
 
-    const status = await describeRun('ssm-controller:lambda:2:run:cmd-5');
+    const status = await checkRun('ssm-controller:lambda:2:run:cmd-5');
 
     expect(status).toMatchObject({ state: 'RUNNING', component: 'common' });
     expect(status.nodes).toBeUndefined();
@@ -306,16 +306,16 @@ describe('SsmConfigurationRunner, controller mode (the master as Ansible control
 
   it('reports the workers while `authorize` runs on them, RUNNING once it succeeded (configured they are not yet), FAILED where it failed', async () => {
     const nodes = [master, worker(1), worker(2), worker(3)];
-    const { start, describeRun, sent, finish } = setup(nodes);
+    const { start, checkRun, sent, finish } = setup(nodes);
     const prepare = await start();
     finish('cmd-1', 'Success', `CONTROLLER_KEY ${PUBLIC_KEY}\n`);
-    const authorize = (await describeRun(prepare)).configurationId ?? '';
+    const authorize = (await checkRun(prepare)).configurationId ?? '';
     const workerIds = sent[1]?.InstanceIds ?? [];
     finish('cmd-2', 'Success');
 
-    const done = await describeRun(authorize);
+    const done = await checkRun(authorize);
     finish('cmd-2', 'Failed', '', 'no such user admin', worker(3).id);
-    const failed = await describeRun(authorize);
+    const failed = await checkRun(authorize);
 
     expect(workerIds).toHaveLength(3);
     expect(done.configurationId).toMatch(/:run:/);
@@ -330,11 +330,11 @@ describe('SsmConfigurationRunner, controller mode (the master as Ansible control
   });
 
   it('names the master and the stage when `prepare` fails', async () => {
-    const { start, describeRun, sent, finish } = setup([master, worker(1)]);
+    const { start, checkRun, sent, finish } = setup([master, worker(1)]);
     const id = await start();
     finish('cmd-1', 'Failed', '', 'E: Unable to locate package ansible-core');
 
-    const status = await describeRun(id);
+    const status = await checkRun(id);
 
     expect(status).toMatchObject({ state: 'FAILED', component: 'common', failedNode: 'lambda-master' });
     expect(status.message).toMatch(/^preparing the master as controller failed on lambda-master .*Unable to locate package ansible-core/);
@@ -342,11 +342,11 @@ describe('SsmConfigurationRunner, controller mode (the master as Ansible control
   });
 
   it('fails, naming the master, when `prepare` succeeded without printing a key', async () => {
-    const { start, describeRun, sent, finish } = setup([master, worker(1)]);
+    const { start, checkRun, sent, finish } = setup([master, worker(1)]);
     const id = await start();
     finish('cmd-1', 'Success', 'CONTROLLER_KEY ssh-rsa AAAA; rm -rf /\n');
 
-    const status = await describeRun(id);
+    const status = await checkRun(id);
 
     expect(status).toMatchObject({ state: 'FAILED', component: 'common', failedNode: 'lambda-master' });
     expect(status.message).toContain('no CONTROLLER_KEY line');
@@ -355,34 +355,84 @@ describe('SsmConfigurationRunner, controller mode (the master as Ansible control
 
   it('names the worker and the stage when `authorize` fails there', async () => {
     const nodes = [master, worker(1), worker(2)];
-    const { start, describeRun, finish } = setup(nodes);
+    const { start, checkRun, finish } = setup(nodes);
     const prepare = await start();
     finish('cmd-1', 'Success', `CONTROLLER_KEY ${PUBLIC_KEY}\n`);
-    const authorize = (await describeRun(prepare)).configurationId ?? '';
+    const authorize = (await checkRun(prepare)).configurationId ?? '';
     finish('cmd-2', 'Failed', '', 'authorize: the login user admin does not exist on this node', worker(2).id);
 
-    const status = await describeRun(authorize);
+    const status = await checkRun(authorize);
 
     expect(status).toMatchObject({ state: 'FAILED', component: 'common', failedNode: 'lambda-slave-2' });
     expect(status.message).toMatch(/^authorizing the controller key on the workers failed on lambda-slave-2 .*login user admin/);
   });
 
   it('adopts the next stage’s command when a stage is described again before its successor was recorded', async () => {
-    const { start, describeRun, sent, finish } = setup([master, worker(1)]);
+    const { start, checkRun, sent, finish } = setup([master, worker(1)]);
     const id = await start();
     finish('cmd-1', 'Success', `CONTROLLER_KEY ${PUBLIC_KEY}\n`);
 
-    const first = await describeRun(id);
-    const again = await describeRun(id);
+    const first = await checkRun(id);
+    const again = await checkRun(id);
 
     expect(again.configurationId).toBe(first.configurationId);
     expect(sent).toHaveLength(2);
   });
 
+  it('describes a stage done everywhere without sending anything: RUNNING under the same id, naming the next stage', async () => {
+    // Prepare
+    const withWorkers = setup([master, worker(1)]);
+    const masterOnly = setup([master]);
+    const ids = [await withWorkers.start(), await masterOnly.start()];
+    withWorkers.finish('cmd-1', 'Success', `CONTROLLER_KEY ${PUBLIC_KEY}\n`);
+    masterOnly.finish('cmd-1', 'Success', `CONTROLLER_KEY ${PUBLIC_KEY}\n`);
+
+    // Act
+    const toAuthorize = await withWorkers.describeRun(ids[0]!);
+    const toRun = await masterOnly.describeRun(ids[1]!);
+
+    // Assess
+    expect(toAuthorize).toMatchObject({ state: 'RUNNING', component: 'common', nextStage: 'authorize' });
+    expect(toRun).toMatchObject({ state: 'RUNNING', component: 'common', nextStage: 'run' });
+    expect([toAuthorize.configurationId, toRun.configurationId]).toEqual([undefined, undefined]);
+    expect(withWorkers.ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
+    expect(masterOnly.ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
+    expect(withWorkers.ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(0);
+  });
+
+  it('sends exactly the next stage, once, when asked to go on: asked again before the new id is recorded, it adopts what it sent', async () => {
+    // Prepare
+    const { runner, start, sent, finish } = setup([master, worker(1)]);
+    const id = await start();
+    finish('cmd-1', 'Success', `CONTROLLER_KEY ${PUBLIC_KEY}\n`);
+    const lookups = { configurationId: id, clusterId: CLUSTER, nodes: async () => [master, worker(1)] };
+
+    // Act
+    const first = await runner.sendNextStage(lookups);
+    const again = await runner.sendNextStage(lookups);
+
+    // Assess
+    expect(first).toMatchObject({ state: 'RUNNING', configurationId: 'ssm-controller:lambda:2:authorize:cmd-2' });
+    expect(again.configurationId).toBe(first.configurationId);
+    expect(sent.map((request) => request.Comment?.split(' ')[2])).toEqual(['prepare/2', 'authorize/2']);
+  });
+
+  it('sends nothing when asked to go on while the stage still runs, answering as describe does', async () => {
+    const { runner, start, sent, finish } = setup([master, worker(1)]);
+    const id = await start();
+    finish('cmd-1', 'InProgress');
+
+    const status = await runner.sendNextStage({ configurationId: id, clusterId: CLUSTER, nodes: async () => [master, worker(1)] });
+
+    expect(status).toMatchObject({ state: 'RUNNING', component: 'common' });
+    expect(status.configurationId).toBeUndefined();
+    expect(sent).toHaveLength(1);
+  });
+
   it('refuses an id it did not make', async () => {
-    const { describeRun } = setup([master]);
-    await expect(describeRun('ssm-controller:lambda:2:reboot:cmd-1')).rejects.toMatchObject({ code: 'ConfigurationNotFound' });
-    await expect(describeRun('ssm-controller:lambda:0:run:cmd-1')).rejects.toMatchObject({ code: 'ConfigurationNotFound' });
+    const { checkRun } = setup([master]);
+    await expect(checkRun('ssm-controller:lambda:2:reboot:cmd-1')).rejects.toMatchObject({ code: 'ConfigurationNotFound' });
+    await expect(checkRun('ssm-controller:lambda:0:run:cmd-1')).rejects.toMatchObject({ code: 'ConfigurationNotFound' });
   });
 });
 
@@ -399,11 +449,11 @@ describe('the controller mode’s profiles', () => {
   });
 
   it('runs `script` as the script playbook, reporting the component script', async () => {
-    const { start, describeRun, sent, finish } = setup([master]);
+    const { start, checkRun, sent, finish } = setup([master]);
     const id = await start('script');
     finish('cmd-1', 'Success', `CONTROLLER_KEY ${PUBLIC_KEY}\n`);
 
-    const status = await describeRun(id);
+    const status = await checkRun(id);
 
     expect(id).toBe('ssm-controller:script:2:prepare:cmd-1');
     expect(status).toMatchObject({ state: 'RUNNING', component: 'script' });

@@ -13,7 +13,7 @@ import {
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { ProviderError, TransientProviderError } from '#domain/errors';
-import { failureReport, LAMBDA_COMPONENTS, SsmConfigurationRunner, type SsmConfigurationOptions } from '#adapters/ssm-configuration';
+import { LAMBDA_COMPONENTS, SsmConfigurationRunner, type SsmConfigurationOptions } from '#adapters/ec2/ssm/index';
 
 const CLUSTER = '35380a49-aae4-4935-9844-dfd6737b8c51';
 const PLAYBOOKS = { sourceType: 'S3' as const, sourceInfo: { path: 'https://s3.amazonaws.com/config-bucket/configuration.zip' } };
@@ -446,19 +446,5 @@ describe('SsmConfigurationRunner', () => {
 
     // Assess
     expect(status).toMatchObject({ state: 'FAILED', component: 'hdfs', failedNode: 'lambda-slave-7' });
-  });
-
-  it('reads the COMPONENT lines with the cluster and attempt the container adds', () => {
-    const output = 'COMPONENT common START all cluster=c-1 attempt=2\nCOMPONENT common FAILED lambda-slave-3 cluster=c-1 attempt=2\n';
-
-    expect(failureReport(output, LAMBDA_COMPONENTS)).toEqual({ component: 'common', node: 'lambda-slave-3' });
-  });
-
-  it('finds the last component a node output names, ignoring names that are not components of the profile', () => {
-    // Act
-    const found = failureReport('TASK [common : a]\n==> component kafka\nTASK [debug : b]\n', LAMBDA_COMPONENTS);
-
-    // Assess
-    expect(found).toEqual({ component: 'kafka' });
   });
 });
