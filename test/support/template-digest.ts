@@ -11,10 +11,22 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EC2_CONTEXT, synthesize } from './cdk.ts';
 
-/** The contexts the digest covers: each adds resources and grants the others lack. */
+/**
+ * The contexts the digest covers: each adds resources and grants the others lack, and the `ec2`
+ * one gives every optional setting, so each variable shows on the functions that get it.
+ */
 export const DIGEST_CONTEXTS = {
   default: {},
-  ec2: EC2_CONTEXT,
+  ec2: {
+    ...EC2_CONTEXT,
+    ec2KeyName: 'ops',
+    ec2LoginUser: 'ubuntu',
+    serviceTag: 'clusters-prod',
+    quotaMaxVcpus: '256',
+    quotaMaxServers: '64',
+    quotaMaxClusters: '10',
+    configurationAgentTimeoutSeconds: '900',
+  },
   'ec2+container': {
     ...EC2_CONTEXT,
     configurationImage: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/cluster-configuration:2025.1',
