@@ -1,7 +1,6 @@
 import * as path from 'node:path';
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -19,11 +18,12 @@ import type { WorkflowKind } from '../../functions/domain/workflow.ts';
 import type { ConfigurationRunner } from '../../functions/domain/model.ts';
 import { FUNCTIONS, STATE_MACHINES, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName } from '../routes.ts';
 import { acknowledge, acknowledgeWildcards } from './nag.ts';
-import { serviceObservability } from './observability.ts';
 import { serviceApi } from './rest-api.ts';
 import { REPO_ROOT, ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
 import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
 import { ConfigurationContainer, type ConfigurationContainerSettings } from './constructs/configuration-container.ts';
+import { ServiceMonitoring } from './constructs/service-monitoring.ts';
+import { pascalCase, scopesNamingLogicalId } from './logical-ids.ts';
 import {
   configurationContainerFromContext,
   ec2SettingsFromContext,
@@ -123,8 +123,6 @@ export type StackFunctions = Readonly<
 
 /** The provision workflow runs its Task states through this function. */
 const WORKFLOW_STEP_FUNCTION = 'workflowStep' satisfies FunctionName;
-
-const pascalCase = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
 
 /**
  * The cluster service on AWS: a REST API behind a REQUEST authorizer, the provision workflow
@@ -270,15 +268,6 @@ export class ClusterServiceStack extends Stack {
       eventPattern: { detailType: [DETAIL_TYPES.createRequested] },
       targets: [new targets.SqsQueue(this.createRequests)],
     });
-    this.createRequestsDlq
-      .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' })
-      .createAlarm(this, 'CreateRequestsDlqAlarm', {
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: 'A create request failed three times and waits in the dead-letter queue',
-      });
     for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
       const definition: FunctionDefinition = FUNCTIONS[name];
       const starts = definition.startsWorkflows ?? [];
@@ -333,7 +322,7 @@ export class ClusterServiceStack extends Stack {
       throttlingRateLimit: props.throttlingRateLimit ?? 50,
       throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
     });
-    serviceObservability(this, {
+    new ServiceMonitoring(this, 'Monitoring', {
       authorizer: functions.authorizer,
       api: this.api,
       stateMachines: this.stateMachines,
@@ -399,18 +388,12 @@ export class ClusterServiceStack extends Stack {
     const invoke = step.grantInvoke(stateMachine);
     acknowledgeWildcards(stateMachine.role, invoke.principalStatements, 'the workflow step function\'s versions and aliases (ARN:*); the function itself is the only one named');
     if (container && (declared as readonly string[]).includes('ConfigurationTaskDefinitionArn')) container.grantRun(stateMachine);
-
-    const alarm = (id: string, metric: cloudwatch.Metric, what: string) =>
-      metric.createAlarm(this, id, {
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: `A ${kind} execution ${what}; its cluster is FAILED or stuck`,
-      });
-    alarm(`${id}FailedAlarm`, stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }), 'failed');
-    alarm(`${id}TimedOutAlarm`, stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }), 'timed out');
-
     return stateMachine;
+  }
+
+  /** Leaves resource groups out of logical ids (infra/aws/logical-ids.ts). */
+  protected override allocateLogicalId(element: CfnElement): string {
+    // The default allocation reads no more of an element than its scopes and its stack.
+    return super.allocateLogicalId({ node: { scopes: scopesNamingLogicalId(element) }, stack: this } as unknown as CfnElement);
   }
 }
