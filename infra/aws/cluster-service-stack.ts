@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -23,6 +22,7 @@ import { REPO_ROOT, ServiceFunction, type BindTableProps } from './constructs/se
 import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
 import { ConfigurationContainer, type ConfigurationContainerSettings } from './constructs/configuration-container.ts';
 import { ServiceMonitoring } from './constructs/service-monitoring.ts';
+import { ServiceTable } from './constructs/service-table.ts';
 import { pascalCase, scopesNamingLogicalId } from './logical-ids.ts';
 import {
   configurationContainerFromContext,
@@ -129,7 +129,7 @@ const WORKFLOW_STEP_FUNCTION = 'workflowStep' satisfies FunctionName;
  * from `statemachine/provision.asl.json`, and the single DynamoDB table they share.
  */
 export class ClusterServiceStack extends Stack {
-  public readonly table: dynamodb.Table;
+  public readonly table: ServiceTable;
   public readonly functions: StackFunctions;
   /** The provision state machine (also in `stateMachines`). */
   public readonly stateMachine: sfn.StateMachine;
@@ -152,24 +152,7 @@ export class ClusterServiceStack extends Stack {
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const defaultProvider = resolveDefaultProvider(props.defaultProvider ?? this.node.tryGetContext('defaultProvider'));
 
-    this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: 'ttl',
-      // The outbox: status-change items are published from the stream, never from the workflow.
-      stream: dynamodb.StreamViewType.NEW_IMAGE,
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      // Clusters still running in a cloud are only findable through their records.
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.table.addGlobalSecondaryIndex({
-      indexName: PROJECT_INDEX,
-      partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.ALL,
-    });
+    this.table = new ServiceTable(this, 'Table');
 
     const ec2 = props.ec2 ?? ec2SettingsFromContext(this);
     const containerSettings = props.configurationContainer ?? configurationContainerFromContext(this);
