@@ -1,5 +1,4 @@
-import * as path from 'node:path';
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type CfnElement, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Stack, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -8,21 +7,21 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DETAIL_TYPES } from '../../functions/domain/events.ts';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { PROJECT_INDEX, STATUS_CHANGE_TYPE } from '../../functions/adapters/dynamodb/table-schema.ts';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { ProviderName } from '../../functions/domain/providers.ts';
 import type { WorkflowKind } from '../../functions/domain/workflow.ts';
 import type { ConfigurationRunner } from '../../functions/domain/model.ts';
-import { FUNCTIONS, STATE_MACHINES, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName } from '../routes.ts';
+import { FUNCTIONS, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName } from '../routes.ts';
 import { acknowledge, acknowledgeWildcards } from './nag.ts';
 import { serviceApi } from './rest-api.ts';
-import { REPO_ROOT, ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
+import { ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
 import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
 import { ConfigurationContainer, type ConfigurationContainerSettings } from './constructs/configuration-container.ts';
 import { ServiceMonitoring } from './constructs/service-monitoring.ts';
 import { ServiceTable } from './constructs/service-table.ts';
+import { WorkflowStateMachine } from './constructs/workflow-state-machine.ts';
 import { pascalCase, scopesNamingLogicalId } from './logical-ids.ts';
 import {
   configurationContainerFromContext,
@@ -132,8 +131,8 @@ export class ClusterServiceStack extends Stack {
   public readonly table: ServiceTable;
   public readonly functions: StackFunctions;
   /** The provision state machine (also in `stateMachines`). */
-  public readonly stateMachine: sfn.StateMachine;
-  public readonly stateMachines: Readonly<Record<WorkflowKind, sfn.StateMachine>>;
+  public readonly stateMachine: WorkflowStateMachine;
+  public readonly stateMachines: Readonly<Record<WorkflowKind, WorkflowStateMachine>>;
   public readonly api: apigateway.RestApi;
   /** The service's own bus: create requests in, status and rejection events out. */
   public readonly bus: events.EventBus;
@@ -208,10 +207,14 @@ export class ClusterServiceStack extends Stack {
       if (functions.configurationProgress) this.configurationContainer.reportProgressTo(functions.configurationProgress);
     }
 
-    this.stateMachines = {
-      provision: this.workflowStateMachine('provision', functions[WORKFLOW_STEP_FUNCTION], logRetention, this.configurationContainer),
-      destroy: this.workflowStateMachine('destroy', functions[WORKFLOW_STEP_FUNCTION], logRetention, this.configurationContainer),
-    };
+    const workflow = (kind: WorkflowKind) =>
+      new WorkflowStateMachine(this, `${pascalCase(kind)}StateMachine`, {
+        kind,
+        stepFunction: functions[WORKFLOW_STEP_FUNCTION],
+        configurationContainer: this.configurationContainer,
+        logRetention,
+      });
+    this.stateMachines = { provision: workflow('provision'), destroy: workflow('destroy') };
     this.stateMachine = this.stateMachines.provision;
 
     for (const name of ['createCluster', 'createTrigger', WORKFLOW_STEP_FUNCTION] as const) functions[name].addEnvironment('DEFAULT_PROVIDER', defaultProvider);
@@ -330,48 +333,6 @@ export class ClusterServiceStack extends Stack {
       value: `https://${Aws.REGION}.console.aws.amazon.com/states/home?region=${Aws.REGION}#/statemachines/view/${this.stateMachine.stateMachineArn}`,
       description: 'Executions are named by cluster id',
     });
-  }
-
-  private workflowStateMachine(
-    kind: WorkflowKind,
-    step: ServiceFunction,
-    logRetention: logs.RetentionDays,
-    container: ConfigurationContainer | undefined,
-  ): sfn.StateMachine {
-    const { file, substitutions: declared } = STATE_MACHINES[kind];
-    const id = pascalCase(kind);
-    // Without a container these name nothing: the step before the ECS task refuses first.
-    const missing = (resource: string) => `arn:${Aws.PARTITION}:ecs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}/no-configuration-container`;
-    // Keyed by every placeholder any file declares, so a new one fails to compile until it is given a value.
-    const all: Record<(typeof STATE_MACHINES)[WorkflowKind]['substitutions'][number], string> = {
-      WorkflowStepFunctionArn: step.functionArn,
-      ConfigurationClusterArn: container?.cluster.attrArn ?? missing('cluster'),
-      ConfigurationTaskDefinitionArn: container?.taskDefinition.taskDefinitionArn ?? missing('task-definition'),
-    };
-    const substitutions = Object.fromEntries(declared.map((name) => [name, all[name]]));
-    const logGroup = new logs.LogGroup(this, `${id}LogGroup`, {
-      // The vendedlogs prefix keeps Step Functions from adding to the account's size-limited logs resource policy.
-      logGroupName: `/aws/vendedlogs/states/${this.stackName}-${kind}`,
-      retention: logRetention,
-      // A named group left behind would block the next deployment of a stack of the same name.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-
-    const stateMachine = new sfn.StateMachine(this, `${id}StateMachine`, {
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromFile(path.join(REPO_ROOT, file)),
-      definitionSubstitutions: substitutions,
-      tracingEnabled: true,
-      // Every state entered and left, so a cluster's path through the workflow can be read back;
-      // without inputs and outputs, which carry the cluster's settings.
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-    });
-    acknowledge(stateMachine.role, 'IAM5[Resource::*]', 'CloudWatch Logs\' log-delivery actions (logs:CreateLogDelivery and the like) and X-Ray\'s take no resource');
-    // A definition read from a file names its functions only as strings, so no grant is inferred.
-    const invoke = step.grantInvoke(stateMachine);
-    acknowledgeWildcards(stateMachine.role, invoke.principalStatements, 'the workflow step function\'s versions and aliases (ARN:*); the function itself is the only one named');
-    if (container && (declared as readonly string[]).includes('ConfigurationTaskDefinitionArn')) container.grantRun(stateMachine);
-    return stateMachine;
   }
 
   /** Leaves resource groups out of logical ids (infra/aws/logical-ids.ts). */
