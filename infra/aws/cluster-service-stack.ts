@@ -1,5 +1,4 @@
 import { Aws, CfnOutput, Duration, Stack, type CfnElement, type StackProps } from 'aws-cdk-lib';
-import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -15,10 +14,10 @@ import type { WorkflowKind } from '../../functions/domain/workflow.ts';
 import type { ConfigurationRunner } from '../../functions/domain/model.ts';
 import { FUNCTIONS, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName } from '../routes.ts';
 import { acknowledge, acknowledgeWildcards } from './nag.ts';
-import { serviceApi } from './rest-api.ts';
 import { ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
 import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
 import { ConfigurationContainer, type ConfigurationContainerSettings } from './constructs/configuration-container.ts';
+import { ServiceApi } from './constructs/service-api.ts';
 import { ServiceMonitoring } from './constructs/service-monitoring.ts';
 import { ServiceTable } from './constructs/service-table.ts';
 import { WorkflowStateMachine } from './constructs/workflow-state-machine.ts';
@@ -133,7 +132,7 @@ export class ClusterServiceStack extends Stack {
   /** The provision state machine (also in `stateMachines`). */
   public readonly stateMachine: WorkflowStateMachine;
   public readonly stateMachines: Readonly<Record<WorkflowKind, WorkflowStateMachine>>;
-  public readonly api: apigateway.RestApi;
+  public readonly api: ServiceApi;
   /** The service's own bus: create requests in, status and rejection events out. */
   public readonly bus: events.EventBus;
   /** Create requests the rule delivers; failed ones go to `createRequestsDlq` after three tries. */
@@ -302,11 +301,11 @@ export class ClusterServiceStack extends Stack {
       }
     }
 
-    this.api = serviceApi(this, {
+    this.api = new ServiceApi(this, 'Api', {
       functions,
       logRetention,
-      throttlingRateLimit: props.throttlingRateLimit ?? 50,
-      throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+      throttlingRateLimit: props.throttlingRateLimit,
+      throttlingBurstLimit: props.throttlingBurstLimit,
     });
     new ServiceMonitoring(this, 'Monitoring', {
       authorizer: functions.authorizer,
