@@ -1,14 +1,11 @@
 import { Aws, CfnOutput, Duration, Stack, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { DETAIL_TYPES } from '../../functions/domain/events.ts';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { PROJECT_INDEX, STATUS_CHANGE_TYPE } from '../../functions/adapters/dynamodb/table-schema.ts';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { PROJECT_INDEX } from '../../functions/adapters/dynamodb/table-schema.ts';
 import type { ProviderName } from '../../functions/domain/providers.ts';
 import type { WorkflowKind } from '../../functions/domain/workflow.ts';
 import type { ConfigurationRunner } from '../../functions/domain/model.ts';
@@ -18,6 +15,7 @@ import { ServiceFunction, type BindTableProps } from './constructs/service-funct
 import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
 import { ConfigurationContainer, type ConfigurationContainerSettings } from './constructs/configuration-container.ts';
 import { ServiceApi } from './constructs/service-api.ts';
+import { ServiceEvents } from './constructs/service-events.ts';
 import { ServiceMonitoring } from './constructs/service-monitoring.ts';
 import { ServiceTable } from './constructs/service-table.ts';
 import { WorkflowStateMachine } from './constructs/workflow-state-machine.ts';
@@ -228,41 +226,18 @@ export class ClusterServiceStack extends Stack {
       for (const [variable, value] of Object.entries(quotaDefaults)) functions[name].addEnvironment(variable, String(value));
     }
 
-    this.bus = new events.EventBus(this, 'Bus', { eventBusName: `${this.stackName}-events` });
-    this.statusChangesDlq = new sqs.Queue(this, 'StatusChangesDlq', {
-      retentionPeriod: Duration.days(14),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    acknowledge(this.statusChangesDlq, 'SQS3', 'it is a dead-letter queue: the stream mapping\'s on-failure destination, which cdk-nag does not see as one; nothing reads it but a person replaying, and its alarm says when to');
-    this.createRequestsDlq = new sqs.Queue(this, 'CreateRequestsDlq', {
-      retentionPeriod: Duration.days(14),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    this.createRequests = new sqs.Queue(this, 'CreateRequests', {
-      // Longer than the trigger may run, so a message is not handed out twice at once.
-      visibilityTimeout: Duration.seconds(6 * FUNCTIONS.createTrigger.timeoutSeconds),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.createRequestsDlq, maxReceiveCount: 3 },
-    });
-    new events.Rule(this, 'CreateRequestedRule', {
-      eventBus: this.bus,
-      description: 'Cluster Create Requested → the create trigger’s queue',
-      eventPattern: { detailType: [DETAIL_TYPES.createRequested] },
-      targets: [new targets.SqsQueue(this.createRequests)],
-    });
+    const serviceEvents = new ServiceEvents(this, 'Events', { createRequestsReader: functions.createTrigger });
+    this.bus = serviceEvents.bus;
+    this.createRequests = serviceEvents.createRequests;
+    this.createRequestsDlq = serviceEvents.createRequestsDlq;
+    this.statusChangesDlq = serviceEvents.statusChangesDlq;
     for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
       const definition: FunctionDefinition = FUNCTIONS[name];
       const starts = definition.startsWorkflows ?? [];
       const stops = definition.stopsWorkflows ?? [];
       const fn = functions[name];
       if (!fn) continue;
-      if (definition.publishesEvents) {
-        fn.addEnvironment('EVENT_BUS_NAME', this.bus.eventBusName);
-        this.bus.grantPutEventsTo(fn);
-      }
+      if (definition.publishesEvents) serviceEvents.publishFrom(fn);
       if (starts.length > 0 || stops.length > 0) {
         // Every function that touches executions can name both state machines; the grants decide what it may do.
         fn.addEnvironment('PROVISION_STATE_MACHINE_ARN', this.stateMachines.provision.stateMachineArn);
@@ -274,24 +249,7 @@ export class ClusterServiceStack extends Stack {
         const stop = this.stateMachines[kind].grantExecution(fn, 'states:StopExecution');
         acknowledgeWildcards(fn.role ?? fn, stop.principalStatements, `executions of the ${kind} state machine alone: they are named by cluster id, made after deployment`);
       }
-      if (definition.consumesTableStream) {
-        fn.addEventSource(
-          new lambdaEvents.DynamoEventSource(this.table, {
-            startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-            batchSize: 10,
-            retryAttempts: 5,
-            bisectBatchOnError: true,
-            reportBatchItemFailures: true,
-            onFailure: new lambdaEvents.SqsDlq(this.statusChangesDlq),
-            // Only new status-change items: notes, clusters, tokens and quotas never wake it.
-            filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { type: { S: lambda.FilterRule.isEqual(STATUS_CHANGE_TYPE) } } } })],
-          }),
-        );
-        acknowledge(fn.role ?? fn, 'IAM5[Resource::*]', 'dynamodb:ListStreams takes no resource; reading the records is granted on this table\'s stream alone');
-      }
-      if (definition.consumesCreateRequests) {
-        fn.addEventSource(new lambdaEvents.SqsEventSource(this.createRequests, { batchSize: 10, reportBatchItemFailures: true }));
-      }
+      if (definition.consumesTableStream) serviceEvents.feedStatusChangesTo(fn, this.table);
       if (definition.schedule) {
         new events.Rule(this, `${pascalCase(name)}Schedule`, {
           description: definition.description,

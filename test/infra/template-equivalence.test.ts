@@ -5,7 +5,15 @@ import { DIGEST_CONTEXTS, digestStack, iamStatementsOf, readBaseline, type Diges
  * Logical ids that differ from the baseline's, each with why the resource it names may be
  * replaced on the next deployment. Every other resource must keep its id.
  */
-const RENAMED: Readonly<Record<string, { readonly to: string; readonly why: string }>> = {};
+const RENAMED: Readonly<Record<string, { readonly to: string; readonly why: string }>> = {
+  CreateTriggerFunctionSqsEventSourceClusterServiceCreateRequests8908590170C3E424: {
+    to: 'CreateTriggerFunctionSqsEventSourceClusterServiceEventsCreateRequests411B0AEDF9B3ADCF',
+    why:
+      'the create trigger’s SQS mapping: CDK names it after the queue’s construct path, which now runs through ServiceEvents (the queue itself keeps its id). ' +
+      'CloudFormation makes the new mapping before it deletes the old one; messages wait in the queue meanwhile, each is handed to one reader at a time, ' +
+      'and the redrive policy that moves it to the dead-letter queue belongs to the queue, not to the mapping',
+  },
+};
 
 /** `value` with every renamed logical id written as its new one, wherever it is referenced. */
 const renamed = <T>(value: T): T => {
