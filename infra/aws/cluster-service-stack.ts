@@ -1,25 +1,24 @@
 import { Aws, CfnOutput, Duration, Stack, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { PROJECT_INDEX } from '../../functions/adapters/dynamodb/table-schema.ts';
+import type { ConfigurationRunner } from '../../functions/domain/model.ts';
 import type { ProviderName } from '../../functions/domain/providers.ts';
 import type { WorkflowKind } from '../../functions/domain/workflow.ts';
-import type { ConfigurationRunner } from '../../functions/domain/model.ts';
-import { FUNCTIONS, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName } from '../routes.ts';
-import { acknowledge, acknowledgeWildcards } from './nag.ts';
-import { ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
-import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
+import { FUNCTIONS, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName, type FunctionSetting } from '../routes.ts';
 import { ConfigurationContainer, type ConfigurationContainerSettings } from './constructs/configuration-container.ts';
+import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
 import { ServiceApi } from './constructs/service-api.ts';
 import { ServiceEvents } from './constructs/service-events.ts';
+import { ServiceFunction } from './constructs/service-function.ts';
 import { ServiceMonitoring } from './constructs/service-monitoring.ts';
 import { ServiceTable } from './constructs/service-table.ts';
 import { WorkflowStateMachine } from './constructs/workflow-state-machine.ts';
 import { pascalCase, scopesNamingLogicalId } from './logical-ids.ts';
+import { acknowledge, acknowledgeWildcards } from './nag.ts';
 import {
   configurationContainerFromContext,
   ec2SettingsFromContext,
@@ -100,29 +99,17 @@ export interface ClusterServiceStackProps extends StackProps {
   readonly configurationAgentTimeout?: Duration;
 }
 
-/**
- * Grants narrower than a function's access mode. The authorizer runs before every request, so
- * its role reaching no further than a token lookup by key bounds what a flaw in it could read.
- */
-const NARROWED_TABLE_GRANTS: Partial<Record<FunctionName, Pick<BindTableProps, 'actions' | 'indexNames'>>> = {
-  authorizer: { actions: ['dynamodb:GetItem'] },
-  readClusters: { actions: ['dynamodb:GetItem', 'dynamodb:Query'], indexNames: [PROJECT_INDEX] },
-  // Reads a cluster and writes it back with its timeline event (the store's updateCluster): fed
-  // by a log group whose lines anyone with a shell on the task could shape, it reaches no further.
-  configurationProgress: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
-};
-
 /** The stack's functions: those that need the configuration container exist only with it. */
 export type StackFunctions = Readonly<
   Record<Exclude<FunctionName, ConfigurationContainerFunctionName>, ServiceFunction> & Partial<Record<ConfigurationContainerFunctionName, ServiceFunction>>
 >;
 
-/** The provision workflow runs its Task states through this function. */
-const WORKFLOW_STEP_FUNCTION = 'workflowStep' satisfies FunctionName;
+const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
+const definitionOf = (name: FunctionName): FunctionDefinition => FUNCTIONS[name];
 
 /**
- * The cluster service on AWS: a REST API behind a REQUEST authorizer, the provision workflow
- * from `statemachine/provision.asl.json`, and the single DynamoDB table they share.
+ * The cluster service on AWS: a REST API behind a REQUEST authorizer, the provision and destroy
+ * workflows from statemachine/, the single DynamoDB table they share, and the service's events.
  */
 export class ClusterServiceStack extends Stack {
   public readonly table: ServiceTable;
@@ -136,18 +123,17 @@ export class ClusterServiceStack extends Stack {
   /** Create requests the rule delivers; failed ones go to `createRequestsDlq` after three tries. */
   public readonly createRequests: sqs.Queue;
   public readonly createRequestsDlq: sqs.Queue;
+  /** Stream batches the status publisher could not handle after its retries (their positions, to replay). */
+  public readonly statusChangesDlq: sqs.Queue;
   /** The `ec2` provider's node role and grants, when the stack was given its settings. */
   public readonly ec2Provider?: Ec2ProviderAccess;
   /** The configuration container's ECS task, when the stack was given its image. */
   public readonly configurationContainer?: ConfigurationContainer;
-  /** Stream batches the status publisher could not handle after its retries (their positions, to replay). */
-  public readonly statusChangesDlq: sqs.Queue;
 
   public constructor(scope: Construct, id: string, props: ClusterServiceStackProps = {}) {
     super(scope, id, props);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const defaultProvider = resolveDefaultProvider(props.defaultProvider ?? this.node.tryGetContext('defaultProvider'));
-
     this.table = new ServiceTable(this, 'Table');
 
     const ec2 = props.ec2 ?? ec2SettingsFromContext(this);
@@ -155,8 +141,8 @@ export class ClusterServiceStack extends Stack {
     if (containerSettings && !ec2) throw new Error('configurationImage needs the ec2 settings (ec2VpcId, ec2SubnetIds): the task runs in their VPC');
 
     const functions = Object.fromEntries(
-      (Object.keys(FUNCTIONS) as FunctionName[]).flatMap((name) => {
-        const definition: FunctionDefinition = FUNCTIONS[name];
+      FUNCTION_NAMES.flatMap((name) => {
+        const definition = definitionOf(name);
         // A function with nothing to read would only be something to patch and pay for.
         if (definition.readsConfigurationLogs && !containerSettings) return [];
         const fn = new ServiceFunction(this, `${pascalCase(name)}Function`, {
@@ -165,30 +151,41 @@ export class ClusterServiceStack extends Stack {
           timeout: Duration.seconds(definition.timeoutSeconds),
           logRetention,
         });
-        fn.bindTable({ table: this.table, accessMode: definition.tableAccess, ...NARROWED_TABLE_GRANTS[name] });
+        fn.bindTable({ table: this.table, accessMode: definition.tableAccess, actions: definition.tableActions?.actions, indexNames: definition.tableActions?.indexes });
         return [[name, fn] as const];
       }),
     ) as StackFunctions;
     this.functions = functions;
+    /** The functions whose definition says so, in the table's order. */
+    const functionsWhere = (test: (definition: FunctionDefinition) => boolean | undefined): ServiceFunction[] =>
+      FUNCTION_NAMES.filter((name) => test(definitionOf(name))).flatMap((name) => functions[name] ?? []);
+    const withSetting = (setting: FunctionSetting) => functionsWhere((definition) => definition.settings?.includes(setting));
+    const theOne = (what: string, found: ServiceFunction[]): ServiceFunction => {
+      if (found.length !== 1 || !found[0]) throw new Error(`exactly one function of infra/routes.ts must have ${what}; ${found.length} do`);
+      return found[0];
+    };
+    const stepFunction = theOne('runsWorkflowSteps', functionsWhere((definition) => definition.runsWorkflowSteps));
 
-    // Seals the list routes' page tokens; only the function that issues and opens them reads it.
+    // Seals the list routes' page tokens; only the functions that issue and open them read it.
     const pageTokenSecret = new secretsmanager.Secret(this, 'PageTokenSecret', {
       description: 'Seals the nextToken of the cluster list routes (AES-256-GCM key material)',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
-    pageTokenSecret.grantRead(functions.readClusters);
     acknowledge(
       pageTokenSecret,
       'SMG4',
       'key material of page cursors, not a credential: rotating it only sends clients holding a nextToken back to the first page; rotate it by hand if it leaks',
     );
-    functions.readClusters.addEnvironment('PAGE_TOKEN_SECRET_ARN', pageTokenSecret.secretArn);
+    for (const fn of withSetting('pageTokenSecret')) {
+      pageTokenSecret.grantRead(fn);
+      fn.addEnvironment('PAGE_TOKEN_SECRET_ARN', pageTokenSecret.secretArn);
+    }
 
     if (ec2) {
       this.ec2Provider = new Ec2ProviderAccess(this, 'Ec2Provider', {
         ...ec2,
-        planners: [functions.createCluster, functions.createTrigger],
-        driver: functions[WORKFLOW_STEP_FUNCTION],
+        planners: withSetting('ec2Settings'),
+        driver: theOne('the ec2Servers setting', withSetting('ec2Servers')),
         logRetention,
       });
     }
@@ -197,52 +194,57 @@ export class ClusterServiceStack extends Stack {
         ...containerSettings,
         vpcId: ec2.vpcId,
         subnetIds: ec2.subnetIds,
-        driver: functions[WORKFLOW_STEP_FUNCTION],
+        driver: theOne('the configurationContainer setting', withSetting('configurationContainer')),
         inputsBucket: this.ec2Provider.inputsBucket,
         logRetention,
       });
-      if (functions.configurationProgress) this.configurationContainer.reportProgressTo(functions.configurationProgress);
+      for (const fn of functionsWhere((definition) => definition.readsConfigurationLogs)) this.configurationContainer.reportProgressTo(fn);
     }
 
     const workflow = (kind: WorkflowKind) =>
       new WorkflowStateMachine(this, `${pascalCase(kind)}StateMachine`, {
         kind,
-        stepFunction: functions[WORKFLOW_STEP_FUNCTION],
+        stepFunction,
         configurationContainer: this.configurationContainer,
         logRetention,
       });
     this.stateMachines = { provision: workflow('provision'), destroy: workflow('destroy') };
     this.stateMachine = this.stateMachines.provision;
 
-    for (const name of ['createCluster', 'createTrigger', WORKFLOW_STEP_FUNCTION] as const) functions[name].addEnvironment('DEFAULT_PROVIDER', defaultProvider);
-    const defaultRunner = resolveDefaultRunner(props.defaultConfigurationRunner ?? this.node.tryGetContext('defaultConfigurationRunner'), this.configurationContainer !== undefined);
-    // Compat requests get their runner at create; native ones that name none get it at plan.
-    for (const name of ['createCluster', WORKFLOW_STEP_FUNCTION] as const) functions[name].addEnvironment('DEFAULT_CONFIGURATION_RUNNER', defaultRunner);
-    const agentTimeout = resolveAgentTimeoutSeconds(props.configurationAgentTimeout?.toSeconds() ?? this.node.tryGetContext('configurationAgentTimeoutSeconds'));
-    functions[WORKFLOW_STEP_FUNCTION].addEnvironment('CONFIGURATION_AGENT_TIMEOUT_SECONDS', String(agentTimeout));
     const quotaDefaults = resolveQuotaDefaults(props.quotaDefaults, this);
-    // Every function that reserves or releases quota reads the same defaults.
-    for (const name of ['createCluster', 'createTrigger', 'changeCluster', 'expireClusters'] as const) {
-      for (const [variable, value] of Object.entries(quotaDefaults)) functions[name].addEnvironment(variable, String(value));
+    // Compat requests get their runner at create; native ones that name none get it at plan.
+    const defaultRunner = resolveDefaultRunner(props.defaultConfigurationRunner ?? this.node.tryGetContext('defaultConfigurationRunner'), this.configurationContainer !== undefined);
+    const agentTimeout = resolveAgentTimeoutSeconds(props.configurationAgentTimeout?.toSeconds() ?? this.node.tryGetContext('configurationAgentTimeoutSeconds'));
+    // Every other setting is a variable or two; a new one fails to compile until it is given its values.
+    const variables: Record<Exclude<FunctionSetting, 'pageTokenSecret' | 'ec2Settings' | 'ec2Servers' | 'configurationContainer'>, Readonly<Record<string, string>>> = {
+      defaultProvider: { DEFAULT_PROVIDER: defaultProvider },
+      defaultConfigurationRunner: { DEFAULT_CONFIGURATION_RUNNER: defaultRunner },
+      configurationAgentTimeout: { CONFIGURATION_AGENT_TIMEOUT_SECONDS: String(agentTimeout) },
+      quotaDefaults: Object.fromEntries(Object.entries(quotaDefaults).map(([variable, value]) => [variable, String(value)])),
+    };
+    for (const [setting, values] of Object.entries(variables) as [FunctionSetting, Record<string, string>][]) {
+      for (const fn of withSetting(setting)) for (const [variable, value] of Object.entries(values)) fn.addEnvironment(variable, value);
     }
 
-    const serviceEvents = new ServiceEvents(this, 'Events', { createRequestsReader: functions.createTrigger });
+    const serviceEvents = new ServiceEvents(this, 'Events', {
+      createRequestsReader: theOne('consumesCreateRequests', functionsWhere((definition) => definition.consumesCreateRequests)),
+    });
     this.bus = serviceEvents.bus;
     this.createRequests = serviceEvents.createRequests;
     this.createRequestsDlq = serviceEvents.createRequestsDlq;
     this.statusChangesDlq = serviceEvents.statusChangesDlq;
-    for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
-      const definition: FunctionDefinition = FUNCTIONS[name];
-      const starts = definition.startsWorkflows ?? [];
-      const stops = definition.stopsWorkflows ?? [];
+    for (const name of FUNCTION_NAMES) {
+      const definition = definitionOf(name);
       const fn = functions[name];
       if (!fn) continue;
+      const starts = definition.startsWorkflows ?? [];
+      const stops = definition.stopsWorkflows ?? [];
       if (definition.publishesEvents) serviceEvents.publishFrom(fn);
       if (starts.length > 0 || stops.length > 0) {
         // Every function that touches executions can name both state machines; the grants decide what it may do.
         fn.addEnvironment('PROVISION_STATE_MACHINE_ARN', this.stateMachines.provision.stateMachineArn);
         fn.addEnvironment('DESTROY_STATE_MACHINE_ARN', this.stateMachines.destroy.stateMachineArn);
-        fn.addEnvironment('WORKFLOW_STEP_TIMEOUT_SECONDS', String(FUNCTIONS[WORKFLOW_STEP_FUNCTION].timeoutSeconds));
+        fn.addEnvironment('WORKFLOW_STEP_TIMEOUT_SECONDS', String(stepFunction.timeout.toSeconds()));
       }
       for (const kind of starts) this.stateMachines[kind].grantStartExecution(fn);
       for (const kind of stops) {
@@ -279,7 +281,6 @@ export class ClusterServiceStack extends Stack {
         description: 'The configuration runs’ inputs: inputs/<cluster id>/<attempt>/, kept a week',
       });
     }
-
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the prod stage' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn, description: 'The provision state machine' });
