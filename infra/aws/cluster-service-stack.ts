@@ -8,12 +8,12 @@ import type { Construct } from 'constructs';
 import type { ConfigurationRunner } from '../../functions/domain/model.ts';
 import type { ProviderName } from '../../functions/domain/providers.ts';
 import type { WorkflowKind } from '../../functions/domain/workflow.ts';
-import { FUNCTIONS, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName, type FunctionSetting } from '../routes.ts';
+import type { FunctionSetting } from '../routes.ts';
 import { ConfigurationContainer, type ConfigurationContainerSettings } from './constructs/configuration-container.ts';
 import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
 import { ServiceApi } from './constructs/service-api.ts';
 import { ServiceEvents } from './constructs/service-events.ts';
-import { ServiceFunction } from './constructs/service-function.ts';
+import { ServiceFunctions, type FunctionsByName } from './constructs/service-functions.ts';
 import { ServiceMonitoring } from './constructs/service-monitoring.ts';
 import { ServiceTable } from './constructs/service-table.ts';
 import { WorkflowStateMachine } from './constructs/workflow-state-machine.ts';
@@ -99,21 +99,13 @@ export interface ClusterServiceStackProps extends StackProps {
   readonly configurationAgentTimeout?: Duration;
 }
 
-/** The stack's functions: those that need the configuration container exist only with it. */
-export type StackFunctions = Readonly<
-  Record<Exclude<FunctionName, ConfigurationContainerFunctionName>, ServiceFunction> & Partial<Record<ConfigurationContainerFunctionName, ServiceFunction>>
->;
-
-const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
-const definitionOf = (name: FunctionName): FunctionDefinition => FUNCTIONS[name];
-
 /**
  * The cluster service on AWS: a REST API behind a REQUEST authorizer, the provision and destroy
  * workflows from statemachine/, the single DynamoDB table they share, and the service's events.
  */
 export class ClusterServiceStack extends Stack {
   public readonly table: ServiceTable;
-  public readonly functions: StackFunctions;
+  public readonly functions: FunctionsByName;
   /** The provision state machine (also in `stateMachines`). */
   public readonly stateMachine: WorkflowStateMachine;
   public readonly stateMachines: Readonly<Record<WorkflowKind, WorkflowStateMachine>>;
@@ -140,31 +132,10 @@ export class ClusterServiceStack extends Stack {
     const containerSettings = props.configurationContainer ?? configurationContainerFromContext(this);
     if (containerSettings && !ec2) throw new Error('configurationImage needs the ec2 settings (ec2VpcId, ec2SubnetIds): the task runs in their VPC');
 
-    const functions = Object.fromEntries(
-      FUNCTION_NAMES.flatMap((name) => {
-        const definition = definitionOf(name);
-        // A function with nothing to read would only be something to patch and pay for.
-        if (definition.readsConfigurationLogs && !containerSettings) return [];
-        const fn = new ServiceFunction(this, `${pascalCase(name)}Function`, {
-          entry: definition.entry,
-          description: definition.description,
-          timeout: Duration.seconds(definition.timeoutSeconds),
-          logRetention,
-        });
-        fn.bindTable({ table: this.table, accessMode: definition.tableAccess, actions: definition.tableActions?.actions, indexNames: definition.tableActions?.indexes });
-        return [[name, fn] as const];
-      }),
-    ) as StackFunctions;
+    const serviceFunctions = new ServiceFunctions(this, 'Functions', { table: this.table, hasConfigurationContainer: containerSettings !== undefined, logRetention });
+    const functions = serviceFunctions.byName;
     this.functions = functions;
-    /** The functions whose definition says so, in the table's order. */
-    const functionsWhere = (test: (definition: FunctionDefinition) => boolean | undefined): ServiceFunction[] =>
-      FUNCTION_NAMES.filter((name) => test(definitionOf(name))).flatMap((name) => functions[name] ?? []);
-    const withSetting = (setting: FunctionSetting) => functionsWhere((definition) => definition.settings?.includes(setting));
-    const theOne = (what: string, found: ServiceFunction[]): ServiceFunction => {
-      if (found.length !== 1 || !found[0]) throw new Error(`exactly one function of infra/routes.ts must have ${what}; ${found.length} do`);
-      return found[0];
-    };
-    const stepFunction = theOne('runsWorkflowSteps', functionsWhere((definition) => definition.runsWorkflowSteps));
+    const stepFunction = serviceFunctions.theOne('runsWorkflowSteps', (definition) => definition.runsWorkflowSteps);
 
     // Seals the list routes' page tokens; only the functions that issue and open them read it.
     const pageTokenSecret = new secretsmanager.Secret(this, 'PageTokenSecret', {
@@ -176,7 +147,7 @@ export class ClusterServiceStack extends Stack {
       'SMG4',
       'key material of page cursors, not a credential: rotating it only sends clients holding a nextToken back to the first page; rotate it by hand if it leaks',
     );
-    for (const fn of withSetting('pageTokenSecret')) {
+    for (const fn of serviceFunctions.withSetting('pageTokenSecret')) {
       pageTokenSecret.grantRead(fn);
       fn.addEnvironment('PAGE_TOKEN_SECRET_ARN', pageTokenSecret.secretArn);
     }
@@ -184,8 +155,8 @@ export class ClusterServiceStack extends Stack {
     if (ec2) {
       this.ec2Provider = new Ec2ProviderAccess(this, 'Ec2Provider', {
         ...ec2,
-        planners: withSetting('ec2Settings'),
-        driver: theOne('the ec2Servers setting', withSetting('ec2Servers')),
+        planners: serviceFunctions.withSetting('ec2Settings'),
+        driver: serviceFunctions.theOne('the ec2Servers setting', (definition) => definition.settings?.includes('ec2Servers')),
         logRetention,
       });
     }
@@ -194,11 +165,11 @@ export class ClusterServiceStack extends Stack {
         ...containerSettings,
         vpcId: ec2.vpcId,
         subnetIds: ec2.subnetIds,
-        driver: theOne('the configurationContainer setting', withSetting('configurationContainer')),
+        driver: serviceFunctions.theOne('the configurationContainer setting', (definition) => definition.settings?.includes('configurationContainer')),
         inputsBucket: this.ec2Provider.inputsBucket,
         logRetention,
       });
-      for (const fn of functionsWhere((definition) => definition.readsConfigurationLogs)) this.configurationContainer.reportProgressTo(fn);
+      for (const fn of serviceFunctions.where((definition) => definition.readsConfigurationLogs)) this.configurationContainer.reportProgressTo(fn);
     }
 
     const workflow = (kind: WorkflowKind) =>
@@ -222,21 +193,16 @@ export class ClusterServiceStack extends Stack {
       configurationAgentTimeout: { CONFIGURATION_AGENT_TIMEOUT_SECONDS: String(agentTimeout) },
       quotaDefaults: Object.fromEntries(Object.entries(quotaDefaults).map(([variable, value]) => [variable, String(value)])),
     };
-    for (const [setting, values] of Object.entries(variables) as [FunctionSetting, Record<string, string>][]) {
-      for (const fn of withSetting(setting)) for (const [variable, value] of Object.entries(values)) fn.addEnvironment(variable, value);
-    }
+    for (const [setting, values] of Object.entries(variables) as [FunctionSetting, Record<string, string>][]) serviceFunctions.setVariables(setting, values);
 
     const serviceEvents = new ServiceEvents(this, 'Events', {
-      createRequestsReader: theOne('consumesCreateRequests', functionsWhere((definition) => definition.consumesCreateRequests)),
+      createRequestsReader: serviceFunctions.theOne('consumesCreateRequests', (definition) => definition.consumesCreateRequests),
     });
     this.bus = serviceEvents.bus;
     this.createRequests = serviceEvents.createRequests;
     this.createRequestsDlq = serviceEvents.createRequestsDlq;
     this.statusChangesDlq = serviceEvents.statusChangesDlq;
-    for (const name of FUNCTION_NAMES) {
-      const definition = definitionOf(name);
-      const fn = functions[name];
-      if (!fn) continue;
+    for (const { name, definition, fn } of serviceFunctions.entries()) {
       const starts = definition.startsWorkflows ?? [];
       const stops = definition.stopsWorkflows ?? [];
       if (definition.publishesEvents) serviceEvents.publishFrom(fn);
