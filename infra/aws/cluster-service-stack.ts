@@ -196,7 +196,7 @@ export class ClusterServiceStack extends Stack {
     for (const [setting, values] of Object.entries(variables) as [FunctionSetting, Record<string, string>][]) serviceFunctions.setVariables(setting, values);
 
     const serviceEvents = new ServiceEvents(this, 'Events', {
-      createRequestsReader: serviceFunctions.theOne('consumesCreateRequests', (definition) => definition.consumesCreateRequests),
+      createRequestsReaderTimeout: serviceFunctions.theOne('consumesCreateRequests', (definition) => definition.consumesCreateRequests).timeout,
     });
     this.bus = serviceEvents.bus;
     this.createRequests = serviceEvents.createRequests;
@@ -218,6 +218,7 @@ export class ClusterServiceStack extends Stack {
         acknowledgeWildcards(fn.role ?? fn, stop.principalStatements, `executions of the ${kind} state machine alone: they are named by cluster id, made after deployment`);
       }
       if (definition.consumesTableStream) serviceEvents.feedStatusChangesTo(fn, this.table);
+      if (definition.consumesCreateRequests) serviceEvents.deliverCreateRequestsTo(fn);
       if (definition.schedule) {
         new events.Rule(this, `${pascalCase(name)}Schedule`, {
           description: definition.description,

@@ -16,15 +16,12 @@ import { DETAIL_TYPES } from '../../../functions/domain/events.ts';
 import { ResourceGroup } from '../logical-ids.ts';
 import { acknowledge } from '../nag.ts';
 
-/** What Lambda gives a function that names no timeout. */
-const LAMBDA_DEFAULT_TIMEOUT = Duration.seconds(3);
-
 export interface ServiceEventsProps {
   /**
-   * The function the queued create requests go to, ten at most at once; it answers which of them
-   * failed.
+   * How long the function that reads the create requests may run: the queue hides a message it
+   * handed out for six times as long, so it is not handed out twice at once.
    */
-  readonly createRequestsReader: lambda.Function;
+  readonly createRequestsReaderTimeout: Duration;
   /**
    * How long the dead-letter queues keep what failed.
    *
@@ -49,8 +46,7 @@ export class ServiceEvents extends ResourceGroup {
     acknowledge(this.statusChangesDlq, 'SQS3', 'it is a dead-letter queue: the stream mapping\'s on-failure destination, which cdk-nag does not see as one; nothing reads it but a person replaying, and its alarm says when to');
     this.createRequestsDlq = new sqs.Queue(this, 'CreateRequestsDlq', { retentionPeriod, encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true });
     this.createRequests = new sqs.Queue(this, 'CreateRequests', {
-      // Longer than the reader may run, so a message is not handed out twice at once.
-      visibilityTimeout: Duration.seconds(6 * (props.createRequestsReader.timeout ?? LAMBDA_DEFAULT_TIMEOUT).toSeconds()),
+      visibilityTimeout: Duration.seconds(6 * props.createRequestsReaderTimeout.toSeconds()),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       deadLetterQueue: { queue: this.createRequestsDlq, maxReceiveCount: 3 },
@@ -61,13 +57,17 @@ export class ServiceEvents extends ResourceGroup {
       eventPattern: { detailType: [DETAIL_TYPES.createRequested] },
       targets: [new targets.SqsQueue(this.createRequests)],
     });
-    props.createRequestsReader.addEventSource(new lambdaEvents.SqsEventSource(this.createRequests, { batchSize: 10, reportBatchItemFailures: true }));
   }
 
   /** Lets `fn` put events on the bus, named by `EVENT_BUS_NAME`. */
   public publishFrom(fn: lambda.Function): void {
     fn.addEnvironment('EVENT_BUS_NAME', this.bus.eventBusName);
     this.bus.grantPutEventsTo(fn);
+  }
+
+  /** Hands `fn` the queued create requests, ten at most at once; it answers which of them failed. */
+  public deliverCreateRequestsTo(fn: lambda.Function): void {
+    fn.addEventSource(new lambdaEvents.SqsEventSource(this.createRequests, { batchSize: 10, reportBatchItemFailures: true }));
   }
 
   /**
