@@ -4,7 +4,10 @@
  * queue loses its messages, a named bus, dashboard or log group cannot be made a second time.
  * The stack's resources were deployed before they were grouped into constructs, so a
  * `ResourceGroup` is left out of the paths its resources' ids are made from, and they keep the
- * ids they were deployed with. test/infra/template-equivalence.test.ts holds them to it.
+ * ids they were deployed with. Not so the few resources CDK names after another construct's full
+ * path (an event-source mapping after its queue, a permission after its function): those follow
+ * the path. test/infra/template-equivalence.test.ts holds every id to the deployed one, and names
+ * the exceptions.
  */
 import type { CfnElement } from 'aws-cdk-lib';
 import { Construct, type IConstruct } from 'constructs';

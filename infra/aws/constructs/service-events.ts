@@ -1,7 +1,8 @@
 /**
  * The service's events (docs/decisions.md, "Events and webhooks"): its own bus, where create
  * requests come in and status and rejection events go out; the rule that queues create requests
- * for the create trigger; and the dead-letter queues of both ways in.
+ * for the create trigger; and the dead-letter queues of the create requests and of the status
+ * changes the table's stream publishes.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
