@@ -4,8 +4,27 @@
  * requests to the same handler files.
  */
 
+import { PROJECT_INDEX } from '../functions/adapters/dynamodb/table-schema.ts';
 import type { WorkflowKind } from '../functions/domain/workflow.ts';
 import type { RequestBodyName } from '../functions/lib/openapi.ts';
+
+/**
+ * What the CDK stack gives a function beyond its table, from the stack's props or context
+ * (docs/deploying.md, docs/configuration.md). A function gets a setting only if its definition
+ * lists it.
+ */
+export const FUNCTION_SETTINGS = {
+  defaultProvider: '`DEFAULT_PROVIDER`: the provider of requests that name none',
+  defaultConfigurationRunner: '`DEFAULT_CONFIGURATION_RUNNER`: the runner of compat requests and of native ones that name none',
+  quotaDefaults: '`QUOTA_MAX_*`: the limits of projects without their own, for every function that reserves or releases quota',
+  configurationAgentTimeout: '`CONFIGURATION_AGENT_TIMEOUT_SECONDS`: how long the workflow waits for the servers\' configuration agents',
+  pageTokenSecret: '`PAGE_TOKEN_SECRET_ARN` and the right to read it: the key that seals the list routes\' page tokens',
+  ec2Settings: 'the `ec2` provider\'s settings (`EC2_*`, `SERVICE_TAG`), to plan with; only in a stack with them',
+  ec2Servers: 'the `ec2` settings and the rights to make, configure and delete servers, with the configuration inputs bucket and bundle; only in a stack with them',
+  configurationContainer: 'the configuration container\'s network settings and `CONTAINER_RUNNER_ENABLED`: it starts the container\'s runs; only in a stack with it',
+} as const;
+
+export type FunctionSetting = keyof typeof FUNCTION_SETTINGS;
 
 export interface FunctionDefinition {
   /** Handler source, relative to the repository root; it exports `handler`. */
@@ -13,6 +32,15 @@ export interface FunctionDefinition {
   readonly description: string;
   /** What the function may do with the table. */
   readonly tableAccess: 'read' | 'readWrite';
+  /**
+   * Narrows the table grant to exactly these actions, on the table and on `indexes`, for a
+   * function whose reach is smaller than its access mode.
+   *
+   * @default - every data action of the access mode, on the table and all its indexes
+   */
+  readonly tableActions?: { readonly actions: readonly string[]; readonly indexes?: readonly string[] };
+  /** What it is given beyond the table (FUNCTION_SETTINGS). */
+  readonly settings?: readonly FunctionSetting[];
   /** Workflows whose executions it starts. */
   readonly startsWorkflows?: readonly WorkflowKind[];
   /** Workflows whose executions it stops. */
@@ -30,6 +58,8 @@ export interface FunctionDefinition {
    * only in a stack that has the configuration container.
    */
   readonly readsConfigurationLogs?: boolean;
+  /** Runs the Task states of every workflow (their `WorkflowStepFunctionArn`); exactly one function does. */
+  readonly runsWorkflowSteps?: boolean;
   /** Seconds before Lambda stops it. */
   readonly timeoutSeconds: number;
 }
@@ -39,12 +69,16 @@ export const FUNCTIONS = {
     entry: 'functions/authorizer/handler.ts',
     description: 'API Gateway REQUEST authorizer: token → project',
     tableAccess: 'read',
+    // It runs before every request, so its role reaching no further than a token lookup by key
+    // bounds what a flaw in it could read.
+    tableActions: { actions: ['dynamodb:GetItem'] },
     timeoutSeconds: 5,
   },
   createCluster: {
     entry: 'functions/create-cluster/handler.ts',
     description: 'Creates clusters (compat and native routes, dry runs): quota, record, provision workflow; the project webhook secret',
     tableAccess: 'readWrite',
+    settings: ['defaultProvider', 'defaultConfigurationRunner', 'quotaDefaults', 'ec2Settings'],
     startsWorkflows: ['provision'],
     timeoutSeconds: 15,
   },
@@ -52,12 +86,15 @@ export const FUNCTIONS = {
     entry: 'functions/read-clusters/handler.ts',
     description: 'Reads clusters, their timelines and the OpenAPI document (native and compat routes)',
     tableAccess: 'read',
+    tableActions: { actions: ['dynamodb:GetItem', 'dynamodb:Query'], indexes: [PROJECT_INDEX] },
+    settings: ['pageTokenSecret'],
     timeoutSeconds: 10,
   },
   changeCluster: {
     entry: 'functions/change-cluster/handler.ts',
     description: 'Destroys and retries clusters (native and compat routes)',
     tableAccess: 'readWrite',
+    settings: ['quotaDefaults'],
     startsWorkflows: ['provision', 'destroy'],
     stopsWorkflows: ['provision'],
     timeoutSeconds: 15,
@@ -66,6 +103,7 @@ export const FUNCTIONS = {
     entry: 'functions/expire-clusters/handler.ts',
     description: 'Destroys clusters whose ttlHours have passed',
     tableAccess: 'readWrite',
+    settings: ['quotaDefaults'],
     startsWorkflows: ['destroy'],
     stopsWorkflows: ['provision'],
     schedule: 'rate(5 minutes)',
@@ -75,6 +113,7 @@ export const FUNCTIONS = {
     entry: 'functions/create-trigger/handler.ts',
     description: 'Creates clusters from Cluster Create Requested events (EventBridge rule → SQS)',
     tableAccess: 'readWrite',
+    settings: ['defaultProvider', 'quotaDefaults', 'ec2Settings'],
     startsWorkflows: ['provision'],
     consumesCreateRequests: true,
     publishesEvents: true,
@@ -93,12 +132,17 @@ export const FUNCTIONS = {
     entry: 'functions/workflow-step/handler.ts',
     description: 'The Task states of the provision and destroy workflows: one step per invocation',
     tableAccess: 'readWrite',
+    settings: ['defaultProvider', 'defaultConfigurationRunner', 'configurationAgentTimeout', 'ec2Servers', 'configurationContainer'],
+    runsWorkflowSteps: true,
     timeoutSeconds: 120,
   },
   configurationProgress: {
     entry: 'functions/configuration-progress/handler.ts',
     description: 'The configuration container’s COMPONENT lines (its log group’s subscription) → configure:<component> phases and the failed node',
     tableAccess: 'readWrite',
+    // Reads a cluster and writes it back with its timeline event (the store's updateCluster): fed
+    // by a log group whose lines anyone with a shell on the task could shape, it reaches no further.
+    tableActions: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
     readsConfigurationLogs: true,
     timeoutSeconds: 30,
   },

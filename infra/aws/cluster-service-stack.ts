@@ -1,29 +1,24 @@
-import * as path from 'node:path';
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Aws, CfnOutput, Duration, Stack, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { DETAIL_TYPES } from '../../functions/domain/events.ts';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { PROJECT_INDEX, STATUS_CHANGE_TYPE } from '../../functions/adapters/dynamodb/table-schema.ts';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { ConfigurationRunner } from '../../functions/domain/model.ts';
 import type { ProviderName } from '../../functions/domain/providers.ts';
 import type { WorkflowKind } from '../../functions/domain/workflow.ts';
-import type { ConfigurationRunner } from '../../functions/domain/model.ts';
-import { FUNCTIONS, STATE_MACHINES, type ConfigurationContainerFunctionName, type FunctionDefinition, type FunctionName } from '../routes.ts';
-import { acknowledge, acknowledgeWildcards } from './nag.ts';
-import { serviceObservability } from './observability.ts';
-import { serviceApi } from './rest-api.ts';
-import { REPO_ROOT, ServiceFunction, type BindTableProps } from './constructs/service-function.ts';
-import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
+import type { FunctionSetting } from '../routes.ts';
 import { ConfigurationContainer, type ConfigurationContainerSettings } from './constructs/configuration-container.ts';
+import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
+import { ServiceApi } from './constructs/service-api.ts';
+import { ServiceEvents } from './constructs/service-events.ts';
+import { ServiceFunctions, type FunctionsByName } from './constructs/service-functions.ts';
+import { ServiceMonitoring } from './constructs/service-monitoring.ts';
+import { ServiceTable } from './constructs/service-table.ts';
+import { WorkflowStateMachine } from './constructs/workflow-state-machine.ts';
+import { pascalCase, scopesNamingLogicalId } from './logical-ids.ts';
+import { acknowledge, acknowledgeWildcards } from './nag.ts';
 import {
   configurationContainerFromContext,
   ec2SettingsFromContext,
@@ -105,113 +100,63 @@ export interface ClusterServiceStackProps extends StackProps {
 }
 
 /**
- * Grants narrower than a function's access mode. The authorizer runs before every request, so
- * its role reaching no further than a token lookup by key bounds what a flaw in it could read.
- */
-const NARROWED_TABLE_GRANTS: Partial<Record<FunctionName, Pick<BindTableProps, 'actions' | 'indexNames'>>> = {
-  authorizer: { actions: ['dynamodb:GetItem'] },
-  readClusters: { actions: ['dynamodb:GetItem', 'dynamodb:Query'], indexNames: [PROJECT_INDEX] },
-  // Reads a cluster and writes it back with its timeline event (the store's updateCluster): fed
-  // by a log group whose lines anyone with a shell on the task could shape, it reaches no further.
-  configurationProgress: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
-};
-
-/** The stack's functions: those that need the configuration container exist only with it. */
-export type StackFunctions = Readonly<
-  Record<Exclude<FunctionName, ConfigurationContainerFunctionName>, ServiceFunction> & Partial<Record<ConfigurationContainerFunctionName, ServiceFunction>>
->;
-
-/** The provision workflow runs its Task states through this function. */
-const WORKFLOW_STEP_FUNCTION = 'workflowStep' satisfies FunctionName;
-
-const pascalCase = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
-
-/**
- * The cluster service on AWS: a REST API behind a REQUEST authorizer, the provision workflow
- * from `statemachine/provision.asl.json`, and the single DynamoDB table they share.
+ * The cluster service on AWS: a REST API behind a REQUEST authorizer, the provision and destroy
+ * workflows from statemachine/, the single DynamoDB table they share, and the service's events.
  */
 export class ClusterServiceStack extends Stack {
-  public readonly table: dynamodb.Table;
-  public readonly functions: StackFunctions;
+  public readonly table: ServiceTable;
+  public readonly functions: FunctionsByName;
   /** The provision state machine (also in `stateMachines`). */
-  public readonly stateMachine: sfn.StateMachine;
-  public readonly stateMachines: Readonly<Record<WorkflowKind, sfn.StateMachine>>;
-  public readonly api: apigateway.RestApi;
+  public readonly stateMachine: WorkflowStateMachine;
+  public readonly stateMachines: Readonly<Record<WorkflowKind, WorkflowStateMachine>>;
+  public readonly api: ServiceApi;
   /** The service's own bus: create requests in, status and rejection events out. */
   public readonly bus: events.EventBus;
   /** Create requests the rule delivers; failed ones go to `createRequestsDlq` after three tries. */
   public readonly createRequests: sqs.Queue;
   public readonly createRequestsDlq: sqs.Queue;
+  /** Stream batches the status publisher could not handle after its retries (their positions, to replay). */
+  public readonly statusChangesDlq: sqs.Queue;
   /** The `ec2` provider's node role and grants, when the stack was given its settings. */
   public readonly ec2Provider?: Ec2ProviderAccess;
   /** The configuration container's ECS task, when the stack was given its image. */
   public readonly configurationContainer?: ConfigurationContainer;
-  /** Stream batches the status publisher could not handle after its retries (their positions, to replay). */
-  public readonly statusChangesDlq: sqs.Queue;
 
   public constructor(scope: Construct, id: string, props: ClusterServiceStackProps = {}) {
     super(scope, id, props);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const defaultProvider = resolveDefaultProvider(props.defaultProvider ?? this.node.tryGetContext('defaultProvider'));
-
-    this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: 'ttl',
-      // The outbox: status-change items are published from the stream, never from the workflow.
-      stream: dynamodb.StreamViewType.NEW_IMAGE,
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      // Clusters still running in a cloud are only findable through their records.
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.table.addGlobalSecondaryIndex({
-      indexName: PROJECT_INDEX,
-      partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.ALL,
-    });
+    this.table = new ServiceTable(this, 'Table');
 
     const ec2 = props.ec2 ?? ec2SettingsFromContext(this);
     const containerSettings = props.configurationContainer ?? configurationContainerFromContext(this);
     if (containerSettings && !ec2) throw new Error('configurationImage needs the ec2 settings (ec2VpcId, ec2SubnetIds): the task runs in their VPC');
 
-    const functions = Object.fromEntries(
-      (Object.keys(FUNCTIONS) as FunctionName[]).flatMap((name) => {
-        const definition: FunctionDefinition = FUNCTIONS[name];
-        // A function with nothing to read would only be something to patch and pay for.
-        if (definition.readsConfigurationLogs && !containerSettings) return [];
-        const fn = new ServiceFunction(this, `${pascalCase(name)}Function`, {
-          entry: definition.entry,
-          description: definition.description,
-          timeout: Duration.seconds(definition.timeoutSeconds),
-          logRetention,
-        });
-        fn.bindTable({ table: this.table, accessMode: definition.tableAccess, ...NARROWED_TABLE_GRANTS[name] });
-        return [[name, fn] as const];
-      }),
-    ) as StackFunctions;
+    const serviceFunctions = new ServiceFunctions(this, 'Functions', { table: this.table, hasConfigurationContainer: containerSettings !== undefined, logRetention });
+    const functions = serviceFunctions.byName;
     this.functions = functions;
+    const stepFunction = serviceFunctions.theOne('runsWorkflowSteps', (definition) => definition.runsWorkflowSteps);
 
-    // Seals the list routes' page tokens; only the function that issues and opens them reads it.
+    // Seals the list routes' page tokens; only the functions that issue and open them read it.
     const pageTokenSecret = new secretsmanager.Secret(this, 'PageTokenSecret', {
       description: 'Seals the nextToken of the cluster list routes (AES-256-GCM key material)',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
-    pageTokenSecret.grantRead(functions.readClusters);
     acknowledge(
       pageTokenSecret,
       'SMG4',
       'key material of page cursors, not a credential: rotating it only sends clients holding a nextToken back to the first page; rotate it by hand if it leaks',
     );
-    functions.readClusters.addEnvironment('PAGE_TOKEN_SECRET_ARN', pageTokenSecret.secretArn);
+    for (const fn of serviceFunctions.withSetting('pageTokenSecret')) {
+      pageTokenSecret.grantRead(fn);
+      fn.addEnvironment('PAGE_TOKEN_SECRET_ARN', pageTokenSecret.secretArn);
+    }
 
     if (ec2) {
       this.ec2Provider = new Ec2ProviderAccess(this, 'Ec2Provider', {
         ...ec2,
-        planners: [functions.createCluster, functions.createTrigger],
-        driver: functions[WORKFLOW_STEP_FUNCTION],
+        planners: serviceFunctions.withSetting('ec2Settings'),
+        driver: serviceFunctions.theOne('the ec2Servers setting', (definition) => definition.settings?.includes('ec2Servers')),
         logRetention,
       });
     }
@@ -220,104 +165,60 @@ export class ClusterServiceStack extends Stack {
         ...containerSettings,
         vpcId: ec2.vpcId,
         subnetIds: ec2.subnetIds,
-        driver: functions[WORKFLOW_STEP_FUNCTION],
+        driver: serviceFunctions.theOne('the configurationContainer setting', (definition) => definition.settings?.includes('configurationContainer')),
         inputsBucket: this.ec2Provider.inputsBucket,
         logRetention,
       });
-      if (functions.configurationProgress) this.configurationContainer.reportProgressTo(functions.configurationProgress);
+      for (const fn of serviceFunctions.where((definition) => definition.readsConfigurationLogs)) this.configurationContainer.reportProgressTo(fn);
     }
 
-    this.stateMachines = {
-      provision: this.workflowStateMachine('provision', functions[WORKFLOW_STEP_FUNCTION], logRetention, this.configurationContainer),
-      destroy: this.workflowStateMachine('destroy', functions[WORKFLOW_STEP_FUNCTION], logRetention, this.configurationContainer),
-    };
+    const workflow = (kind: WorkflowKind) =>
+      new WorkflowStateMachine(this, `${pascalCase(kind)}StateMachine`, {
+        kind,
+        stepFunction,
+        configurationContainer: this.configurationContainer,
+        logRetention,
+      });
+    this.stateMachines = { provision: workflow('provision'), destroy: workflow('destroy') };
     this.stateMachine = this.stateMachines.provision;
 
-    for (const name of ['createCluster', 'createTrigger', WORKFLOW_STEP_FUNCTION] as const) functions[name].addEnvironment('DEFAULT_PROVIDER', defaultProvider);
-    const defaultRunner = resolveDefaultRunner(props.defaultConfigurationRunner ?? this.node.tryGetContext('defaultConfigurationRunner'), this.configurationContainer !== undefined);
-    // Compat requests get their runner at create; native ones that name none get it at plan.
-    for (const name of ['createCluster', WORKFLOW_STEP_FUNCTION] as const) functions[name].addEnvironment('DEFAULT_CONFIGURATION_RUNNER', defaultRunner);
-    const agentTimeout = resolveAgentTimeoutSeconds(props.configurationAgentTimeout?.toSeconds() ?? this.node.tryGetContext('configurationAgentTimeoutSeconds'));
-    functions[WORKFLOW_STEP_FUNCTION].addEnvironment('CONFIGURATION_AGENT_TIMEOUT_SECONDS', String(agentTimeout));
     const quotaDefaults = resolveQuotaDefaults(props.quotaDefaults, this);
-    // Every function that reserves or releases quota reads the same defaults.
-    for (const name of ['createCluster', 'createTrigger', 'changeCluster', 'expireClusters'] as const) {
-      for (const [variable, value] of Object.entries(quotaDefaults)) functions[name].addEnvironment(variable, String(value));
-    }
+    // Compat requests get their runner at create; native ones that name none get it at plan.
+    const defaultRunner = resolveDefaultRunner(props.defaultConfigurationRunner ?? this.node.tryGetContext('defaultConfigurationRunner'), this.configurationContainer !== undefined);
+    const agentTimeout = resolveAgentTimeoutSeconds(props.configurationAgentTimeout?.toSeconds() ?? this.node.tryGetContext('configurationAgentTimeoutSeconds'));
+    // Every other setting is a variable or two; a new one fails to compile until it is given its values.
+    const variables: Record<Exclude<FunctionSetting, 'pageTokenSecret' | 'ec2Settings' | 'ec2Servers' | 'configurationContainer'>, Readonly<Record<string, string>>> = {
+      defaultProvider: { DEFAULT_PROVIDER: defaultProvider },
+      defaultConfigurationRunner: { DEFAULT_CONFIGURATION_RUNNER: defaultRunner },
+      configurationAgentTimeout: { CONFIGURATION_AGENT_TIMEOUT_SECONDS: String(agentTimeout) },
+      quotaDefaults: Object.fromEntries(Object.entries(quotaDefaults).map(([variable, value]) => [variable, String(value)])),
+    };
+    for (const [setting, values] of Object.entries(variables) as [FunctionSetting, Record<string, string>][]) serviceFunctions.setVariables(setting, values);
 
-    this.bus = new events.EventBus(this, 'Bus', { eventBusName: `${this.stackName}-events` });
-    this.statusChangesDlq = new sqs.Queue(this, 'StatusChangesDlq', {
-      retentionPeriod: Duration.days(14),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
+    const serviceEvents = new ServiceEvents(this, 'Events', {
+      createRequestsReaderTimeout: serviceFunctions.theOne('consumesCreateRequests', (definition) => definition.consumesCreateRequests).timeout,
     });
-    acknowledge(this.statusChangesDlq, 'SQS3', 'it is a dead-letter queue: the stream mapping\'s on-failure destination, which cdk-nag does not see as one; nothing reads it but a person replaying, and its alarm says when to');
-    this.createRequestsDlq = new sqs.Queue(this, 'CreateRequestsDlq', {
-      retentionPeriod: Duration.days(14),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    this.createRequests = new sqs.Queue(this, 'CreateRequests', {
-      // Longer than the trigger may run, so a message is not handed out twice at once.
-      visibilityTimeout: Duration.seconds(6 * FUNCTIONS.createTrigger.timeoutSeconds),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.createRequestsDlq, maxReceiveCount: 3 },
-    });
-    new events.Rule(this, 'CreateRequestedRule', {
-      eventBus: this.bus,
-      description: 'Cluster Create Requested → the create trigger’s queue',
-      eventPattern: { detailType: [DETAIL_TYPES.createRequested] },
-      targets: [new targets.SqsQueue(this.createRequests)],
-    });
-    this.createRequestsDlq
-      .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' })
-      .createAlarm(this, 'CreateRequestsDlqAlarm', {
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: 'A create request failed three times and waits in the dead-letter queue',
-      });
-    for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
-      const definition: FunctionDefinition = FUNCTIONS[name];
+    this.bus = serviceEvents.bus;
+    this.createRequests = serviceEvents.createRequests;
+    this.createRequestsDlq = serviceEvents.createRequestsDlq;
+    this.statusChangesDlq = serviceEvents.statusChangesDlq;
+    for (const { name, definition, fn } of serviceFunctions.entries()) {
       const starts = definition.startsWorkflows ?? [];
       const stops = definition.stopsWorkflows ?? [];
-      const fn = functions[name];
-      if (!fn) continue;
-      if (definition.publishesEvents) {
-        fn.addEnvironment('EVENT_BUS_NAME', this.bus.eventBusName);
-        this.bus.grantPutEventsTo(fn);
-      }
+      if (definition.publishesEvents) serviceEvents.publishFrom(fn);
       if (starts.length > 0 || stops.length > 0) {
         // Every function that touches executions can name both state machines; the grants decide what it may do.
         fn.addEnvironment('PROVISION_STATE_MACHINE_ARN', this.stateMachines.provision.stateMachineArn);
         fn.addEnvironment('DESTROY_STATE_MACHINE_ARN', this.stateMachines.destroy.stateMachineArn);
-        fn.addEnvironment('WORKFLOW_STEP_TIMEOUT_SECONDS', String(FUNCTIONS[WORKFLOW_STEP_FUNCTION].timeoutSeconds));
+        fn.addEnvironment('WORKFLOW_STEP_TIMEOUT_SECONDS', String(stepFunction.timeout.toSeconds()));
       }
       for (const kind of starts) this.stateMachines[kind].grantStartExecution(fn);
       for (const kind of stops) {
         const stop = this.stateMachines[kind].grantExecution(fn, 'states:StopExecution');
         acknowledgeWildcards(fn.role ?? fn, stop.principalStatements, `executions of the ${kind} state machine alone: they are named by cluster id, made after deployment`);
       }
-      if (definition.consumesTableStream) {
-        fn.addEventSource(
-          new lambdaEvents.DynamoEventSource(this.table, {
-            startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-            batchSize: 10,
-            retryAttempts: 5,
-            bisectBatchOnError: true,
-            reportBatchItemFailures: true,
-            onFailure: new lambdaEvents.SqsDlq(this.statusChangesDlq),
-            // Only new status-change items: notes, clusters, tokens and quotas never wake it.
-            filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { type: { S: lambda.FilterRule.isEqual(STATUS_CHANGE_TYPE) } } } })],
-          }),
-        );
-        acknowledge(fn.role ?? fn, 'IAM5[Resource::*]', 'dynamodb:ListStreams takes no resource; reading the records is granted on this table\'s stream alone');
-      }
-      if (definition.consumesCreateRequests) {
-        fn.addEventSource(new lambdaEvents.SqsEventSource(this.createRequests, { batchSize: 10, reportBatchItemFailures: true }));
-      }
+      if (definition.consumesTableStream) serviceEvents.feedStatusChangesTo(fn, this.table);
+      if (definition.consumesCreateRequests) serviceEvents.deliverCreateRequestsTo(fn);
       if (definition.schedule) {
         new events.Rule(this, `${pascalCase(name)}Schedule`, {
           description: definition.description,
@@ -327,13 +228,13 @@ export class ClusterServiceStack extends Stack {
       }
     }
 
-    this.api = serviceApi(this, {
+    this.api = new ServiceApi(this, 'Api', {
       functions,
       logRetention,
-      throttlingRateLimit: props.throttlingRateLimit ?? 50,
-      throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+      throttlingRateLimit: props.throttlingRateLimit,
+      throttlingBurstLimit: props.throttlingBurstLimit,
     });
-    serviceObservability(this, {
+    new ServiceMonitoring(this, 'Monitoring', {
       authorizer: functions.authorizer,
       api: this.api,
       stateMachines: this.stateMachines,
@@ -347,7 +248,6 @@ export class ClusterServiceStack extends Stack {
         description: 'The configuration runs’ inputs: inputs/<cluster id>/<attempt>/, kept a week',
       });
     }
-
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the prod stage' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn, description: 'The provision state machine' });
@@ -360,57 +260,9 @@ export class ClusterServiceStack extends Stack {
     });
   }
 
-  private workflowStateMachine(
-    kind: WorkflowKind,
-    step: ServiceFunction,
-    logRetention: logs.RetentionDays,
-    container: ConfigurationContainer | undefined,
-  ): sfn.StateMachine {
-    const { file, substitutions: declared } = STATE_MACHINES[kind];
-    const id = pascalCase(kind);
-    // Without a container these name nothing: the step before the ECS task refuses first.
-    const missing = (resource: string) => `arn:${Aws.PARTITION}:ecs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}/no-configuration-container`;
-    // Keyed by every placeholder any file declares, so a new one fails to compile until it is given a value.
-    const all: Record<(typeof STATE_MACHINES)[WorkflowKind]['substitutions'][number], string> = {
-      WorkflowStepFunctionArn: step.functionArn,
-      ConfigurationClusterArn: container?.cluster.attrArn ?? missing('cluster'),
-      ConfigurationTaskDefinitionArn: container?.taskDefinition.taskDefinitionArn ?? missing('task-definition'),
-    };
-    const substitutions = Object.fromEntries(declared.map((name) => [name, all[name]]));
-    const logGroup = new logs.LogGroup(this, `${id}LogGroup`, {
-      // The vendedlogs prefix keeps Step Functions from adding to the account's size-limited logs resource policy.
-      logGroupName: `/aws/vendedlogs/states/${this.stackName}-${kind}`,
-      retention: logRetention,
-      // A named group left behind would block the next deployment of a stack of the same name.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-
-    const stateMachine = new sfn.StateMachine(this, `${id}StateMachine`, {
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromFile(path.join(REPO_ROOT, file)),
-      definitionSubstitutions: substitutions,
-      tracingEnabled: true,
-      // Every state entered and left, so a cluster's path through the workflow can be read back;
-      // without inputs and outputs, which carry the cluster's settings.
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-    });
-    acknowledge(stateMachine.role, 'IAM5[Resource::*]', 'CloudWatch Logs\' log-delivery actions (logs:CreateLogDelivery and the like) and X-Ray\'s take no resource');
-    // A definition read from a file names its functions only as strings, so no grant is inferred.
-    const invoke = step.grantInvoke(stateMachine);
-    acknowledgeWildcards(stateMachine.role, invoke.principalStatements, 'the workflow step function\'s versions and aliases (ARN:*); the function itself is the only one named');
-    if (container && (declared as readonly string[]).includes('ConfigurationTaskDefinitionArn')) container.grantRun(stateMachine);
-
-    const alarm = (id: string, metric: cloudwatch.Metric, what: string) =>
-      metric.createAlarm(this, id, {
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: `A ${kind} execution ${what}; its cluster is FAILED or stuck`,
-      });
-    alarm(`${id}FailedAlarm`, stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }), 'failed');
-    alarm(`${id}TimedOutAlarm`, stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }), 'timed out');
-
-    return stateMachine;
+  /** Leaves resource groups out of logical ids (infra/aws/logical-ids.ts). */
+  protected override allocateLogicalId(element: CfnElement): string {
+    // The default allocation reads no more of an element than its scopes and its stack.
+    return super.allocateLogicalId({ node: { scopes: scopesNamingLogicalId(element) }, stack: this } as unknown as CfnElement);
   }
 }

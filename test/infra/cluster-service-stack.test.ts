@@ -6,7 +6,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ClusterServiceStack } from '../../infra/aws/cluster-service-stack.ts';
 import { REPO_ROOT } from '../../infra/aws/constructs/service-function.ts';
-import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionName } from '../../infra/routes.ts';
+import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionDefinition, type FunctionName, type FunctionSetting } from '../../infra/routes.ts';
 import { WORKFLOW_KINDS, type WorkflowKind } from '../../functions/domain/workflow.ts';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string }>;
@@ -597,6 +597,33 @@ describe('configuration', () => {
     }
     expect(variablesOf('readClusters')).not.toHaveProperty('QUOTA_MAX_VCPUS');
     expect(() => new ClusterServiceStack(new App({ context: { 'aws:cdk:bundling-stacks': [], quotaMaxServers: '-1' } }), 'BadQuota')).toThrow(/quotaMaxServers must be a whole number/);
+  });
+
+  it('gives each setting’s variables to exactly the functions whose definition in infra/routes.ts lists it', () => {
+    // Prepare
+    const scope = new App({ context: { 'aws:cdk:bundling-stacks': [], quotaMaxVcpus: '256', quotaMaxServers: '64', quotaMaxClusters: '10' } });
+    const probe = Template.fromStack(new ClusterServiceStack(scope, 'SettingsProbe'));
+    const functions = Object.values(probe.findResources('AWS::Lambda::Function') as Resources);
+    const variablesOf = (name: FunctionName) =>
+      (functions.find((fn) => fn.Properties?.Description === FUNCTIONS[name].description)?.Properties?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {};
+    const variableOf: Record<Exclude<FunctionSetting, 'ec2Settings' | 'ec2Servers' | 'configurationContainer'>, string> = {
+      defaultProvider: 'DEFAULT_PROVIDER',
+      defaultConfigurationRunner: 'DEFAULT_CONFIGURATION_RUNNER',
+      quotaDefaults: 'QUOTA_MAX_SERVERS',
+      configurationAgentTimeout: 'CONFIGURATION_AGENT_TIMEOUT_SECONDS',
+      pageTokenSecret: 'PAGE_TOKEN_SECRET_ARN',
+    };
+    const withoutContainer = (Object.keys(FUNCTIONS) as FunctionName[]).filter((name) => !('readsConfigurationLogs' in FUNCTIONS[name]));
+
+    for (const [setting, variable] of Object.entries(variableOf) as [FunctionSetting, string][]) {
+      // Act
+      const having = withoutContainer.filter((name) => variable in variablesOf(name));
+
+      // Assess
+      const declaring = withoutContainer.filter((name) => (FUNCTIONS[name] as FunctionDefinition).settings?.includes(setting));
+      expect(having, setting).toEqual(declaring);
+      expect(having.length, setting).toBeGreaterThan(0);
+    }
   });
 
   it('gives the workflow step the configuration agents’ time limit: 10 minutes, or the context’s, within the workflow’s 2 h', () => {

@@ -75,6 +75,9 @@ export interface ServiceFunctionProps
  * built by the local esbuild.
  */
 export class ServiceFunction extends NodejsFunction {
+  /** Always set: the constructor has a default. */
+  public declare readonly timeout: Duration;
+
   public constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     const { entry, logRetention, logLevel, environment, bundling, timeout, ...rest } = props;
     // The log group must exist before `super`, so it is a sibling of the function, not a child.
