@@ -66,7 +66,7 @@ const page = <T extends { id: string }>(context: RequestContext, items: T[], col
   return { items: slice, links: [{ rel: 'next', href: `${context.cloud.url}/compute/v2.1/${collection}?${next.toString()}` }] };
 };
 
-const isReply = (value: unknown): value is Reply => typeof value === 'object' && value !== null && 'status' in value;
+const isReply = (value: unknown): value is Reply => typeof value === 'object' && value !== null && typeof (value as { status?: unknown }).status === 'number';
 
 const serverView = (state: CloudState, server: Server, version: Version) => {
   const addresses: Record<string, { addr: string; version: number; 'OS-EXT-IPS:type': string; 'OS-EXT-IPS-MAC:mac_addr': string }[]> = {};
