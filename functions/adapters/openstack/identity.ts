@@ -92,16 +92,24 @@ export class Identity {
 
   /** The service's endpoint for the settings' interface and region; undefined when the catalog has none. */
   endpoint(token: Token, service: Exclude<ServiceType, 'identity'>): { url: string; region: string | undefined } | undefined {
+    const region = this.settings.region ?? this.computeRegion(token);
     for (const type of CATALOG_TYPES[service]) {
       const entry = token.catalog.find((candidate) => candidate.type === type);
       const endpoint = entry?.endpoints.find(
-        (candidate) =>
-          candidate.interface === this.settings.interface &&
-          (this.settings.region === undefined || candidate.region_id === this.settings.region || candidate.region === this.settings.region),
+        (candidate) => candidate.interface === this.settings.interface && (region === undefined || candidate.region_id === region || candidate.region === region),
       );
       if (endpoint) return { url: endpoint.url.replace(/\/+$/, ''), region: endpoint.region_id ?? endpoint.region ?? undefined };
     }
     return undefined;
+  }
+
+  /**
+   * Without a region in the settings, every service is taken from the region of the catalog's
+   * compute endpoint, so that one cluster's calls never go to two regions.
+   */
+  private computeRegion(token: Token): string | undefined {
+    const compute = token.catalog.find((candidate) => candidate.type === 'compute')?.endpoints.find((candidate) => candidate.interface === this.settings.interface);
+    return compute?.region_id ?? compute?.region ?? undefined;
   }
 
   private async issue(): Promise<Token> {

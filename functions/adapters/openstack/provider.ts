@@ -84,6 +84,7 @@ interface Connected {
   settings: OpenStackSettings;
   options: z.infer<typeof optionsSchema>;
   session: Session;
+  compute: Compute;
   flavors: Flavor[];
   zones: string[] | null;
   region: string | undefined;
@@ -121,7 +122,7 @@ export class OpenStackProvider implements CloudProvider {
     const flavors = await compute.flavors();
     const zones = await compute.zones();
     const region = settings.region ?? (await session.region('compute'));
-    return new OpenStackProvider({ settings, options: parsed.data, session, flavors, zones, region });
+    return new OpenStackProvider({ settings, options: parsed.data, session, compute, flavors, zones, region });
   }
 
   private constructor(connected: Connected) {
@@ -134,7 +135,7 @@ export class OpenStackProvider implements CloudProvider {
     this.flavors = connected.flavors;
     this.zones = connected.zones;
     this.region = connected.region;
-    this.compute = new Compute(session, options.pageSize);
+    this.compute = connected.compute;
     this.network = new Network(session);
     const [, a, b] = /^(\d+)\.(\d+)\./.exec(options.networkCidr) ?? [];
     this.clusterNetwork = new ClusterNetwork(this.network, { serviceTag: options.serviceTag, externalNetwork: this.settings.externalNetwork, addressPrefix: `${a}.${b}` });

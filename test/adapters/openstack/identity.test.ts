@@ -114,12 +114,13 @@ describe('openstack identity', () => {
     expect(logins(cloud)).toHaveLength(1);
   });
 
-  it('picks endpoints by type, interface and region from the catalog', async () => {
+  it('picks endpoints by type, interface and region from the catalog; without a region, the compute endpoint’s for every service', async () => {
     // Prepare
     const cloud = await contractCloud();
     const make = (env: Record<string, string>) => new Identity(openStackSettingsFromEnv({ ...cloud.env(), ...env }), { fetch, now: Date.now, renewBeforeMs: 0, timeoutMs: 5000 });
     const one = make({ OS_REGION_NAME: 'RegionOne' });
     const two = make({ OS_REGION_NAME: 'RegionTwo' });
+    const unset = make({ OS_REGION_NAME: '' });
     const token: Token = await one.token();
 
     // Act
@@ -127,12 +128,14 @@ describe('openstack identity', () => {
     const elsewhere = two.endpoint(token, 'compute');
     const volume = one.endpoint(token, 'volume');
     const noImageInTwo = two.endpoint(token, 'image');
+    const computeRegionsImage = unset.endpoint(token, 'image');
 
     // Assess
     expect(compute).toEqual({ url: `${cloud.url}/compute/v2.1`, region: 'RegionOne' });
     expect(elsewhere).toEqual({ url: `${cloud.url}/regiontwo/compute/v2.1`, region: 'RegionTwo' });
     expect(volume?.url).toBe(`${cloud.url}/volume/v3/6f70656e737461636b20342065766572`);
     expect(noImageInTwo).toBeUndefined();
+    expect(computeRegionsImage).toEqual({ url: `${cloud.url}/image`, region: 'RegionOne' });
   });
 
   it('answers ServiceNotInCatalog naming the service when the region has none', async () => {
