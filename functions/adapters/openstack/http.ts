@@ -55,7 +55,8 @@ const queryString = (query: Query | undefined): string => {
   return text ? `?${text}` : '';
 };
 
-const parse = (text: string): unknown => {
+/** A body as JSON where it is JSON; Glance and some proxies answer in plain text. */
+export const parseBody = (text: string): unknown => {
   if (text === '') return null;
   try {
     return JSON.parse(text);
@@ -111,7 +112,7 @@ export class Session {
       } catch (error) {
         throw unansweredError(service, operation, error);
       }
-      const body = parse(text);
+      const body = parseBody(text);
       const { status } = response;
       if ((status >= 200 && status < 300) || options.expect?.includes(status)) return { status, headers: response.headers, body: body as T };
       if (status === 401 && !renewed) {

@@ -5,6 +5,7 @@
  */
 import { ProviderError } from '#domain/errors';
 import { openStackError, unansweredError, type ServiceType } from './errors.ts';
+import { parseBody } from './http.ts';
 import type { ApplicationCredentialAuth, Interface, OpenStackSettings, PasswordAuth } from './settings.ts';
 
 interface CatalogEndpoint {
@@ -125,13 +126,7 @@ export class Identity {
     } catch (error) {
       throw unansweredError('identity', operation, error);
     }
-    const text = await response.text().catch(() => '');
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // Not JSON: the text is the message.
-    }
+    const body = parseBody(await response.text().catch(() => ''));
     if (response.status !== 201 && response.status !== 200) {
       throw openStackError({ service: 'identity', operation, status: response.status, body, retryAfter: response.headers.get('retry-after') });
     }
