@@ -120,7 +120,7 @@ export class ClusterNetwork {
       if (!port) throw new TransientProviderError(`Neutron shows no port of server ${serverId} yet`);
       const held = byPort.get(port.id);
       if (held) {
-        if (!tagged.includes(held)) await this.network.setTags('floatingips', held.id, tags);
+        if (!tagged.some((ip) => ip.id === held.id)) await this.network.setTags('floatingips', held.id, tags);
         result[serverId] = held.floating_ip_address;
         continue;
       }

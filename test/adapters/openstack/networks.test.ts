@@ -148,6 +148,7 @@ describe('openstack public addresses', () => {
     const networkIds = await provider.createNetworks({ clusterId: CLUSTER, count: 1 });
     const ids = (await provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds, servers: workers(2) })).map((server) => server.id);
     const first = await provider.allocatePublicIps({ clusterId: CLUSTER, serverIds: ids });
+    const before = cloud.requests.length;
 
     // Act
     const again = await provider.allocatePublicIps({ clusterId: CLUSTER, serverIds: ids });
@@ -155,6 +156,24 @@ describe('openstack public addresses', () => {
     // Assess
     expect(again).toEqual(first);
     expect(cloud.state.floatingIps.size).toBe(2);
+    expect(cloud.requests.slice(before).filter((call) => call.method !== 'GET')).toEqual([]);
+  });
+
+  it('finds a floating IP whose tags were lost by its port, and tags it instead of making another', async () => {
+    // Prepare
+    const { cloud, provider } = await contractProvider();
+    const networkIds = await provider.createNetworks({ clusterId: CLUSTER, count: 1 });
+    const [server] = await provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds, servers: workers(1) });
+    const first = await provider.allocatePublicIps({ clusterId: CLUSTER, serverIds: [server?.id ?? ''] });
+    for (const ip of cloud.state.floatingIps.values()) ip.tags = [];
+
+    // Act
+    const again = await provider.allocatePublicIps({ clusterId: CLUSTER, serverIds: [server?.id ?? ''] });
+
+    // Assess
+    expect(again).toEqual(first);
+    expect(tagged(cloud.state.floatingIps.values())).toHaveLength(1);
+    expect(cloud.state.floatingIps.size).toBe(1);
   });
 
   it('answers NoExternalNetwork when the deployment names no external network, and makes no router', async () => {
