@@ -1,0 +1,257 @@
+/**
+ * Provider `openstack` (docs/openstack-provider.md): the cloud port over Keystone, Nova, Neutron,
+ * Glance and Cinder. Made with `OpenStackProvider.connect`, which logs in and reads the flavor
+ * catalogue once, since the port's flavor calls answer at once.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { z } from 'zod';
+import { ProviderError, type ErrorDetail } from '#domain/errors';
+import type {
+  CloudProvider,
+  ConfigurationStatus,
+  CreateNetworksInput,
+  CreateServersInput,
+  ProviderServer,
+  ProviderSpecOptions,
+  ProviderTimings,
+  ServerSize,
+} from '#domain/provider';
+import { clientTags } from '#domain/tags';
+import { ConfigError } from '#lib/config';
+import { deleteClusterRound } from './cleanup.ts';
+import { ClusterNetwork } from './cluster-network.ts';
+import { Compute, type Flavor } from './compute.ts';
+import { flavorNamed, smallestFlavor } from './flavors.ts';
+import { Session } from './http.ts';
+import { Identity } from './identity.ts';
+import { Images } from './image.ts';
+import { clusterTag, nameTag, tokenTag } from './naming.ts';
+import { Network } from './network.ts';
+import { isDeleting, MAX_CLIENT_METADATA, MAX_METADATA_VALUE, MAX_USER_DATA_BASE64, METADATA_KEY, serverBody, toProviderServer } from './servers.ts';
+import type { OpenStackSettings } from './settings.ts';
+import { Volumes } from './volume.ts';
+
+export interface OpenStackProviderOptions {
+  /** Value of the `managed-by` tag on everything made. @default 'cluster-service' */
+  serviceTag?: string;
+  /** Servers per create call; each is one `POST /servers`, one after the other. @default 10 */
+  maxBatchSize?: number;
+  /** @default { expectedBootSeconds: 30, expectedConfigurationSeconds: 300 } */
+  timings?: Partial<ProviderTimings>;
+  /** The disk a flavor without one (disk 0) is described with, and boots a volume of. @default 20 */
+  defaultDiskGb?: number;
+  /** The /16 the clusters' /24 subnets are cut from. @default '10.42.0.0/16' */
+  networkCidr?: string;
+  /** Servers and flavors per page. @default 1000 (Nova's own largest page by default) */
+  pageSize?: number;
+  /** @default 30000 */
+  requestTimeoutMs?: number;
+  /** The most one call waits in all for a service that answered 413/429 with Retry-After. @default 10000 */
+  maxRetryWaitMs?: number;
+  /** A token is renewed this long before it expires. @default 300000 */
+  renewTokenBeforeMs?: number;
+  /** @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** @default Date.now */
+  now?: () => number;
+  /** @default a timer */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const optionsSchema = z.object({
+  serviceTag: z
+    .string()
+    .regex(/^[A-Za-z0-9._+=@-]{1,40}$/, 'must be 1-40 letters, digits or ._+=@-')
+    .default('cluster-service'),
+  maxBatchSize: z.int().min(1).max(50).default(10),
+  timings: z.object({ expectedBootSeconds: z.number().positive(), expectedConfigurationSeconds: z.number().positive() }).partial().default({}),
+  defaultDiskGb: z.int().min(1).max(16_384).default(20),
+  networkCidr: z
+    .string()
+    .regex(/^(\d{1,3})\.(\d{1,3})\.0\.0\/16$/, 'must be a /16 such as 10.42.0.0/16')
+    .default('10.42.0.0/16'),
+  pageSize: z.int().min(1).max(1000).default(1000),
+  requestTimeoutMs: z.int().positive().default(30_000),
+  maxRetryWaitMs: z.int().min(0).default(10_000),
+  renewTokenBeforeMs: z.int().min(0).default(300_000),
+});
+
+const DEFAULT_TIMINGS: ProviderTimings = { expectedBootSeconds: 30, expectedConfigurationSeconds: 300 };
+/** The profile that configures nothing: the only one until the cloud-init runner exists. */
+const NONE_RUN = 'none';
+
+interface Connected {
+  settings: OpenStackSettings;
+  options: z.infer<typeof optionsSchema>;
+  session: Session;
+  compute: Compute;
+  flavors: Flavor[];
+  zones: string[] | null;
+  region: string | undefined;
+}
+
+export class OpenStackProvider implements CloudProvider {
+  readonly name = 'openstack';
+  readonly maxBatchSize: number;
+  readonly timings: ProviderTimings;
+
+  private readonly settings: OpenStackSettings;
+  private readonly serviceTag: string;
+  private readonly defaultDiskGb: number;
+  private readonly flavors: Flavor[];
+  private readonly zones: string[] | null;
+  /** The region of the endpoints in use: the settings', or the catalog's when they name none. */
+  private readonly region: string | undefined;
+  private readonly compute: Compute;
+  private readonly network: Network;
+  private readonly clusterNetwork: ClusterNetwork;
+  private readonly images: Images;
+  private readonly volumes: Volumes;
+
+  /** Logs in, reads the flavors and zones, and answers a provider ready to use. */
+  static async connect(settings: OpenStackSettings, options: OpenStackProviderOptions = {}): Promise<OpenStackProvider> {
+    const { fetch: fetcher = globalThis.fetch, now = Date.now, sleep = (ms: number) => delay(ms), ...data } = options;
+    const parsed = optionsSchema.safeParse(data);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`);
+      throw new ConfigError(`invalid openstack provider options: ${problems.join('; ')}`);
+    }
+    const identity = new Identity(settings, { fetch: fetcher, now, renewBeforeMs: parsed.data.renewTokenBeforeMs, timeoutMs: parsed.data.requestTimeoutMs });
+    const session = new Session(identity, { fetch: fetcher, sleep, now, timeoutMs: parsed.data.requestTimeoutMs, maxRetryWaitMs: parsed.data.maxRetryWaitMs });
+    const compute = new Compute(session, parsed.data.pageSize);
+    const flavors = await compute.flavors();
+    const zones = await compute.zones();
+    const region = settings.region ?? (await session.region('compute'));
+    return new OpenStackProvider({ settings, options: parsed.data, session, compute, flavors, zones, region });
+  }
+
+  private constructor(connected: Connected) {
+    const { options, session } = connected;
+    this.settings = connected.settings;
+    this.serviceTag = options.serviceTag;
+    this.maxBatchSize = options.maxBatchSize;
+    this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.defaultDiskGb = options.defaultDiskGb;
+    this.flavors = connected.flavors;
+    this.zones = connected.zones;
+    this.region = connected.region;
+    this.compute = connected.compute;
+    this.network = new Network(session);
+    const [, a, b] = /^(\d+)\.(\d+)\./.exec(options.networkCidr) ?? [];
+    this.clusterNetwork = new ClusterNetwork(this.network, { serviceTag: options.serviceTag, externalNetwork: this.settings.externalNetwork, addressPrefix: `${a}.${b}` });
+    this.images = new Images(session);
+    this.volumes = new Volumes(session);
+  }
+
+  resolveFlavor(size: ServerSize): string {
+    return smallestFlavor(this.flavors, size).name;
+  }
+
+  describeFlavor(flavor: string): ServerSize | null {
+    const found = flavorNamed(this.flavors, flavor);
+    return found ? { vcpus: found.vcpus, ramMb: found.ramMb, diskGb: found.diskGb || this.defaultDiskGb } : null;
+  }
+
+  /**
+   * What Nova would refuse: another region, a zone it does not list, user data over its limit,
+   * tags that are not valid server metadata. Images and key pairs are looked up only when servers
+   * are made (`ImageNotFound`, `KeyPairNotFound`). Every security rule is honoured.
+   */
+  checkOptions(input: ProviderSpecOptions): ErrorDetail[] {
+    const { options } = input;
+    const details: ErrorDetail[] = [];
+    if (options.region !== undefined && this.region !== undefined && options.region !== this.region) {
+      details.push({ path: 'region', message: `region ${options.region} is not served here: this deployment's openstack provider works in ${this.region}` });
+    }
+    if (options.zone !== undefined && this.zones !== null && !this.zones.includes(options.zone)) {
+      details.push({ path: 'zone', message: `must be an availability zone of this cloud: ${this.zones.join(', ') || 'none is listed'}` });
+    }
+    if (options.userData !== undefined && options.userData.length > MAX_USER_DATA_BASE64) {
+      details.push({ path: 'userData', message: `Nova takes at most ${MAX_USER_DATA_BASE64} characters of base64 user data` });
+    }
+    const tags = clientTags(options.tags);
+    if (tags.length > MAX_CLIENT_METADATA) details.push({ path: 'tags', message: `at most ${MAX_CLIENT_METADATA} on openstack (server metadata items)` });
+    for (const [key, value] of tags) {
+      if (!METADATA_KEY.test(key)) details.push({ path: `tags.${key}`, message: 'openstack metadata keys are letters, digits, spaces and - _ : . only' });
+      else if (value.length > MAX_METADATA_VALUE) details.push({ path: `tags.${key}`, message: `openstack metadata values are at most ${MAX_METADATA_VALUE} characters` });
+    }
+    return details;
+  }
+
+  createNetworks(input: CreateNetworksInput): Promise<string[]> {
+    return this.clusterNetwork.ensure(input);
+  }
+
+  /**
+   * Lists the servers this call made before (by the cluster's tag and the call's token tag) and
+   * adopts them by name; makes each missing one with its own `POST /servers`. A retry after a
+   * lost answer therefore finds the server Nova made instead of making a second one.
+   */
+  async createServers(input: CreateServersInput): Promise<ProviderServer[]> {
+    if (input.servers.length === 0) return [];
+    if (input.servers.length > this.maxBatchSize) {
+      throw new ProviderError('BatchTooLarge', `A create call takes at most ${this.maxBatchSize} servers; this one asked for ${input.servers.length}`);
+    }
+    const options = input.options ?? {};
+    if (options.region !== undefined && this.region !== undefined && options.region !== this.region) {
+      throw new ProviderError('UnsupportedRegion', `region ${options.region} is not served here: this deployment's openstack provider works in ${this.region}`);
+    }
+    const flavors = new Map(input.servers.map((server) => [server.flavor, flavorNamed(this.flavors, server.flavor)]));
+    const unknown = [...flavors].filter(([, flavor]) => !flavor).map(([name]) => name);
+    if (unknown.length > 0) throw new ProviderError('FlavorNotFound', `Not a flavor of this cloud: ${unknown.join(', ')}`);
+    const image = await this.images.resolve(options.image ?? this.settings.image);
+    const group = input.networkIds.length > 0 ? await this.clusterNetwork.securityGroup(input.clusterId) : undefined;
+    if (input.networkIds.length > 0 && !group) {
+      throw new ProviderError('SecurityGroupNotFound', `The security group of cluster ${input.clusterId} is missing: its networks were made without it`);
+    }
+    const made = (await this.compute.servers([clusterTag(input.clusterId), tokenTag(input.clientToken)])).filter((server) => !isDeleting(server));
+    const context = {
+      clusterId: input.clusterId,
+      clientToken: input.clientToken,
+      serviceTag: this.serviceTag,
+      networkIds: input.networkIds,
+      securityGroupId: group?.id,
+      image,
+      keyName: options.keyName ?? this.settings.keyName,
+      options,
+    };
+    const servers: ProviderServer[] = [];
+    for (const server of input.servers) {
+      const adopted = made.find((candidate) => (candidate.tags ?? []).includes(nameTag(server.name)));
+      if (adopted) {
+        servers.push(toProviderServer(adopted, input.clusterId));
+        continue;
+      }
+      const { id } = await this.compute.create(serverBody(context, server, flavors.get(server.flavor) as Flavor));
+      servers.push({ id, name: server.name, state: 'BUILD', privateIp: null, publicIp: null });
+    }
+    return servers;
+  }
+
+  /** Every server with the cluster's tag: one `GET /servers/detail`, paged, never one call per server. */
+  async describeServers(input: { clusterId: string }): Promise<ProviderServer[]> {
+    return (await this.compute.servers([clusterTag(input.clusterId)])).map((server) => toProviderServer(server, input.clusterId));
+  }
+
+  allocatePublicIps(input: { clusterId: string; serverIds: string[] }): Promise<Record<string, string>> {
+    return this.clusterNetwork.allocatePublicIps(input.clusterId, input.serverIds);
+  }
+
+  /** Only `none` until the cloud-init runner exists: it configures nothing and is done at once. */
+  async startConfiguration(input: { clusterId: string; profile: string }): Promise<string> {
+    if (input.profile === NONE_RUN) return NONE_RUN;
+    throw new ProviderError(
+      'ConfigurationRunnerUnavailable',
+      `openstack has no configuration runner for profile '${input.profile}' yet; use profile none, or the container runner where the deployment has it`,
+    );
+  }
+
+  async describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus> {
+    if (input.configurationId === NONE_RUN) return { state: 'SUCCEEDED', component: NONE_RUN, message: 'nothing to configure' };
+    throw new ProviderError('ConfigurationRunnerUnavailable', `openstack has no configuration run '${input.configurationId}': it has no configuration runner yet`);
+  }
+
+  async deleteCluster(input: { clusterId: string }): Promise<{ remaining: number }> {
+    return { remaining: await deleteClusterRound({ compute: this.compute, network: this.network, volumes: this.volumes }, input.clusterId) };
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The checks Nova makes on `POST /servers` before it accepts a server, with its messages: the
+ * body's schema at the microversion (tags from 2.52, `networks` required from 2.37), flavor,
+ * image, networks, security groups, key pair, zone, metadata, user data, block devices.
+ */
+import { novaFault, type Reply, type RequestContext } from './server.ts';
+import { KEY_PAIRS, PROJECT_ID, ZONES, type Flavor, type Server } from './state.ts';
+
+type Version = [number, number];
+const atLeast = (version: Version, major: number, minor: number): boolean => version[0] > major || (version[0] === major && version[1] >= minor);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const METADATA_KEY = /^[a-zA-Z0-9-_:. ]{1,255}$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+const ALLOWED = [
+  'name',
+  'imageRef',
+  'flavorRef',
+  'networks',
+  'metadata',
+  'user_data',
+  'key_name',
+  'availability_zone',
+  'security_groups',
+  'block_device_mapping_v2',
+  'min_count',
+  'max_count',
+  'config_drive',
+  'OS-DCF:diskConfig',
+  'accessIPv4',
+  'accessIPv6',
+  'adminPass',
+  'description',
+];
+
+const isRecord = (value: unknown): value is Record<string, any> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const invalid = (field: string, value: unknown, why: string): Reply =>
+  novaFault(400, `Invalid input for field/attribute ${field}. Value: ${JSON.stringify(value)}. ${why}`);
+
+export type CreateRequest = Pick<Server, 'name' | 'flavor' | 'imageId' | 'tags' | 'metadata' | 'networkIds' | 'securityGroupIds' | 'keyName' | 'userData' | 'zone' | 'bootVolumeGb'>;
+
+/** The server the body asks for, or Nova's refusal. */
+export const validateCreate = (context: RequestContext, version: Version): CreateRequest | Reply => {
+  const { state } = context;
+  const body = isRecord(context.body) ? context.body.server : undefined;
+  if (!isRecord(body)) return novaFault(400, 'The server could not comply with the request since it is either malformed or otherwise incorrect.');
+  const allowed = [...ALLOWED, ...(atLeast(version, 2, 52) ? ['tags'] : []), ...(atLeast(version, 2, 57) ? [] : ['personality'])];
+  const unexpected = Object.keys(body).find((key) => !allowed.includes(key));
+  if (unexpected) return invalid('server', body, `Additional properties are not allowed ('${unexpected}' was unexpected)`);
+  if (typeof body.name !== 'string' || body.name.length < 1 || body.name.length > 255) return invalid('name', body.name, "'name' is a required property");
+
+  const flavorRef = String(body.flavorRef ?? '').split('/').pop() ?? '';
+  const flavor: Flavor | undefined = state.flavors.find((candidate) => candidate.id === flavorRef);
+  if (!flavor) return novaFault(400, `Flavor ${body.flavorRef} could not be found.`);
+
+  const mappings: unknown[] = Array.isArray(body.block_device_mapping_v2) ? body.block_device_mapping_v2 : [];
+  const root = mappings.find((mapping) => isRecord(mapping) && Number(mapping.boot_index) === 0) as Record<string, any> | undefined;
+  let imageId: string | null = null;
+  let bootVolumeGb: number | undefined;
+  if (root) {
+    if (root.source_type !== 'image' || root.destination_type !== 'volume') return novaFault(400, 'Block Device Mapping is Invalid: only image to volume is taken here.');
+    if (!state.options.withCinder) return novaFault(400, 'Block Device Mapping is Invalid: failed to get volume service.');
+    const image = state.images.find((candidate) => candidate.id === root.uuid);
+    if (!image) return novaFault(400, `Block Device Mapping is Invalid: failed to get image ${root.uuid}.`);
+    if (!Number.isInteger(root.volume_size) || root.volume_size < Math.max(1, image.min_disk)) {
+      return novaFault(400, `Volume is smaller than the minimum size specified in image metadata. Volume size is ${root.volume_size} bytes, minimum size is ${image.min_disk} bytes.`);
+    }
+    bootVolumeGb = root.volume_size;
+  } else {
+    const image = state.images.find((candidate) => candidate.id === body.imageRef);
+    if (!image) return novaFault(400, 'Can not find requested image');
+    if (image.status !== 'active') return novaFault(400, `Image ${image.id} is not active.`);
+    if (flavor.disk === 0) return novaFault(403, 'Only volume-backed servers are allowed for flavors with zero disk.');
+    if (flavor.disk < image.min_disk) return novaFault(400, `Flavor's disk is too small for requested image. Flavor disk is ${flavor.disk} GiB, image needs ${image.min_disk} GiB.`);
+    imageId = image.id;
+  }
+
+  let networkIds: string[];
+  if (body.networks === undefined) {
+    if (atLeast(version, 2, 37)) return invalid('server', body, "'networks' is a required property");
+    networkIds = [state.projectNetworkId];
+  } else if (body.networks === 'auto') {
+    networkIds = [state.projectNetworkId];
+  } else if (body.networks === 'none') {
+    networkIds = [];
+  } else if (Array.isArray(body.networks)) {
+    networkIds = [];
+    for (const entry of body.networks) {
+      if (!isRecord(entry) || typeof entry.uuid !== 'string' || !UUID.test(entry.uuid)) return invalid('uuid', entry?.uuid, "is not a 'uuid'");
+      if (!state.networks.has(entry.uuid)) return novaFault(400, `Network ${entry.uuid} could not be found.`);
+      networkIds.push(entry.uuid);
+    }
+  } else {
+    return invalid('networks', body.networks, "is not valid under any of the given schemas");
+  }
+
+  const securityGroupIds: string[] = [];
+  for (const group of Array.isArray(body.security_groups) ? body.security_groups : []) {
+    const name = isRecord(group) ? group.name : undefined;
+    const found = [...state.securityGroups.values()].find((candidate) => candidate.id === name || candidate.name === name);
+    if (!found) return novaFault(400, `Security group ${name} not found for project ${PROJECT_ID}.`);
+    securityGroupIds.push(found.id);
+  }
+
+  if (body.key_name !== undefined && !KEY_PAIRS.includes(body.key_name)) return novaFault(400, 'Invalid key_name provided.');
+  if (body.availability_zone !== undefined && !ZONES.includes(body.availability_zone)) return novaFault(400, 'The requested availability zone is not available');
+
+  const metadata: Record<string, string> = isRecord(body.metadata) ? body.metadata : {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (!METADATA_KEY.test(key)) return invalid('metadata', metadata, `Additional properties are not allowed ('${key}' was unexpected)`);
+    if (typeof value !== 'string' || value.length > 255) return invalid(`metadata/${key}`, value, 'is too long');
+  }
+  if (body.user_data !== undefined && (typeof body.user_data !== 'string' || !BASE64.test(body.user_data) || body.user_data.length > 65_535)) {
+    return novaFault(400, 'User data needs to be valid base 64.');
+  }
+
+  const tags: unknown = body.tags ?? [];
+  if (!Array.isArray(tags) || tags.length > 50) return invalid('tags', tags, 'is too long');
+  for (const tag of tags) {
+    if (typeof tag !== 'string' || tag.length < 1 || tag.length > 60 || /[,/]/.test(tag)) return invalid('tags', tag, "does not match '^[^,/]*$' or is longer than 60");
+  }
+
+  return {
+    name: body.name,
+    flavor,
+    imageId,
+    tags: tags as string[],
+    metadata,
+    networkIds,
+    securityGroupIds,
+    keyName: body.key_name ?? null,
+    userData: body.user_data ?? null,
+    zone: body.availability_zone ?? ZONES[0] ?? 'nova',
+    ...(bootVolumeGb === undefined ? {} : { bootVolumeGb }),
+  };
+};

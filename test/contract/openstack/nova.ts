@@ -1,0 +1,222 @@
+/**
+ * Nova v2.1 with microversions (2.1 to the configured maximum; 406 outside, every answer echoing
+ * the version): flavors, availability zones, servers (create, list with `tags` filters and
+ * `limit`/`marker` pages, show, delete), quota refusals and the create-time validation the
+ * provider can run into.
+ */
+import { randomBytes } from 'node:crypto';
+import { validateCreate } from './nova-create.ts';
+import { novaFault, type Reply, type RequestContext, type Route } from './server.ts';
+import { newId, PROJECT_ID, ZONES, type CloudState, type Server } from './state.ts';
+
+type Version = [number, number];
+
+const parseVersion = (text: string): Version | undefined => {
+  const match = /^(\d+)\.(\d+)$/.exec(text.trim());
+  return match ? [Number(match[1]), Number(match[2])] : undefined;
+};
+const atLeast = (version: Version, major: number, minor: number): boolean => version[0] > major || (version[0] === major && version[1] >= minor);
+const text = (version: Version): string => version.join('.');
+
+/** The microversion a request asks for: `OpenStack-API-Version: compute X.Y`, the legacy header, or 2.1. */
+const requested = (context: RequestContext): string => {
+  const header = context.headers['openstack-api-version'];
+  const common = typeof header === 'string' ? /(?:^|,)\s*compute\s+([^,\s]+)/i.exec(header)?.[1] : undefined;
+  const legacy = context.headers['x-openstack-nova-api-version'];
+  return common ?? (typeof legacy === 'string' ? legacy : '2.1');
+};
+
+type Handler = (context: RequestContext, version: Version) => Reply;
+
+/** Negotiates the microversion, then answers with it in the headers, as Nova does (errors included). */
+const versioned =
+  (handle: Handler) =>
+  (context: RequestContext): Reply => {
+    const max = parseVersion(context.state.options.maxMicroversion) ?? [2, 93];
+    const asked = requested(context);
+    const version = asked === 'latest' ? max : parseVersion(asked);
+    if (!version || !atLeast(version, 2, 1) || !atLeast(max, version[0], version[1])) {
+      return novaFault(406, `Version ${asked} is not supported by the API. Minimum is 2.1 and maximum is ${text(max)}.`);
+    }
+    const reply = handle(context, version);
+    return {
+      ...reply,
+      headers: { ...reply.headers, 'OpenStack-API-Version': `compute ${text(version)}`, 'X-OpenStack-Nova-API-Version': text(version), Vary: 'OpenStack-API-Version, X-OpenStack-Nova-API-Version' },
+    };
+  };
+
+/** One page after `marker`, with a `next` link when the page is full. */
+const page = <T extends { id: string }>(context: RequestContext, items: T[], collection: string): { items: T[]; links?: { rel: string; href: string }[] } | Reply => {
+  const max = context.state.options.maxLimit;
+  const asked = context.query.get('limit');
+  const limit = asked === null ? max : Math.min(Number(asked), max);
+  if (!Number.isInteger(limit) || limit < 0) return novaFault(400, `Invalid input for query parameters limit. Value: ${asked}.`);
+  const marker = context.query.get('marker');
+  let start = 0;
+  if (marker !== null) {
+    const at = items.findIndex((item) => item.id === marker);
+    if (at < 0) return novaFault(400, `marker [${marker}] not found`);
+    start = at + 1;
+  }
+  const slice = items.slice(start, start + limit);
+  if (slice.length < limit || slice.length === 0) return { items: slice };
+  const next = new URLSearchParams(context.query);
+  next.set('limit', String(limit));
+  next.set('marker', slice[slice.length - 1]?.id ?? '');
+  return { items: slice, links: [{ rel: 'next', href: `${context.cloud.url}/compute/v2.1/${collection}?${next.toString()}` }] };
+};
+
+const isReply = (value: unknown): value is Reply => typeof value === 'object' && value !== null && typeof (value as { status?: unknown }).status === 'number';
+
+const serverView = (state: CloudState, server: Server, version: Version) => {
+  const addresses: Record<string, { addr: string; version: number; 'OS-EXT-IPS:type': string; 'OS-EXT-IPS-MAC:mac_addr': string }[]> = {};
+  for (const portId of server.portIds) {
+    const port = state.ports.get(portId);
+    const network = port ? state.networks.get(port.network_id) : undefined;
+    if (!port || !network) continue;
+    const list = (addresses[network.name] ??= []);
+    const mac = 'fa:16:3e:00:00:01';
+    for (const ip of port.fixed_ips) list.push({ addr: ip.ip_address, version: 4, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': mac });
+    for (const floating of state.floatingIps.values()) {
+      if (floating.port_id === port.id) list.push({ addr: floating.floating_ip_address, version: 4, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': mac });
+    }
+  }
+  const flavor = atLeast(version, 2, 47)
+    ? { vcpus: server.flavor.vcpus, ram: server.flavor.ram, disk: server.flavor.disk, ephemeral: 0, swap: 0, original_name: server.flavor.name, extra_specs: {} }
+    : { id: server.flavor.id, links: [] };
+  const deleting = server.deletedAt !== undefined;
+  return {
+    id: server.id,
+    name: server.name,
+    status: server.status,
+    tenant_id: PROJECT_ID,
+    user_id: 'e3f8a1c2d4b54c5e8f6a7b8c9d0e1f20',
+    metadata: server.metadata,
+    image: server.imageId ? { id: server.imageId, links: [] } : '',
+    flavor,
+    created: new Date(server.createdAt).toISOString().replace(/\.\d+Z$/, 'Z'),
+    updated: new Date(state.clock.now()).toISOString().replace(/\.\d+Z$/, 'Z'),
+    addresses,
+    accessIPv4: '',
+    accessIPv6: '',
+    links: [{ rel: 'bookmark', href: `/compute/${PROJECT_ID}/servers/${server.id}` }],
+    'OS-DCF:diskConfig': 'MANUAL',
+    'OS-EXT-AZ:availability_zone': server.zone,
+    'OS-EXT-STS:task_state': deleting ? 'deleting' : server.status === 'BUILD' ? 'scheduling' : null,
+    'OS-EXT-STS:vm_state': server.status === 'BUILD' ? 'building' : server.status.toLowerCase(),
+    'OS-EXT-STS:power_state': server.status === 'ACTIVE' ? 1 : 0,
+    'OS-SRV-USG:launched_at': null,
+    'OS-SRV-USG:terminated_at': null,
+    'os-extended-volumes:volumes_attached': server.volumeIds.map((id) => ({ id, delete_on_termination: true })),
+    security_groups: server.securityGroupIds.map((id) => ({ name: state.securityGroups.get(id)?.name ?? id })),
+    key_name: server.keyName,
+    config_drive: '',
+    progress: 0,
+    ...(server.fault ? { fault: server.fault } : {}),
+    ...(atLeast(version, 2, 9) ? { locked: false } : {}),
+    ...(atLeast(version, 2, 19) ? { description: null } : {}),
+    ...(atLeast(version, 2, 26) ? { tags: server.tags } : {}),
+  };
+};
+
+/** Newest first, as Nova sorts by default (created_at, then id, descending). */
+const listed = (context: RequestContext, version: Version): Server[] => {
+  const all = [...context.state.servers.values()].sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id));
+  const tags = atLeast(version, 2, 26) ? context.query.get('tags') : null;
+  const any = atLeast(version, 2, 26) ? context.query.get('tags-any') : null;
+  const name = context.query.get('name');
+  return all.filter(
+    (server) =>
+      (!tags || tags.split(',').every((tag) => server.tags.includes(tag))) &&
+      (!any || any.split(',').some((tag) => server.tags.includes(tag))) &&
+      (!name || new RegExp(name).test(server.name)),
+  );
+};
+
+const listServers: Handler = (context, version) => {
+  const result = page(context, listed(context, version), 'servers/detail');
+  if (isReply(result)) return result;
+  return { status: 200, body: { servers: result.items.map((server) => serverView(context.state, server, version)), ...(result.links ? { servers_links: result.links } : {}) } };
+};
+
+const findServer = (context: RequestContext): Server | Reply => {
+  const server = context.state.servers.get(context.params[0] ?? '');
+  return server ?? novaFault(404, `Instance ${context.params[0]} could not be found.`);
+};
+
+const createServer: Handler = (context, version) => {
+  const checked = validateCreate(context, version);
+  if (isReply(checked)) return checked;
+  const { state } = context;
+  const usage = state.usage();
+  const { instances, cores } = state.options.quotas;
+  if (usage.instances + 1 > instances) {
+    return novaFault(403, `Quota exceeded for instances: Requested 1, but already used ${usage.instances} of ${instances} instances`);
+  }
+  if (usage.cores + checked.flavor.vcpus > cores) {
+    return novaFault(403, `Quota exceeded for cores: Requested ${checked.flavor.vcpus}, but already used ${usage.cores} of ${cores} cores`);
+  }
+  const now = state.clock.now();
+  const server: Server = {
+    ...checked,
+    id: newId(),
+    createdAt: now,
+    bootAt: now + state.options.bootMs,
+    fails: checked.flavor.name === 'error.nohost',
+    status: 'BUILD',
+    portIds: [],
+    volumeIds: [],
+  };
+  state.servers.set(server.id, server);
+  return {
+    status: 202,
+    headers: { Location: `${context.cloud.url}/compute/v2.1/${PROJECT_ID}/servers/${server.id}` },
+    body: {
+      server: {
+        id: server.id,
+        links: [{ rel: 'self', href: `${context.cloud.url}/compute/v2.1/${PROJECT_ID}/servers/${server.id}` }],
+        'OS-DCF:diskConfig': 'MANUAL',
+        security_groups: server.securityGroupIds.map((id) => ({ name: state.securityGroups.get(id)?.name ?? id })),
+        adminPass: randomBytes(9).toString('base64url'),
+      },
+    },
+  };
+};
+
+export const novaRoutes: Route[] = [
+  {
+    method: 'GET',
+    path: /^\/flavors\/detail$/,
+    handle: versioned((context) => {
+      const result = page(context, context.state.flavors, 'flavors/detail');
+      if (isReply(result)) return result;
+      const flavors = result.items.map((flavor) => ({ ...flavor, 'OS-FLV-EXT-DATA:ephemeral': 0, 'OS-FLV-DISABLED:disabled': false, 'os-flavor-access:is_public': true, swap: '', links: [] }));
+      return { status: 200, body: { flavors, ...(result.links ? { flavors_links: result.links } : {}) } };
+    }),
+  },
+  {
+    method: 'GET',
+    path: /^\/os-availability-zone$/,
+    handle: versioned(() => ({ status: 200, body: { availabilityZoneInfo: ZONES.map((zoneName) => ({ zoneName, zoneState: { available: true }, hosts: null })) } })),
+  },
+  { method: 'GET', path: /^\/servers\/detail$/, handle: versioned(listServers) },
+  { method: 'POST', path: /^\/servers$/, handle: versioned(createServer) },
+  {
+    method: 'GET',
+    path: /^\/servers\/([^/]+)$/,
+    handle: versioned((context, version) => {
+      const server = findServer(context);
+      return isReply(server) ? server : { status: 200, body: { server: serverView(context.state, server, version) } };
+    }),
+  },
+  {
+    method: 'DELETE',
+    path: /^\/servers\/([^/]+)$/,
+    handle: versioned((context) => {
+      const server = findServer(context);
+      if (isReply(server)) return server;
+      server.deletedAt ??= context.state.clock.now();
+      return { status: 204 };
+    }),
+  },
+];
