@@ -9,6 +9,7 @@ import type { CreateNetworksInput } from '#domain/provider';
 import { clusterTag, managedByTag, networkName, routerName, securityGroupName, subnetName } from './naming.ts';
 import type { Network, NeutronFloatingIp, NeutronNetwork, NeutronPort, NeutronRouter, NeutronSecurityGroup, NeutronSubnet } from './network.ts';
 import { isDefaultEgress, missingRules, wantedRules } from './security-rules.ts';
+import { chunk } from '#lib/batching';
 
 export interface ClusterNetworkSettings {
   serviceTag: string;
@@ -20,12 +21,6 @@ export interface ClusterNetworkSettings {
 
 /** Ports listed per call when looking servers' ports up by device: keeps the query string short. */
 const PORTS_PER_CALL = 50;
-
-const chunk = <T>(items: readonly T[], size: number): T[][] => {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-};
 
 export class ClusterNetwork {
   constructor(

@@ -92,6 +92,8 @@ interface Connected {
 
 export class OpenStackProvider implements CloudProvider {
   readonly name = 'openstack';
+  // An ECS task runs in the deployment's VPC: no Neutron network of the cluster is something it can join.
+  readonly configurationNetwork = 'none';
   readonly maxBatchSize: number;
   readonly timings: ProviderTimings;
 
