@@ -138,6 +138,7 @@ const handle = async (request: Request): Promise<Reply> => {
         config: readLocalConfig(settings.env),
         cloud: { ...settings.cloud, failPattern: null, configFailPattern: null, apiErrorRate: 0, random: seededRandom(settings.seed) },
         inMemory: true,
+        providerEnv: {},
       });
       // Held starts are what `hold-workflows` needs; otherwise a start goes straight through.
       const workflow = provisionWorkflow();

@@ -1,11 +1,14 @@
 /** Local mode's settings (docs/configuration.md), the emulated cloud's among them, validated once at start. */
 import { z } from 'zod';
+import { PROVIDER_NAMES } from '#domain/providers';
 import { quotaEnvSchema, readEnv, workflowEnvSchema } from '#lib/config';
 import { localCloudEnvSchema } from './cloud/index.ts';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
 
 export const localEnvSchema = workflowEnvSchema.extend(quotaEnvSchema.shape).extend(localCloudEnvSchema.shape).extend({
+  /** The provider of requests that name none (design: `PROVIDER=openstack npm start`); wins over DEFAULT_PROVIDER. */
+  PROVIDER: z.enum(PROVIDER_NAMES).optional(),
   PORT: port(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DYNAMODB_PORT: port(8000),
@@ -19,4 +22,7 @@ export const localEnvSchema = workflowEnvSchema.extend(quotaEnvSchema.shape).ext
 
 export type LocalConfig = z.infer<typeof localEnvSchema>;
 
-export const readLocalConfig = (env: NodeJS.ProcessEnv = process.env): LocalConfig => readEnv(localEnvSchema, env);
+export const readLocalConfig = (env: NodeJS.ProcessEnv = process.env): LocalConfig => {
+  const config = readEnv(localEnvSchema, env);
+  return config.PROVIDER ? { ...config, DEFAULT_PROVIDER: config.PROVIDER } : config;
+};

@@ -34,6 +34,7 @@ import { LocalWorkflow, LocalWorkflows, type LocalLambda } from './step-function
 import { LocalEventBus } from './event-bus.ts';
 import { putEventsHandler } from './put-events.ts';
 import { invokeLocally, outsideInvocations, scopeInvocations } from './invocations.ts';
+import { localProviders, type ProviderAvailability } from './providers.ts';
 import { ECS_RUN_TASK_SYNC, LOCAL_CONFIGURATION_SUBSTITUTIONS, localConfigurationContainer } from './configuration-container.ts';
 
 /** Statuses whose workflow was cut short by a stop or crash and must be started again. */
@@ -50,6 +51,8 @@ export interface LocalStackOptions {
   retryMs?: number;
   /** Pauses between webhook attempts (tests); the publisher's own when absent. */
   webhookRetryDelaysMs?: number[];
+  /** Where the other providers' settings are read from (`EC2_*`, `OS_*`, …); process.env when absent. */
+  providerEnv?: NodeJS.ProcessEnv;
 }
 
 export interface LocalStack {
@@ -66,6 +69,8 @@ export interface LocalStack {
   tableStream: LocalTableStream;
   /** Clusters whose workflow was started again at start. */
   resumed: string[];
+  /** Every provider, whether this start has it, and why (or why not). */
+  providers: ProviderAvailability[];
   stop(): Promise<void>;
 }
 
@@ -106,7 +111,15 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
 
   const cloud = await LocalCloud.open({ ...(options.cloud ?? localCloudSettingsOf(config)), ...(dataDir ? { dataDir } : {}) });
   const localProvider = new LocalCloudProvider(cloud);
-  const providers = providerRegistry([localProvider]);
+  let built: Awaited<ReturnType<typeof localProviders>>;
+  try {
+    built = await localProviders(localProvider, config.DEFAULT_PROVIDER, options.providerEnv ?? process.env);
+  } catch (error) {
+    await cloud.close();
+    await dynamodb.stop();
+    throw error;
+  }
+  const providers = providerRegistry(built.providers);
 
   const timeoutMs = (name: FunctionName) => FUNCTIONS[name].timeoutSeconds * 1000;
   // Locally the configuration container always exists: its stand-in runs against the emulated cloud.
@@ -208,6 +221,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     events,
     tableStream,
     resumed,
+    providers: built.availability,
     stop: async () => {
       clearInterval(sweep);
       // Requests under way finish (they write to the store, which closes last); idle keep-alive

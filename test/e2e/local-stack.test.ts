@@ -33,7 +33,7 @@ const seedCurl = (stack: LocalStack, token: string, body: object = seedRequest()
 describe('the local stack over real HTTP', () => {
   let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStack({ config: config({ LOCAL_API_TOKEN: 'tJ3b3f32f23ceuqdoS_TH7m0d6yxmlWL1r2ralKcttR' }), cloud: FAST_CLOUD, inMemory: true, retryMs: 5 });
+    stack = await startLocalStack({ config: config({ LOCAL_API_TOKEN: 'tJ3b3f32f23ceuqdoS_TH7m0d6yxmlWL1r2ralKcttR' }), cloud: FAST_CLOUD, inMemory: true, retryMs: 5, providerEnv: {} });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -112,7 +112,7 @@ describe('the local stack across a restart', () => {
   it('keeps its data and its token, and resumes a cluster that was provisioning when it stopped', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'cluster-service-'));
     try {
-      const settings = { config: config({ LOCAL_DATA_DIR: dataDir }), cloud: { ...FAST_CLOUD, bootMs: { min: 800, max: 800 } }, retryMs: 5 };
+      const settings = { config: config({ LOCAL_DATA_DIR: dataDir }), cloud: { ...FAST_CLOUD, bootMs: { min: 800, max: 800 } }, retryMs: 5, providerEnv: {} };
       const first = await startLocalStack(settings);
       const { uuid } = (await (await seedCurl(first, first.token, { ...seedRequest(), slaves: 2 })).json()) as { uuid: string };
       for (let i = 0; i < 200 && first.cloud.listServers().length < 3; i++) await new Promise((r) => setTimeout(r, 10));

@@ -1,6 +1,6 @@
 /**
  * The contract OpenStack on its own: `npx tsx test/contract/openstack/main.ts [port]` prints the
- * `OS_*` environment that points a client (or `PROVIDER=openstack npm start`, once wired) at it,
+ * `OS_*` environment that points a client (or `PROVIDER=openstack npm start`) at it,
  * and serves until stopped. `CONTRACT_BOOT_MS` sets how long servers take to boot (default 3000).
  */
 import { ContractCloud } from './server.ts';
