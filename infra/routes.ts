@@ -22,6 +22,10 @@ export const FUNCTION_SETTINGS = {
   ec2Settings: 'the `ec2` provider\'s settings (`EC2_*`, `SERVICE_TAG`), to plan with; only in a stack with them',
   ec2Servers: 'the `ec2` settings and the rights to make, configure and delete servers, with the configuration inputs bucket and bundle; only in a stack with them',
   configurationContainer: 'the configuration container\'s network settings and `CONTAINER_RUNNER_ENABLED`: it starts the container\'s runs; only in a stack with it',
+  openstackSettings: 'the `openstack` provider\'s settings (`OPENSTACK_*`) and the right to read its credentials secret, to plan with and to make servers; only in a stack with them',
+  nodeReportKey: '`NODE_REPORT_SECRET_ARN` and the right to read it: the key the clusters\' node secrets (cloud-init runner) are made with',
+  serviceUrl: '`SERVICE_URL`: the API\'s URL, where the cloud-init runner\'s nodes report (their user data says so)',
+  configurationBundleUrl: '`CONFIGURATION_BUNDLE_S3_URI` and the right to read that object: it signs URLs of the configuration bundle for the nodes',
 } as const;
 
 export type FunctionSetting = keyof typeof FUNCTION_SETTINGS;
@@ -78,7 +82,7 @@ export const FUNCTIONS = {
     entry: 'functions/create-cluster/handler.ts',
     description: 'Creates clusters (compat and native routes, dry runs): quota, record, provision workflow; the project webhook secret',
     tableAccess: 'readWrite',
-    settings: ['defaultProvider', 'defaultConfigurationRunner', 'quotaDefaults', 'ec2Settings'],
+    settings: ['defaultProvider', 'defaultConfigurationRunner', 'quotaDefaults', 'ec2Settings', 'openstackSettings'],
     startsWorkflows: ['provision'],
     timeoutSeconds: 15,
   },
@@ -113,7 +117,7 @@ export const FUNCTIONS = {
     entry: 'functions/create-trigger/handler.ts',
     description: 'Creates clusters from Cluster Create Requested events (EventBridge rule → SQS)',
     tableAccess: 'readWrite',
-    settings: ['defaultProvider', 'quotaDefaults', 'ec2Settings'],
+    settings: ['defaultProvider', 'quotaDefaults', 'ec2Settings', 'openstackSettings'],
     startsWorkflows: ['provision'],
     consumesCreateRequests: true,
     publishesEvents: true,
@@ -132,7 +136,7 @@ export const FUNCTIONS = {
     entry: 'functions/workflow-step/handler.ts',
     description: 'The Task states of the provision and destroy workflows: one step per invocation',
     tableAccess: 'readWrite',
-    settings: ['defaultProvider', 'defaultConfigurationRunner', 'configurationAgentTimeout', 'ec2Servers', 'configurationContainer'],
+    settings: ['defaultProvider', 'defaultConfigurationRunner', 'configurationAgentTimeout', 'ec2Servers', 'configurationContainer', 'openstackSettings', 'nodeReportKey', 'serviceUrl'],
     runsWorkflowSteps: true,
     timeoutSeconds: 120,
   },
@@ -145,6 +149,16 @@ export const FUNCTIONS = {
     tableActions: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
     readsConfigurationLogs: true,
     timeoutSeconds: 30,
+  },
+  nodeReports: {
+    entry: 'functions/node-reports/handler.ts',
+    description: 'The cloud-init runner’s node reports: the controller key, the workers that let it in, the run’s COMPONENT lines and exit status',
+    tableAccess: 'readWrite',
+    // Reads a cluster and writes it back with its timeline (updateCluster, notes): called by the
+    // nodes, whose secret opens one cluster's record, it reaches no further.
+    tableActions: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
+    settings: ['nodeReportKey', 'configurationBundleUrl'],
+    timeoutSeconds: 10,
   },
 } as const satisfies Record<string, FunctionDefinition>;
 
@@ -159,9 +173,14 @@ export interface RouteDefinition {
   readonly method: 'GET' | 'POST' | 'DELETE';
   /** API Gateway resource path; `{name}` marks a path parameter. */
   readonly path: string;
-  readonly function: 'createCluster' | 'readClusters' | 'changeCluster';
+  readonly function: 'createCluster' | 'readClusters' | 'changeCluster' | 'nodeReports';
   /** The JSON body the route takes, by its schema's name in the OpenAPI document; on AWS also an API Gateway model. */
   readonly body?: RequestBodyName;
+  /**
+   * Who may call it: a project's token, checked by the API's authorizer (the default), or a
+   * cluster's node secret, checked by the function itself (no authorizer in front).
+   */
+  readonly caller?: 'project' | 'node';
 }
 
 /**
@@ -183,6 +202,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'DELETE', path: '/v1/clusters/{id}', function: 'changeCluster' },
   { method: 'POST', path: '/v1/clusters/{id}/retry', function: 'changeCluster' },
   { method: 'GET', path: '/v1/openapi.json', function: 'readClusters' },
+  { method: 'POST', path: '/v1/clusters/{id}/node-reports', function: 'nodeReports', body: 'NodeReport', caller: 'node' },
 ];
 
 /** The key a function's router dispatches on: API Gateway's method and resource path. */

@@ -1,14 +1,19 @@
 /**
  * The cloud adapters a deployed function has, from the environment the CDK stack sets. The `ec2`
- * provider exists when the stack was given a VPC, subnets and an AMI. With the configuration
+ * provider exists when the stack was given a VPC, subnets and an AMI; the `openstack` provider
+ * when it was given the Secrets Manager secret of its credentials (deployedProviders). With the configuration
  * bundle and the inputs bucket, its SSM runner has the built-in `lambda` and `script` profiles
  * (the master as Ansible controller); `EC2_CONFIGURATION_PROFILES` (JSON) adds or replaces
  * profiles by name (docs/ec2-provider.md).
  */
 import { S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import type { CloudProvider } from '#domain/provider';
 import { readEnv } from '#lib/config';
+import { logger } from '#lib/logger';
+import { OpenStackProvider } from './openstack/index.ts';
+import { openStackSettingsFromSecret } from './openstack/credentials-secret.ts';
 import { Ec2Provider, type SsmConfigurationOptions } from './ec2/index.ts';
 import { S3ConfigurationInputs } from './s3-configuration-inputs.ts';
 import { s3PresignGet } from './s3-presigned-urls.ts';
@@ -73,3 +78,32 @@ export const awsProvidersFromEnv = (env: NodeJS.ProcessEnv = process.env): Cloud
     }),
   ];
 };
+
+/**
+ * The `openstack` provider, when `OPENSTACK_CREDENTIALS_SECRET_ARN` names its credentials: read
+ * once, when the function's container starts, and connected (a login, the flavors). A cloud that
+ * cannot be reached then is left out of this container, with the reason in the log: a request
+ * naming openstack is refused (ProviderUnavailable) instead of every request failing.
+ */
+export const openStackProviderFromSecret = async (
+  env: NodeJS.ProcessEnv = process.env,
+  secrets: Pick<SecretsManagerClient, 'send'> = new SecretsManagerClient({}),
+): Promise<CloudProvider[]> => {
+  const secretId = env.OPENSTACK_CREDENTIALS_SECRET_ARN;
+  if (!secretId) return [];
+  try {
+    const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (!SecretString) throw new Error(`secret ${secretId} has no string value`);
+    const settings = openStackSettingsFromSecret(SecretString, env);
+    return [await OpenStackProvider.connect(settings, env.SERVICE_TAG ? { serviceTag: env.SERVICE_TAG } : {})];
+  } catch (error) {
+    logger.error('the openstack provider could not be made: requests naming it are refused', { error });
+    return [];
+  }
+};
+
+/** Every provider this deployment was configured for. */
+export const deployedProviders = async (env: NodeJS.ProcessEnv = process.env): Promise<CloudProvider[]> => [
+  ...awsProvidersFromEnv(env),
+  ...(await openStackProviderFromSecret(env)),
+];

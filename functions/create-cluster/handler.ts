@@ -5,7 +5,7 @@ import { DynamoDbIdempotencyStore } from '#adapters/dynamodb/idempotency';
 import { DynamoDbQuotaStore } from '#adapters/dynamodb/quotas';
 import { DynamoDbWebhookSecretStore } from '#adapters/dynamodb/webhook-secrets';
 import { stepFunctionsWorkflowsFromEnv } from '#adapters/sfn-workflow';
-import { awsProvidersFromEnv } from '#adapters/aws-providers';
+import { deployedProviders } from '#adapters/aws-providers';
 import { providerRegistry } from '#domain/providers';
 import { quotaDefaultsOf, quotaEnvSchema, readEnv, tableEnvSchema, workflowEnvSchema, workflowsEnvSchema } from '#lib/config';
 import { createClusterHandler } from './index.ts';
@@ -24,6 +24,6 @@ export const handler = createClusterHandler({
   defaultConfigurationRunner: env.DEFAULT_CONFIGURATION_RUNNER,
   // Only the providers the stack was configured for: a create naming another is refused with
   // InvalidSpec on `provider` rather than accepted and failed later.
-  providers: providerRegistry(awsProvidersFromEnv()),
+  providers: providerRegistry(await deployedProviders()),
   pollSeconds: env.POLL_INTERVAL_SECONDS,
 });

@@ -6,7 +6,7 @@ import { DynamoDbIdempotencyStore } from '#adapters/dynamodb/idempotency';
 import { DynamoDbQuotaStore } from '#adapters/dynamodb/quotas';
 import { EventBridgePublisher } from '#adapters/eventbridge-publisher';
 import { stepFunctionsWorkflowsFromEnv } from '#adapters/sfn-workflow';
-import { awsProvidersFromEnv } from '#adapters/aws-providers';
+import { deployedProviders } from '#adapters/aws-providers';
 import { providerRegistry } from '#domain/providers';
 import { quotaDefaultsOf, quotaEnvSchema, readEnv, tableEnvSchema, workflowEnvSchema, workflowsEnvSchema } from '#lib/config';
 import { createTriggerHandler } from './index.ts';
@@ -27,6 +27,6 @@ export const handler = createTriggerHandler({
   workflows: stepFunctionsWorkflowsFromEnv(env),
   quotaDefaults: quotaDefaultsOf(env),
   defaultProvider: env.DEFAULT_PROVIDER,
-  providers: providerRegistry(awsProvidersFromEnv()),
+  providers: providerRegistry(await deployedProviders()),
   events: new EventBridgePublisher(env.EVENT_BUS_NAME),
 });

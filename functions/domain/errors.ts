@@ -39,6 +39,9 @@ export class PayloadTooLarge extends answeredWith(413) {}
 
 export class NotFound extends answeredWith(404) {}
 
+/** A caller the route cannot authenticate (a node's report without its cluster's secret). */
+export class Unauthorized extends answeredWith(401) {}
+
 export class Conflict extends answeredWith(409) {}
 
 export class QuotaExceeded extends answeredWith(403) {}
@@ -89,6 +92,9 @@ export class ConfigurationTimeout extends DomainError {}
 
 /** Some servers' configuration agents (SSM's on ec2) were still not online when their deadline passed. */
 export class ConfigurationAgentsOffline extends DomainError {}
+
+/** The cloud-init runner was asked for, but this deployment has no node report route (SERVICE_URL) or key. */
+export class CloudInitRunnerUnavailable extends DomainError {}
 
 /** The container runner was asked for, but this deployment has no configuration container. */
 export class ContainerRunnerUnavailable extends DomainError {}

@@ -35,9 +35,10 @@ export type Phase = FixedPhase | `configure:${string}`;
 
 /**
  * What applies the configuration profile: the provider's own way (the emulated cloud locally,
- * SSM Run Command on ec2), or the configuration container as an ECS Fargate task.
+ * SSM Run Command on ec2), the configuration container as an ECS Fargate task, or the nodes
+ * themselves from their user data, reporting to the service (`cloud-init`, for clouds without SSM).
  */
-export const CONFIGURATION_RUNNERS = ['ssm', 'container'] as const;
+export const CONFIGURATION_RUNNERS = ['ssm', 'container', 'cloud-init'] as const;
 export type ConfigurationRunner = (typeof CONFIGURATION_RUNNERS)[number];
 
 export const IP_ALLOCATIONS = ['none', 'master', 'all'] as const;
@@ -145,6 +146,18 @@ export interface ConfigurationReport {
   failure?: { component: string; node: string | null; nodes: string[] };
 }
 
+/** The cloud-init runner's state (#domain/node-agents): what the nodes' agents said, and the run released to the master. */
+export interface NodeAgents {
+  /** The master's controller key (an ssh-ed25519 public key), once its agent sent it. */
+  controllerKey?: string;
+  /** The workers that let the controller key in, by server name. */
+  ready: string[];
+  /** The run "Start the configuration" released to the master, for one attempt. */
+  run?: { attempt: number; profile: string; inventoryVars: Record<string, unknown>; fetchedAt?: string };
+  /** How the master's run-profile.sh exited, for one attempt. */
+  result?: { attempt: number; exitCode: number; at: string };
+}
+
 export interface Cluster {
   id: string;
   project: string;
@@ -158,8 +171,10 @@ export interface Cluster {
   servers: Server[];
   networks: string[];
   configurationId: string | null;
-  /** The container runner's progress and failure, from its log lines; absent until a line arrives. */
+  /** The container or cloud-init runner's progress and failure, from its lines; absent until a line arrives. */
   configurationReport?: ConfigurationReport | null;
+  /** What the cloud-init runner's node agents reported; absent until one does. */
+  nodeAgents?: NodeAgents | null;
   error: ClusterError | null;
   /** The provision execution of the current attempt. */
   executionId: string | null;

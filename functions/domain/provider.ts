@@ -6,7 +6,7 @@
  * token) returns what the first call made instead of making it again.
  */
 import type { ErrorDetail } from './errors.ts';
-import type { Cluster, ClusterSpec, NodeConfiguration, SecurityRule } from './model.ts';
+import type { Cluster, ClusterSpec, ConfigurationRunner, NodeConfiguration, SecurityRule } from './model.ts';
 
 export interface ServerSize {
   vcpus: number;
@@ -21,6 +21,11 @@ export interface ServerRequest {
   vcpus: number;
   ramMb: number;
   diskGb: number;
+  /**
+   * This server's own user data (base64), in place of the options' (the cloud-init runner's
+   * agent, with the client's user data inside); only for providers that offer `cloud-init`.
+   */
+  userData?: string;
 }
 
 /**
@@ -120,6 +125,12 @@ export interface CloudProvider {
    * the container reaches its servers in-process).
    */
   readonly configurationNetwork: 'first-private-network' | 'none';
+  /**
+   * The runners that can configure this provider's servers, its default first: `ssm` where the
+   * provider has its own run-command service, `container` where an ECS task can reach the
+   * servers, `cloud-init` where they boot user data and can reach the service.
+   */
+  readonly configurationRunners: readonly [ConfigurationRunner, ...ConfigurationRunner[]];
 
   /** The provider's flavor name for a size; throws `InvalidSpec` when none fits. */
   resolveFlavor(size: ServerSize): string;

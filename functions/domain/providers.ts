@@ -1,5 +1,6 @@
 /** Which providers a deployment can use, by name (docs/providers.md). */
 import { ProviderUnavailable } from './errors.ts';
+import type { ConfigurationRunner } from './model.ts';
 import type { CloudProvider } from './provider.ts';
 
 /** Every cloud the service knows; a deployment has some of them. */
@@ -25,3 +26,10 @@ export const providerRegistry = (providers: CloudProvider[]): ProviderRegistry =
     names: () => [...byName.keys()],
   };
 };
+
+/**
+ * The runner of a cluster on `provider` that names none: the deployment's default where the
+ * provider offers it, or else the provider's own default.
+ */
+export const defaultRunnerOf = (provider: Pick<CloudProvider, 'configurationRunners'>, deploymentDefault: ConfigurationRunner | undefined): ConfigurationRunner =>
+  deploymentDefault !== undefined && provider.configurationRunners.includes(deploymentDefault) ? deploymentDefault : provider.configurationRunners[0];

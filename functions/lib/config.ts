@@ -67,6 +67,12 @@ export const pageTokenEnvSchema = z.object({
   PAGE_TOKEN_SECRET_ARN: z.string().startsWith('arn:', 'must be a Secrets Manager secret ARN'),
 });
 
+/** The cloud-init runner's route: the key node secrets are made with, and the bundle the master runs. */
+export const nodeReportEnvSchema = z.object({
+  NODE_REPORT_SECRET_ARN: z.string().startsWith('arn:', 'must be a Secrets Manager secret ARN'),
+  CONFIGURATION_BUNDLE_S3_URI: z.string().regex(/^s3:\/\/[^/]+\/.+$/, 'must be s3://<bucket>/<key>'),
+});
+
 const stateMachineArn = z.string().startsWith('arn:', 'must be a state machine ARN');
 
 /** The state machines a function starts or stops executions of. */

@@ -114,6 +114,11 @@ export interface HttpHandlerOptions<TQuery> {
   body?: z.ZodType;
   /** Validates the query string with this (strict) schema; @default no parameters at all. */
   query?: z.ZodType<TQuery>;
+  /**
+   * For a route no authorizer is in front of: throws (an Unauthorized) before anything of the
+   * request is read, so a caller without credentials learns nothing, not even what a body should be.
+   */
+  authenticate?: (headers: Record<string, string | undefined>) => void;
 }
 
 /** Wraps a plain handler in the service's middy chain. */
@@ -121,9 +126,10 @@ export const httpHandler = <TBody = unknown, TQuery = Record<string, never>>(
   handler: ApiHandler<TBody, TQuery>,
   options: HttpHandlerOptions<TQuery> = {},
 ) => {
-  const chain = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-    .use(httpHeaderNormalizer())
-    .use(validateQuery(options.query ?? NO_QUERY) as MiddlewareObj<APIGatewayProxyEvent>);
+  const chain = middy<APIGatewayProxyEvent, APIGatewayProxyResult>().use(httpHeaderNormalizer());
+  const { authenticate } = options;
+  if (authenticate) chain.use({ before: (request) => authenticate(request.event.headers ?? {}) });
+  chain.use(validateQuery(options.query ?? NO_QUERY) as MiddlewareObj<APIGatewayProxyEvent>);
   if (options.body) {
     chain
       .use(bodyLimit(MAX_BODY_BYTES))

@@ -7,11 +7,13 @@ import { COMPAT_STATUSES } from '#domain/compat-view';
 import { compatCreateRequestSchema, SEED_EXAMPLE } from '#domain/compat-request';
 import { CLUSTER_STATUSES, NODE_CONFIGURATION_STATES } from '#domain/model';
 import { nativeCreateRequestSchema } from '#domain/native-request';
+import { nodeReportSchema } from '#domain/node-agents';
 
 /** The request bodies, under their names in the document's components. */
 export const REQUEST_BODIES = {
   CompatCreateRequest: compatCreateRequestSchema,
   NativeCreateRequest: nativeCreateRequestSchema,
+  NodeReport: nodeReportSchema,
 } as const satisfies Record<string, z.ZodType>;
 export type RequestBodyName = keyof typeof REQUEST_BODIES;
 
@@ -97,10 +99,12 @@ export const openApiDocument = (): Record<string, unknown> =>
       securitySchemes: {
         token: { type: 'apiKey', in: 'header', name: 'Authorization', description: '`Token <token>`' },
         apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        nodeSecret: { type: 'apiKey', in: 'header', name: 'Authorization', description: '`Node <secret>`: a cluster’s node secret, in its nodes’ user data (the cloud-init runner)' },
       },
       schemas: {
         CompatCreateRequest: { ...schema(REQUEST_BODIES.CompatCreateRequest), example: SEED_EXAMPLE },
         NativeCreateRequest: schema(REQUEST_BODIES.NativeCreateRequest),
+        NodeReport: schema(REQUEST_BODIES.NodeReport),
         Cluster: schema(clusterSchema, 'output'),
         ClusterEvent: schema(eventSchema, 'output'),
         CompatInstance: schema(compatInstanceSchema, 'output'),
@@ -198,6 +202,19 @@ export const openApiDocument = (): Record<string, unknown> =>
           summary: 'Retry a FAILED cluster as a new attempt, resuming where it failed',
           parameters: [idParam('id')],
           responses: { '202': jsonBody({ type: 'object' }, 'PENDING again'), '403': error('QuotaExceeded'), '404': error('Unknown, or another project’s'), '409': error('Not FAILED'), ...commonErrors },
+        },
+      },
+      '/v1/clusters/{id}/node-reports': {
+        post: {
+          summary: 'A node of a cloud-init cluster reports, and is told what to do next (docs/cloud-init-runner.md); not for clients',
+          security: [{ nodeSecret: [] }],
+          parameters: [idParam('id')],
+          requestBody: { required: true, ...jsonBody(ref('NodeReport'), 'What the node did') },
+          responses: {
+            '200': jsonBody({ type: 'object', properties: { next: { type: 'string', enum: ['wait', 'controller-key', 'authorize', 'run', 'ok', 'stop'] } }, required: ['next'] }, 'What to do next'),
+            '400': error('Not a report'),
+            '401': error('Not the cluster’s node secret'),
+          },
         },
       },
       '/v1/webhook-secret': {

@@ -102,6 +102,8 @@ export const retryOwnCluster = async (deps: ChangeClusterDeps, project: string, 
           // The new attempt configures every node again: the last attempt's per-node results go.
           servers: madeAfresh ? [] : current.servers.map(({ configuration: _, ...server }) => server),
           networks: madeAfresh ? [] : current.networks,
+          // New servers run new agents, which report afresh; kept ones have reported already.
+          nodeAgents: madeAfresh ? null : (current.nodeAgents ?? null),
           executionId: deps.workflows.executionIdFor('provision', provisionExecutionName(current.id, attempt)),
         },
         message: `retry requested (attempt ${attempt}, failed at ${current.error?.step ?? 'unknown'})`,

@@ -1,12 +1,13 @@
 /**
- * The configuration container's progress, from its `COMPONENT` lines (#domain/component-lines):
+ * The progress of a run that reports `COMPONENT` lines (#domain/component-lines): the configuration
+ * container's, through its log group, and the cloud-init runner's master's, through its reports:
  * a START moves the cluster to the phase `configure:<component>`, a FAILED records the component
  * and the nodes to blame in `configurationReport.failure`, which the workflow's failure path
  * names in the cluster's error.
  *
- * The lines come from a CloudWatch Logs subscription: at least once, in batches, possibly late
+ * The container's lines come from a CloudWatch Logs subscription: at least once, in batches, possibly late
  * or out of order. So every line is checked against the record before it changes anything —
- * the cluster must still be CONFIGURING in a `configure:` phase, with the container runner, on
+ * the cluster must still be CONFIGURING in a `configure:` phase, with one of those runners, on
  * the attempt the line names — and a line older than the latest one applied changes nothing.
  * Applying a line twice writes nothing the second time.
  */
@@ -49,7 +50,9 @@ type Decision = { patch: Partial<Cluster>; message: string } | Ignored;
 /** What `logged` does to `current`, decided on the record as it is now (the store retries on conflict). */
 const decide = (current: Cluster, { line, at }: LoggedLine): Decision => {
   if (current.status !== 'CONFIGURING' || !current.phase.startsWith('configure:')) return 'not-configuring';
-  if (current.spec.configuration.runner !== 'container') return 'other-runner';
+  const runner = current.spec.configuration.runner;
+  if (runner !== 'container' && runner !== 'cloud-init') return 'other-runner';
+  const by = runner === 'container' ? 'configuration container' : 'the master, from its user data';
   if (line.attempt !== current.attempt) return 'other-attempt';
   const report: ConfigurationReport | undefined =
     current.configurationReport?.attempt === current.attempt ? current.configurationReport : undefined;
@@ -63,7 +66,7 @@ const decide = (current: Cluster, { line, at }: LoggedLine): Decision => {
       if (current.phase === phase && report?.lineAt === at) return 'already-applied';
       return {
         patch: { phase, configurationReport: { attempt: current.attempt, lineAt: at } },
-        message: `configuring ${line.component} (configuration container)`,
+        message: `configuring ${line.component} (${by})`,
       };
     }
     case 'FAILED': {
@@ -83,7 +86,7 @@ const decide = (current: Cluster, { line, at }: LoggedLine): Decision => {
             failure: { component: line.component, node: blamed[0] ?? null, nodes: blamed },
           },
         },
-        message: `${line.component} failed${line.node ? ` on ${line.node}` : ''} (configuration container)`,
+        message: `${line.component} failed${line.node ? ` on ${line.node}` : ''} (${by})`,
       };
     }
     default:

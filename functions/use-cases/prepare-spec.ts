@@ -8,7 +8,7 @@ import type { ClusterSpec, ConfigurationRunner } from '#domain/model';
 import { nativeToSpec, type NativeCreateRequest } from '#domain/native-request';
 import { providerSpecOptionsOf } from '#domain/plan';
 import type { CloudProvider, ServerSize } from '#domain/provider';
-import type { ProviderRegistry } from '#domain/providers';
+import { defaultRunnerOf, type ProviderRegistry } from '#domain/providers';
 
 const providerFor = (providers: ProviderRegistry, name: string): CloudProvider => {
   try {
@@ -55,6 +55,16 @@ const checkSpecOptions = (spec: ClusterSpec, provider: CloudProvider): void => {
   }
 };
 
+/** A runner the request names must be one that can configure the provider's servers. */
+const checkSpecRunner = (spec: ClusterSpec, provider: CloudProvider): void => {
+  const runner = spec.configuration.runner;
+  if (runner === undefined || provider.configurationRunners.includes(runner)) return;
+  const offered = provider.configurationRunners.join(', ');
+  throw new InvalidSpec(`provider ${provider.name} cannot be configured by the ${runner} runner`, [
+    { path: 'configuration.runner', message: `not a runner of ${provider.name} (its runners: ${offered})` },
+  ]);
+};
+
 /** Where a create finds its provider: those this deployment has, and the one a request that names none gets. */
 export interface SpecDeps {
   providers: ProviderRegistry;
@@ -69,6 +79,7 @@ export const prepareNativeSpec = (deps: SpecDeps, body: NativeCreateRequest): Cl
   const spec = nativeToSpec(body, provider.name, flavorSizeOn(provider));
   checkSpecFits(spec, provider, (i, field) => `nodeGroups.${i}.${field}`);
   checkSpecOptions(spec, provider);
+  checkSpecRunner(spec, provider);
   return spec;
 };
 
@@ -81,7 +92,8 @@ const compatField = (group: number, field: string): string => {
 
 /** A compat body on the deployment's provider; a size no flavor fits is reported on the seed's fields. */
 export const prepareCompatSpec = (deps: SpecDeps, body: CompatCreateRequest): ClusterSpec => {
-  const spec = compatToSpec(body, deps.defaultProvider, deps.defaultConfigurationRunner);
-  checkSpecFits(spec, providerFor(deps.providers, spec.provider), compatField);
+  const provider = providerFor(deps.providers, deps.defaultProvider);
+  const spec = compatToSpec(body, provider.name, defaultRunnerOf(provider, deps.defaultConfigurationRunner));
+  checkSpecFits(spec, provider, compatField);
   return spec;
 };

@@ -9,6 +9,7 @@ import type { ConfigurationRunner } from '../../functions/domain/model.ts';
 import type { ProviderName } from '../../functions/domain/providers.ts';
 import type { WorkflowKind } from '../../functions/domain/workflow.ts';
 import type { FunctionSetting } from '../routes.ts';
+import { CloudInitRunnerAccess } from './constructs/cloud-init-runner-access.ts';
 import { ConfigurationContainer, type ConfigurationContainerSettings } from './constructs/configuration-container.ts';
 import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
 import { ServiceApi } from './constructs/service-api.ts';
@@ -22,10 +23,12 @@ import { acknowledge, acknowledgeWildcards } from './nag.ts';
 import {
   configurationContainerFromContext,
   ec2SettingsFromContext,
+  openstackSettingsFromContext,
   resolveAgentTimeoutSeconds,
   resolveDefaultProvider,
   resolveDefaultRunner,
   resolveQuotaDefaults,
+  type OpenStackSettings,
   type QuotaDefaults,
 } from './stack-settings.ts';
 
@@ -62,6 +65,12 @@ export interface ClusterServiceStackProps extends StackProps {
    * `ec2KeyName`, `serviceTag`, `ec2LoginUser`; none when `ec2VpcId` is not set
    */
   readonly ec2?: Ec2ProviderSettings;
+  /**
+   * The `openstack` provider: its credentials secret and what it boots.
+   *
+   * @default - from the context (`openstackCredentialsSecretArn`, `openstackImage`, …), else none
+   */
+  readonly openstack?: OpenStackSettings;
   /**
    * The configuration container (the `container` configuration runner), as an ECS Fargate task in
    * the `ec2` settings' VPC and subnets. Without it, clusters asking for the container runner
@@ -119,6 +128,8 @@ export class ClusterServiceStack extends Stack {
   public readonly statusChangesDlq: sqs.Queue;
   /** The `ec2` provider's node role and grants, when the stack was given its settings. */
   public readonly ec2Provider?: Ec2ProviderAccess;
+  /** The cloud-init runner's node-report key and configuration bundle. */
+  public readonly cloudInitRunner: CloudInitRunnerAccess;
   /** The configuration container's ECS task, when the stack was given its image. */
   public readonly configurationContainer?: ConfigurationContainer;
 
@@ -160,6 +171,30 @@ export class ClusterServiceStack extends Stack {
         logRetention,
       });
     }
+    this.cloudInitRunner = new CloudInitRunnerAccess(this, 'CloudInitRunner', {
+      keyReaders: serviceFunctions.withSetting('nodeReportKey'),
+      bundleReaders: serviceFunctions.withSetting('configurationBundleUrl'),
+      ...(this.ec2Provider ? { bundle: this.ec2Provider.configurationBundle } : {}),
+    });
+    const openstack = props.openstack ?? openstackSettingsFromContext(this);
+    if (openstack) {
+      // Read once per container by the functions that plan and make servers; never in the template.
+      const credentials = /-[A-Za-z0-9]{6}$/.test(openstack.credentialsSecretArn)
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'OpenStackCredentials', openstack.credentialsSecretArn)
+        : secretsmanager.Secret.fromSecretPartialArn(this, 'OpenStackCredentials', openstack.credentialsSecretArn);
+      const variables = {
+        OPENSTACK_CREDENTIALS_SECRET_ARN: openstack.credentialsSecretArn,
+        OPENSTACK_IMAGE: openstack.image,
+        ...(openstack.cloud ? { OPENSTACK_CLOUD: openstack.cloud } : {}),
+        ...(openstack.externalNetwork ? { OPENSTACK_EXTERNAL_NETWORK: openstack.externalNetwork } : {}),
+        ...(openstack.keyName ? { OPENSTACK_KEY_NAME: openstack.keyName } : {}),
+        ...(openstack.loginUser ? { OPENSTACK_LOGIN_USER: openstack.loginUser } : {}),
+      };
+      for (const fn of serviceFunctions.withSetting('openstackSettings')) {
+        credentials.grantRead(fn);
+        for (const [name, value] of Object.entries(variables)) fn.addEnvironment(name, value);
+      }
+    }
     if (containerSettings && this.ec2Provider && ec2) {
       this.configurationContainer = new ConfigurationContainer(this, 'ConfigurationContainer', {
         ...containerSettings,
@@ -187,7 +222,10 @@ export class ClusterServiceStack extends Stack {
     const defaultRunner = resolveDefaultRunner(props.defaultConfigurationRunner ?? this.node.tryGetContext('defaultConfigurationRunner'), this.configurationContainer !== undefined);
     const agentTimeout = resolveAgentTimeoutSeconds(props.configurationAgentTimeout?.toSeconds() ?? this.node.tryGetContext('configurationAgentTimeoutSeconds'));
     // Every other setting is a variable or two; a new one fails to compile until it is given its values.
-    const variables: Record<Exclude<FunctionSetting, 'pageTokenSecret' | 'ec2Settings' | 'ec2Servers' | 'configurationContainer'>, Readonly<Record<string, string>>> = {
+    const variables: Record<
+      Exclude<FunctionSetting, 'pageTokenSecret' | 'ec2Settings' | 'ec2Servers' | 'configurationContainer' | 'nodeReportKey' | 'serviceUrl' | 'configurationBundleUrl' | 'openstackSettings'>,
+      Readonly<Record<string, string>>
+    > = {
       defaultProvider: { DEFAULT_PROVIDER: defaultProvider },
       defaultConfigurationRunner: { DEFAULT_CONFIGURATION_RUNNER: defaultRunner },
       configurationAgentTimeout: { CONFIGURATION_AGENT_TIMEOUT_SECONDS: String(agentTimeout) },
@@ -234,6 +272,10 @@ export class ClusterServiceStack extends Stack {
       throttlingRateLimit: props.throttlingRateLimit,
       throttlingBurstLimit: props.throttlingBurstLimit,
     });
+    // Where the cloud-init runner's nodes report: the API's own URL, spelled from its id alone —
+    // the stage's URL would make the workflow's function wait for the API's deployment, whose
+    // methods' functions start the workflow.
+    for (const fn of serviceFunctions.withSetting('serviceUrl')) fn.addEnvironment('SERVICE_URL', this.api.stageUrl());
     new ServiceMonitoring(this, 'Monitoring', {
       authorizer: functions.authorizer,
       api: this.api,

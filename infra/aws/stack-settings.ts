@@ -28,6 +28,33 @@ export const ec2SettingsFromContext = (scope: Construct): Ec2ProviderSettings | 
   return { vpcId, subnetIds, imageId, ...(keyName ? { keyName } : {}), ...(serviceTag ? { serviceTag } : {}), ...(loginUser ? { loginUser } : {}) };
 };
 
+export interface OpenStackSettings {
+  /** The Secrets Manager secret with the credentials: a clouds.yaml document, or a JSON object of OS_* variables. */
+  readonly credentialsSecretArn: string;
+  readonly image: string;
+  readonly cloud?: string;
+  readonly externalNetwork?: string;
+  readonly keyName?: string;
+  readonly loginUser?: string;
+}
+
+/** The openstack provider from CDK context (`-c openstackCredentialsSecretArn=… -c openstackImage=…`). */
+export const openstackSettingsFromContext = (scope: Construct): OpenStackSettings | undefined => {
+  const context = (key: string): string | undefined => {
+    const value: unknown = scope.node.tryGetContext(key);
+    return typeof value === 'string' && value.length > 0 ? value : undefined;
+  };
+  const credentialsSecretArn = context('openstackCredentialsSecretArn');
+  if (!credentialsSecretArn) return undefined;
+  if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(credentialsSecretArn)) {
+    throw new Error('openstackCredentialsSecretArn must be the ARN of a Secrets Manager secret');
+  }
+  const image = context('openstackImage');
+  if (!image) throw new Error('openstackCredentialsSecretArn needs openstackImage (the image, by name or id, of nodes whose spec names none) in the context too');
+  const optional = { cloud: context('openstackCloud'), externalNetwork: context('openstackExternalNetwork'), keyName: context('openstackKeyName'), loginUser: context('openstackLoginUser') };
+  return { credentialsSecretArn, image, ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)) };
+};
+
 /** The configuration container from CDK context (`-c configurationImage=… -c configurationSshKeySecretArn=…`). */
 export const configurationContainerFromContext = (scope: Construct): ConfigurationContainerSettings | undefined => {
   const context = (key: string): string | undefined => {

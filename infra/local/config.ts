@@ -9,6 +9,11 @@ const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).de
 export const localEnvSchema = workflowEnvSchema.extend(quotaEnvSchema.shape).extend(localCloudEnvSchema.shape).extend({
   /** The provider of requests that name none (design: `PROVIDER=openstack npm start`); wins over DEFAULT_PROVIDER. */
   PROVIDER: z.enum(PROVIDER_NAMES).optional(),
+  /**
+   * The service's URL as the cloud-init runner's nodes reach it (their reports, the configuration
+   * bundle); the local URL when unset, which only servers on this machine reach.
+   */
+  SERVICE_URL: z.url({ protocol: /^https?$/ }).optional(),
   PORT: port(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DYNAMODB_PORT: port(8000),

@@ -24,6 +24,8 @@ import { configurationProgressHandler } from '../../functions/configuration-prog
 import { HttpWebhookSender } from '#adapters/http-webhook-sender';
 import { LocalTableStream } from './table-stream.ts';
 import { readClustersHandler } from '../../functions/read-clusters/index.ts';
+import { nodeReportsHandler } from '../../functions/node-reports/index.ts';
+import { configurationBundleZip } from './configuration-bundle.ts';
 import { workflowStepHandler } from '../../functions/workflow-step/index.ts';
 import { FUNCTIONS, ROUTES, STATE_MACHINES, type FunctionName } from '../routes.ts';
 import { createLocalApi, type LocalRoute, type ProxyHandler } from './api-gateway.ts';
@@ -36,6 +38,15 @@ import { putEventsHandler } from './put-events.ts';
 import { invokeLocally, outsideInvocations, scopeInvocations } from './invocations.ts';
 import { localProviders, type ProviderAvailability } from './providers.ts';
 import { ECS_RUN_TASK_SYNC, LOCAL_CONFIGURATION_SUBSTITUTIONS, localConfigurationContainer } from './configuration-container.ts';
+
+const BUNDLE_PATH = '/_local/configuration-bundle.zip';
+
+const bundleResponse = (zip: Buffer) => ({
+  statusCode: 200,
+  headers: { 'Content-Type': 'application/zip' },
+  body: zip.toString('base64'),
+  isBase64Encoded: true,
+});
 
 /** Statuses whose workflow was cut short by a stop or crash and must be started again. */
 const RESUMABLE = ['PENDING', 'PROVISIONING', 'CONFIGURING', 'DESTROYING'] as const;
@@ -122,8 +133,11 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   const providers = providerRegistry(built.providers);
 
   const timeoutMs = (name: FunctionName) => FUNCTIONS[name].timeoutSeconds * 1000;
+  // Where the cloud-init runner's nodes report: known once the API listens (below).
+  let serviceUrl = config.SERVICE_URL?.replace(/\/+$/, '') ?? '';
+  const nodeAgents = { reportUrl: (clusterId: string) => `${serviceUrl}/v1/clusters/${clusterId}/node-reports`, nodeReportKey: stores.nodeReportKey };
   // Locally the configuration container always exists: its stand-in runs against the emulated cloud.
-  const workflowStep = workflowStepHandler({ clusters, quotas, providers, config: { ...config, CONTAINER_RUNNER_ENABLED: true } }) as unknown as LocalLambda;
+  const workflowStep = workflowStepHandler({ clusters, quotas, providers, nodeAgents, config: { ...config, CONTAINER_RUNNER_ENABLED: true } }) as unknown as LocalLambda;
   // What the container's log group is subscribed to on AWS; the stand-in hands it the task's lines.
   const configurationProgress = configurationProgressHandler({ clusters }) as unknown as LocalLambda;
   const machine = (kind: (typeof WORKFLOW_KINDS)[number]) =>
@@ -154,6 +168,13 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     }) as unknown as ProxyHandler,
     readClusters: readClustersHandler({ clusters, pageTokenSecret: stores.pageTokenSecret, consoleUrlFor: () => null }) as unknown as ProxyHandler,
     changeCluster: changeClusterHandler({ clusters, quotas, workflows, quotaDefaults }) as unknown as ProxyHandler,
+    nodeReports: nodeReportsHandler({
+      clusters,
+      nodeReportKey: stores.nodeReportKey,
+      bundleUrl: async () => `${serviceUrl}${BUNDLE_PATH}`,
+      // As often as the workflow polls, within reason: each ask is a python process on the node.
+      agentPollSeconds: Math.max(0.5, config.LOCAL_POLL_MS / 1000),
+    }) as unknown as ProxyHandler,
   };
   // The bus delivers create requests to the trigger, which puts rejections back on the bus.
   let trigger: ReturnType<typeof createTriggerHandler> | undefined;
@@ -175,7 +196,10 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   );
 
   const routes: LocalRoute[] = [
-    ...ROUTES.map((route) => ({ method: route.method, path: route.path, functionName: route.function, handler: handlers[route.function], authorize: true })),
+    // A node's route checks the node's secret itself, as on AWS, where no authorizer is in front of it.
+    ...ROUTES.map((route) => ({ method: route.method, path: route.path, functionName: route.function, handler: handlers[route.function], authorize: route.caller !== 'node' })),
+    // Local only: the configuration bundle, for the cloud-init runner's masters (deployed: a presigned S3 URL).
+    { method: 'GET', path: BUNDLE_PATH, functionName: 'local-configuration-bundle', authorize: false, handler: async () => bundleResponse(await configurationBundleZip()) },
     // Local only: the emulated cloud's inventory, so tests and people can count what is left running.
     { method: 'GET', path: '/_local/cloud/servers', functionName: 'local-cloud', authorize: false, handler: async () => json(200, { items: cloud.listServers() }) },
     // Local only: PutEvents onto the service's bus (as `aws events put-events` would), and what is on it.
@@ -189,6 +213,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
+  serviceUrl ||= url;
 
   const token = await localToken(config, dataDir);
   await issueToken(tokens, { project: LOCAL_PROJECT, token, description: 'local mode' });

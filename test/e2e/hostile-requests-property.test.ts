@@ -27,10 +27,11 @@ afterAll(async () => {
 });
 
 const ALL_ROUTES = [
-  ...ROUTES.map((route) => ({ method: route.method, path: route.path, authorize: true })),
+  ...ROUTES.map((route) => ({ method: route.method, path: route.path, authorize: route.caller !== 'node', byNode: route.caller === 'node' })),
   { method: 'POST', path: '/_local/events', authorize: false },
   { method: 'GET', path: '/_local/events', authorize: false },
   { method: 'GET', path: '/_local/cloud/servers', authorize: false },
+  { method: 'GET', path: '/_local/configuration-bundle.zip', authorize: false },
 ];
 
 /** The route the gateway matches, read as the gateway reads the request line. */
@@ -87,6 +88,12 @@ const checkAnswer = (request: HostileRequest, response: RawResponse) => {
   if (matched.route.authorize && !['token', 'api-key'].includes(request.auth)) {
     expect(response.status, context).toBe(401);
     expect(response.json, context).toEqual({ message: 'Unauthorized' });
+    return;
+  }
+  // A node's route: no request here carries a cluster's node secret, so the function refuses each, before reading it.
+  if ('byNode' in matched.route && matched.route.byNode) {
+    expect(response.status, context).toBe(401);
+    expect(expectEnvelope(response).error.code, context).toBe('Unauthorized');
     return;
   }
 

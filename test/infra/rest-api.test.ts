@@ -73,13 +73,22 @@ describe('the REST API', () => {
         continue;
       }
       const model = models[requestModels?.['application/json']?.Ref ?? '']?.Properties ?? {};
-      const schema = model.Schema as { $schema: string; properties: object; required: string[]; additionalProperties: unknown };
-      const component = document.components.schemas[route.body] as { properties: object; required: string[] };
+      type ObjectSchema = { properties: object; required: string[]; additionalProperties?: unknown };
+      type BodySchema = ObjectSchema & { $schema: string; oneOf?: ObjectSchema[]; anyOf?: ObjectSchema[] };
+      const schema = model.Schema as BodySchema;
+      const component = document.components.schemas[route.body] as BodySchema;
       expect(model).toMatchObject({ Name: route.body, ContentType: 'application/json' });
       expect(schema.$schema).toBe('http://json-schema.org/draft-04/schema#');
-      expect(Object.keys(schema.properties)).toEqual(Object.keys(component.properties));
-      expect(schema.required).toEqual(component.required);
-      expect(schema.additionalProperties).toBe(false);
+      // An object, or a union of objects (a node's report, by its type), alternative by alternative.
+      const alternativesOf = (body: BodySchema): ObjectSchema[] => body.oneOf ?? body.anyOf ?? [body];
+      const modelled = alternativesOf(schema);
+      const components = alternativesOf(component);
+      expect(modelled).toHaveLength(components.length);
+      modelled.forEach((alternative, i) => {
+        expect(Object.keys(alternative.properties)).toEqual(Object.keys(components[i]?.properties ?? {}));
+        expect(alternative.required).toEqual(components[i]?.required);
+        expect(alternative.additionalProperties).toBe(false);
+      });
     }
   });
 });

@@ -6,19 +6,8 @@ import { DIGEST_CONTEXTS, digestStack, iamStatementsOf, readBaseline, type Diges
  * replaced on the next deployment. Every other resource must keep its id.
  */
 const RENAMED: Readonly<Record<string, { readonly to: string; readonly why: string }>> = {
-  CreateTriggerFunctionSqsEventSourceClusterServiceCreateRequests8908590170C3E424: {
-    to: 'CreateTriggerFunctionSqsEventSourceClusterServiceEventsCreateRequests411B0AEDF9B3ADCF',
-    why:
-      'the create trigger’s SQS mapping: CDK names it after the queue’s construct path, which now runs through ServiceEvents (the queue itself keeps its id). ' +
-      'CloudFormation makes the new mapping before it deletes the old one; messages wait in the queue meanwhile, each is handed to one reader at a time, ' +
-      'and the redrive policy that moves it to the dead-letter queue belongs to the queue, not to the mapping',
-  },
-  ExpireClustersScheduleAllowEventRuleClusterServiceExpireClustersFunction3FD6B57F67C9D2FA: {
-    to: 'ExpireClustersScheduleAllowEventRuleClusterServiceFunctionsExpireClustersFunction545C889897AD63D6',
-    why:
-      'the permission that lets the schedule rule invoke expire-clusters: CDK names it after the function’s construct path, which now runs through ServiceFunctions ' +
-      '(the function itself keeps its id). CloudFormation adds the new permission before it removes the old one, so the rule may invoke the function throughout',
-  },
+  // None since the baseline was last written. (The two of the move to constructs, and why each
+  // replacement was safe, are in docs/decisions.md, "The CDK stack's constructs".)
 };
 
 /** `value` with every renamed logical id written as its new one, wherever it is referenced. */

@@ -19,6 +19,14 @@ export const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value 
 /** `ec2` provider settings as CDK context, for stacks that need them. */
 export const EC2_CONTEXT = { ec2VpcId: 'vpc-0abc1234def567890', ec2SubnetIds: 'subnet-0a,subnet-0b', ec2ImageId: 'ami-0123' };
 
+/** The openstack provider's context: its credentials secret (a complete ARN) and what it boots. */
+export const OPENSTACK_CONTEXT = {
+  openstackCredentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:openstack/clouds-AbC123',
+  openstackImage: 'debian-12',
+  openstackExternalNetwork: 'public',
+  openstackLoginUser: 'debian',
+};
+
 export interface SynthesizedStack {
   stack: ClusterServiceStack;
   template: Template;

@@ -1,12 +1,12 @@
 /**
  * Random secrets kept in the service's table, each made by whichever first use writes first: the
- * projects' webhook keys, and the page-token key of the local runtime (it has no Secrets Manager;
- * kept with the local data, a client's page token outlives a restart).
+ * projects' webhook keys, and the page-token and node-report keys of the local runtime (it has no
+ * Secrets Manager; kept with the local data, a client's page token and a node's secret outlive a restart).
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { isConditionFailure, type DynamoDbTable } from './client.ts';
-import { PAGE_TOKEN_SECRET_SLOT, secretItem, secretOf, type SecretSlot } from './table-schema.ts';
+import { secretItem, secretOf, type SecretSlot } from './table-schema.ts';
 
 /** The 32-byte secret kept in `slot`, made now if there is none. */
 export const keptSecret = async (table: DynamoDbTable, slot: SecretSlot): Promise<string> => {
@@ -24,11 +24,11 @@ export const keptSecret = async (table: DynamoDbTable, slot: SecretSlot): Promis
   }
 };
 
-/** The page-token key from the table, read once per process (a failed read is tried again next time). */
-export const tablePageTokenSecret = (table: DynamoDbTable): (() => Promise<string>) => {
+/** The key kept in `slot`, read once per process (a failed read is tried again next time). */
+export const tableServiceKey = (table: DynamoDbTable, slot: SecretSlot): (() => Promise<string>) => {
   let secret: Promise<string> | undefined;
   return () => {
-    secret ??= keptSecret(table, PAGE_TOKEN_SECRET_SLOT).catch((error: unknown) => {
+    secret ??= keptSecret(table, slot).catch((error: unknown) => {
       secret = undefined;
       throw error;
     });

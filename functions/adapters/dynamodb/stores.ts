@@ -8,7 +8,8 @@ import { dynamoDbTable, type DynamoDbTableOptions } from './client.ts';
 import { DynamoDbClusterStore, type DynamoDbClusterStoreOptions } from './clusters.ts';
 import { DynamoDbIdempotencyStore } from './idempotency.ts';
 import { DynamoDbQuotaStore } from './quotas.ts';
-import { tablePageTokenSecret } from './secrets.ts';
+import { tableServiceKey } from './secrets.ts';
+import { NODE_REPORT_SECRET_SLOT, PAGE_TOKEN_SECRET_SLOT } from './table-schema.ts';
 import { DynamoDbTokenStore } from './tokens.ts';
 import { DynamoDbWebhookSecretStore } from './webhook-secrets.ts';
 
@@ -20,6 +21,8 @@ export interface TableStores {
   webhookSecrets: WebhookSecretStore;
   /** The page-token key kept in the table (deployed, the read function gets it from Secrets Manager). */
   pageTokenSecret: () => Promise<string>;
+  /** The node-report key kept in the table (deployed, from Secrets Manager): the cloud-init runner's node secrets. */
+  nodeReportKey: () => Promise<string>;
 }
 
 export const dynamoDbStores = (options: DynamoDbTableOptions & DynamoDbClusterStoreOptions): TableStores => {
@@ -30,6 +33,7 @@ export const dynamoDbStores = (options: DynamoDbTableOptions & DynamoDbClusterSt
     idempotencyKeys: new DynamoDbIdempotencyStore(table),
     tokens: new DynamoDbTokenStore(table),
     webhookSecrets: new DynamoDbWebhookSecretStore(table),
-    pageTokenSecret: tablePageTokenSecret(table),
+    pageTokenSecret: tableServiceKey(table, PAGE_TOKEN_SECRET_SLOT),
+    nodeReportKey: tableServiceKey(table, NODE_REPORT_SECRET_SLOT),
   };
 };

@@ -13,6 +13,7 @@
  *   pk=IDEMPOTENCY#<project>#<key>  sk=IDEMPOTENCY                   a create request's claim and answer
  *   pk=WEBHOOK#<project>            sk=SECRET                        the project's webhook signing secret
  *   pk=PAGE_TOKEN_SECRET            sk=SECRET                        the local runtime's page-token key
+ *   pk=NODE_REPORT_SECRET           sk=SECRET                        the local runtime's node-report key (cloud-init runner)
  *
  * Index `byProject` (gsi1pk, gsi1sk): PROJECT#<project> / <createdAt>#<id> lists a project's
  * clusters newest first, TOKENS#<project> / <createdAt>#<hash> its tokens.
@@ -33,6 +34,7 @@ export const ITEM_TYPES = {
   idempotency: 'idempotency',
   webhookSecret: 'webhook-secret',
   pageTokenSecret: 'page-token-secret',
+  nodeReportSecret: 'node-report-secret',
 } as const;
 /** The `type` of timeline items that are status changes: what the table's stream publishes. */
 export const STATUS_CHANGE_TYPE = ITEM_TYPES.statusChange;
@@ -193,6 +195,8 @@ export const webhookSecretSlot = (project: string): SecretSlot => ({
 });
 
 export const PAGE_TOKEN_SECRET_SLOT: SecretSlot = { key: { pk: 'PAGE_TOKEN_SECRET', sk: 'SECRET' }, attributes: { type: ITEM_TYPES.pageTokenSecret } };
+
+export const NODE_REPORT_SECRET_SLOT: SecretSlot = { key: { pk: 'NODE_REPORT_SECRET', sk: 'SECRET' }, attributes: { type: ITEM_TYPES.nodeReportSecret } };
 
 export const secretItem = (slot: SecretSlot, secret: string) => ({ ...slot.key, ...slot.attributes, secret });
 

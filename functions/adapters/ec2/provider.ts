@@ -35,6 +35,7 @@ type DescribeConfigurationInput = { clusterId: string; configurationId: string; 
 export class Ec2Provider implements CloudProvider {
   readonly name = 'ec2';
   readonly configurationNetwork = 'first-private-network';
+  readonly configurationRunners = ['ssm', 'container'] as const;
   readonly maxBatchSize: number;
   readonly timings: ProviderTimings;
   readonly inventoryVars: Readonly<Ec2InventoryVars>;

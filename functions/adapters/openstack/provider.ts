@@ -27,7 +27,7 @@ import { Identity } from './identity.ts';
 import { Images } from './image.ts';
 import { clusterTag, nameTag, tokenTag } from './naming.ts';
 import { Network } from './network.ts';
-import { isDeleting, MAX_CLIENT_METADATA, MAX_METADATA_VALUE, MAX_USER_DATA_BASE64, METADATA_KEY, serverBody, toProviderServer } from './servers.ts';
+import { isDeleting, MAX_CLIENT_METADATA, MAX_CLIENT_USER_DATA_BASE64, MAX_METADATA_VALUE, MAX_USER_DATA_BASE64, METADATA_KEY, serverBody, toProviderServer } from './servers.ts';
 import type { OpenStackSettings } from './settings.ts';
 import { Volumes } from './volume.ts';
 
@@ -77,7 +77,7 @@ const optionsSchema = z.object({
 });
 
 const DEFAULT_TIMINGS: ProviderTimings = { expectedBootSeconds: 30, expectedConfigurationSeconds: 300 };
-/** The profile that configures nothing: the only one until the cloud-init runner exists. */
+/** The profile that configures nothing: the only one the provider runs itself. */
 const NONE_RUN = 'none';
 
 interface Connected {
@@ -94,8 +94,11 @@ export class OpenStackProvider implements CloudProvider {
   readonly name = 'openstack';
   // An ECS task runs in the deployment's VPC: no Neutron network of the cluster is something it can join.
   readonly configurationNetwork = 'none';
+  // No run-command service, and no network an ECS task joins: the nodes configure themselves.
+  readonly configurationRunners = ['cloud-init'] as const;
   readonly maxBatchSize: number;
   readonly timings: ProviderTimings;
+  readonly inventoryVars: Readonly<Record<string, unknown>>;
 
   private readonly settings: OpenStackSettings;
   private readonly serviceTag: string;
@@ -130,6 +133,7 @@ export class OpenStackProvider implements CloudProvider {
   private constructor(connected: Connected) {
     const { options, session } = connected;
     this.settings = connected.settings;
+    this.inventoryVars = { ansible_user: connected.settings.loginUser };
     this.serviceTag = options.serviceTag;
     this.maxBatchSize = options.maxBatchSize;
     this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
@@ -168,8 +172,11 @@ export class OpenStackProvider implements CloudProvider {
     if (options.zone !== undefined && this.zones !== null && !this.zones.includes(options.zone)) {
       details.push({ path: 'zone', message: `must be an availability zone of this cloud: ${this.zones.join(', ') || 'none is listed'}` });
     }
-    if (options.userData !== undefined && options.userData.length > MAX_USER_DATA_BASE64) {
-      details.push({ path: 'userData', message: `Nova takes at most ${MAX_USER_DATA_BASE64} characters of base64 user data` });
+    if (options.userData !== undefined && options.userData.length > MAX_CLIENT_USER_DATA_BASE64) {
+      details.push({
+        path: 'userData',
+        message: `at most ${MAX_CLIENT_USER_DATA_BASE64} characters of base64 on openstack: Nova takes ${MAX_USER_DATA_BASE64}, and the cloud-init runner's agent goes with it`,
+      });
     }
     const tags = clientTags(options.tags);
     if (tags.length > MAX_CLIENT_METADATA) details.push({ path: 'tags', message: `at most ${MAX_CLIENT_METADATA} on openstack (server metadata items)` });
@@ -199,6 +206,8 @@ export class OpenStackProvider implements CloudProvider {
       throw new ProviderError('UnsupportedRegion', `region ${options.region} is not served here: this deployment's openstack provider works in ${this.region}`);
     }
     const flavors = new Map(input.servers.map((server) => [server.flavor, flavorNamed(this.flavors, server.flavor)]));
+    const tooLarge = input.servers.filter((server) => (server.userData ?? options.userData ?? '').length > MAX_USER_DATA_BASE64).map((server) => server.name);
+    if (tooLarge.length > 0) throw new ProviderError('UserDataTooLarge', `Nova takes at most ${MAX_USER_DATA_BASE64} characters of base64 user data: ${tooLarge.join(', ')}`);
     const unknown = [...flavors].filter(([, flavor]) => !flavor).map(([name]) => name);
     if (unknown.length > 0) throw new ProviderError('FlavorNotFound', `Not a flavor of this cloud: ${unknown.join(', ')}`);
     const image = await this.images.resolve(options.image ?? this.settings.image);
@@ -239,18 +248,18 @@ export class OpenStackProvider implements CloudProvider {
     return this.clusterNetwork.allocatePublicIps(input.clusterId, input.serverIds);
   }
 
-  /** Only `none` until the cloud-init runner exists: it configures nothing and is done at once. */
+  /**
+   * OpenStack has no run-command service: its servers are configured by the cloud-init runner
+   * (their user data), which the workflow drives. The provider itself runs only `none`.
+   */
   async startConfiguration(input: { clusterId: string; profile: string }): Promise<string> {
     if (input.profile === NONE_RUN) return NONE_RUN;
-    throw new ProviderError(
-      'ConfigurationRunnerUnavailable',
-      `openstack has no configuration runner for profile '${input.profile}' yet; use profile none, or the container runner where the deployment has it`,
-    );
+    throw new ProviderError('ConfigurationRunnerUnavailable', `openstack servers are configured by the cloud-init runner; profile '${input.profile}' cannot run without it`);
   }
 
   async describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus> {
     if (input.configurationId === NONE_RUN) return { state: 'SUCCEEDED', component: NONE_RUN, message: 'nothing to configure' };
-    throw new ProviderError('ConfigurationRunnerUnavailable', `openstack has no configuration run '${input.configurationId}': it has no configuration runner yet`);
+    throw new ProviderError('ConfigurationRunnerUnavailable', `openstack has no configuration run '${input.configurationId}' of its own: the cloud-init runner runs them`);
   }
 
   async deleteCluster(input: { clusterId: string }): Promise<{ remaining: number }> {

@@ -29,6 +29,10 @@ export const MAX_METADATA_VALUE = 255;
 export const MAX_CLIENT_METADATA = 128 - 3;
 /** Nova's limit on `user_data`, which it takes base64 encoded. */
 export const MAX_USER_DATA_BASE64 = 65_535;
+/** What the cloud-init runner's agent takes of that (about 10 000 characters), with room to spare. */
+export const AGENT_USER_DATA_RESERVE = 16_384;
+/** The most a spec's own user data may be: the agent goes with it, in one multipart document. */
+export const MAX_CLIENT_USER_DATA_BASE64 = MAX_USER_DATA_BASE64 - AGENT_USER_DATA_RESERVE;
 
 export const isDeleting = (server: NovaServer): boolean => server.status === 'DELETED' || server.status === 'SOFT_DELETED' || server['OS-EXT-STS:task_state'] === 'deleting';
 
@@ -92,8 +96,8 @@ export const serverBody = (context: CreateContext, server: ServerRequest, flavor
     ...(context.securityGroupId ? { security_groups: [{ name: context.securityGroupId }] } : {}),
     ...(options.zone ? { availability_zone: options.zone } : {}),
     ...(context.keyName ? { key_name: context.keyName } : {}),
-    // Already base64, as Nova takes it.
-    ...(options.userData ? { user_data: options.userData } : {}),
+    // Already base64, as Nova takes it: the server's own (the cloud-init runner's agent), or the spec's.
+    ...((server.userData ?? options.userData) ? { user_data: server.userData ?? options.userData } : {}),
     metadata: { ...client, [CLUSTER_ID_KEY]: context.clusterId, [ROLE_KEY]: server.role, [MANAGED_BY_KEY]: context.serviceTag },
     tags: [clusterTag(context.clusterId), managedByTag(context.serviceTag), nameTag(server.name), tokenTag(context.clientToken), roleTag(server.role)],
   };

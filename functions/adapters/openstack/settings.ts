@@ -37,6 +37,8 @@ export interface OpenStackSettings {
   /** Where floating IPs come from, and the routers' gateway; unset, no public addresses. */
   externalNetwork?: string;
   keyName?: string;
+  /** The image's login user: the cloud-init runner's workers let the controller key in as this user. */
+  loginUser: string;
 }
 
 const PASSWORD_TYPES = ['password', 'v3password'];
@@ -62,7 +64,7 @@ const INTERFACES: Record<string, Interface> = {
 };
 
 /** Checks a cloud's fields; `problems` collects `<label>: <message>` for every one at fault. */
-export const cloudSettings = (cloud: CloudFields, label: FieldLabel, problems: string[]): Omit<OpenStackSettings, 'image' | 'externalNetwork' | 'keyName'> | null => {
+export const cloudSettings = (cloud: CloudFields, label: FieldLabel, problems: string[]): Omit<OpenStackSettings, 'image' | 'externalNetwork' | 'keyName' | 'loginUser'> | null => {
   const a = cloud.auth;
   const need = (field: keyof AuthFields, why = 'is required'): string => {
     const value = a[field];
@@ -127,6 +129,7 @@ export const openStackEnvSchema = z.object({
   OPENSTACK_IMAGE: optional,
   OPENSTACK_EXTERNAL_NETWORK: optional,
   OPENSTACK_KEY_NAME: optional,
+  OPENSTACK_LOGIN_USER: optional,
 });
 
 export interface ReadOptions {
@@ -158,11 +161,14 @@ export const openStackSettingsFromEnv = (env: NodeJS.ProcessEnv = process.env, o
   }
   const settings = cloudSettings(cloud, label, problems);
   if (!vars.OPENSTACK_IMAGE) problems.push('OPENSTACK_IMAGE: is required: the image (name or id) of nodes whose spec names none');
+  const loginUser = vars.OPENSTACK_LOGIN_USER ?? 'debian';
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(loginUser)) problems.push('OPENSTACK_LOGIN_USER: must be a user name');
   if (!settings || !vars.OPENSTACK_IMAGE || problems.length > 0) throw new ConfigError(`invalid openstack provider settings: ${problems.join('; ')}`);
   return {
     ...settings,
     image: vars.OPENSTACK_IMAGE,
     ...(vars.OPENSTACK_EXTERNAL_NETWORK ? { externalNetwork: vars.OPENSTACK_EXTERNAL_NETWORK } : {}),
     ...(vars.OPENSTACK_KEY_NAME ? { keyName: vars.OPENSTACK_KEY_NAME } : {}),
+    loginUser,
   };
 };

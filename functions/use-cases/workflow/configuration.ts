@@ -12,7 +12,14 @@
 import { ConfigurationAgentsOffline, ConfigurationFailed, ConfigurationTimeout } from '#domain/errors';
 import type { Cluster, Server } from '#domain/model';
 import type { ConfigurationStatus } from '#domain/provider';
-import type { StepContext } from './context.ts';
+import { cloudInitRunner } from './cloud-init.ts';
+import type { ConfigurationRunnerPort, StepContext } from './context.ts';
+
+/** The runner of the configuration steps: the cloud-init runner, or the provider's own. */
+export const configurationRunnerOf = (ctx: StepContext, cluster: Cluster): ConfigurationRunnerPort => {
+  const provider = ctx.provider(cluster);
+  return cluster.spec.configuration.runner === 'cloud-init' ? cloudInitRunner(ctx, provider) : provider;
+};
 
 /** How many offline servers the error names: enough to act on, short enough for the record. */
 const NAMED_IN_ERROR = 20;
@@ -34,7 +41,7 @@ export const checkConfigurationAgents = async (ctx: StepContext) => {
       deadlines: { ...current.deadlines, agents: deadline },
     }));
   }
-  const provider = ctx.provider(cluster);
+  const provider = configurationRunnerOf(ctx, cluster);
   const { offline } = provider.describeConfigurationAgents
     ? await provider.describeConfigurationAgents({ clusterId: cluster.id, profile: cluster.spec.configuration.profile, servers })
     : { offline: [] };
@@ -79,7 +86,7 @@ export const nodeResults = (servers: Server[], nodes: ConfigurationStatus['nodes
 
 export const configure = async (ctx: StepContext) => {
   const cluster = await ctx.load();
-  const provider = ctx.provider(cluster);
+  const provider = configurationRunnerOf(ctx, cluster);
   // Recorded before the provider is asked: a start that fails shows as the configuration's. A
   // cluster CONFIGURING already (waiting for its agents, or a resumed run) keeps its phase.
   if (cluster.status !== 'CONFIGURING') await ctx.enter('CONFIGURING', 'configure', `starting configuration '${cluster.spec.configuration.profile}'`);
@@ -104,7 +111,7 @@ export const configure = async (ctx: StepContext) => {
 export const checkConfiguration = async (ctx: StepContext) => {
   const cluster = await ctx.load();
   if (!cluster.configurationId) throw new Error('no configuration run was started');
-  const provider = ctx.provider(cluster);
+  const provider = configurationRunnerOf(ctx, cluster);
   const run = { clusterId: cluster.id, configurationId: cluster.configurationId, servers: configurationServers(cluster) };
   const described = await provider.describeConfiguration(run);
   // Describing only reports: a run in stages goes on by its own call, once describe names the next stage.
@@ -123,7 +130,8 @@ export const checkConfiguration = async (ctx: StepContext) => {
   }
   if (status.state === 'SUCCEEDED') return { done: true, waitSeconds: 0 };
   if (ctx.passed(cluster.deadlines.configuration)) {
-    throw new ConfigurationTimeout(`configuration did not finish within ${ctx.deps.config.CONFIGURATION_TIMEOUT_SECONDS} s`);
+    const heard = status.message ? ` (${status.message})` : '';
+    throw new ConfigurationTimeout(`configuration did not finish within ${ctx.deps.config.CONFIGURATION_TIMEOUT_SECONDS} s; the last component heard from: ${status.component}${heard}`);
   }
   return { done: false, waitSeconds: ctx.deps.config.POLL_INTERVAL_SECONDS };
 };

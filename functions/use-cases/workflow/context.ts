@@ -30,10 +30,21 @@ export interface StepDeps {
    * it (locally) they travel in its environment.
    */
   inputs?: ConfigurationInputs;
+  /**
+   * The cloud-init runner's settings: the URL a cluster's nodes report to, and the key their
+   * secret is made with. Without them that runner is unavailable.
+   */
+  nodeAgents?: { reportUrl: (clusterId: string) => string; nodeReportKey: () => Promise<string> };
   now?: () => number;
   /** Milliseconds left before the invocation is stopped (Lambda's context); unbounded locally. */
   remainingMs?: () => number;
 }
+
+/**
+ * What applies a profile, as the configuration steps drive it: the provider's own runner (the
+ * provider itself), or one the service runs with the provider's servers (cloud-init).
+ */
+export type ConfigurationRunnerPort = Pick<CloudProvider, 'timings' | 'describeConfigurationAgents' | 'startConfiguration' | 'describeConfiguration' | 'continueConfiguration'>;
 
 /** What the failure path's steps are handed of the execution's state. */
 export interface FailureInput {

@@ -9,6 +9,8 @@ import type { Server } from '#domain/model';
 import { planServers, serverOptionsOf } from '#domain/plan';
 import { chunk, forEachConcurrently } from '#lib/batching';
 import { countMetric, METRIC_NAMES, timeMetric } from '#lib/metrics';
+import { defaultRunnerOf } from '#domain/providers';
+import { checkCloudInitRunner, nodeAgentUserData } from './cloud-init.ts';
 import { nodeResults } from './configuration.ts';
 import type { StepContext } from './context.ts';
 
@@ -25,14 +27,16 @@ export const plan = async (ctx: StepContext) => {
   // A re-run keeps what an earlier run planned (and perhaps created): names and ids stay stable.
   const servers: Server[] = cluster.servers.length > 0 ? cluster.servers : planServers(cluster.spec, provider);
   // Resolved once and kept: a retry runs the configuration the way the first attempt planned it.
-  const runner = cluster.spec.configuration.runner ?? ctx.deps.config.DEFAULT_CONFIGURATION_RUNNER ?? 'ssm';
+  const runner = cluster.spec.configuration.runner ?? defaultRunnerOf(provider, ctx.deps.config.DEFAULT_CONFIGURATION_RUNNER);
   const spec = { ...cluster.spec, configuration: { ...cluster.spec.configuration, runner } };
+  // Before anything is made: a deployment that cannot hear the nodes fails the cluster here.
+  checkCloudInitRunner(ctx, { spec });
   await ctx.enter('PROVISIONING', 'plan', `planned ${servers.length} servers on ${provider.name}`, { servers, spec });
   return {
     servers: servers.length,
     runner,
     // Whether "Start the configuration" waits for the provider's configuration agents first.
-    configurationAgents: provider.describeConfigurationAgents !== undefined,
+    configurationAgents: runner === 'cloud-init' || provider.describeConfigurationAgents !== undefined,
     expectedBootSeconds: provider.timings.expectedBootSeconds,
     expectedConfigurationSeconds: provider.timings.expectedConfigurationSeconds,
   };
@@ -58,6 +62,8 @@ export const createServers = async (ctx: StepContext) => {
   const made = new Map<string, { id: string; state: Server['state']; privateIp: string | null }>();
   // From the recorded spec: every batch, and every retry of one, asks for the same image, tags, … .
   const options = serverOptionsOf(cluster.spec);
+  // The cloud-init runner's agent, per server; the same on every run, so a retried batch asks for the same.
+  const userData = await nodeAgentUserData(ctx, cluster, provider, pending.flatMap((batch) => batch.servers));
   let more = false;
   await forEachConcurrently(pending, BATCH_CONCURRENCY, async (batch) => {
     if ((ctx.deps.remainingMs?.() ?? Infinity) < BATCH_TIME_RESERVE_MS) {
@@ -78,6 +84,7 @@ export const createServers = async (ctx: StepContext) => {
           vcpus: group?.vcpus ?? 1,
           ramMb: group?.ramMb ?? 512,
           diskGb: group?.diskGb ?? 5,
+          ...(userData.has(server.name) ? { userData: userData.get(server.name) } : {}),
         };
       }),
       options,

@@ -17,11 +17,11 @@ import { Construct } from 'constructs';
 import { CONFIGURATION_INPUTS_PREFIX } from '../../../functions/adapters/s3-configuration-inputs.ts';
 import { acknowledgeManagedPolicy, acknowledgeWildcards } from '../nag.ts';
 import { REPO_ROOT } from './service-function.ts';
+import { CONFIGURATION_BUNDLE_EXCLUDES } from './configuration-bundle.ts';
 
 /** How long a run's inputs are kept: long enough to look at after a failure, never needed after. */
 const INPUTS_EXPIRE_AFTER = Duration.days(7);
 /** What a master needs of configuration/: the playbooks, roles and run-profile.sh; not the image's recipe or the checks. */
-const BUNDLE_EXCLUDES = ['Dockerfile', '.dockerignore', 'README.md', 'check.sh', 'ansible/tests', '**/*.retry', '**/__pycache__'];
 
 export interface Ec2ProviderSettings {
   /** The VPC the clusters' security groups are made in. */
@@ -266,7 +266,7 @@ export class Ec2ProviderAccess extends Construct {
     });
     this.configurationBundle = new s3assets.Asset(this, 'ConfigurationBundle', {
       path: path.join(REPO_ROOT, 'configuration'),
-      exclude: BUNDLE_EXCLUDES,
+      exclude: CONFIGURATION_BUNDLE_EXCLUDES,
     });
     // The step writes the inputs and signs GET URLs for them and the bundle: a URL carries only
     // what its signer may do, so it may read exactly these objects, and list nothing.

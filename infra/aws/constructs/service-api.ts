@@ -2,7 +2,7 @@
  * The service's REST API: every route of `infra/routes.ts` behind the token authorizer, on one
  * throttled and logged `prod` stage.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -104,10 +104,27 @@ export class ServiceApi extends apigateway.RestApi {
       return model;
     };
     for (const route of ROUTES) {
+      const byNode = route.caller === 'node';
       const method = this.root.resourceForPath(route.path).addMethod(route.method, new apigateway.LambdaIntegration(functions[route.function]), {
         ...(route.body ? { requestModels: { 'application/json': modelOf(route.body) } } : {}),
+        // A node holds no project token: its function checks the cluster's node secret itself.
+        // (NONE without an authorizer is what leaves the default one off.)
+        ...(byNode ? { authorizationType: apigateway.AuthorizationType.NONE } : {}),
       });
-      acknowledge(method, 'COG4', 'callers present the service\'s own tokens (Authorization: Token, or x-api-key), checked by the REQUEST authorizer; there are no Cognito users');
+      if (byNode) {
+        acknowledge(
+          method,
+          'APIG4',
+          'called by a cluster\'s nodes, which hold no project token: the function checks the cluster\'s node secret (HMAC of the cluster id, constant-time) before it reads anything',
+        );
+      }
+      acknowledge(
+        method,
+        'COG4',
+        byNode
+          ? 'called by a cluster\'s nodes with their node secret, checked by the function; there are no Cognito users'
+          : 'callers present the service\'s own tokens (Authorization: Token, or x-api-key), checked by the REQUEST authorizer; there are no Cognito users',
+      );
     }
 
     acknowledge(
@@ -126,5 +143,10 @@ export class ServiceApi extends apigateway.RestApi {
       'APIG3',
       'every request is authorized by token and throttled per method; a WAF web ACL is an account\'s choice (and cost), associated with the stage\'s ARN after deployment',
     );
+  }
+
+  /** The stage's base URL from the API's id alone, with no dependency on its deployment. */
+  public stageUrl(): string {
+    return `https://${this.restApiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}/${STAGE_NAME}`;
   }
 }

@@ -42,6 +42,8 @@ const toProviderServer = (server: LocalCloudServer): ProviderServer => ({
 export class LocalCloudProvider implements CloudProvider {
   readonly name = 'local';
   readonly configurationNetwork = 'none';
+  // The emulated cloud runs no user data: its nodes cannot report.
+  readonly configurationRunners = ['ssm', 'container'] as const;
   readonly maxBatchSize = LOCAL_CLOUD_MAX_BATCH_SIZE;
   readonly timings: ProviderTimings;
 

@@ -91,7 +91,7 @@ describe('openstack provider', () => {
 
     // Act
     const details = provider.checkOptions({
-      options: { region: 'RegionTwo', zone: 'az-9', userData: 'A'.repeat(65_536), tags: { 'a/b': 'x', long: 'v'.repeat(256) } },
+      options: { region: 'RegionTwo', zone: 'az-9', userData: 'A'.repeat(49_152), tags: { 'a/b': 'x', long: 'v'.repeat(256) } },
       securityRules: [],
     });
 
@@ -112,7 +112,7 @@ describe('openstack provider', () => {
     await expect(failure).rejects.toMatchObject({ name: 'UnsupportedRegion' });
   });
 
-  it('runs profile none at once, and answers ConfigurationRunnerUnavailable for any other until the cloud-init runner exists', async () => {
+  it('runs profile none at once itself, and leaves any other to the cloud-init runner (ConfigurationRunnerUnavailable)', async () => {
     // Prepare
     const { provider } = await contractProvider();
 

@@ -71,6 +71,7 @@ describe('openstack settings from the environment', () => {
       image: 'debian-12',
       externalNetwork: 'public',
       keyName: 'ops',
+      loginUser: 'debian',
     });
   });
 
@@ -120,6 +121,7 @@ describe('openstack settings from the environment', () => {
     [{ OS_INTERFACE: 'private' }, 'OS_INTERFACE: must be public, internal or admin'],
     [{ OS_AUTH_TYPE: 'token' }, 'OS_AUTH_TYPE: token is not supported'],
     [{ OS_APPLICATION_CREDENTIAL_ID: 'cred-1' }, 'OS_APPLICATION_CREDENTIAL_SECRET: is required with an application credential'],
+    [{ OPENSTACK_LOGIN_USER: 'root; reboot' }, 'OPENSTACK_LOGIN_USER: must be a user name'],
   ])('refuses %o naming the variable', (change, expected) => {
     // Act
     const message = problemsOf(() => openStackSettingsFromEnv({ ...PASSWORD_ENV, ...change }));
@@ -143,6 +145,7 @@ describe('openstack settings from clouds.yaml', () => {
       auth: { type: 'password', user: { name: 'admin', domain: { id: 'default' } }, password: 's3cret', project: { id: '1234' } },
       region: 'RegionTwo',
       interface: 'internal',
+      loginUser: 'debian',
       image: 'img',
     });
   });

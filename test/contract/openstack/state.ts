@@ -19,6 +19,13 @@ export interface ContractOptions {
   quotas?: { instances?: number; cores?: number };
   /** Whether the catalog has Cinder. @default true */
   withCinder?: boolean;
+  /** Told when a server turns ACTIVE and when it is gone: what boots it (its user data) and stops it. */
+  lifecycle?: ServerLifecycle;
+}
+
+export interface ServerLifecycle {
+  active(server: Server): void;
+  gone(server: Server): void;
 }
 
 export interface Flavor {
@@ -189,7 +196,8 @@ export class CloudState {
 
   constructor(
     readonly clock: Clock,
-    readonly options: Required<Omit<ContractOptions, 'quotas'>> & { quotas: { instances: number; cores: number } },
+    readonly options: Required<Omit<ContractOptions, 'quotas' | 'lifecycle'>> & { quotas: { instances: number; cores: number } },
+    private readonly lifecycle?: ServerLifecycle,
   ) {
     this.externalNetworkId = this.addNetwork(EXTERNAL_NETWORK, true, '203.0.113.0/24').id;
     this.projectNetworkId = this.addNetwork('private', false, '192.168.0.0/24').id;
@@ -232,10 +240,12 @@ export class CloudState {
       server.volumeIds.push(volume.id);
     }
     server.status = 'ACTIVE';
+    this.lifecycle?.active(server);
   }
 
   private removeServer(server: Server): void {
     this.servers.delete(server.id);
+    this.lifecycle?.gone(server);
     for (const portId of server.portIds) this.removePort(portId);
     for (const volumeId of server.volumeIds) {
       const volume = this.volumes.get(volumeId);

@@ -10,7 +10,7 @@ import { buildExtraVars, controllerInventory } from '#domain/configuration-inven
 import { MASTER_ROLE, type NodeConfiguration } from '#domain/model';
 import type { ConfigurationCluster, ConfigurationStatus } from '#domain/provider';
 import { chunk } from '#lib/batching';
-import { authorizeScript, controllerKeyFrom, prepareScript, runScript } from './controller-scripts.ts';
+import { authorizeScript, controllerKeyFrom, prepareScript, runScript } from '#domain/controller-scripts';
 import { MAX_INSTANCES_PER_COMMAND, type SsmCommands } from './commands.ts';
 import { invocationState, nodeNamer, nodeResults, runFailure, type NodeLookups, type NodeNamer } from './node-results.ts';
 import type { ConfigurationNode, ControllerSettings, RunnerSettings } from './settings.ts';

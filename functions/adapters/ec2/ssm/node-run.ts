@@ -7,7 +7,7 @@ import type { SendCommandRequest } from '@aws-sdk/client-ssm';
 import { ProviderError } from '#domain/errors';
 import type { ConfigurationStatus } from '#domain/provider';
 import { chunk } from '#lib/batching';
-import { shellQuote } from './controller-scripts.ts';
+import { shellQuote } from '#domain/controller-scripts';
 import { MAX_INSTANCES_PER_COMMAND, type SsmCommands } from './commands.ts';
 import { invocationState, nodeNamer, nodeResults, runFailure, type NodeLookups } from './node-results.ts';
 import type { ConfigurationNode, RunnerSettings, SsmProfile } from './settings.ts';

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { authorizeScript, controllerKeyFrom, prepareScript, runScript, shellQuote } from '#adapters/ec2/ssm/controller-scripts';
+import { authorizeScript, controllerKeyFrom, prepareScript, runScript, shellQuote } from '#domain/controller-scripts';
 
 const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0l3Gm6vUq3d7dTq1k8Qe0qz9c4pH8xWm3rY2b1aC0d';
 /** Everything a shell might act on inside a value. */
@@ -82,7 +82,8 @@ describe('the controller’s shell', () => {
   });
 
   it('never puts the private key file’s content into a command: `prepare` prints the public half only', () => {
-    expect(rendered.prepare.join('\n')).toContain('ssh-keygen -y -f /var/lib/cluster-controller/id_ed25519');
+    expect(rendered.prepare.join('\n')).toContain('dir=/var/lib/cluster-controller');
+    expect(rendered.prepare.join('\n')).toContain('ssh-keygen -y -f "$dir/id_ed25519"');
     expect(rendered.prepare.join('\n')).not.toMatch(/cat .*id_ed25519/);
   });
 });

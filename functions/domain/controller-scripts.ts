@@ -1,6 +1,8 @@
 /**
- * The shell the ssm runner's controller mode sends with AWS-RunShellScript (docs/ec2-provider.md,
- * "Controller mode"): `prepare` on the master, `authorize` on every worker, `run` on the master.
+ * The shell of a controller on the master: what the ssm runner's controller mode sends with
+ * AWS-RunShellScript (docs/ec2-provider.md, "Controller mode") — `prepare` on the master,
+ * `authorize` on every worker, `run` on the master — and what the cloud-init runner's node agents
+ * run from their user data (#domain/node-agent-script).
  *
  * The agent runs the lines with `sh`, which is dash on Debian and Ubuntu, so they are POSIX sh.
  * Every value from outside (URLs, names, the key) goes in single-quoted; nothing here is a secret:
@@ -16,7 +18,7 @@ export const CONTROLLER_KEY_MARKER = 'CONTROLLER_KEY';
 const KEY_COMMENT = 'cluster-controller';
 
 /** A public key as `prepare` prints it: type and base64 only, so it can go into authorized_keys as it is. */
-const PUBLIC_KEY = /^ssh-ed25519 [A-Za-z0-9+/]+={0,3}$/;
+export const PUBLIC_KEY = /^ssh-ed25519 [A-Za-z0-9+/]+={0,3}$/;
 
 export const shellQuote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
 
@@ -32,11 +34,12 @@ export const controllerKeyFrom = (output: string): string | undefined => {
 };
 
 /**
- * Installs Ansible where it is missing and makes the controller key once. The package managers
- * talk on stderr, so stdout carries the key line alone. Two runs at once keep one key: the key is
- * made under a temporary name and linked into place, which fails for the second.
+ * Installs Ansible where it is missing and makes the controller key once, in `dir` (a shell word:
+ * the fixed folder, or a variable the caller set). The package managers talk on stderr, so stdout
+ * carries the key line alone. Two runs at once keep one key: the key is made under a temporary
+ * name and linked into place, which fails for the second.
  */
-export const prepareScript = (): string[] =>
+export const prepareScript = (options: { dir?: string } = {}): string[] =>
   lines(`set -eu
 exec 3>&1 1>&2
 if ! command -v ansible-playbook >/dev/null 2>&1 || ! command -v ssh >/dev/null 2>&1; then
@@ -53,17 +56,37 @@ if ! command -v ansible-playbook >/dev/null 2>&1 || ! command -v ssh >/dev/null 
   fi
 fi
 umask 077
-mkdir -p ${CONTROLLER_DIR}
-chmod 700 ${CONTROLLER_DIR}
-if [ ! -e ${CONTROLLER_KEY_FILE} ]; then
-  new=${CONTROLLER_KEY_FILE}.new.$$
+dir=${options.dir ?? CONTROLLER_DIR}
+mkdir -p "$dir"
+chmod 700 "$dir"
+if [ ! -e "$dir/id_ed25519" ]; then
+  new="$dir/id_ed25519.new.$$"
   rm -f "$new" "$new.pub"
   ssh-keygen -q -t ed25519 -N '' -C ${KEY_COMMENT} -f "$new" </dev/null
-  ln "$new" ${CONTROLLER_KEY_FILE} 2>/dev/null || true
+  ln "$new" "$dir/id_ed25519" 2>/dev/null || true
   rm -f "$new" "$new.pub"
 fi
-public_key=$(ssh-keygen -y -f ${CONTROLLER_KEY_FILE} | cut -d ' ' -f 1,2)
+public_key=$(ssh-keygen -y -f "$dir/id_ed25519" | cut -d ' ' -f 1,2)
 printf '${CONTROLLER_KEY_MARKER} %s\\n' "$public_key" >&3`);
+
+/** The `authorized_keys` line of the controller key: held to the master's address when it is known. */
+export const authorizedKeyEntry = (publicKey: string, masterIp?: string): string => `${masterIp ? `from="${masterIp}" ` : ''}${publicKey} ${KEY_COMMENT}`;
+
+/**
+ * Lets the key in `$key` in as the user `$user` whose home is `$home`, with the line `$entry`,
+ * once: a key already there is not added again. `$owner` (user:group) owns what it writes, when set.
+ */
+export const authorizeLines = (): string[] =>
+  lines(`mkdir -p "$home/.ssh"
+chmod 700 "$home/.ssh"
+file="$home/.ssh/authorized_keys"
+if ! grep -qsF "$key" "$file"; then
+  printf '%s\\n' "$entry" >>"$file"
+fi
+chmod 600 "$file"
+if [ -n "$owner" ]; then
+  chown "$owner" "$home/.ssh" "$file"
+fi`);
 
 /**
  * Lets the master's controller key in as the login user, once: a key already there is not added
@@ -71,26 +94,19 @@ printf '${CONTROLLER_KEY_MARKER} %s\\n' "$public_key" >&3`);
  */
 export const authorizeScript = (input: { loginUser: string; publicKey: string; masterIp?: string }): string[] => {
   if (!PUBLIC_KEY.test(input.publicKey)) throw new Error('the controller key is not an ssh-ed25519 public key');
-  const entry = `${input.masterIp ? `from="${input.masterIp}" ` : ''}${input.publicKey} ${KEY_COMMENT}`;
-  return lines(`set -eu
+  return [
+    ...lines(`set -eu
 user=${shellQuote(input.loginUser)}
 key=${shellQuote(input.publicKey)}
-entry=${shellQuote(entry)}
+entry=${shellQuote(authorizedKeyEntry(input.publicKey, input.masterIp))}
 home=$(getent passwd "$user" | cut -d : -f 6)
 if [ -z "$home" ]; then
   echo "authorize: the login user $user does not exist on this node" >&2
   exit 1
 fi
-group=$(id -gn "$user")
-mkdir -p "$home/.ssh"
-chown "$user:$group" "$home/.ssh"
-chmod 700 "$home/.ssh"
-file="$home/.ssh/authorized_keys"
-if ! grep -qsF "$key" "$file"; then
-  printf '%s\\n' "$entry" >>"$file"
-fi
-chown "$user:$group" "$file"
-chmod 600 "$file"`);
+owner="$user:$(id -gn "$user")"`),
+    ...authorizeLines(),
+  ];
 };
 
 /**
