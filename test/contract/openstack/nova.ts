@@ -68,7 +68,8 @@ const page = <T extends { id: string }>(context: RequestContext, items: T[], col
 
 const isReply = (value: unknown): value is Reply => typeof value === 'object' && value !== null && typeof (value as { status?: unknown }).status === 'number';
 
-const serverView = (state: CloudState, server: Server, version: Version) => {
+/** `listed`: as `GET /servers/detail` shows it, which looks for faults in the cells of hosts only. */
+const serverView = (state: CloudState, server: Server, version: Version, listed = false) => {
   const addresses: Record<string, { addr: string; version: number; 'OS-EXT-IPS:type': string; 'OS-EXT-IPS-MAC:mac_addr': string }[]> = {};
   for (const portId of server.portIds) {
     const port = state.ports.get(portId);
@@ -101,7 +102,7 @@ const serverView = (state: CloudState, server: Server, version: Version) => {
     accessIPv6: '',
     links: [{ rel: 'bookmark', href: `/compute/${PROJECT_ID}/servers/${server.id}` }],
     'OS-DCF:diskConfig': 'MANUAL',
-    'OS-EXT-AZ:availability_zone': server.zone,
+    'OS-EXT-AZ:availability_zone': server.inCell0 ? '' : server.zone,
     'OS-EXT-STS:task_state': deleting ? 'deleting' : server.status === 'BUILD' ? 'scheduling' : null,
     'OS-EXT-STS:vm_state': server.status === 'BUILD' ? 'building' : server.status.toLowerCase(),
     'OS-EXT-STS:power_state': server.status === 'ACTIVE' ? 1 : 0,
@@ -112,7 +113,7 @@ const serverView = (state: CloudState, server: Server, version: Version) => {
     key_name: server.keyName,
     config_drive: '',
     progress: 0,
-    ...(server.fault ? { fault: server.fault } : {}),
+    ...(server.fault && !(listed && server.inCell0) ? { fault: server.fault } : {}),
     ...(atLeast(version, 2, 9) ? { locked: false } : {}),
     ...(atLeast(version, 2, 19) ? { description: null } : {}),
     ...(atLeast(version, 2, 26) ? { tags: server.tags } : {}),
@@ -136,7 +137,7 @@ const listed = (context: RequestContext, version: Version): Server[] => {
 const listServers: Handler = (context, version) => {
   const result = page(context, listed(context, version), 'servers/detail');
   if (isReply(result)) return result;
-  return { status: 200, body: { servers: result.items.map((server) => serverView(context.state, server, version)), ...(result.links ? { servers_links: result.links } : {}) } };
+  return { status: 200, body: { servers: result.items.map((server) => serverView(context.state, server, version, true)), ...(result.links ? { servers_links: result.links } : {}) } };
 };
 
 const findServer = (context: RequestContext): Server | Reply => {

@@ -47,6 +47,11 @@ export interface Server {
   fails: boolean;
   status: 'BUILD' | 'ACTIVE' | 'ERROR';
   fault?: { code: number; message: string; created: string };
+  /**
+   * The server failed scheduling and lives in cell0, where Nova's lists do not look for faults:
+   * its fault is shown by `GET /servers/{id}` only, and it has no availability zone.
+   */
+  inCell0?: boolean;
   deletedAt?: number;
   tags: string[];
   metadata: Record<string, string>;
@@ -215,11 +220,22 @@ export class CloudState {
     }
   }
 
-  /** Scheduling: NoValidHost for a flavor no host can take, else ports and the boot volume. */
+  /**
+   * Scheduling: NoValidHost for a flavor no host can take (Nova's message ends in a space: the
+   * reason it formats in is empty); a boot volume without Cinder fails on the compute host, after
+   * scheduling; else ports and the boot volume.
+   */
   private boot(server: Server, now: number): void {
+    const created = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
     if (server.fails) {
       server.status = 'ERROR';
-      server.fault = { code: 500, message: 'No valid host was found.', created: new Date(now).toISOString() };
+      server.fault = { code: 500, message: 'No valid host was found. ', created };
+      server.inCell0 = true;
+      return;
+    }
+    if (server.bootVolumeGb !== undefined && !this.options.withCinder) {
+      server.status = 'ERROR';
+      server.fault = { code: 500, message: `Build of instance ${server.id} aborted: publicURL endpoint for volumev3 service in RegionOne region not found`, created };
       return;
     }
     for (const networkId of server.networkIds) {
