@@ -78,6 +78,31 @@ describe('the contract Nova answers as Nova does', () => {
     expect(shown.fault).toMatchObject({ code: 500, message: 'No valid host was found. ' });
   });
 
+  it('shows a floating IP in the server’s addresses only some time after Neutron associated it, and drops it some time after it left', async () => {
+    // Prepare
+    const cloud = await contractCloud({ novaAddressLagMs: 2000 });
+    const api = await client(cloud);
+    const { net, subnet } = await network(api);
+    const router = (await api.neutron('POST', '/routers', { router: { name: 'r', external_gateway_info: { network_id: cloud.state.externalNetworkId } } })).body.router;
+    await api.neutron('PUT', `/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
+    const { id } = (await api.nova('POST', '/servers', { server: { name: 's', flavorRef: '1', imageRef: IMAGE, networks: [{ uuid: net.id }] } })).body.server;
+    const [port] = (await api.neutron('GET', `/ports?device_id=${id}`)).body.ports;
+    const floatingOf = async () => (await api.nova('GET', `/servers/${id}`)).body.server.addresses.n.filter((address: any) => address['OS-EXT-IPS:type'] === 'floating').map((address: any) => address.addr);
+
+    // Act
+    const ip = (await api.neutron('POST', '/floatingips', { floatingip: { floating_network_id: cloud.state.externalNetworkId, port_id: port.id } })).body.floatingip;
+    const atOnce = await floatingOf();
+    cloud.clock.advance(2000);
+    const later = await floatingOf();
+    await api.neutron('PUT', `/floatingips/${ip.id}`, { floatingip: { port_id: null } });
+    const stillShown = await floatingOf();
+    cloud.clock.advance(2000);
+    const gone = await floatingOf();
+
+    // Assess
+    expect([atOnce, later, stillShown, gone]).toEqual([[], [ip.floating_ip_address], [ip.floating_ip_address], []]);
+  });
+
   it('accepts a volume-backed server without Cinder, and fails its build on the host, the fault in the list', async () => {
     // Prepare
     const cloud = await contractCloud({ withCinder: false, bootMs: 1000 });

@@ -200,6 +200,7 @@ export const createResource = (context: RequestContext, collection: Collection):
       }
       const ip: FloatingIp = { id: newId(), floating_network_id: network.id, floating_ip_address: state.nextFloatingAddress(), port_id: attributes.port_id ?? null, description: base.description, tags: [] };
       state.floatingIps.set(ip.id, ip);
+      state.floatingChanged(ip.port_id);
       return { status: 201, body: { floatingip: floatingIpView(state, ip) } };
     }
     case 'ports':
@@ -217,7 +218,11 @@ export const updateFloatingIp = (context: RequestContext): Reply => {
     const refused = associable(state, attributes.port_id, ip.floating_network_id, ip.id);
     if (refused) return refused;
   }
-  if ('port_id' in attributes) ip.port_id = attributes.port_id ?? null;
+  if ('port_id' in attributes && (attributes.port_id ?? null) !== ip.port_id) {
+    state.floatingChanged(ip.port_id);
+    ip.port_id = attributes.port_id ?? null;
+    state.floatingChanged(ip.port_id);
+  }
   if (typeof attributes.description === 'string') ip.description = attributes.description;
   return { status: 200, body: { floatingip: floatingIpView(state, ip) } };
 };

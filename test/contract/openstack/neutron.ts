@@ -106,6 +106,7 @@ const remove = (context: RequestContext): Reply => {
   if (!stores(state)[collection].has(id)) return notFound(collection, id);
   const busy = inUse(state, collection, id);
   if (busy) return busy;
+  if (collection === 'floatingips') state.floatingChanged(state.floatingIps.get(id)?.port_id ?? null);
   stores(state)[collection].delete(id);
   if (collection === 'networks') for (const subnet of [...state.subnets.values()]) if (subnet.network_id === id) state.subnets.delete(subnet.id);
   if (collection === 'security-groups') for (const rule of [...state.rules.values()]) if (rule.security_group_id === id) state.rules.delete(rule.id);

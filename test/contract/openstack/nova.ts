@@ -78,9 +78,8 @@ const serverView = (state: CloudState, server: Server, version: Version, listed 
     const list = (addresses[network.name] ??= []);
     const mac = 'fa:16:3e:00:00:01';
     for (const ip of port.fixed_ips) list.push({ addr: ip.ip_address, version: 4, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': mac });
-    for (const floating of state.floatingIps.values()) {
-      if (floating.port_id === port.id) list.push({ addr: floating.floating_ip_address, version: 4, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': mac });
-    }
+    // Nova's cache of the port's floating IPs, some time behind Neutron.
+    for (const addr of port.novaFloating) list.push({ addr, version: 4, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': mac });
   }
   const flavor = atLeast(version, 2, 47)
     ? { vcpus: server.flavor.vcpus, ram: server.flavor.ram, disk: server.flavor.disk, ephemeral: 0, swap: 0, original_name: server.flavor.name, extra_specs: {} }

@@ -115,6 +115,7 @@ export class ContractCloud {
       maxMicroversion: options.maxMicroversion ?? '2.93',
       withCinder: options.withCinder ?? true,
       quotas: { instances: options.quotas?.instances ?? 10, cores: options.quotas?.cores ?? 20 },
+      novaAddressLagMs: options.novaAddressLagMs ?? 2000,
     });
   }
 

@@ -17,6 +17,11 @@ export interface ContractOptions {
   /** @default '2.93' (Zed) */
   maxMicroversion?: string;
   quotas?: { instances?: number; cores?: number };
+  /**
+   * From a floating IP's association (or its end) in Neutron to Nova's `addresses` showing it:
+   * Neutron tells Nova in batches and Nova then refreshes its cache. @default 2000
+   */
+  novaAddressLagMs?: number;
   /** Whether the catalog has Cinder. @default true */
   withCinder?: boolean;
 }
@@ -94,6 +99,9 @@ export interface Port {
   fixed_ips: { subnet_id: string; ip_address: string }[];
   security_groups: string[];
   tags: string[];
+  /** The floating addresses Nova's cache holds for the port, and when it next refreshes them. */
+  novaFloating: string[];
+  novaRefreshAt?: number;
 }
 
 export interface Router {
@@ -218,6 +226,17 @@ export class CloudState {
     for (const volume of this.volumes.values()) {
       if (volume.deletedAt !== undefined && now >= volume.deletedAt + this.options.deleteMs) this.volumes.delete(volume.id);
     }
+    for (const port of this.ports.values()) {
+      if (port.novaRefreshAt === undefined || now < port.novaRefreshAt) continue;
+      port.novaFloating = [...this.floatingIps.values()].filter((ip) => ip.port_id === port.id).map((ip) => ip.floating_ip_address);
+      port.novaRefreshAt = undefined;
+    }
+  }
+
+  /** A floating IP came to or left the port: Nova's addresses show it `novaAddressLagMs` later. */
+  floatingChanged(portId: string | null): void {
+    const port = portId ? this.ports.get(portId) : undefined;
+    if (port) port.novaRefreshAt ??= this.clock.now() + this.options.novaAddressLagMs;
   }
 
   /**
@@ -266,7 +285,7 @@ export class CloudState {
   addPort(networkId: string, deviceId: string, deviceOwner: string, securityGroups: string[], fixedIp?: { subnet_id: string; ip_address: string }): Port {
     const subnet = [...this.subnets.values()].find((candidate) => candidate.network_id === networkId);
     const ip = fixedIp ?? (subnet ? { subnet_id: subnet.id, ip_address: subnet.cidr.replace(/0\/\d+$/, String(subnet.next++)) } : undefined);
-    const port: Port = { id: newId(), network_id: networkId, device_id: deviceId, device_owner: deviceOwner, fixed_ips: ip ? [ip] : [], security_groups: securityGroups, tags: [] };
+    const port: Port = { id: newId(), network_id: networkId, device_id: deviceId, device_owner: deviceOwner, fixed_ips: ip ? [ip] : [], security_groups: securityGroups, tags: [], novaFloating: [] };
     this.ports.set(port.id, port);
     return port;
   }
