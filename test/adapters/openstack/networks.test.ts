@@ -54,7 +54,7 @@ describe('openstack networks', () => {
 
     // Assess
     const [group] = tagged(cloud.state.securityGroups.values());
-    const rules = [...cloud.state.rules.values()].filter((rule) => rule.security_group_id === group?.id).map(({ id: _id, security_group_id: _g, ...rule }) => rule);
+    const rules = [...cloud.state.rules.values()].filter((rule) => rule.security_group_id === group?.id).map(({ id: _id, security_group_id: _g, description: _d, ...rule }) => rule);
     expect(rules).toEqual(
       expect.arrayContaining([
         { direction: 'ingress', ethertype: 'IPv4', protocol: null, port_range_min: null, port_range_max: null, remote_ip_prefix: null, remote_group_id: group?.id },
@@ -105,6 +105,29 @@ describe('openstack networks', () => {
       // The first call's: security group, rules (one bulk), 2 networks, 2 subnets, router.
       7,
     );
+  });
+
+  it('takes a rule over every port for the one Neutron stores without ports, so a retry adds nothing', async () => {
+    // Prepare
+    const { cloud, provider } = await contractProvider();
+    const everyPort: SecurityRule[] = [
+      { direction: 'ingress', protocol: 'tcp', ethertype: 'IPv4', remoteIpPrefix: '10.0.0.0/8', portRangeMin: 1, portRangeMax: 65_535 },
+      { direction: 'ingress', protocol: 'udp', ethertype: 'IPv4', remoteIpPrefix: '10.0.0.0/8', portRangeMax: 65_535 },
+    ];
+    await provider.createNetworks({ clusterId: CLUSTER, count: 1, securityRules: everyPort });
+    const before = cloud.calls('POST', /^\/v2\.0\/security-group-rules$/).length;
+
+    // Act
+    await provider.createNetworks({ clusterId: CLUSTER, count: 1, securityRules: everyPort });
+
+    // Assess
+    const [group] = tagged(cloud.state.securityGroups.values());
+    const stored = [...cloud.state.rules.values()].filter((rule) => rule.security_group_id === group?.id && rule.remote_ip_prefix === '10.0.0.0/8');
+    expect(stored.map((rule) => [rule.protocol, rule.port_range_min, rule.port_range_max])).toEqual([
+      ['tcp', null, null],
+      ['udp', null, null],
+    ]);
+    expect(cloud.calls('POST', /^\/v2\.0\/security-group-rules$/)).toHaveLength(before);
   });
 
   it('deletes a network whose tags could not be set, so no untagged network is left behind', async () => {

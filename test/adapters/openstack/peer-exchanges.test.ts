@@ -121,3 +121,84 @@ describe('the contract Nova answers as Nova does', () => {
     expect(listed.fault.message).toBe(`Build of instance ${created.body.server.id} aborted: publicURL endpoint for volumev3 service in RegionOne region not found`);
   });
 });
+
+describe('the contract Neutron keeps security group rules as Neutron does', () => {
+  const group = async (cloud: ContractCloud) => {
+    const api = await client(cloud);
+    const { id } = (await api.neutron('POST', '/security-groups', { security_group: { name: 'g' } })).body.security_group;
+    const post = (rules: Record<string, unknown>[]) =>
+      api.neutron('POST', '/security-group-rules', rules.length === 1 ? { security_group_rule: { security_group_id: id, ...rules[0] } } : { security_group_rules: rules.map((rule) => ({ security_group_id: id, ...rule })) });
+    return { api, id, post };
+  };
+
+  it.each([
+    ['icmp for IPv6 as ipv6-icmp', { direction: 'ingress', ethertype: 'IPv6', protocol: 'icmp', remote_ip_prefix: '2001:db8::/32' }, { protocol: 'ipv6-icmp' }],
+    ['every tcp port as no ports', { direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 1, port_range_max: 65535 }, { port_range_min: null, port_range_max: null }],
+    ['an icmp type and code in the port range', { direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp', port_range_min: 8, port_range_max: 0 }, { port_range_min: 8, port_range_max: 0 }],
+    ['a protocol Neutron knows by name, and an empty description', { direction: 'ingress', ethertype: 'IPv4', protocol: 'gre' }, { protocol: 'gre', description: '' }],
+    ['a prefix as written, normalised beside it', { direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', remote_ip_prefix: '10.1.2.3/8' }, { remote_ip_prefix: '10.1.2.3/8', normalized_cidr: '10.0.0.0/8' }],
+  ])('stores %s', async (_, rule, stored) => {
+    // Prepare
+    const { post } = await group(await contractCloud());
+
+    // Act
+    const answer = await post([rule]);
+
+    // Assess
+    expect(answer.status).toBe(201);
+    expect(answer.body.security_group_rule).toMatchObject(stored);
+  });
+
+  it.each([
+    ['ports without a protocol', { direction: 'ingress', ethertype: 'IPv4', port_range_min: 5, port_range_max: 6 }, 'SecurityGroupProtocolRequiredWithPorts', 'Must also specify protocol if port range is given.'],
+    ['an IPv6 prefix on an IPv4 rule', { direction: 'ingress', ethertype: 'IPv4', remote_ip_prefix: '2001:db8::/32' }, 'SecurityGroupRuleParameterConflict', 'Conflicting value ethertype IPv4 for CIDR 2001:db8::/32'],
+    ['a tcp range upside down', { direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 30, port_range_max: 20 }, 'SecurityGroupInvalidPortRange', 'For TCP/UDP protocols, port_range_min must be <= port_range_max'],
+  ])('refuses %s with 400', async (_, rule, type, message) => {
+    // Prepare
+    const { post } = await group(await contractCloud());
+
+    // Act
+    const answer = await post([rule]);
+
+    // Assess
+    expect(answer.status).toBe(400);
+    expect(answer.body.NeutronError).toMatchObject({ type, message });
+  });
+
+  it.each([
+    ['0.0.0.0/0 egress, the same as the egress a group comes with', { direction: 'egress', ethertype: 'IPv4', remote_ip_prefix: '0.0.0.0/0' }, null],
+    ['protocol 6 once tcp is there', { direction: 'ingress', ethertype: 'IPv4', protocol: '6', port_range_min: 22, port_range_max: 22 }, { direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_ip_prefix: '0.0.0.0/0' }],
+  ])('answers 409 SecurityGroupRuleExists naming the rule for %s', async (_, rule, first) => {
+    // Prepare
+    const cloud = await contractCloud();
+    const { api, id, post } = await group(cloud);
+    if (first) await post([first]);
+    const rules = (await api.neutron('GET', `/security-groups/${id}`)).body.security_group.security_group_rules;
+
+    // Act
+    const answer = await post([rule]);
+
+    // Assess
+    expect(answer.status).toBe(409);
+    expect(answer.body.NeutronError.type).toBe('SecurityGroupRuleExists');
+    expect(rules.map((existing: { id: string }) => `Security group rule already exists. Rule id is ${existing.id}.`)).toContain(answer.body.NeutronError.message);
+  });
+
+  it('refuses a bulk with two rules alike (409 DuplicateSecurityGroupRuleInPost) and one with a rule the group has, making none of either', async () => {
+    // Prepare
+    const cloud = await contractCloud();
+    const { post } = await group(cloud);
+    const ssh = { direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 22, port_range_max: 22 };
+    await post([ssh]);
+    const before = cloud.state.rules.size;
+
+    // Act
+    const twice = await post([{ ...ssh, port_range_min: 80, port_range_max: 80 }, { ...ssh, port_range_min: 80, port_range_max: 80 }]);
+    const again = await post([{ ...ssh, port_range_min: 53, port_range_max: 53 }, ssh]);
+
+    // Assess
+    expect([twice.status, twice.body.NeutronError.type, twice.body.NeutronError.message]).toEqual([409, 'DuplicateSecurityGroupRuleInPost', 'Duplicate Security Group Rule in POST.']);
+    expect([again.status, again.body.NeutronError.type]).toEqual([409, 'SecurityGroupRuleExists']);
+    expect(cloud.state.rules.size).toBe(before);
+  });
+});

@@ -4,7 +4,8 @@
  * group, duplicate rules answered 409, floating IPs only where a router reaches the external network.
  */
 import { neutronFault, type Reply, type RequestContext } from './server.ts';
-import { newId, type CloudState, type FloatingIp, type Rule } from './state.ts';
+import { createRules, defaultEgressRules, ruleView } from './neutron-rules.ts';
+import { newId, type CloudState, type FloatingIp } from './state.ts';
 
 export type Collection = 'networks' | 'subnets' | 'ports' | 'routers' | 'security-groups' | 'security-group-rules' | 'floatingips';
 
@@ -47,7 +48,6 @@ const isRecord = (value: unknown): value is Record<string, any> => typeof value 
 
 const badRequest = (message: string): Reply => neutronFault(400, 'BadRequest', message);
 
-export const ruleView = (rule: Rule) => ({ ...rule, description: '', tenant_id: 'owner', project_id: 'owner' });
 
 /** The router a floating IP is reached through: one whose gateway is the IP's network, with an interface on the port's subnet. */
 const routerFor = (state: CloudState, portId: string, floatingNetworkId: string): string | undefined => {
@@ -86,53 +86,6 @@ const associable = (state: CloudState, portId: string, networkId: string, except
   return undefined;
 };
 
-const sameRule = (a: Omit<Rule, 'id'>, b: Omit<Rule, 'id'>): boolean =>
-  (['security_group_id', 'direction', 'ethertype', 'protocol', 'port_range_min', 'port_range_max', 'remote_ip_prefix', 'remote_group_id'] as const).every(
-    (key) => (a[key] ?? null) === (b[key] ?? null),
-  );
-
-const makeRule = (state: CloudState, body: Record<string, any>, pending: Rule[]): Rule | Reply => {
-  if (!state.securityGroups.has(body.security_group_id)) return notFound('security-groups', String(body.security_group_id));
-  if (!['ingress', 'egress'].includes(body.direction)) return badRequest(`Invalid input for direction. Reason: ${body.direction} is not in [ingress, egress].`);
-  const ethertype = body.ethertype ?? 'IPv4';
-  const protocol = body.protocol ?? null;
-  if (protocol !== null && !['tcp', 'udp', 'icmp', 'ipv6-icmp'].includes(protocol)) return neutronFault(400, 'SecurityGroupRuleInvalidProtocol', `Security group rule protocol ${protocol} not supported.`);
-  const min = body.port_range_min ?? null;
-  const max = body.port_range_max ?? null;
-  if ((min !== null || max !== null) && !['tcp', 'udp'].includes(protocol)) return neutronFault(400, 'SecurityGroupInvalidPortRange', 'Ports are for tcp and udp here.');
-  if (min !== null && max !== null && min > max) return neutronFault(400, 'SecurityGroupInvalidPortRange', 'For TCP/UDP protocols, port_range_min must be <= port_range_max');
-  if (body.remote_group_id && !state.securityGroups.has(body.remote_group_id)) return notFound('security-groups', body.remote_group_id);
-  const rule: Rule = {
-    id: newId(),
-    security_group_id: body.security_group_id,
-    direction: body.direction,
-    ethertype,
-    protocol,
-    port_range_min: min,
-    port_range_max: max,
-    remote_ip_prefix: body.remote_ip_prefix ?? null,
-    remote_group_id: body.remote_group_id ?? null,
-  };
-  const existing = [...state.rules.values(), ...pending].find((other) => sameRule(rule, other));
-  if (existing) return neutronFault(409, 'SecurityGroupRuleExists', `Security group rule already exists. Rule id is ${existing.id}.`);
-  return rule;
-};
-
-const isReply = (value: unknown): value is Reply => isRecord(value) && typeof value.status === 'number';
-
-/** Bulk rule creation is atomic: one bad rule and none is made. */
-const createRules = (context: RequestContext, bodies: unknown[]): Reply => {
-  const made: Rule[] = [];
-  for (const body of bodies) {
-    if (!isRecord(body)) return badRequest('Invalid security group rule.');
-    const rule = makeRule(context.state, body, made);
-    if (isReply(rule)) return rule;
-    made.push(rule);
-  }
-  for (const rule of made) context.state.rules.set(rule.id, rule);
-  return { status: 201, body: Array.isArray((context.body as Record<string, unknown>).security_group_rules) ? { security_group_rules: made.map(ruleView) } : { security_group_rule: ruleView(made[0] as Rule) } };
-};
-
 const ipInCidr = (cidr: string): [number, number] => {
   const [address = '', bits = '0'] = cidr.split('/');
   const value = address.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0);
@@ -143,7 +96,7 @@ const ipInCidr = (cidr: string): [number, number] => {
 export const createResource = (context: RequestContext, collection: Collection): Reply => {
   const { state } = context;
   const body = isRecord(context.body) ? context.body : {};
-  if (collection === 'security-group-rules' && Array.isArray(body.security_group_rules)) return createRules(context, body.security_group_rules);
+  if (collection === 'security-group-rules' && Array.isArray(body.security_group_rules)) return createRules(context, body.security_group_rules, true);
   const attributes = body[singular(collection)];
   if (!isRecord(attributes)) return badRequest(`Resource body required: ${singular(collection)}`);
   const unknown = Object.keys(attributes).filter((key) => !ATTRIBUTES[collection].includes(key));
@@ -181,15 +134,11 @@ export const createResource = (context: RequestContext, collection: Collection):
     case 'security-groups': {
       const group = { ...base, id: newId() };
       state.securityGroups.set(group.id, group);
-      // Every new group allows all egress, both families.
-      for (const ethertype of ['IPv4', 'IPv6'] as const) {
-        const rule: Rule = { id: newId(), security_group_id: group.id, direction: 'egress', ethertype, protocol: null, port_range_min: null, port_range_max: null, remote_ip_prefix: null, remote_group_id: null };
-        state.rules.set(rule.id, rule);
-      }
+      for (const rule of defaultEgressRules(group.id)) state.rules.set(rule.id, rule);
       return { status: 201, body: { security_group: { ...group, security_group_rules: [...state.rules.values()].filter((rule) => rule.security_group_id === group.id).map(ruleView) } } };
     }
     case 'security-group-rules':
-      return createRules(context, [attributes]);
+      return createRules(context, [attributes], false);
     case 'floatingips': {
       const network = state.networks.get(attributes.floating_network_id);
       if (!network) return notFound('networks', String(attributes.floating_network_id));

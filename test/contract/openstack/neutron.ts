@@ -4,7 +4,8 @@
  * parameter matches any of its values) and `tags` / `tags-any`; deletes refuse with 409 while
  * something still uses the resource, as Neutron does.
  */
-import { addRouterInterface, createResource, floatingIpView, KEYS, notFound, removeRouterInterface, ruleView, singular, updateFloatingIp, type Collection } from './neutron-create.ts';
+import { addRouterInterface, createResource, floatingIpView, KEYS, notFound, removeRouterInterface, singular, updateFloatingIp, type Collection } from './neutron-create.ts';
+import { ruleView } from './neutron-rules.ts';
 import { neutronFault, type Reply, type RequestContext, type Route } from './server.ts';
 import { PROJECT_ID, type CloudState } from './state.ts';
 

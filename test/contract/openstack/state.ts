@@ -122,6 +122,8 @@ export interface Rule {
   port_range_max: number | null;
   remote_ip_prefix: string | null;
   remote_group_id: string | null;
+  /** Null on the rules a new group comes with, '' by default on rules asked for. */
+  description: string | null;
 }
 
 export interface SecurityGroup {
