@@ -40,7 +40,7 @@ describe('openstack networks', () => {
 
     // Assess
     const [router] = tagged(cloud.state.routers.values());
-    expect(router?.external_gateway_info).toEqual({ network_id: cloud.state.externalNetworkId });
+    expect(router?.external_gateway_info).toMatchObject({ network_id: cloud.state.externalNetworkId });
     const interfaces = [...cloud.state.ports.values()].filter((port) => port.device_id === router?.id);
     expect(interfaces.map((port) => port.network_id)).toEqual([first]);
   });

@@ -202,3 +202,150 @@ describe('the contract Neutron keeps security group rules as Neutron does', () =
     expect(cloud.state.rules.size).toBe(before);
   });
 });
+
+describe('the contract Neutron refuses and answers as Neutron does', () => {
+  /** A router on the external network with an interface on a new subnet, and a port of a server on it. */
+  const routed = async (cloud: ContractCloud) => {
+    const api = await client(cloud);
+    const { net, subnet } = await network(api);
+    const router = (await api.neutron('POST', '/routers', { router: { name: 'r', external_gateway_info: { network_id: cloud.state.externalNetworkId } } })).body.router;
+    const added = (await api.neutron('PUT', `/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id })).body;
+    const port = (await api.neutron('POST', '/ports', { port: { network_id: net.id, device_id: 'server-1', device_owner: 'compute:nova' } })).body.port;
+    return { api, net, subnet, router, port, routerPort: added.port_id as string };
+  };
+
+  it.each([
+    ['tags in a create (they came to creates after Zed)', { network: { name: 'n', tags: ['a'] } }, "Attribute 'tags' not allowed in POST"],
+    ['an attribute it does not know', { network: { name: 'n', bogus: 1 } }, "Unrecognized attribute(s) 'bogus'"],
+  ])('refuses %s: 400 HTTPBadRequest', async (_, body, message) => {
+    // Prepare
+    const api = await client(await contractCloud());
+
+    // Act
+    const answer = await api.neutron('POST', '/networks', body);
+
+    // Assess
+    expect(answer.status).toBe(400);
+    expect(answer.body.NeutronError).toEqual({ type: 'HTTPBadRequest', message, detail: '' });
+  });
+
+  it('refuses a filter the collection does not have, and takes booleans however written', async () => {
+    // Prepare
+    const cloud = await contractCloud();
+    const api = await client(cloud);
+
+    // Act
+    const bogus = await api.neutron('GET', '/networks?bogus=1');
+    const external = await api.neutron('GET', '/networks?router:external=True&fields=id&fields=name');
+
+    // Assess
+    expect([bogus.status, bogus.body.NeutronError.type, bogus.body.NeutronError.message]).toEqual([400, 'HTTPBadRequest', "['bogus'] is invalid attribute for filtering"]);
+    expect(external.body.networks).toEqual([{ id: cloud.state.externalNetworkId, name: 'public' }]);
+  });
+
+  it('answers a create with the resource as a list shows it, a router with its gateway address', async () => {
+    // Prepare
+    const cloud = await contractCloud();
+    const { api, net, router } = await routed(cloud);
+
+    // Act
+    const listed = await api.neutron('GET', `/networks?id=${net.id}`);
+    const routers = await api.neutron('GET', `/routers?id=${router.id}`);
+
+    // Assess
+    expect(listed.body.networks[0]).toEqual({ ...net, subnets: listed.body.networks[0].subnets });
+    expect(Object.keys(net)).not.toContain('external');
+    expect(router).toEqual(routers.body.routers[0]);
+    expect(router.external_gateway_info).toMatchObject({ network_id: cloud.state.externalNetworkId, enable_snat: true, external_fixed_ips: [{ ip_address: expect.stringMatching(/^203\.0\.113\./) }] });
+  });
+
+  it('names the ports that hold a network or a router in its 409', async () => {
+    // Prepare
+    const cloud = await contractCloud();
+    const { api, net, router, port, routerPort } = await routed(cloud);
+
+    // Act
+    const network = await api.neutron('DELETE', `/networks/${net.id}`);
+    const routerDelete = await api.neutron('DELETE', `/routers/${router.id}`);
+
+    // Assess
+    expect(network.status).toBe(409);
+    expect(network.body.NeutronError.type).toBe('NetworkInUse');
+    expect(network.body.NeutronError.message).toMatch(new RegExp(`^Unable to complete operation on network ${net.id}\\. There are one or more ports still in use on the network, id for these ports is: [0-9a-f,-]+\\.$`));
+    expect(network.body.NeutronError.message).toContain(port.id);
+    expect(network.body.NeutronError.message).toContain(routerPort);
+    expect(routerDelete.body.NeutronError).toEqual({ type: 'RouterInUse', message: `Router ${router.id} has ports still attached: ${routerPort}`, detail: '' });
+  });
+
+  it('removes a router interface by port or by subnet, each with its own 404, and answers the network and subnets', async () => {
+    // Prepare
+    const cloud = await contractCloud();
+    const { api, subnet, router, port, routerPort } = await routed(cloud);
+
+    // Act
+    const notInterface = await api.neutron('PUT', `/routers/${router.id}/remove_router_interface`, { port_id: port.id });
+    const removed = await api.neutron('PUT', `/routers/${router.id}/remove_router_interface`, { port_id: routerPort });
+    const noSubnet = await api.neutron('PUT', `/routers/${router.id}/remove_router_interface`, { subnet_id: subnet.id });
+
+    // Assess
+    expect(notInterface.body.NeutronError).toEqual({ type: 'RouterInterfaceNotFound', message: `Router ${router.id} does not have an interface with id ${port.id}`, detail: '' });
+    expect(removed.body).toMatchObject({ id: router.id, port_id: routerPort, network_id: subnet.network_id, subnet_id: subnet.id, subnet_ids: [subnet.id] });
+    expect(noSubnet.body.NeutronError).toEqual({ type: 'RouterInterfaceNotFoundForSubnet', message: `Router ${router.id} has no interface on subnet ${subnet.id}`, detail: '' });
+  });
+
+  it('refuses a second floating IP on a port naming the one it would have made, and keeps none of it', async () => {
+    // Prepare
+    const cloud = await contractCloud();
+    const { api, port } = await routed(cloud);
+    await api.neutron('POST', '/floatingips', { floatingip: { floating_network_id: cloud.state.externalNetworkId, port_id: port.id } });
+
+    // Act
+    const second = await api.neutron('POST', '/floatingips', { floatingip: { floating_network_id: cloud.state.externalNetworkId, port_id: port.id } });
+
+    // Assess
+    expect(second.status).toBe(409);
+    expect(second.body.NeutronError.type).toBe('FloatingIPPortAlreadyAssociated');
+    expect(second.body.NeutronError.message).toMatch(
+      new RegExp(`^Cannot associate floating IP 203\\.0\\.113\\.\\d+ \\([0-9a-f-]{36}\\) with port ${port.id} using fixed IP 10\\.98\\.0\\.\\d+, as that fixed IP already has a floating IP on external network ${cloud.state.externalNetworkId}\\.$`),
+    );
+    expect(cloud.state.floatingIps.size).toBe(1);
+  });
+
+  it.each([
+    ['routers', 'RouterNotFound', 'Router %s could not be found'],
+    ['floatingips', 'FloatingIPNotFound', 'Floating IP %s could not be found'],
+    ['security-groups', 'SecurityGroupNotFound', 'Security group %s does not exist'],
+    ['networks', 'NetworkNotFound', 'Network %s could not be found.'],
+  ])('answers a missing one of %s with its own 404', async (collection, type, message) => {
+    // Prepare
+    const api = await client(await contractCloud());
+    const id = '00000000-0000-4000-8000-000000000000';
+
+    // Act
+    const answer = await api.neutron('DELETE', `/${collection}/${id}`);
+
+    // Assess
+    expect(answer.status).toBe(404);
+    expect(answer.body.NeutronError).toEqual({ type, message: message.replace('%s', id), detail: '' });
+  });
+
+  it('takes tags on the tag extension’s resources only, each at most 255 characters, and lists them sorted', async () => {
+    // Prepare
+    const cloud = await contractCloud();
+    const api = await client(cloud);
+    const { net } = await network(api);
+    const [rule] = (await api.neutron('GET', '/security-group-rules')).body.security_group_rules;
+
+    // Act
+    const onRule = await api.neutron('PUT', `/security-group-rules/${rule?.id ?? net.id}/tags`, { tags: ['a'] });
+    const long = await api.neutron('PUT', `/networks/${net.id}/tags`, { tags: ['x'.repeat(256)] });
+    const put = await api.neutron('PUT', `/networks/${net.id}/tags`, { tags: ['k=v', 'a,b', 'a'] });
+    const listed = await api.neutron('GET', `/networks?tags=a,k=v`);
+
+    // Assess
+    expect(onRule.body.NeutronError).toEqual({ type: 'HTTPNotFound', message: 'The resource could not be found.', detail: '' });
+    expect(long.body.NeutronError).toEqual({ type: 'InvalidInput', message: `Invalid input for operation: '${'x'.repeat(256)}' exceeds maximum length of 255.`, detail: '' });
+    expect(put.body.tags).toEqual(['k=v', 'a,b', 'a']);
+    expect(listed.body.networks.map((found: { tags: string[] }) => found.tags)).toEqual([['a', 'a,b', 'k=v']]);
+  });
+});

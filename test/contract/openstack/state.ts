@@ -108,7 +108,7 @@ export interface Router {
   id: string;
   name: string;
   description: string;
-  external_gateway_info: { network_id: string } | null;
+  external_gateway_info: { network_id: string; external_fixed_ips: { subnet_id: string; ip_address: string }[] } | null;
   tags: string[];
 }
 
