@@ -122,6 +122,132 @@ describe('the contract Nova answers as Nova does', () => {
   });
 });
 
+describe('the contract Nova negotiates, validates and answers as Nova does', () => {
+  it('echoes an unsupported version on its 406, and refuses a version that is not one with 400 and no version', async () => {
+    // Prepare
+    const api = await client(await contractCloud());
+
+    // Act
+    const unsupported = await api.nova('GET', '/flavors/detail', undefined, '2.99');
+    const malformed = await api.nova('GET', '/flavors/detail', undefined, 'abc');
+
+    // Assess
+    expect([unsupported.status, unsupported.headers.get('openstack-api-version')]).toEqual([406, 'compute 2.99']);
+    expect(unsupported.body).toEqual({ computeFault: { code: 406, message: 'Version 2.99 is not supported by the API. Minimum is 2.1 and maximum is 2.93.' } });
+    expect([malformed.status, malformed.headers.get('openstack-api-version')]).toEqual([400, null]);
+    expect(malformed.body.badRequest.message).toBe('API Version String abc is of invalid format. Must be of format MajorNum.MinorNum.');
+  });
+
+  it('refuses a limit that is not a number with the schema’s words', async () => {
+    // Prepare
+    const api = await client(await contractCloud());
+
+    // Act
+    const answer = await api.nova('GET', '/servers/detail?limit=-1');
+
+    // Assess
+    expect(answer.body).toEqual({ badRequest: { code: 400, message: "Invalid input for query parameters limit. Value: -1. '-1' does not match '^[0-9]*$'" } });
+  });
+
+  it('answers a create with the server’s links on the catalog’s endpoint, and the default group when none was asked for', async () => {
+    // Prepare
+    const cloud = await contractCloud();
+    const api = await client(cloud);
+    const { net } = await network(api);
+
+    // Act
+    const answer = await api.nova('POST', '/servers', { server: { name: 's', flavorRef: '1', imageRef: IMAGE, networks: [{ uuid: net.id }] } });
+
+    // Assess
+    const { id } = answer.body.server;
+    expect(answer.headers.get('location')).toBe(`${cloud.url}/compute/v2.1/servers/${id}`);
+    expect(answer.body.server).toMatchObject({
+      links: [
+        { rel: 'self', href: `${cloud.url}/compute/v2.1/servers/${id}` },
+        { rel: 'bookmark', href: `${cloud.url}/compute/servers/${id}` },
+      ],
+      security_groups: [{ name: 'default' }],
+    });
+  });
+
+  it.each([
+    ['an empty name', { name: '' }, "Invalid input for field/attribute name. Value: . '' is too short"],
+    ['an image that is no id', { imageRef: 'not-a-uuid' }, "Invalid input for field/attribute imageRef. Value: not-a-uuid. 'not-a-uuid' is not valid under any of the given schemas"],
+    ['a network that is no id', { networks: [{ uuid: 'nope' }] }, "Invalid input for field/attribute networks. Value: [{'uuid': 'nope'}]. [{'uuid': 'nope'}] is not valid under any of the given schemas"],
+    ['a metadata key with a slash', { metadata: { 'a/b': 'x' } }, "Invalid input for field/attribute metadata. Value: {'a/b': 'x'}. 'a/b' does not match any of the regexes: '^[a-zA-Z0-9-_:. ]{1,255}$'"],
+    ['a metadata value over 255', { metadata: { k: 'v'.repeat(256) } }, `Invalid input for field/attribute k. Value: ${'v'.repeat(256)}. '${'v'.repeat(256)}' is too long`],
+    ['a tag with a comma', { tags: ['ok', 'a,b'] }, "Invalid input for field/attribute 1. Value: a,b. 'a,b' does not match '^[^,/]*$'"],
+    ['a tag over 60', { tags: ['x'.repeat(61)] }, `Invalid input for field/attribute 0. Value: ${'x'.repeat(61)}. '${'x'.repeat(61)}' is too long`],
+    ['a group it cannot find', { security_groups: [{ name: 'nope' }] }, "Unable to find security_group with name or id 'nope'"],
+  ])('refuses %s with Nova’s message', async (_, change, message) => {
+    // Prepare
+    const api = await client(await contractCloud());
+    const { net } = await network(api);
+
+    // Act
+    const answer = await api.nova('POST', '/servers', { server: { name: 's', flavorRef: '1', imageRef: IMAGE, networks: [{ uuid: net.id }], ...change } });
+
+    // Assess
+    expect(answer.body).toEqual({ badRequest: { code: 400, message } });
+  });
+
+  it('refuses tags before 2.52 quoting the body as Python writes it, and takes user data Python’s lenient base64 takes', async () => {
+    // Prepare
+    const api = await client(await contractCloud());
+    const { net } = await network(api);
+    const body = { name: 's', flavorRef: '1', imageRef: IMAGE, networks: [{ uuid: net.id }] };
+
+    // Act
+    const early = await api.nova('POST', '/servers', { server: { ...body, tags: ['a'] } }, '2.51');
+    const lenient = await api.nova('POST', '/servers', { server: { ...body, user_data: '!!!' } });
+
+    // Assess
+    expect(early.body.badRequest.message).toBe(
+      `Invalid input for field/attribute server. Value: {'name': 's', 'flavorRef': '1', 'imageRef': '${IMAGE}', 'networks': [{'uuid': '${net.id}'}], 'tags': ['a']}. Additional properties are not allowed ('tags' was unexpected)`,
+    );
+    expect(lenient.status).toBe(202);
+  });
+});
+
+describe('the contract’s refusals of a token and of a path are worded as each service words them', () => {
+  it('names Keystone in WWW-Authenticate: Keystone’s own for a wrong password, keystonemiddleware’s for a service, Glance’s as a page', async () => {
+    // Prepare
+    const cloud = await contractCloud();
+
+    // Act
+    const login = await fetch(`${cloud.url}/identity/v3/auth/tokens`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'demo', domain: { id: 'default' }, password: 'wrong' } } } } }),
+    });
+    const nova = await fetch(`${cloud.url}/compute/v2.1/servers/detail`, { headers: { 'X-Auth-Token': 'bogus' } });
+    const glance = await fetch(`${cloud.url}/image/v2/images`, { headers: { 'X-Auth-Token': 'bogus' } });
+
+    // Assess
+    expect([login.status, login.headers.get('www-authenticate')]).toEqual([401, `Keystone uri="${cloud.url}/identity/v3"`]);
+    expect([nova.status, nova.headers.get('www-authenticate')]).toEqual([401, `Keystone uri="${cloud.url}/identity"`]);
+    expect(await nova.json()).toEqual({ error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } });
+    expect([glance.status, glance.headers.get('content-type')]).toEqual([401, 'text/html; charset=UTF-8']);
+    expect(await glance.text()).toContain('<h1>401 Unauthorized</h1>');
+  });
+
+  it('answers a missing image with Glance’s HTML page, an unknown Nova path with webob’s, an unknown Neutron path in JSON', async () => {
+    // Prepare
+    const api = await client(await contractCloud());
+
+    // Act
+    const image = await api.glance('GET', '/images/00000000-0000-4000-8000-000000000000');
+    const nova = await api.nova('GET', '/nothing');
+    const neutron = await api.neutron('GET', '/nothing');
+
+    // Assess
+    expect([image.status, image.headers.get('content-type')]).toEqual([404, 'text/html; charset=UTF-8']);
+    expect(image.body).toContain('No image found with ID 00000000-0000-4000-8000-000000000000<br /><br />');
+    expect(nova.body).toContain('<title>404 Not Found</title>');
+    expect(neutron.body).toEqual({ NeutronError: { type: 'HTTPNotFound', message: 'The resource could not be found.', detail: '' } });
+  });
+});
+
 describe('the contract Neutron keeps security group rules as Neutron does', () => {
   const group = async (cloud: ContractCloud) => {
     const api = await client(cloud);

@@ -3,7 +3,7 @@
  * create, list with the `metadata` filter (a dictionary literal, as Cinder reads it), metadata,
  * delete (refused while attached).
  */
-import { novaFault, type Reply, type RequestContext, type Route } from './server.ts';
+import { htmlPage, novaFault, type Reply, type RequestContext, type Route } from './server.ts';
 import { newId, type Image, type Volume } from './state.ts';
 
 const imageView = (image: Image) => ({
@@ -35,8 +35,8 @@ export const glanceRoutes: Route[] = [
     path: /^\/v2\/images\/([^/]+)$/,
     handle: (context) => {
       const image = context.state.images.find((candidate) => candidate.id === context.params[0]);
-      // Glance answers a missing image in plain text.
-      return image ? { status: 200, body: imageView(image) } : { status: 404, body: `404 Not Found\n\nNo image found with ID ${context.params[0]}\n\n` };
+      // Glance answers a missing image with an HTML page.
+      return image ? { status: 200, body: imageView(image) } : htmlPage(404, 'Not Found', `No image found with ID ${context.params[0]}`);
     },
   },
 ];

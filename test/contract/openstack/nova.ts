@@ -35,10 +35,9 @@ const versioned =
     const max = parseVersion(context.state.options.maxMicroversion) ?? [2, 93];
     const asked = requested(context);
     const version = asked === 'latest' ? max : parseVersion(asked);
-    if (!version || !atLeast(version, 2, 1) || !atLeast(max, version[0], version[1])) {
-      return novaFault(406, `Version ${asked} is not supported by the API. Minimum is 2.1 and maximum is ${text(max)}.`);
-    }
-    const reply = handle(context, version);
+    // A version that is not one is refused before negotiation, so its answer carries no version.
+    if (!version) return novaFault(400, `API Version String ${asked} is of invalid format. Must be of format MajorNum.MinorNum.`);
+    const reply = !atLeast(version, 2, 1) || !atLeast(max, version[0], version[1]) ? novaFault(406, `Version ${asked} is not supported by the API. Minimum is 2.1 and maximum is ${text(max)}.`) : handle(context, version);
     return {
       ...reply,
       headers: { ...reply.headers, 'OpenStack-API-Version': `compute ${text(version)}`, 'X-OpenStack-Nova-API-Version': text(version), Vary: 'OpenStack-API-Version, X-OpenStack-Nova-API-Version' },
@@ -49,8 +48,8 @@ const versioned =
 const page = <T extends { id: string }>(context: RequestContext, items: T[], collection: string): { items: T[]; links?: { rel: string; href: string }[] } | Reply => {
   const max = context.state.options.maxLimit;
   const asked = context.query.get('limit');
-  const limit = asked === null ? max : Math.min(Number(asked), max);
-  if (!Number.isInteger(limit) || limit < 0) return novaFault(400, `Invalid input for query parameters limit. Value: ${asked}.`);
+  const limit = asked === null || asked === '' ? max : Math.min(Number(asked), max);
+  if (asked !== null && !/^[0-9]*$/.test(asked)) return novaFault(400, `Invalid input for query parameters limit. Value: ${asked}. '${asked}' does not match '^[0-9]*$'`);
   const marker = context.query.get('marker');
   let start = 0;
   if (marker !== null) {
@@ -65,6 +64,15 @@ const page = <T extends { id: string }>(context: RequestContext, items: T[], col
   next.set('marker', slice[slice.length - 1]?.id ?? '');
   return { items: slice, links: [{ rel: 'next', href: `${context.cloud.url}/compute/v2.1/${collection}?${next.toString()}` }] };
 };
+
+/** A hash of the project and its host, as Nova shows where a server runs without naming the host. */
+const HOST_ID = 'a4f5c3d7e2b1c0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9';
+
+/** `self` and `bookmark` links, on the endpoint the catalog names (it carries no project). */
+const links = (state: CloudState, collection: string, id: string) => [
+  { rel: 'self', href: `${state.baseUrl}/compute/v2.1/${collection}/${id}` },
+  { rel: 'bookmark', href: `${state.baseUrl}/compute/${collection}/${id}` },
+];
 
 const isReply = (value: unknown): value is Reply => typeof value === 'object' && value !== null && typeof (value as { status?: unknown }).status === 'number';
 
@@ -92,14 +100,15 @@ const serverView = (state: CloudState, server: Server, version: Version, listed 
     tenant_id: PROJECT_ID,
     user_id: 'e3f8a1c2d4b54c5e8f6a7b8c9d0e1f20',
     metadata: server.metadata,
-    image: server.imageId ? { id: server.imageId, links: [] } : '',
+    image: server.imageId ? { id: server.imageId, links: links(state, 'images', server.imageId).slice(1) } : '',
     flavor,
     created: new Date(server.createdAt).toISOString().replace(/\.\d+Z$/, 'Z'),
     updated: new Date(state.clock.now()).toISOString().replace(/\.\d+Z$/, 'Z'),
     addresses,
     accessIPv4: '',
     accessIPv6: '',
-    links: [{ rel: 'bookmark', href: `/compute/${PROJECT_ID}/servers/${server.id}` }],
+    hostId: server.status === 'ACTIVE' ? HOST_ID : '',
+    links: links(state, 'servers', server.id),
     'OS-DCF:diskConfig': 'MANUAL',
     'OS-EXT-AZ:availability_zone': server.inCell0 ? '' : server.zone,
     'OS-EXT-STS:task_state': deleting ? 'deleting' : server.status === 'BUILD' ? 'scheduling' : null,
@@ -168,15 +177,18 @@ const createServer: Handler = (context, version) => {
     volumeIds: [],
   };
   state.servers.set(server.id, server);
+  const [self] = links(state, 'servers', server.id);
+  const asked = (context.body as { server: { security_groups?: { name?: string }[] } }).server.security_groups;
   return {
     status: 202,
-    headers: { Location: `${context.cloud.url}/compute/v2.1/${PROJECT_ID}/servers/${server.id}` },
+    headers: { Location: self?.href ?? '' },
     body: {
       server: {
         id: server.id,
-        links: [{ rel: 'self', href: `${context.cloud.url}/compute/v2.1/${PROJECT_ID}/servers/${server.id}` }],
+        links: links(state, 'servers', server.id),
         'OS-DCF:diskConfig': 'MANUAL',
-        security_groups: server.securityGroupIds.map((id) => ({ name: state.securityGroups.get(id)?.name ?? id })),
+        // The groups as asked for (by name or id), or the project's default.
+        security_groups: asked?.length ? asked.map((group) => ({ name: group.name })) : [{ name: 'default' }],
         adminPass: randomBytes(9).toString('base64url'),
       },
     },
@@ -187,10 +199,20 @@ export const novaRoutes: Route[] = [
   {
     method: 'GET',
     path: /^\/flavors\/detail$/,
-    handle: versioned((context) => {
+    handle: versioned((context, version) => {
       const result = page(context, context.state.flavors, 'flavors/detail');
       if (isReply(result)) return result;
-      const flavors = result.items.map((flavor) => ({ ...flavor, 'OS-FLV-EXT-DATA:ephemeral': 0, 'OS-FLV-DISABLED:disabled': false, 'os-flavor-access:is_public': true, swap: '', links: [] }));
+      const flavors = result.items.map((flavor) => ({
+        ...flavor,
+        swap: atLeast(version, 2, 75) ? 0 : '',
+        'OS-FLV-EXT-DATA:ephemeral': 0,
+        'OS-FLV-DISABLED:disabled': false,
+        'os-flavor-access:is_public': true,
+        rxtx_factor: 1,
+        links: links(context.state, 'flavors', flavor.id),
+        ...(atLeast(version, 2, 55) ? { description: null } : {}),
+        ...(atLeast(version, 2, 61) ? { extra_specs: {} } : {}),
+      }));
       return { status: 200, body: { flavors, ...(result.links ? { flavors_links: result.links } : {}) } };
     }),
   },

@@ -197,6 +197,8 @@ export class CloudState {
   readonly volumes = new Map<string, Volume>();
   /** Issued tokens and when each expires. */
   readonly tokens = new Map<string, number>();
+  /** Where the cloud answers, once started: links in answers are absolute. */
+  baseUrl = '';
   readonly externalNetworkId: string;
   /** What `networks: auto` gives a server: the project's own network. */
   readonly projectNetworkId: string;
