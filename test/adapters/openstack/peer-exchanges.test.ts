@@ -76,6 +76,9 @@ describe('the contract Nova answers as Nova does', () => {
     expect(listed.fault).toBeUndefined();
     expect(listed['OS-EXT-AZ:availability_zone']).toBe('');
     expect(shown.fault).toMatchObject({ code: 500, message: 'No valid host was found. ' });
+    // Never built: no ports to read groups from, and no progress.
+    expect(shown).not.toHaveProperty('security_groups');
+    expect(shown).not.toHaveProperty('progress');
   });
 
   it('shows a floating IP in the server’s addresses only some time after Neutron associated it, and drops it some time after it left', async () => {

@@ -15,9 +15,19 @@ const imageView = (image: Image) => ({
   visibility: 'public',
   disk_format: 'qcow2',
   container_format: 'bare',
+  size: 1_048_576,
+  virtual_size: null,
+  checksum: 'f2512b9f95dbd63d66692b83d8e8ec77',
+  os_hash_algo: 'sha512',
+  os_hash_value: 'f2c06b928404ce12d9450a7afc5171396fe5152213ae9e04160f16dc98bdc40bde1bef399c02559a37993c21d66f71ff0a76a297c7ef1e136252445ac0490cc3',
+  os_hidden: false,
+  protected: false,
+  owner: 'e81fa933171943438d21f2f349f4c7d8',
   tags: [],
   self: `/v2/images/${image.id}`,
+  file: `/v2/images/${image.id}/file`,
   schema: '/v2/schemas/image',
+  stores: 'fs',
 });
 
 export const glanceRoutes: Route[] = [

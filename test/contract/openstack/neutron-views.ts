@@ -169,7 +169,8 @@ export const views = (state: CloudState, collection: Collection): Record<string,
         ...owned,
         description: group.description,
         shared: false,
-        security_group_rules: [...state.rules.values()].filter((rule) => rule.security_group_id === group.id).map(ruleView),
+        // Rules inside a group carry their (empty) tags; a rule on its own does not.
+        security_group_rules: [...state.rules.values()].filter((rule) => rule.security_group_id === group.id).map((rule) => ({ ...ruleView(rule), tags: [] })),
         tags: [...group.tags].sort(),
       }));
     case 'security-group-rules':

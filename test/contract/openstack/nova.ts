@@ -117,10 +117,11 @@ const serverView = (state: CloudState, server: Server, version: Version, listed 
     'OS-SRV-USG:launched_at': null,
     'OS-SRV-USG:terminated_at': null,
     'os-extended-volumes:volumes_attached': server.volumeIds.map((id) => ({ id, delete_on_termination: true })),
-    security_groups: server.securityGroupIds.map((id) => ({ name: state.securityGroups.get(id)?.name ?? id })),
+    // Nova reads a server's groups from its ports: one without ports (never built) shows none.
+    ...(server.portIds.length > 0 ? { security_groups: server.securityGroupIds.map((id) => ({ name: state.securityGroups.get(id)?.name ?? id })) } : {}),
     key_name: server.keyName,
     config_drive: '',
-    progress: 0,
+    ...(server.status === 'ERROR' ? {} : { progress: 0 }),
     ...(server.fault && !(listed && server.inCell0) ? { fault: server.fault } : {}),
     ...(atLeast(version, 2, 9) ? { locked: false } : {}),
     ...(atLeast(version, 2, 19) ? { description: null } : {}),
