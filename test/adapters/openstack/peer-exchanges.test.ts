@@ -4,6 +4,7 @@
  * is an exchange observed on a real cloud, asked of the contract over plain HTTP.
  */
 import { describe, expect, it } from 'vitest';
+import { APPLICATION_CREDENTIAL } from '../../contract/openstack/keystone.ts';
 import type { ContractCloud } from '../../contract/openstack/server.ts';
 import { contractCloud } from './support.ts';
 
@@ -194,6 +195,22 @@ describe('the contract Nova negotiates, validates and answers as Nova does', () 
     expect(answer.body).toEqual({ badRequest: { code: 400, message } });
   });
 
+  it('words an image too big for the flavor, or for the boot volume, in bytes', async () => {
+    // Prepare
+    const api = await client(await contractCloud());
+    const { net } = await network(api);
+    const debian = '155d900f-4e14-4e4c-a73d-069cbf4541e6';
+    const mapping = [{ boot_index: 0, uuid: debian, source_type: 'image', destination_type: 'volume', volume_size: 2, delete_on_termination: true }];
+
+    // Act
+    const flavor = await api.nova('POST', '/servers', { server: { name: 's', flavorRef: '1', imageRef: debian, networks: [{ uuid: net.id }] } });
+    const volume = await api.nova('POST', '/servers', { server: { name: 's', flavorRef: '1', block_device_mapping_v2: mapping, networks: [{ uuid: net.id }] } });
+
+    // Assess
+    expect(flavor.body.badRequest.message).toBe("Flavor's disk is smaller than the minimum size specified in image metadata. Flavor disk is 1073741824 bytes, minimum size is 8589934592 bytes.");
+    expect(volume.body.badRequest.message).toBe('Volume is smaller than the minimum size specified in image metadata. Volume size is 2147483648 bytes, minimum size is 8589934592 bytes.');
+  });
+
   it('refuses tags before 2.52 quoting the body as Python writes it, and takes user data Python’s lenient base64 takes', async () => {
     // Prepare
     const api = await client(await contractCloud());
@@ -232,6 +249,27 @@ describe('the contract’s refusals of a token and of a path are worded as each 
     expect(await nova.json()).toEqual({ error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } });
     expect([glance.status, glance.headers.get('content-type')]).toEqual([401, 'text/html; charset=UTF-8']);
     expect(await glance.text()).toContain('<h1>401 Unauthorized</h1>');
+  });
+
+  it('refuses an application credential that asks for a scope with Keystone’s own sentence', async () => {
+    // Prepare
+    const cloud = await contractCloud();
+
+    // Act
+    const login = await fetch(`${cloud.url}/identity/v3/auth/tokens`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        auth: {
+          identity: { methods: ['application_credential'], application_credential: { id: APPLICATION_CREDENTIAL.id, secret: APPLICATION_CREDENTIAL.secret } },
+          scope: { project: { name: 'demo', domain: { id: 'default' } } },
+        },
+      }),
+    });
+
+    // Assess
+    expect(login.status).toBe(401);
+    expect(await login.json()).toEqual({ error: { code: 401, identity: {}, message: 'Error authenticating with application credential: Application credentials cannot request a scope.', title: 'Unauthorized' } });
   });
 
   it('answers a missing image with Glance’s HTML page, an unknown Nova path with webob’s, an unknown Neutron path in JSON', async () => {
@@ -356,6 +394,24 @@ describe('the contract Neutron refuses and answers as Neutron does', () => {
     // Assess
     expect(answer.status).toBe(400);
     expect(answer.body.NeutronError).toEqual({ type: 'HTTPBadRequest', message, detail: '' });
+  });
+
+  it('refuses a subnet whose CIDR is not one, and one that overlaps another of its network, as InvalidInput', async () => {
+    // Prepare
+    const api = await client(await contractCloud());
+    const { net } = await network(api, '10.93.0.0/24');
+
+    // Act
+    const bogus = await api.neutron('POST', '/subnets', { subnet: { network_id: net.id, cidr: 'bogus', ip_version: 4 } });
+    const overlapping = await api.neutron('POST', '/subnets', { subnet: { network_id: net.id, cidr: '10.93.0.0/25', ip_version: 4 } });
+
+    // Assess
+    expect(bogus.body.NeutronError).toEqual({ type: 'InvalidInput', message: 'Invalid input for operation: bogus is not in a CIDR format.', detail: '' });
+    expect(overlapping.body.NeutronError).toEqual({
+      type: 'InvalidInput',
+      message: `Invalid input for operation: Requested subnet with cidr: 10.93.0.0/25 for network: ${net.id} overlaps with another subnet.`,
+      detail: '',
+    });
   });
 
   it('refuses a filter the collection does not have, and takes booleans however written', async () => {

@@ -72,7 +72,9 @@ const issue = (context: RequestContext): Reply => {
   let project: (typeof PROJECTS)[number] | undefined;
   if (methods.includes('application_credential')) {
     const credential = identity.application_credential;
-    if (auth.scope !== undefined) return error(401, 'Unauthorized', 'Application credentials cannot request a scope.');
+    if (auth.scope !== undefined) {
+      return { status: 401, body: { error: { code: 401, identity: {}, message: 'Error authenticating with application credential: Application credentials cannot request a scope.', title: 'Unauthorized' } } };
+    }
     const byId = isRecord(credential) && credential.id === APPLICATION_CREDENTIAL.id;
     const byName = isRecord(credential) && credential.name === APPLICATION_CREDENTIAL.name && findUser(credential.user)?.id === APPLICATION_CREDENTIAL.userId;
     if (!(byId || byName) || credential.secret !== APPLICATION_CREDENTIAL.secret) return unauthorized(`${context.cloud.url}/identity/v3`);

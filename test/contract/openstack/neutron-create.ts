@@ -75,7 +75,7 @@ export const createResource = (context: RequestContext, collection: Collection):
     }
     case 'subnets': {
       if (!state.networks.has(attributes.network_id)) return notFound('networks', String(attributes.network_id));
-      if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(attributes.cidr ?? '')) return invalidRequest(`Invalid input for cidr. Reason: '${attributes.cidr}' is not a valid IP subnet.`);
+      if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(attributes.cidr ?? '')) return neutronFault(400, 'InvalidInput', `Invalid input for operation: ${attributes.cidr} is not in a CIDR format.`);
       const [start, size] = ipInCidr(attributes.cidr);
       const overlap = [...state.subnets.values()].find((subnet) => {
         const [otherStart, otherSize] = ipInCidr(subnet.cidr);

@@ -33,6 +33,9 @@ const ALLOWED = [
   'description',
 ];
 
+/** Nova words sizes in bytes. */
+const GIB = 1024 ** 3;
+
 const isRecord = (value: unknown): value is Record<string, any> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A value as Python's repr writes it: Nova's schema messages quote the request that way. */
@@ -128,7 +131,7 @@ export const validateCreate = (context: RequestContext, version: Version): Creat
     const image = state.images.find((candidate) => candidate.id === root.uuid);
     if (!image) return novaFault(400, `Block Device Mapping is Invalid: failed to get image ${root.uuid}.`);
     if (!Number.isInteger(root.volume_size) || root.volume_size < Math.max(1, image.min_disk)) {
-      return novaFault(400, `Volume is smaller than the minimum size specified in image metadata. Volume size is ${root.volume_size} bytes, minimum size is ${image.min_disk} bytes.`);
+      return novaFault(400, `Volume is smaller than the minimum size specified in image metadata. Volume size is ${Number(root.volume_size) * GIB} bytes, minimum size is ${image.min_disk * GIB} bytes.`);
     }
     bootVolumeGb = root.volume_size;
   } else {
@@ -136,7 +139,9 @@ export const validateCreate = (context: RequestContext, version: Version): Creat
     if (!image) return novaFault(400, 'Can not find requested image');
     if (image.status !== 'active') return novaFault(400, `Image ${image.id} is not active.`);
     if (flavor.disk === 0) return novaFault(403, 'Only volume-backed servers are allowed for flavors with zero disk.');
-    if (flavor.disk < image.min_disk) return novaFault(400, `Flavor's disk is too small for requested image. Flavor disk is ${flavor.disk} GiB, image needs ${image.min_disk} GiB.`);
+    if (flavor.disk < image.min_disk) {
+      return novaFault(400, `Flavor's disk is smaller than the minimum size specified in image metadata. Flavor disk is ${flavor.disk * GIB} bytes, minimum size is ${image.min_disk * GIB} bytes.`);
+    }
     imageId = image.id;
   }
 
