@@ -116,6 +116,25 @@ export class Compute {
     return all;
   }
 
+  /**
+   * The servers in ERROR whose fault the list left out, given it from their own `GET /servers/{id}`:
+   * Nova's lists look for faults in the cells of hosts only, so a server that failed scheduling
+   * (kept in cell0) is listed without its "No valid host was found.". ERROR is final, so this is
+   * one call per failed server, not one per server.
+   */
+  async withFaults(servers: NovaServer[]): Promise<NovaServer[]> {
+    const shown: NovaServer[] = [];
+    for (const server of servers) {
+      if (server.status !== 'ERROR' || server.fault?.message) {
+        shown.push(server);
+        continue;
+      }
+      const reply = await this.session.call<{ server: NovaServer }>('compute', 'GET', `/servers/${encodeURIComponent(server.id)}`, { headers: HEADERS, expect: [404] });
+      shown.push(reply.status === 200 && reply.body.server.fault ? { ...server, fault: reply.body.server.fault } : server);
+    }
+    return shown;
+  }
+
   /** One server; Nova answers 202 with its id before it is scheduled. */
   async create(server: Record<string, unknown>): Promise<{ id: string }> {
     const reply = await this.session.call<{ server: { id: string } }>('compute', 'POST', '/servers', { body: { server }, headers: HEADERS });

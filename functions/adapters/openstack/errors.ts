@@ -23,13 +23,21 @@ export interface Fault {
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** The words of an error page (Glance's faults, Nova's unknown paths): its head and tags dropped. */
+const pageText = (text: string): string =>
+  text
+    .replace(/<head>[\s\S]*?<\/head>/i, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+
 /**
  * The fault of an error body, whichever service wrote it: Nova and Cinder `{"badRequest": {"code",
  * "message"}}` (the key names the status), Neutron `{"NeutronError": {"type", "message", "detail"}}`,
- * Keystone `{"error": {"code", "message", "title"}}`, Glance plain text.
+ * Keystone `{"error": {"code", "message", "title"}}`, Glance an HTML page (or plain text behind a proxy).
  */
 export const faultOf = (body: unknown): Fault => {
-  if (typeof body === 'string') return { message: body.replace(/\s+/g, ' ').trim() };
+  if (typeof body === 'string') return { message: pageText(body) };
   if (!isRecord(body)) return { message: '' };
   const neutron = body.NeutronError;
   if (isRecord(neutron)) {

@@ -21,7 +21,7 @@ import { ConfigError } from '#lib/config';
 import { deleteClusterRound } from './cleanup.ts';
 import { ClusterNetwork } from './cluster-network.ts';
 import { Compute, type Flavor } from './compute.ts';
-import { flavorNamed, smallestFlavor } from './flavors.ts';
+import { bootVolumeGb, flavorNamed, smallestFlavor } from './flavors.ts';
 import { Session } from './http.ts';
 import { Identity } from './identity.ts';
 import { Images } from './image.ts';
@@ -211,6 +211,14 @@ export class OpenStackProvider implements CloudProvider {
     const unknown = [...flavors].filter(([, flavor]) => !flavor).map(([name]) => name);
     if (unknown.length > 0) throw new ProviderError('FlavorNotFound', `Not a flavor of this cloud: ${unknown.join(', ')}`);
     const image = await this.images.resolve(options.image ?? this.settings.image);
+    // Nova accepts a volume-backed server without Cinder and fails its build on the host: refused here instead.
+    const onVolume = input.servers.find((server) => bootVolumeGb(flavors.get(server.flavor) as Flavor, server.diskGb, image.minDiskGb) !== undefined);
+    if (onVolume && !(await this.volumes.available())) {
+      throw new ProviderError(
+        'VolumeServiceUnavailable',
+        `${onVolume.name} needs a boot volume (${onVolume.diskGb} GB on flavor ${onVolume.flavor}), but the cloud's catalog has no Cinder: choose a flavor with the disk`,
+      );
+    }
     const group = input.networkIds.length > 0 ? await this.clusterNetwork.securityGroup(input.clusterId) : undefined;
     if (input.networkIds.length > 0 && !group) {
       throw new ProviderError('SecurityGroupNotFound', `The security group of cluster ${input.clusterId} is missing: its networks were made without it`);
@@ -239,9 +247,13 @@ export class OpenStackProvider implements CloudProvider {
     return servers;
   }
 
-  /** Every server with the cluster's tag: one `GET /servers/detail`, paged, never one call per server. */
+  /**
+   * Every server with the cluster's tag: one `GET /servers/detail`, paged, never one call per
+   * server; only a server in ERROR that the list shows without its fault is asked for it.
+   */
   async describeServers(input: { clusterId: string }): Promise<ProviderServer[]> {
-    return (await this.compute.servers([clusterTag(input.clusterId)])).map((server) => toProviderServer(server, input.clusterId));
+    const servers = await this.compute.withFaults(await this.compute.servers([clusterTag(input.clusterId)]));
+    return servers.map((server) => toProviderServer(server, input.clusterId));
   }
 
   allocatePublicIps(input: { clusterId: string; serverIds: string[] }): Promise<Record<string, string>> {

@@ -9,20 +9,25 @@ export type RuleBody = Omit<NeutronRule, 'id'>;
 
 const ETHERTYPES = ['IPv4', 'IPv6'] as const;
 
+const ALL_PORTS: [number, number] = [1, 65_535];
+
 /**
- * tcp/udp with their ports (an absent end is open: from 1, up to 65535; neither is every port),
- * icmp as every type (`ipv6-icmp` for IPv6), any as no protocol.
+ * tcp/udp with their ports (an absent end is open: from 1, up to 65535), icmp as every type
+ * (`ipv6-icmp` for IPv6), any as no protocol. Every port is written as no ports: Neutron stores
+ * 1-65535 that way, and a rule must read back as it was written to be found again.
  */
 export const ruleOf = (rule: SecurityRule): RuleBody => {
   const ports = rule.protocol === 'tcp' || rule.protocol === 'udp';
-  const open = rule.portRangeMin === undefined && rule.portRangeMax === undefined;
+  const min = rule.portRangeMin ?? ALL_PORTS[0];
+  const max = rule.portRangeMax ?? ALL_PORTS[1];
+  const every = min === ALL_PORTS[0] && max === ALL_PORTS[1];
   const protocol = rule.protocol === 'any' ? null : rule.protocol === 'icmp' && rule.ethertype === 'IPv6' ? 'ipv6-icmp' : rule.protocol;
   return {
     direction: rule.direction,
     ethertype: rule.ethertype,
     protocol,
-    port_range_min: ports && !open ? (rule.portRangeMin ?? 1) : null,
-    port_range_max: ports && !open ? (rule.portRangeMax ?? 65_535) : null,
+    port_range_min: ports && !every ? min : null,
+    port_range_max: ports && !every ? max : null,
     remote_ip_prefix: rule.remoteIpPrefix,
     remote_group_id: null,
   };
@@ -47,12 +52,18 @@ const protocolName = (protocol: string | null): string | null => (protocol === n
 /** `0.0.0.0/0` and no prefix admit the same. */
 const prefixOf = (prefix: string | null): string | null => (prefix === '0.0.0.0/0' || prefix === '::/0' ? null : prefix);
 
+/** A rule's ports; 1-65535 of tcp or udp is every port, which Neutron stores as none. */
+const portsOf = (rule: RuleBody): [number | null, number | null] => {
+  const ports: [number | null, number | null] = [rule.port_range_min ?? null, rule.port_range_max ?? null];
+  return ports[0] === ALL_PORTS[0] && ports[1] === ALL_PORTS[1] ? [null, null] : ports;
+};
+
 const sameRule = (a: RuleBody, b: RuleBody): boolean =>
   a.direction === b.direction &&
   a.ethertype === b.ethertype &&
   protocolName(a.protocol) === protocolName(b.protocol) &&
-  (a.port_range_min ?? null) === (b.port_range_min ?? null) &&
-  (a.port_range_max ?? null) === (b.port_range_max ?? null) &&
+  portsOf(a)[0] === portsOf(b)[0] &&
+  portsOf(a)[1] === portsOf(b)[1] &&
   prefixOf(a.remote_ip_prefix) === prefixOf(b.remote_ip_prefix) &&
   (a.remote_group_id ?? null) === (b.remote_group_id ?? null);
 

@@ -50,7 +50,8 @@ const addressOf = (server: NovaServer, kind: 'fixed' | 'floating', primary: stri
 /** Only the port's fields: describe results travel through Step Functions state, which has a size limit. */
 export const toProviderServer = (server: NovaServer, clusterId: string): ProviderServer => {
   const state = server['OS-EXT-STS:task_state'] === 'deleting' ? 'DELETING' : (STATES[server.status] ?? 'ERROR');
-  const fault = state === 'ERROR' ? (server.fault?.message ?? (STATES[server.status] ? 'Nova gives no fault' : `Nova reports the server ${server.status}`)) : undefined;
+  // Nova's NoValidHost message ends in a space (its empty reason).
+  const fault = state === 'ERROR' ? (server.fault?.message?.trim() || (STATES[server.status] ? 'Nova gives no fault' : `Nova reports the server ${server.status}`)) : undefined;
   const primary = networkName(clusterId, 0);
   return {
     id: server.id,

@@ -8,7 +8,8 @@ describe('openstack fault bodies', () => {
     ['Nova', { badRequest: { code: 400, message: 'Can not find requested image' } }, { message: 'Can not find requested image' }],
     ['Neutron', { NeutronError: { type: 'NetworkNotFound', message: 'Network n1 could not be found.', detail: '' } }, { type: 'NetworkNotFound', message: 'Network n1 could not be found.' }],
     ['Keystone', { error: { code: 401, message: 'The request you have made requires authentication.', title: 'Unauthorized' } }, { message: 'The request you have made requires authentication.' }],
-    ['Glance', '404 Not Found\n\nNo image found with ID x\n\n', { message: '404 Not Found No image found with ID x' }],
+    ['Glance', '<html>\n <head>\n  <title>404 Not Found</title>\n </head>\n <body>\n  <h1>404 Not Found</h1>\n  No image found with ID x<br /><br />\n\n\n\n </body>\n</html>', { message: '404 Not Found No image found with ID x' }],
+    ['a proxy', '404 Not Found\n\nNo image found with ID x\n\n', { message: '404 Not Found No image found with ID x' }],
   ])('reads %s’s', (_, body, fault) => {
     expect(faultOf(body)).toEqual(fault);
   });
@@ -112,6 +113,19 @@ describe('openstack calls that fail', () => {
 
     // Assess
     await expect(failure).rejects.toBeInstanceOf(TransientProviderError);
+  });
+
+  it('words Glance’s refusal, an HTML page, as its text', async () => {
+    // Prepare
+    const { cloud, provider } = await contractProvider();
+    const networkIds = await provider.createNetworks({ clusterId: CLUSTER, count: 1 });
+    cloud.inject({ service: 'image', path: /^\/v2\/images$/, times: 2, fault: { kind: 'expire-token' } });
+
+    // Act
+    const failure = provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds, servers: [{ name: 'a', role: 'worker', flavor: 'm1.tiny', vcpus: 1, ramMb: 512, diskGb: 1 }] });
+
+    // Assess
+    await expect(failure).rejects.toMatchObject({ name: 'ProviderAuthFailed', message: expect.stringMatching(/^401 Unauthorized This server could not verify that you are authorized .* \(Glance GET \/images: 401\)$/) });
   });
 
   it('names Neutron’s fault by its type', async () => {

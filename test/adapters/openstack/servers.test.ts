@@ -111,18 +111,37 @@ describe('openstack servers', () => {
     expect(running.every((server) => server.state === 'ACTIVE' && server.privateIp?.startsWith('10.42.0.'))).toBe(true);
   });
 
-  it('describes a server whose boot failed as ERROR with Nova’s fault message', async () => {
+  it('describes a server whose scheduling failed as ERROR with Nova’s fault, which only its own GET shows', async () => {
     // Prepare
     const { cloud, provider } = await contractProvider({ bootMs: 1000 });
     const networkIds = await provider.createNetworks({ clusterId: CLUSTER, count: 1 });
-    await provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds, servers: workers(1, 'error.nohost') });
+    await provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds, servers: [...workers(1, 'error.nohost'), ...workers(2, 'm1.tiny', 2)] });
     cloud.clock.advance(1000);
 
     // Act
-    const [server] = await provider.describeServers({ clusterId: CLUSTER });
+    const servers = await provider.describeServers({ clusterId: CLUSTER });
 
     // Assess
-    expect(server).toMatchObject({ name: 'worker-1', state: 'ERROR', fault: 'No valid host was found.', privateIp: null });
+    const failed = servers.find((server) => server.name === 'worker-1');
+    expect(failed).toMatchObject({ state: 'ERROR', fault: 'No valid host was found.', privateIp: null });
+    expect(servers.filter((server) => server.state === 'ACTIVE')).toHaveLength(2);
+    // The list left the fault out (the server is in cell0); the failed server alone was asked for it.
+    const listed = cloud.calls('GET', /^\/servers\/detail$/).at(-1);
+    expect(listed?.status).toBe(200);
+    expect(cloud.calls('GET', /^\/servers\/(?!detail$)[^/]+$/).map((call) => call.path)).toEqual([`/servers/${failed?.id}`]);
+  });
+
+  it('refuses a server that needs a boot volume when the cloud has no Cinder, before Nova accepts one that cannot build', async () => {
+    // Prepare
+    const { cloud, provider } = await contractProvider({ withCinder: false });
+    const networkIds = await provider.createNetworks({ clusterId: CLUSTER, count: 1 });
+
+    // Act
+    const failure = provider.createServers({ clusterId: CLUSTER, clientToken: TOKEN, networkIds, servers: [...workers(1, 'm1.small', 1, 20), ...workers(1, 'm1.small', 2, 100)] });
+
+    // Assess
+    await expect(failure).rejects.toMatchObject({ name: 'VolumeServiceUnavailable', message: expect.stringContaining('worker-2 needs a boot volume') });
+    expect(posts(cloud)).toHaveLength(0);
   });
 
   it('answers QuotaExceeded with Nova’s message when the project’s cores run out', async () => {

@@ -3,7 +3,7 @@
  * create, list with the `metadata` filter (a dictionary literal, as Cinder reads it), metadata,
  * delete (refused while attached).
  */
-import { novaFault, type Reply, type RequestContext, type Route } from './server.ts';
+import { htmlPage, novaFault, type Reply, type RequestContext, type Route } from './server.ts';
 import { newId, type Image, type Volume } from './state.ts';
 
 const imageView = (image: Image) => ({
@@ -15,9 +15,19 @@ const imageView = (image: Image) => ({
   visibility: 'public',
   disk_format: 'qcow2',
   container_format: 'bare',
+  size: 1_048_576,
+  virtual_size: null,
+  checksum: 'f2512b9f95dbd63d66692b83d8e8ec77',
+  os_hash_algo: 'sha512',
+  os_hash_value: 'f2c06b928404ce12d9450a7afc5171396fe5152213ae9e04160f16dc98bdc40bde1bef399c02559a37993c21d66f71ff0a76a297c7ef1e136252445ac0490cc3',
+  os_hidden: false,
+  protected: false,
+  owner: 'e81fa933171943438d21f2f349f4c7d8',
   tags: [],
   self: `/v2/images/${image.id}`,
+  file: `/v2/images/${image.id}/file`,
   schema: '/v2/schemas/image',
+  stores: 'fs',
 });
 
 export const glanceRoutes: Route[] = [
@@ -35,8 +45,8 @@ export const glanceRoutes: Route[] = [
     path: /^\/v2\/images\/([^/]+)$/,
     handle: (context) => {
       const image = context.state.images.find((candidate) => candidate.id === context.params[0]);
-      // Glance answers a missing image in plain text.
-      return image ? { status: 200, body: imageView(image) } : { status: 404, body: `404 Not Found\n\nNo image found with ID ${context.params[0]}\n\n` };
+      // Glance answers a missing image with an HTML page.
+      return image ? { status: 200, body: imageView(image) } : htmlPage(404, 'Not Found', `No image found with ID ${context.params[0]}`);
     },
   },
 ];

@@ -21,7 +21,11 @@ export const APPLICATION_CREDENTIAL = { id: '7a1c2e3f4a5b4c6d8e9f0a1b2c3d4e5f', 
 
 const error = (code: number, title: string, message: string): Reply => ({ status: code, body: { error: { code, message, title } } });
 
-export const unauthorized = (): Reply => error(401, 'Unauthorized', 'The request you have made requires authentication.');
+/** 401, with the `WWW-Authenticate` that names where to log in (Keystone's own answer, or keystonemiddleware's in front of a service). */
+export const unauthorized = (keystoneUri: string): Reply => ({
+  ...error(401, 'Unauthorized', 'The request you have made requires authentication.'),
+  headers: { 'WWW-Authenticate': `Keystone uri="${keystoneUri}"` },
+});
 
 const isRecord = (value: unknown): value is Record<string, any> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -68,19 +72,21 @@ const issue = (context: RequestContext): Reply => {
   let project: (typeof PROJECTS)[number] | undefined;
   if (methods.includes('application_credential')) {
     const credential = identity.application_credential;
-    if (auth.scope !== undefined) return error(401, 'Unauthorized', 'Application credentials cannot request a scope.');
+    if (auth.scope !== undefined) {
+      return { status: 401, body: { error: { code: 401, identity: {}, message: 'Error authenticating with application credential: Application credentials cannot request a scope.', title: 'Unauthorized' } } };
+    }
     const byId = isRecord(credential) && credential.id === APPLICATION_CREDENTIAL.id;
     const byName = isRecord(credential) && credential.name === APPLICATION_CREDENTIAL.name && findUser(credential.user)?.id === APPLICATION_CREDENTIAL.userId;
-    if (!(byId || byName) || credential.secret !== APPLICATION_CREDENTIAL.secret) return unauthorized();
+    if (!(byId || byName) || credential.secret !== APPLICATION_CREDENTIAL.secret) return unauthorized(`${context.cloud.url}/identity/v3`);
     user = USERS.find((candidate) => candidate.id === APPLICATION_CREDENTIAL.userId);
     project = PROJECTS.find((candidate) => candidate.id === user?.projectId);
   } else if (methods.includes('password')) {
     const password = isRecord(identity.password) ? identity.password.user : undefined;
     user = findUser(password);
-    if (!user || !isRecord(password) || password.password !== user.password) return unauthorized();
+    if (!user || !isRecord(password) || password.password !== user.password) return unauthorized(`${context.cloud.url}/identity/v3`);
     if (isRecord(auth.scope)) {
       project = findProject(auth.scope.project);
-      if (!project || project.id !== user.projectId) return unauthorized();
+      if (!project || project.id !== user.projectId) return unauthorized(`${context.cloud.url}/identity/v3`);
     }
   } else {
     return error(401, 'Unauthorized', `Attempted to authenticate with an unsupported method.`);

@@ -35,10 +35,9 @@ const versioned =
     const max = parseVersion(context.state.options.maxMicroversion) ?? [2, 93];
     const asked = requested(context);
     const version = asked === 'latest' ? max : parseVersion(asked);
-    if (!version || !atLeast(version, 2, 1) || !atLeast(max, version[0], version[1])) {
-      return novaFault(406, `Version ${asked} is not supported by the API. Minimum is 2.1 and maximum is ${text(max)}.`);
-    }
-    const reply = handle(context, version);
+    // A version that is not one is refused before negotiation, so its answer carries no version.
+    if (!version) return novaFault(400, `API Version String ${asked} is of invalid format. Must be of format MajorNum.MinorNum.`);
+    const reply = !atLeast(version, 2, 1) || !atLeast(max, version[0], version[1]) ? novaFault(406, `Version ${asked} is not supported by the API. Minimum is 2.1 and maximum is ${text(max)}.`) : handle(context, version);
     return {
       ...reply,
       headers: { ...reply.headers, 'OpenStack-API-Version': `compute ${text(version)}`, 'X-OpenStack-Nova-API-Version': text(version), Vary: 'OpenStack-API-Version, X-OpenStack-Nova-API-Version' },
@@ -49,8 +48,8 @@ const versioned =
 const page = <T extends { id: string }>(context: RequestContext, items: T[], collection: string): { items: T[]; links?: { rel: string; href: string }[] } | Reply => {
   const max = context.state.options.maxLimit;
   const asked = context.query.get('limit');
-  const limit = asked === null ? max : Math.min(Number(asked), max);
-  if (!Number.isInteger(limit) || limit < 0) return novaFault(400, `Invalid input for query parameters limit. Value: ${asked}.`);
+  const limit = asked === null || asked === '' ? max : Math.min(Number(asked), max);
+  if (asked !== null && !/^[0-9]*$/.test(asked)) return novaFault(400, `Invalid input for query parameters limit. Value: ${asked}. '${asked}' does not match '^[0-9]*$'`);
   const marker = context.query.get('marker');
   let start = 0;
   if (marker !== null) {
@@ -66,9 +65,19 @@ const page = <T extends { id: string }>(context: RequestContext, items: T[], col
   return { items: slice, links: [{ rel: 'next', href: `${context.cloud.url}/compute/v2.1/${collection}?${next.toString()}` }] };
 };
 
+/** A hash of the project and its host, as Nova shows where a server runs without naming the host. */
+const HOST_ID = 'a4f5c3d7e2b1c0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9';
+
+/** `self` and `bookmark` links, on the endpoint the catalog names (it carries no project). */
+const links = (state: CloudState, collection: string, id: string) => [
+  { rel: 'self', href: `${state.baseUrl}/compute/v2.1/${collection}/${id}` },
+  { rel: 'bookmark', href: `${state.baseUrl}/compute/${collection}/${id}` },
+];
+
 const isReply = (value: unknown): value is Reply => typeof value === 'object' && value !== null && typeof (value as { status?: unknown }).status === 'number';
 
-const serverView = (state: CloudState, server: Server, version: Version) => {
+/** `listed`: as `GET /servers/detail` shows it, which looks for faults in the cells of hosts only. */
+const serverView = (state: CloudState, server: Server, version: Version, listed = false) => {
   const addresses: Record<string, { addr: string; version: number; 'OS-EXT-IPS:type': string; 'OS-EXT-IPS-MAC:mac_addr': string }[]> = {};
   for (const portId of server.portIds) {
     const port = state.ports.get(portId);
@@ -77,9 +86,8 @@ const serverView = (state: CloudState, server: Server, version: Version) => {
     const list = (addresses[network.name] ??= []);
     const mac = 'fa:16:3e:00:00:01';
     for (const ip of port.fixed_ips) list.push({ addr: ip.ip_address, version: 4, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': mac });
-    for (const floating of state.floatingIps.values()) {
-      if (floating.port_id === port.id) list.push({ addr: floating.floating_ip_address, version: 4, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': mac });
-    }
+    // Nova's cache of the port's floating IPs, some time behind Neutron.
+    for (const addr of port.novaFloating) list.push({ addr, version: 4, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': mac });
   }
   const flavor = atLeast(version, 2, 47)
     ? { vcpus: server.flavor.vcpus, ram: server.flavor.ram, disk: server.flavor.disk, ephemeral: 0, swap: 0, original_name: server.flavor.name, extra_specs: {} }
@@ -92,27 +100,29 @@ const serverView = (state: CloudState, server: Server, version: Version) => {
     tenant_id: PROJECT_ID,
     user_id: 'e3f8a1c2d4b54c5e8f6a7b8c9d0e1f20',
     metadata: server.metadata,
-    image: server.imageId ? { id: server.imageId, links: [] } : '',
+    image: server.imageId ? { id: server.imageId, links: links(state, 'images', server.imageId).slice(1) } : '',
     flavor,
     created: new Date(server.createdAt).toISOString().replace(/\.\d+Z$/, 'Z'),
     updated: new Date(state.clock.now()).toISOString().replace(/\.\d+Z$/, 'Z'),
     addresses,
     accessIPv4: '',
     accessIPv6: '',
-    links: [{ rel: 'bookmark', href: `/compute/${PROJECT_ID}/servers/${server.id}` }],
+    hostId: server.status === 'ACTIVE' ? HOST_ID : '',
+    links: links(state, 'servers', server.id),
     'OS-DCF:diskConfig': 'MANUAL',
-    'OS-EXT-AZ:availability_zone': server.zone,
+    'OS-EXT-AZ:availability_zone': server.inCell0 ? '' : server.zone,
     'OS-EXT-STS:task_state': deleting ? 'deleting' : server.status === 'BUILD' ? 'scheduling' : null,
     'OS-EXT-STS:vm_state': server.status === 'BUILD' ? 'building' : server.status.toLowerCase(),
     'OS-EXT-STS:power_state': server.status === 'ACTIVE' ? 1 : 0,
     'OS-SRV-USG:launched_at': null,
     'OS-SRV-USG:terminated_at': null,
     'os-extended-volumes:volumes_attached': server.volumeIds.map((id) => ({ id, delete_on_termination: true })),
-    security_groups: server.securityGroupIds.map((id) => ({ name: state.securityGroups.get(id)?.name ?? id })),
+    // Nova reads a server's groups from its ports: one without ports (never built) shows none.
+    ...(server.portIds.length > 0 ? { security_groups: server.securityGroupIds.map((id) => ({ name: state.securityGroups.get(id)?.name ?? id })) } : {}),
     key_name: server.keyName,
     config_drive: '',
-    progress: 0,
-    ...(server.fault ? { fault: server.fault } : {}),
+    ...(server.status === 'ERROR' ? {} : { progress: 0 }),
+    ...(server.fault && !(listed && server.inCell0) ? { fault: server.fault } : {}),
     ...(atLeast(version, 2, 9) ? { locked: false } : {}),
     ...(atLeast(version, 2, 19) ? { description: null } : {}),
     ...(atLeast(version, 2, 26) ? { tags: server.tags } : {}),
@@ -136,7 +146,7 @@ const listed = (context: RequestContext, version: Version): Server[] => {
 const listServers: Handler = (context, version) => {
   const result = page(context, listed(context, version), 'servers/detail');
   if (isReply(result)) return result;
-  return { status: 200, body: { servers: result.items.map((server) => serverView(context.state, server, version)), ...(result.links ? { servers_links: result.links } : {}) } };
+  return { status: 200, body: { servers: result.items.map((server) => serverView(context.state, server, version, true)), ...(result.links ? { servers_links: result.links } : {}) } };
 };
 
 const findServer = (context: RequestContext): Server | Reply => {
@@ -168,15 +178,18 @@ const createServer: Handler = (context, version) => {
     volumeIds: [],
   };
   state.servers.set(server.id, server);
+  const [self] = links(state, 'servers', server.id);
+  const asked = (context.body as { server: { security_groups?: { name?: string }[] } }).server.security_groups;
   return {
     status: 202,
-    headers: { Location: `${context.cloud.url}/compute/v2.1/${PROJECT_ID}/servers/${server.id}` },
+    headers: { Location: self?.href ?? '' },
     body: {
       server: {
         id: server.id,
-        links: [{ rel: 'self', href: `${context.cloud.url}/compute/v2.1/${PROJECT_ID}/servers/${server.id}` }],
+        links: links(state, 'servers', server.id),
         'OS-DCF:diskConfig': 'MANUAL',
-        security_groups: server.securityGroupIds.map((id) => ({ name: state.securityGroups.get(id)?.name ?? id })),
+        // The groups as asked for (by name or id), or the project's default.
+        security_groups: asked?.length ? asked.map((group) => ({ name: group.name })) : [{ name: 'default' }],
         adminPass: randomBytes(9).toString('base64url'),
       },
     },
@@ -187,10 +200,20 @@ export const novaRoutes: Route[] = [
   {
     method: 'GET',
     path: /^\/flavors\/detail$/,
-    handle: versioned((context) => {
+    handle: versioned((context, version) => {
       const result = page(context, context.state.flavors, 'flavors/detail');
       if (isReply(result)) return result;
-      const flavors = result.items.map((flavor) => ({ ...flavor, 'OS-FLV-EXT-DATA:ephemeral': 0, 'OS-FLV-DISABLED:disabled': false, 'os-flavor-access:is_public': true, swap: '', links: [] }));
+      const flavors = result.items.map((flavor) => ({
+        ...flavor,
+        swap: atLeast(version, 2, 75) ? 0 : '',
+        'OS-FLV-EXT-DATA:ephemeral': 0,
+        'OS-FLV-DISABLED:disabled': false,
+        'os-flavor-access:is_public': true,
+        rxtx_factor: 1,
+        links: links(context.state, 'flavors', flavor.id),
+        ...(atLeast(version, 2, 55) ? { description: null } : {}),
+        ...(atLeast(version, 2, 61) ? { extra_specs: {} } : {}),
+      }));
       return { status: 200, body: { flavors, ...(result.links ? { flavors_links: result.links } : {}) } };
     }),
   },

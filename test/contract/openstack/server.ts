@@ -75,6 +75,13 @@ export const novaFault = (status: number, message: string, extra: Record<string,
   return { status, body: { [names[status] ?? 'computeFault']: { code: status, message, ...extra } } };
 };
 
+/** The HTML page webob writes for a fault, as Glance answers every error and Nova a path it does not have. */
+export const htmlPage = (status: number, title: string, text: string): Reply => ({
+  status,
+  headers: { 'Content-Type': 'text/html; charset=UTF-8' },
+  body: `<html>\n <head>\n  <title>${status} ${title}</title>\n </head>\n <body>\n  <h1>${status} ${title}</h1>\n  ${text}<br /><br />\n\n\n\n </body>\n</html>`,
+});
+
 /** Neutron's fault body. */
 export const neutronFault = (status: number, type: string, message: string): Reply => ({ status, body: { NeutronError: { type, message, detail: '' } } });
 
@@ -115,6 +122,7 @@ export class ContractCloud {
       maxMicroversion: options.maxMicroversion ?? '2.93',
       withCinder: options.withCinder ?? true,
       quotas: { instances: options.quotas?.instances ?? 10, cores: options.quotas?.cores ?? 20 },
+      novaAddressLagMs: options.novaAddressLagMs ?? 2000,
     }, options.lifecycle);
   }
 
@@ -132,6 +140,7 @@ export class ContractCloud {
     });
     await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
     this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.state.baseUrl = this.baseUrl;
     return this;
   }
 
@@ -231,14 +240,22 @@ export class ContractCloud {
     if (!open) {
       const token = context.headers['x-auth-token'];
       const expiresAt = typeof token === 'string' ? this.state.tokens.get(token) : undefined;
-      if (expiresAt === undefined || expiresAt <= this.clock.now()) return unauthorized();
+      if (expiresAt === undefined || expiresAt <= this.clock.now()) {
+        // keystonemiddleware refuses before the service sees the request; Glance words it as a page.
+        const refusal = unauthorized(`${this.baseUrl}/identity`);
+        return service === 'image'
+          ? { ...htmlPage(401, 'Unauthorized', 'This server could not verify that you are authorized to access the document you requested. Either you supplied the wrong credentials (e.g., bad password), or your browser does not understand how to supply the credentials required.'), headers: { ...refusal.headers, 'Content-Type': 'text/html; charset=UTF-8' } }
+          : refusal;
+      }
     }
     for (const route of routes ?? []) {
       const match = route.path.exec(context.path);
       if (match && route.method === context.method) return route.handle({ ...context, params: match.slice(1) });
     }
     const known = (routes ?? []).some((route) => route.path.test(context.path));
-    return known ? { status: 405, body: 'Method Not Allowed' } : { status: 404, body: '404 Not Found\n\nThe resource could not be found.\n\n' };
+    if (known) return { status: 405, body: 'Method Not Allowed' };
+    if (service === 'network') return neutronFault(404, 'HTTPNotFound', 'The resource could not be found.');
+    return htmlPage(404, 'Not Found', 'The resource could not be found.');
   }
 }
 

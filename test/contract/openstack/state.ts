@@ -17,6 +17,11 @@ export interface ContractOptions {
   /** @default '2.93' (Zed) */
   maxMicroversion?: string;
   quotas?: { instances?: number; cores?: number };
+  /**
+   * From a floating IP's association (or its end) in Neutron to Nova's `addresses` showing it:
+   * Neutron tells Nova in batches and Nova then refreshes its cache. @default 2000
+   */
+  novaAddressLagMs?: number;
   /** Whether the catalog has Cinder. @default true */
   withCinder?: boolean;
   /** Told when a server turns ACTIVE and when it is gone: what boots it (its user data) and stops it. */
@@ -54,6 +59,11 @@ export interface Server {
   fails: boolean;
   status: 'BUILD' | 'ACTIVE' | 'ERROR';
   fault?: { code: number; message: string; created: string };
+  /**
+   * The server failed scheduling and lives in cell0, where Nova's lists do not look for faults:
+   * its fault is shown by `GET /servers/{id}` only, and it has no availability zone.
+   */
+  inCell0?: boolean;
   deletedAt?: number;
   tags: string[];
   metadata: Record<string, string>;
@@ -96,13 +106,16 @@ export interface Port {
   fixed_ips: { subnet_id: string; ip_address: string }[];
   security_groups: string[];
   tags: string[];
+  /** The floating addresses Nova's cache holds for the port, and when it next refreshes them. */
+  novaFloating: string[];
+  novaRefreshAt?: number;
 }
 
 export interface Router {
   id: string;
   name: string;
   description: string;
-  external_gateway_info: { network_id: string } | null;
+  external_gateway_info: { network_id: string; external_fixed_ips: { subnet_id: string; ip_address: string }[] } | null;
   tags: string[];
 }
 
@@ -116,6 +129,8 @@ export interface Rule {
   port_range_max: number | null;
   remote_ip_prefix: string | null;
   remote_group_id: string | null;
+  /** Null on the rules a new group comes with, '' by default on rules asked for. */
+  description: string | null;
 }
 
 export interface SecurityGroup {
@@ -189,6 +204,8 @@ export class CloudState {
   readonly volumes = new Map<string, Volume>();
   /** Issued tokens and when each expires. */
   readonly tokens = new Map<string, number>();
+  /** Where the cloud answers, once started: links in answers are absolute. */
+  baseUrl = '';
   readonly externalNetworkId: string;
   /** What `networks: auto` gives a server: the project's own network. */
   readonly projectNetworkId: string;
@@ -221,13 +238,35 @@ export class CloudState {
     for (const volume of this.volumes.values()) {
       if (volume.deletedAt !== undefined && now >= volume.deletedAt + this.options.deleteMs) this.volumes.delete(volume.id);
     }
+    for (const port of this.ports.values()) {
+      if (port.novaRefreshAt === undefined || now < port.novaRefreshAt) continue;
+      port.novaFloating = [...this.floatingIps.values()].filter((ip) => ip.port_id === port.id).map((ip) => ip.floating_ip_address);
+      port.novaRefreshAt = undefined;
+    }
   }
 
-  /** Scheduling: NoValidHost for a flavor no host can take, else ports and the boot volume. */
+  /** A floating IP came to or left the port: Nova's addresses show it `novaAddressLagMs` later. */
+  floatingChanged(portId: string | null): void {
+    const port = portId ? this.ports.get(portId) : undefined;
+    if (port) port.novaRefreshAt ??= this.clock.now() + this.options.novaAddressLagMs;
+  }
+
+  /**
+   * Scheduling: NoValidHost for a flavor no host can take (Nova's message ends in a space: the
+   * reason it formats in is empty); a boot volume without Cinder fails on the compute host, after
+   * scheduling; else ports and the boot volume.
+   */
   private boot(server: Server, now: number): void {
+    const created = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
     if (server.fails) {
       server.status = 'ERROR';
-      server.fault = { code: 500, message: 'No valid host was found.', created: new Date(now).toISOString() };
+      server.fault = { code: 500, message: 'No valid host was found. ', created };
+      server.inCell0 = true;
+      return;
+    }
+    if (server.bootVolumeGb !== undefined && !this.options.withCinder) {
+      server.status = 'ERROR';
+      server.fault = { code: 500, message: `Build of instance ${server.id} aborted: publicURL endpoint for volumev3 service in RegionOne region not found`, created };
       return;
     }
     for (const networkId of server.networkIds) {
@@ -260,7 +299,7 @@ export class CloudState {
   addPort(networkId: string, deviceId: string, deviceOwner: string, securityGroups: string[], fixedIp?: { subnet_id: string; ip_address: string }): Port {
     const subnet = [...this.subnets.values()].find((candidate) => candidate.network_id === networkId);
     const ip = fixedIp ?? (subnet ? { subnet_id: subnet.id, ip_address: subnet.cidr.replace(/0\/\d+$/, String(subnet.next++)) } : undefined);
-    const port: Port = { id: newId(), network_id: networkId, device_id: deviceId, device_owner: deviceOwner, fixed_ips: ip ? [ip] : [], security_groups: securityGroups, tags: [] };
+    const port: Port = { id: newId(), network_id: networkId, device_id: deviceId, device_owner: deviceOwner, fixed_ips: ip ? [ip] : [], security_groups: securityGroups, tags: [], novaFloating: [] };
     this.ports.set(port.id, port);
     return port;
   }
