@@ -28,6 +28,12 @@ export const ec2SettingsFromContext = (scope: Construct): Ec2ProviderSettings | 
   return { vpcId, subnetIds, imageId, ...(keyName ? { keyName } : {}), ...(serviceTag ? { serviceTag } : {}), ...(loginUser ? { loginUser } : {}) };
 };
 
+/** A context value given as a non-empty string, else undefined. */
+const contextString = (scope: Construct, key: string): string | undefined => {
+  const value: unknown = scope.node.tryGetContext(key);
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+};
+
 export interface OpenStackSettings {
   /** The Secrets Manager secret with the credentials: a clouds.yaml document, or a JSON object of OS_* variables. */
   readonly credentialsSecretArn: string;
@@ -40,10 +46,7 @@ export interface OpenStackSettings {
 
 /** The openstack provider from CDK context (`-c openstackCredentialsSecretArn=… -c openstackImage=…`). */
 export const openstackSettingsFromContext = (scope: Construct): OpenStackSettings | undefined => {
-  const context = (key: string): string | undefined => {
-    const value: unknown = scope.node.tryGetContext(key);
-    return typeof value === 'string' && value.length > 0 ? value : undefined;
-  };
+  const context = (key: string) => contextString(scope, key);
   const credentialsSecretArn = context('openstackCredentialsSecretArn');
   if (!credentialsSecretArn) return undefined;
   if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(credentialsSecretArn)) {
@@ -57,10 +60,7 @@ export const openstackSettingsFromContext = (scope: Construct): OpenStackSetting
 
 /** The configuration container from CDK context (`-c configurationImage=… -c configurationSshKeySecretArn=…`). */
 export const configurationContainerFromContext = (scope: Construct): ConfigurationContainerSettings | undefined => {
-  const context = (key: string): string | undefined => {
-    const value: unknown = scope.node.tryGetContext(key);
-    return typeof value === 'string' && value.length > 0 ? value : undefined;
-  };
+  const context = (key: string) => contextString(scope, key);
   const image = context('configurationImage');
   if (!image) return undefined;
   const sshKeySecretArn = context('configurationSshKeySecretArn');
