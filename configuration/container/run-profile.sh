@@ -27,6 +27,9 @@
 #   SSH_PRIVATE_KEY_FILE       … or a file holding it
 #   SSH_KNOWN_HOSTS            optional: known_hosts lines for the nodes; without them, a node's
 #                              first key is accepted and then held to for the rest of the run
+#   SSH_JUMP_HOST              optional: `user@address` every connection goes through (the
+#                              master's public address, where the nodes' own are out of reach),
+#                              with the same key and known hosts
 #   COMPONENTS                 optional: the components to run (space or comma separated), in
 #                              the profile's order; default all of them (to resume after a
 #                              failure, name the failed one and those after it)
@@ -171,7 +174,14 @@ export ANSIBLE_CONFIG="$ansible_dir/ansible.cfg"
 export ANSIBLE_HOME="$work/ansible-home"
 export ANSIBLE_LOCAL_TEMP="$work/tmp"
 export ANSIBLE_SSH_CONTROL_PATH_DIR="$work/cp"
-export ANSIBLE_SSH_COMMON_ARGS="-o UserKnownHostsFile=$known_hosts -o StrictHostKeyChecking=$host_key_policy -o ServerAliveInterval=30"
+ssh_options="-o UserKnownHostsFile=$known_hosts -o StrictHostKeyChecking=$host_key_policy -o ServerAliveInterval=30"
+if [[ -n "${SSH_JUMP_HOST:-}" ]]; then
+  [[ $SSH_JUMP_HOST =~ ^[a-z_][a-z0-9_-]{0,31}@[0-9A-Za-z.:-]+$ ]] || usage_error "SSH_JUMP_HOST must be user@address"
+  # Options on the command line reach the destination only: the hop is given them itself.
+  jump="ssh -W %h:%p $ssh_options${ANSIBLE_PRIVATE_KEY_FILE:+ -i $ANSIBLE_PRIVATE_KEY_FILE} $SSH_JUMP_HOST"
+  ssh_options="$ssh_options -o ProxyCommand=\"$jump\""
+fi
+export ANSIBLE_SSH_COMMON_ARGS="$ssh_options"
 export ANSIBLE_INVENTORY_UNPARSED_FAILED=true
 export ANSIBLE_NOCOLOR=true
 export ANSIBLE_RETRY_FILES_ENABLED=false

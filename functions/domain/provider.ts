@@ -121,10 +121,12 @@ export interface CloudProvider {
    * What a runner outside the cluster (the configuration container) joins to reach the servers
    * over SSH. `first-private-network`: the cluster's first private network, where a private
    * network is what admits its members to each other (every server is in every one); a cluster
-   * with none cannot be configured that way. `none`: nothing (the emulated cloud's stand-in for
-   * the container reaches its servers in-process).
+   * with none cannot be configured that way. `through-master`: the runner reaches the master at
+   * its public address and every node through it (SSH_JUMP_HOST), for clouds whose networks it
+   * cannot join; a cluster whose master has no public address cannot be configured that way.
+   * `none`: nothing (the emulated cloud's stand-in for the container reaches its servers in-process).
    */
-  readonly configurationNetwork: 'first-private-network' | 'none';
+  readonly configurationNetwork: 'first-private-network' | 'through-master' | 'none';
   /**
    * The runners that can configure this provider's servers, its default first: `ssm` where the
    * provider has its own run-command service, `container` where an ECS task can reach the

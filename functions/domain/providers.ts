@@ -33,3 +33,9 @@ export const providerRegistry = (providers: CloudProvider[]): ProviderRegistry =
  */
 export const defaultRunnerOf = (provider: Pick<CloudProvider, 'configurationRunners'>, deploymentDefault: ConfigurationRunner | undefined): ConfigurationRunner =>
   deploymentDefault !== undefined && provider.configurationRunners.includes(deploymentDefault) ? deploymentDefault : provider.configurationRunners[0];
+
+/** The image's login user a provider's runners open the nodes as (its `inventoryVars.ansible_user`); root when it says none. */
+export const loginUserOf = (provider: Pick<CloudProvider, 'inventoryVars'>): string => {
+  const user = provider.inventoryVars?.ansible_user;
+  return typeof user === 'string' ? user : 'root';
+};

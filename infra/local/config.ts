@@ -14,6 +14,11 @@ export const localEnvSchema = workflowEnvSchema.extend(quotaEnvSchema.shape).ext
    * bundle); the local URL when unset, which only servers on this machine reach.
    */
   SERVICE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * The SSH private key that opens a real cloud's nodes, for the container runner's stand-in
+   * (it runs run-profile.sh here); the nodes get its public half from their key pair.
+   */
+  LOCAL_CONFIGURATION_SSH_KEY_FILE: z.string().min(1).optional(),
   PORT: port(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DYNAMODB_PORT: port(8000),

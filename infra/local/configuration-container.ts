@@ -6,8 +6,16 @@
  * reads as it reads the task's log group on AWS (a subscription-shaped event: gzipped JSON,
  * base64), and ends as runTask.sync ends — the stopped task's description, or
  * `States.TaskFailed` with that description as the cause when the container exits non-zero.
+ *
+ * For a cluster on a real cloud (local mode with PROVIDER=openstack, …) there is no emulated run
+ * to stand in for: the stand-in runs the container's own entrypoint, configuration/container/
+ * run-profile.sh, on this machine with the container's environment and the key of
+ * `LOCAL_CONFIGURATION_SSH_KEY_FILE`, as the task would (ansible-core and ssh from this machine).
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
@@ -81,7 +89,43 @@ export interface ConfigurationContainerOptions {
   progress?: LocalLambda;
   /** Pause between looks at the run, in ms. */
   pollMs?: number;
+  /** The provider of a cluster: the emulated cloud's clusters are run by it, any other's by run-profile.sh. */
+  providerOf?: (clusterId: string) => Promise<string | undefined>;
+  /** The key that opens a real cloud's nodes (the task's SSH_PRIVATE_KEY secret on AWS). */
+  sshKeyFile?: string;
+  /** More environment for run-profile.sh (PATH, …). */
+  shellEnv?: Record<string, string>;
 }
+
+const RUN_PROFILE = path.resolve(import.meta.dirname, '../../configuration/container/run-profile.sh');
+
+/** run-profile.sh as the container runs it: each stdout line handed to `line`, its exit status returned. */
+const runProfileScript = (environment: Map<string, string>, options: ConfigurationContainerOptions, line: (text: string) => Promise<void>): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const child = spawn('bash', [RUN_PROFILE], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/',
+        ...Object.fromEntries(environment),
+        ...(options.sshKeyFile ? { SSH_PRIVATE_KEY_FILE: options.sshKeyFile } : {}),
+        ...options.shellEnv,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+    });
+    let lines = Promise.resolve();
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      lines = lines.then(() => line(text));
+    });
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code !== 0) logger.warn('run-profile.sh failed', { exitCode: code, stderr });
+      void lines.then(() => resolve(code ?? 1));
+    });
+  });
 
 export const localConfigurationContainer = (options: ConfigurationContainerOptions): LocalIntegration => async (input) => {
   const parameters = input as RunTaskParameters;
@@ -128,6 +172,22 @@ export const localConfigurationContainer = (options: ConfigurationContainerOptio
     }
   };
 
+  const failed = (exitCode: number) => {
+    // As on AWS, the task's description says only how the container exited; the lines say the rest.
+    const error = new Error(JSON.stringify(stoppedTask(taskArn, exitCode)));
+    error.name = 'States.TaskFailed';
+    return error;
+  };
+  const provider = options.providerOf ? await options.providerOf(clusterId) : options.provider.name;
+  if (provider !== options.provider.name) {
+    const exitCode = await runProfileScript(environment, options, async (text) => {
+      pending.push(text);
+      await flush();
+    });
+    if (exitCode !== 0) throw failed(exitCode);
+    return stoppedTask(taskArn, 0);
+  }
+
   // The container knows hosts by name and address; the emulated cloud wants its server ids.
   const ids = new Map((await options.provider.describeServers({ clusterId })).map((server) => [server.name, server.id]));
   const servers = hosts.flatMap((host) => {
@@ -146,10 +206,7 @@ export const localConfigurationContainer = (options: ConfigurationContainerOptio
     if (status.state === 'FAILED') {
       print({ component: status.component, state: 'FAILED', node: status.failedNode ?? null });
       await flush();
-      // As on AWS, the task's description says only how the container exited; the line says the rest.
-      const error = new Error(JSON.stringify(stoppedTask(taskArn, COMPONENT_FAILED_EXIT)));
-      error.name = 'States.TaskFailed';
-      throw error;
+      throw failed(COMPONENT_FAILED_EXIT);
     }
     await flush();
     await sleep(options.pollMs ?? 20);

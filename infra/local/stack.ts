@@ -64,6 +64,8 @@ export interface LocalStackOptions {
   webhookRetryDelaysMs?: number[];
   /** Where the other providers' settings are read from (`EC2_*`, `OS_*`, …); process.env when absent. */
   providerEnv?: NodeJS.ProcessEnv;
+  /** More environment for run-profile.sh when the container's stand-in runs it for a real cloud (tests: a PATH with stand-ins). */
+  configurationShellEnv?: Record<string, string>;
 }
 
 export interface LocalStack {
@@ -145,7 +147,15 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       file: STATE_MACHINES[kind].file,
       stateMachineName: kind,
       functions: { WorkflowStepFunctionArn: { name: 'workflow-step', handler: workflowStep, timeoutMs: timeoutMs('workflowStep') } },
-      resources: { [ECS_RUN_TASK_SYNC]: localConfigurationContainer({ provider: localProvider, progress: configurationProgress }) },
+      resources: {
+        [ECS_RUN_TASK_SYNC]: localConfigurationContainer({
+          provider: localProvider,
+          progress: configurationProgress,
+          providerOf: async (clusterId) => (await clusters.getCluster(clusterId))?.provider,
+          ...(config.LOCAL_CONFIGURATION_SSH_KEY_FILE ? { sshKeyFile: path.resolve(config.LOCAL_CONFIGURATION_SSH_KEY_FILE) } : {}),
+          ...(options.configurationShellEnv ? { shellEnv: options.configurationShellEnv } : {}),
+        }),
+      },
       substitutions: LOCAL_CONFIGURATION_SUBSTITUTIONS,
       waitMs: config.LOCAL_POLL_MS,
       ...(options.retryMs !== undefined ? { retryMs: options.retryMs } : {}),

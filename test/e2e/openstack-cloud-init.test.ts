@@ -3,14 +3,17 @@
  * cloud-init runner's user data run for real on each server (test/contract/cloud-init/nodes.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack.ts';
 import { CloudInitNodes } from '../contract/cloud-init/nodes.ts';
 import { ContractCloud } from '../contract/openstack/server.ts';
 import { seedRequest } from '../support/clusters.ts';
 import { startTestStack } from '../support/stack.ts';
+
+// Whole clusters boot and configure here, their nodes' scripts included: a bound for a busy machine, not a target.
+vi.setConfig({ testTimeout: 120_000 });
 
 interface ClusterBody {
   status: string;
@@ -22,11 +25,15 @@ interface ClusterBody {
 
 const CLUSTER_TAG = (id: string) => `cluster-service:cluster=${id}`;
 
-const withCloud = (options: { nodes?: CloudInitNodes; env?: Record<string, string> } = {}) => {
+const withCloud = (options: { nodes?: CloudInitNodes; env?: Record<string, string>; shellEnv?: Record<string, string> } = {}) => {
   const context = {} as { cloud: ContractCloud; stack: LocalStack };
   beforeAll(async () => {
     context.cloud = await new ContractCloud({ bootMs: 200, deleteMs: 100, quotas: { instances: 20, cores: 64 }, ...(options.nodes ? { lifecycle: options.nodes.lifecycle() } : {}) }).start();
-    context.stack = await startTestStack({ env: { PROVIDER: 'openstack', ...options.env }, providerEnv: context.cloud.env() });
+    context.stack = await startTestStack({
+      env: { PROVIDER: 'openstack', ...options.env },
+      providerEnv: context.cloud.env(),
+      ...(options.shellEnv ? { configurationShellEnv: options.shellEnv } : {}),
+    });
   });
   afterAll(async () => {
     await context.stack?.stop();
@@ -172,7 +179,7 @@ describe('PROVIDER=openstack with the cloud-init runner: nodes that never report
 
     expect(response.status).toBe(400);
     const body = (await response.json()) as { error: { details: { path: string; message: string }[] } };
-    expect(body.error.details).toEqual([{ path: 'configuration.runner', message: 'not a runner of openstack (its runners: cloud-init)' }]);
+    expect(body.error.details).toEqual([{ path: 'configuration.runner', message: 'not a runner of openstack (its runners: cloud-init, container)' }]);
   });
 });
 
@@ -196,5 +203,66 @@ describe('PROVIDER=openstack with the cloud-init runner: a run that never ends',
     expect(['configure:controller', 'configure:common']).toContain(last);
     expect(cluster.error?.message).toContain(`the last component heard from: ${last?.slice('configure:'.length)}`);
     expect(cloud.state.tagged(CLUSTER_TAG(uuid))).toBe(0);
+  });
+});
+
+describe('PROVIDER=openstack with the container runner', () => {
+  // The stand-in ansible-playbook only: with the container runner the servers run no agent.
+  const tools = new CloudInitNodes();
+  const sshArgs = path.join(tools.root, 'ssh-args');
+  const keyFile = path.join(tools.root, 'configuration-key');
+  writeFileSync(keyFile, 'the key of the nodes\n', { mode: 0o600 });
+  const context = withCloud({
+    nodes: tools,
+    env: { LOCAL_CONFIGURATION_SSH_KEY_FILE: keyFile },
+    shellEnv: { PATH: `${tools.stubDir}:${process.env.PATH ?? ''}`, STUB_SSH_ARGS_FILE: sshArgs },
+  });
+
+  it('configures the cluster from outside its networks, every connection through the master’s floating IP, and reaches ACTIVE', async () => {
+    const { stack } = context;
+    const created = await api(stack, '/v1/clusters', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'boxed',
+        nodeGroups: [
+          { name: 'master', role: 'master', count: 1, flavor: 'm1.small' },
+          { name: 'worker', role: 'worker', count: 2, flavor: 'm1.small' },
+        ],
+        network: { publicIp: 'master' },
+        configuration: { profile: 'lambda', runner: 'container' },
+      }),
+    });
+    const { id } = (await created.json()) as { id: string };
+
+    const cluster = await waitFor(stack, id, ['ACTIVE', 'FAILED']);
+
+    expect(cluster.error).toBeUndefined();
+    expect(cluster.status).toBe('ACTIVE');
+    const phases = (await eventsOf(stack, id)).map((event) => event.phase);
+    expect(phases).toEqual(expect.arrayContaining(['configure:container', 'configure:common', 'configure:flink']));
+    // One ansible-playbook run per component, each through the master at its public address.
+    const runs = readFileSync(sshArgs, 'utf8').trim().split('\n');
+    expect(runs).toHaveLength(5);
+    for (const args of runs) expect(args).toContain(`-o ProxyCommand="ssh -W %h:%p`);
+    for (const args of runs) expect(args).toContain(` -i ${keyFile} debian@${cluster.servers[0]?.publicIp}"`);
+  });
+
+  it('fails a cluster whose master has no public address: the container could not reach it', async () => {
+    const created = await api(context.stack, '/v1/clusters', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'unreachable',
+        nodeGroups: [{ name: 'master', role: 'master', count: 1, flavor: 'm1.small' }],
+        network: { publicIp: 'none' },
+        configuration: { profile: 'lambda', runner: 'container' },
+      }),
+    });
+    const { id } = (await created.json()) as { id: string };
+
+    const cluster = await waitFor(context.stack, id, ['ACTIVE', 'FAILED']);
+
+    expect(cluster.error).toMatchObject({ code: 'ContainerRunnerUnavailable', step: 'configure:container' });
+    expect(cluster.error?.message).toContain('network.publicIp none');
+    expect(context.cloud.state.tagged(CLUSTER_TAG(id))).toBe(0);
   });
 });

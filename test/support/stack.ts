@@ -5,7 +5,7 @@ import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../
 import { FAST_CLOUD } from './workflow.ts';
 
 export const startTestStack = (
-  options: { cloud?: LocalCloudOptions; env?: Record<string, string> } & Pick<LocalStackOptions, 'webhookRetryDelaysMs' | 'providerEnv'> = {},
+  options: { cloud?: LocalCloudOptions; env?: Record<string, string> } & Pick<LocalStackOptions, 'webhookRetryDelaysMs' | 'providerEnv' | 'configurationShellEnv'> = {},
 ): Promise<LocalStack> =>
   startLocalStack({
     config: readLocalConfig({ PORT: '0', DYNAMODB_PORT: '0', HOST: '127.0.0.1', LOCAL_POLL_MS: '20', POLL_INTERVAL_SECONDS: '1', ...options.env }),
@@ -14,5 +14,6 @@ export const startTestStack = (
     retryMs: 5,
     // Only the clouds a test points at: never the ones this machine's environment may name.
     providerEnv: options.providerEnv ?? {},
+    ...(options.configurationShellEnv ? { configurationShellEnv: options.configurationShellEnv } : {}),
     ...(options.webhookRetryDelaysMs ? { webhookRetryDelaysMs: options.webhookRetryDelaysMs } : {}),
   });

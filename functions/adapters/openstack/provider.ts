@@ -92,10 +92,11 @@ interface Connected {
 
 export class OpenStackProvider implements CloudProvider {
   readonly name = 'openstack';
-  // An ECS task runs in the deployment's VPC: no Neutron network of the cluster is something it can join.
-  readonly configurationNetwork = 'none';
-  // No run-command service, and no network an ECS task joins: the nodes configure themselves.
-  readonly configurationRunners = ['cloud-init'] as const;
+  // An ECS task runs in the deployment's VPC: no Neutron network of the cluster is something it
+  // can join, so it reaches the master's floating IP and the other nodes through the master.
+  readonly configurationNetwork = 'through-master';
+  // No run-command service: the nodes configure themselves, or a container reaches them.
+  readonly configurationRunners = ['cloud-init', 'container'] as const;
   readonly maxBatchSize: number;
   readonly timings: ProviderTimings;
   readonly inventoryVars: Readonly<Record<string, unknown>>;

@@ -17,6 +17,7 @@ import { MASTER_ROLE, type Cluster, type NodeAgents, type Server } from '#domain
 import { nodeAgentScript, nodeUserData } from '#domain/node-agent-script';
 import { nodeSecret, offlineAgents } from '#domain/node-agents';
 import type { CloudProvider, ConfigurationStatus } from '#domain/provider';
+import { loginUserOf } from '#domain/providers';
 import type { ConfigurationRunnerPort, StepContext } from './context.ts';
 
 const RUN_PREFIX = 'cloud-init:';
@@ -24,12 +25,6 @@ const RUN_PREFIX = 'cloud-init:';
 const WAITING_COMPONENT = 'controller';
 /** run-profile.sh's exit status when a component failed (configuration/README.md). */
 const COMPONENT_FAILED_EXIT = 2;
-
-/** The image's login user, as the provider tells its runners; root when it says nothing. */
-const loginUserOf = (provider: CloudProvider): string => {
-  const user = provider.inventoryVars?.ansible_user;
-  return typeof user === 'string' ? user : 'root';
-};
 
 const settingsOf = (ctx: StepContext) => {
   const settings = ctx.deps.nodeAgents;

@@ -6,6 +6,8 @@
 import { ConfigurationFailed, ConfigurationReportPending, ContainerRunnerUnavailable } from '#domain/errors';
 import type { StepFailure } from '#domain/failed-step';
 import { containerDocuments, containerEnvironment } from '#domain/configuration-inventory';
+import { MASTER_ROLE } from '#domain/model';
+import { loginUserOf } from '#domain/providers';
 import { nodeResults } from './configuration.ts';
 import type { StepContext } from './context.ts';
 
@@ -30,6 +32,12 @@ export const prepareContainer = async (ctx: StepContext) => {
   if (provider.configurationNetwork === 'first-private-network' && viaNetwork.length === 0) {
     throw new ContainerRunnerUnavailable('the configuration container reaches the nodes through a private network; this cluster has none (network.privateNetworks 0)');
   }
+  // Or through the master, at its public address, with the image's login user.
+  const master = cluster.servers.find((server) => server.role === MASTER_ROLE);
+  if (provider.configurationNetwork === 'through-master' && !master?.publicIp) {
+    throw new ContainerRunnerUnavailable(`the configuration container reaches ${provider.name} nodes through the master's public address; this cluster's master has none (network.publicIp ${cluster.spec.network.publicIp})`);
+  }
+  const jumpHost = provider.configurationNetwork === 'through-master' ? [{ Name: 'SSH_JUMP_HOST', Value: `${loginUserOf(provider)}@${master?.publicIp}` }] : [];
   // By reference whenever the deployment has the bucket: ECS refuses more than 8 KiB of
   // overrides, and one path for every cluster size is one path to trust. Keyed by attempt, so a
   // retried step writes the same objects and a retried cluster never reads an older attempt's.
@@ -40,7 +48,7 @@ export const prepareContainer = async (ctx: StepContext) => {
     ? { inventoryUri: await inputs.put(`${prefix}/inventory.json`, documents.inventory), extraVarsUri: await inputs.put(`${prefix}/extra-vars.json`, documents.extraVars) }
     : documents;
   return {
-    environment: containerEnvironment(cluster, passed),
+    environment: [...containerEnvironment(cluster, passed), ...jumpHost],
     subnets: ids(config.CONFIGURATION_SUBNETS),
     securityGroups: [...ids(config.CONFIGURATION_SECURITY_GROUPS), ...viaNetwork],
   };

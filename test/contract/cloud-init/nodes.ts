@@ -58,6 +58,7 @@ if [[ " $* " == *" --list-tags "* ]]; then
   exit 0
 fi
 while (($#)); do [[ $1 == --tags ]] && tag=$2; shift; done
+if [[ -n "\${STUB_SSH_ARGS_FILE:-}" ]]; then printf '%s\\n' "$ANSIBLE_SSH_COMMON_ARGS" >>"$STUB_SSH_ARGS_FILE"; fi
 if [[ -n "\${STUB_HANG_COMPONENT:-}" && $tag == "$STUB_HANG_COMPONENT" ]]; then sleep 3600; fi
 echo "PLAY RECAP *********************************************************************"
 if [[ -n "\${STUB_FAIL_COMPONENT:-}" && $tag == "$STUB_FAIL_COMPONENT" ]]; then
@@ -86,7 +87,8 @@ export const scriptParts = (userData: string): string[] => {
 
 export class CloudInitNodes {
   readonly root = mkdtempSync(path.join(tmpdir(), 'cloud-init-nodes-'));
-  private readonly stubDir = path.join(this.root, 'bin');
+  /** The folder of the stand-in `ansible-playbook`, for a PATH (it records ANSIBLE_SSH_COMMON_ARGS in STUB_SSH_ARGS_FILE when set). */
+  readonly stubDir = path.join(this.root, 'bin');
   private readonly runs = new Map<string, NodeRun>();
 
   constructor(private readonly options: CloudInitNodesOptions = {}) {
