@@ -48,4 +48,9 @@ export const serverOptionsOf = (spec: ClusterSpec): ServerOptions => ({
 export const providerSpecOptionsOf = (spec: ClusterSpec): ProviderSpecOptions => ({
   options: serverOptionsOf(spec),
   securityRules: spec.network.securityRules ?? [],
+  privateNetworks: spec.network.privateNetworks,
 });
+
+/** Whether the spec's `publicIp` policy gives a server of this role a public address. */
+export const wantsPublicIp = (spec: Pick<ClusterSpec, 'network'>, role: string): boolean =>
+  spec.network.publicIp === 'all' || (spec.network.publicIp === 'master' && role === 'master');

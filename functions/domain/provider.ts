@@ -17,10 +17,17 @@ export interface ServerSize {
 export interface ServerRequest {
   name: string;
   role: string;
+  /** The node group the server belongs to (the spec's `nodeGroups[].name`). */
+  group: string;
   flavor: string;
   vcpus: number;
   ramMb: number;
   diskGb: number;
+  /**
+   * Whether the cluster's `publicIp` policy gives this server a public address; a provider that
+   * can only give one at create time (Hyperstack) asks for it here, the others in `allocatePublicIps`.
+   */
+  publicIp: boolean;
   /**
    * This server's own user data (base64), in place of the options' (the cloud-init runner's
    * agent, with the client's user data inside); only for providers that offer `cloud-init`.
@@ -42,6 +49,8 @@ export interface CreateServersInput {
   networkIds: string[];
   servers: ServerRequest[];
   options?: ServerOptions;
+  /** The client's rules, for a provider whose firewall belongs to each server rather than to a network. */
+  securityRules?: SecurityRule[];
 }
 
 export interface CreateNetworksInput {
@@ -55,6 +64,8 @@ export interface CreateNetworksInput {
 export interface ProviderSpecOptions {
   options: ServerOptions;
   securityRules: SecurityRule[];
+  /** How many private networks the spec asks for (`network.privateNetworks`). */
+  privateNetworks: number;
 }
 
 export interface ProviderServer {

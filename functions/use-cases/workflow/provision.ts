@@ -6,7 +6,7 @@
 import { RollbackInterrupted, ServerBootFailed, ServersBootTimeout } from '#domain/errors';
 import { isTerminal } from '#domain/lifecycle';
 import type { Server } from '#domain/model';
-import { planServers, serverOptionsOf } from '#domain/plan';
+import { planServers, serverOptionsOf, wantsPublicIp } from '#domain/plan';
 import { chunk, forEachConcurrently } from '#lib/batching';
 import { countMetric, METRIC_NAMES, timeMetric } from '#lib/metrics';
 import { defaultRunnerOf } from '#domain/providers';
@@ -80,14 +80,17 @@ export const createServers = async (ctx: StepContext) => {
         return {
           name: server.name,
           role: server.role,
+          group: server.group,
           flavor: server.flavor,
           vcpus: group?.vcpus ?? 1,
           ramMb: group?.ramMb ?? 512,
           diskGb: group?.diskGb ?? 5,
+          publicIp: wantsPublicIp(cluster.spec, server.role),
           ...(userData.has(server.name) ? { userData: userData.get(server.name) } : {}),
         };
       }),
       options,
+      ...(cluster.spec.network.securityRules?.length ? { securityRules: cluster.spec.network.securityRules } : {}),
     });
     for (const server of created) {
       made.set(server.name, { id: server.id, state: server.state === 'ACTIVE' ? 'ACTIVE' : 'BUILD', privateIp: server.privateIp });
@@ -140,7 +143,7 @@ export const describeServers = async (ctx: StepContext) => {
 export const allocateIps = async (ctx: StepContext) => {
   const cluster = await ctx.load();
   const policy = cluster.spec.network.publicIp;
-  const targets = cluster.servers.filter((server) => policy === 'all' || (policy === 'master' && server.role === 'master'));
+  const targets = cluster.servers.filter((server) => wantsPublicIp(cluster.spec, server.role));
   await ctx.enter('PROVISIONING', 'allocate-ips', `allocating public IPs (policy ${policy}) for ${targets.length} servers`);
   const ids = targets.map((server) => server.id).filter((id): id is string => id !== null);
   const addresses = ids.length > 0 ? await ctx.provider(cluster).allocatePublicIps({ clusterId: cluster.id, serverIds: ids }) : {};

@@ -13,6 +13,7 @@ describe('Ec2Provider.checkOptions', () => {
     const details = provider.checkOptions({
       options: { region: 'eu-west-1', zone: 'eu-west-1b', image: 'ami-0fedcba9876543210', keyName: 'ops', userData: Buffer.alloc(16_384).toString('base64'), tags: { team: 'data' } },
       securityRules: [ingress(), ingress({ protocol: 'any', remoteIpPrefix: '2001:db8::/32', ethertype: 'IPv6' })],
+      privateNetworks: 1,
     });
 
     expect(details).toEqual([]);
@@ -25,6 +26,7 @@ describe('Ec2Provider.checkOptions', () => {
     const details = provider.checkOptions({
       options: { region: 'us-east-1', zone: 'us-east-1a', image: 'debian-12', userData: Buffer.alloc(16_385).toString('base64'), tags },
       securityRules: [ingress(), ingress({ direction: 'egress' })],
+      privateNetworks: 1,
     });
 
     expect(details.map((detail) => detail.path)).toEqual(['region', 'zone', 'image', 'userData', 'tags', 'network.securityRules.1.direction']);
@@ -34,14 +36,14 @@ describe('Ec2Provider.checkOptions', () => {
   it('leaves region and zone to create time when the settings name no region', () => {
     const { provider } = setup({ region: undefined });
 
-    expect(provider.checkOptions({ options: { region: 'us-east-1', zone: 'us-east-1a' }, securityRules: [] })).toEqual([]);
+    expect(provider.checkOptions({ options: { region: 'us-east-1', zone: 'us-east-1a' }, securityRules: [], privateNetworks: 1 })).toEqual([]);
   });
 
   it('counts only the client tags it would apply against EC2’s limit', () => {
     const { provider } = setup();
     const tags = { ...Object.fromEntries(Array.from({ length: MAX_CLIENT_TAGS }, (_, i) => [`k${i}`, 'v'])), Name: 'dropped' };
 
-    expect(provider.checkOptions({ options: { tags }, securityRules: [] })).toEqual([]);
+    expect(provider.checkOptions({ options: { tags }, securityRules: [], privateNetworks: 1 })).toEqual([]);
   });
 
   it('keeps the provider’s own tag keys among those a client may not use', () => {

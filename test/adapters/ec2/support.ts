@@ -84,9 +84,9 @@ export const ec2Exception = (name: string, message: string, fault: 'client' | 's
   new EC2ServiceException({ name, message, $fault: fault, $metadata: { httpStatusCode } });
 
 export const servers = (count: number, flavor = 'm7g.large', role = 'worker', from = 1): ServerRequest[] =>
-  Array.from({ length: count }, (_, i) => ({ name: `lambda-slave-${from + i}`, role, flavor, vcpus: 2, ramMb: 8192, diskGb: 40 }));
+  Array.from({ length: count }, (_, i) => ({ name: `lambda-slave-${from + i}`, role, group: role === 'master' ? 'master' : 'workers', publicIp: role === 'master', flavor, vcpus: 2, ramMb: 8192, diskGb: 40 }));
 
-export const master: ServerRequest = { name: 'lambda-master', role: 'master', flavor: 'm7g.xlarge', vcpus: 4, ramMb: 16384, diskGb: 60 };
+export const master: ServerRequest = { name: 'lambda-master', role: 'master', group: 'master', publicIp: true, flavor: 'm7g.xlarge', vcpus: 4, ramMb: 16384, diskGb: 60 };
 
 export const instance = (n: number, state: string, extra: Partial<Instance> = {}): Instance => ({
   InstanceId: instanceId(n),

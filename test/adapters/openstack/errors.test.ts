@@ -122,7 +122,7 @@ describe('openstack calls that fail', () => {
     cloud.inject({ service: 'image', path: /^\/v2\/images$/, times: 2, fault: { kind: 'expire-token' } });
 
     // Act
-    const failure = provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds, servers: [{ name: 'a', role: 'worker', flavor: 'm1.tiny', vcpus: 1, ramMb: 512, diskGb: 1 }] });
+    const failure = provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds, servers: [{ name: 'a', role: 'worker', group: 'workers', publicIp: false, flavor: 'm1.tiny', vcpus: 1, ramMb: 512, diskGb: 1 }] });
 
     // Assess
     await expect(failure).rejects.toMatchObject({ name: 'ProviderAuthFailed', message: expect.stringMatching(/^401 Unauthorized This server could not verify that you are authorized .* \(Glance GET \/images: 401\)$/) });

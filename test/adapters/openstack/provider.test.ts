@@ -79,6 +79,7 @@ describe('openstack provider', () => {
     const details = provider.checkOptions({
       options: { region: 'RegionOne', zone: 'nova', image: 'debian-12', keyName: 'ops-key', userData: 'IyEvYmluL3NoCg==', tags: { team: 'data', 'cost center': 'rnd:42' } },
       securityRules: [{ direction: 'egress', protocol: 'tcp', ethertype: 'IPv4', remoteIpPrefix: '0.0.0.0/0', portRangeMin: 443, portRangeMax: 443 }],
+      privateNetworks: 1,
     });
 
     // Assess
@@ -93,6 +94,7 @@ describe('openstack provider', () => {
     const details = provider.checkOptions({
       options: { region: 'RegionTwo', zone: 'az-9', userData: 'A'.repeat(49_152), tags: { 'a/b': 'x', long: 'v'.repeat(256) } },
       securityRules: [],
+      privateNetworks: 1,
     });
 
     // Assess
@@ -106,7 +108,7 @@ describe('openstack provider', () => {
     const { provider } = await contractProvider();
 
     // Act
-    const failure = provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: [{ name: 'a', role: 'worker', flavor: 'm1.tiny', vcpus: 1, ramMb: 512, diskGb: 1 }], options: { region: 'RegionTwo' } });
+    const failure = provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: [{ name: 'a', role: 'worker', group: 'workers', publicIp: false, flavor: 'm1.tiny', vcpus: 1, ramMb: 512, diskGb: 1 }], options: { region: 'RegionTwo' } });
 
     // Assess
     await expect(failure).rejects.toMatchObject({ name: 'UnsupportedRegion' });

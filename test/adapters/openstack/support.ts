@@ -43,6 +43,6 @@ export const contractProvider = async (cloudOptions: ContractOptions = {}, optio
 
 /** `count` workers of a flavor, named `worker-<n>` from `first`. */
 export const workers = (count: number, flavor = 'm1.small', first = 1, diskGb = 20): ServerRequest[] =>
-  Array.from({ length: count }, (_, i) => ({ name: `worker-${first + i}`, role: 'worker', flavor, vcpus: 1, ramMb: 2048, diskGb }));
+  Array.from({ length: count }, (_, i) => ({ name: `worker-${first + i}`, role: 'worker', group: 'workers', publicIp: false, flavor, vcpus: 1, ramMb: 2048, diskGb }));
 
 export const CLUSTER = 'c0ffee00-0000-4000-8000-000000000001';

@@ -174,9 +174,9 @@ const main = async (): Promise<void> => {
 
     // Servers: master + 2 workers, then the same call again
     const nodes: ServerRequest[] = [
-      { name: 'master', role: 'master', flavor: 'm1.tiny', vcpus: 1, ramMb: 512, diskGb: 1 },
-      { name: 'worker-1', role: 'worker', flavor: 'm1.tiny', vcpus: 1, ramMb: 512, diskGb: 1 },
-      { name: 'worker-2', role: 'worker', flavor: 'm1.tiny', vcpus: 1, ramMb: 512, diskGb: 1 },
+      { name: 'master', role: 'master', group: 'master', publicIp: true, flavor: 'm1.tiny', vcpus: 1, ramMb: 512, diskGb: 1 },
+      { name: 'worker-1', role: 'worker', group: 'workers', publicIp: false, flavor: 'm1.tiny', vcpus: 1, ramMb: 512, diskGb: 1 },
+      { name: 'worker-2', role: 'worker', group: 'workers', publicIp: false, flavor: 'm1.tiny', vcpus: 1, ramMb: 512, diskGb: 1 },
     ];
     const input = { clusterId, clientToken: `${clusterId}-a1-b0`, networkIds, servers: nodes, options: { tags: { purpose: 'peer-lifecycle' } } };
     const made = await provider.createServers(input);
@@ -213,7 +213,7 @@ const main = async (): Promise<void> => {
     check(servers.find((server) => server.id === master)?.publicIp === address, 'describeServers shows the master’s public address', brief(servers));
 
     // A server no host can take
-    const failing = await provider.createServers({ clusterId, clientToken: `${clusterId}-a1-b1`, networkIds, servers: [{ name: 'nohost', role: 'worker', flavor: 'error.nohost', vcpus: 1, ramMb: 64, diskGb: 1 }] });
+    const failing = await provider.createServers({ clusterId, clientToken: `${clusterId}-a1-b1`, networkIds, servers: [{ name: 'nohost', role: 'worker', group: 'workers', publicIp: false, flavor: 'error.nohost', vcpus: 1, ramMb: 64, diskGb: 1 }] });
     serverIds.push(...failing.map((server) => server.id));
     let broken: ProviderServer | undefined;
     await waitFor('the error.nohost server in ERROR', BOOT_TIMEOUT_MS, async () => {

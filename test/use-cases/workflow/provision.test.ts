@@ -91,6 +91,24 @@ describe('the create steps pass the spec’s options to the provider', () => {
     expect((await record()).servers.every((server) => server.id !== null)).toBe(true);
   });
 
+  it('hands each server its node group and whether the publicIp policy gives it an address, and every batch the security rules', async () => {
+    // Prepare
+    const body = nativeBody(2, { network: { privateNetworks: 1, publicIp: 'master', securityRules: [RULE] } });
+    await storeCluster(table, clusterFrom(body));
+    const { provider, serverCalls } = recordingProvider(50);
+
+    // Act
+    await runStep(depsFor(provider), { step: 'create-servers', clusterId: CLUSTER_ID });
+
+    // Assess
+    expect(serverCalls.flatMap((call) => call.servers.map(({ name, group, publicIp }) => ({ name, group, publicIp })))).toEqual([
+      { name: 'analytics-master', group: 'master', publicIp: true },
+      { name: 'analytics-worker-1', group: 'worker', publicIp: false },
+      { name: 'analytics-worker-2', group: 'worker', publicIp: false },
+    ]);
+    expect(serverCalls.map((call) => call.securityRules)).toEqual([[{ ...RULE, ethertype: 'IPv4' }]]);
+  });
+
   it('hands nothing a spec does not ask for: the provider’s defaults apply', async () => {
     // Prepare
     await storeCluster(table, clusterFrom(nativeBody(1)));

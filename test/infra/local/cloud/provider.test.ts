@@ -15,6 +15,8 @@ const servers = (count: number) =>
   Array.from({ length: count }, (_, i) => ({
     name: `worker-${i + 1}`,
     role: 'worker',
+    group: 'workers',
+    publicIp: false,
     flavor: 'c2r4096d20',
     vcpus: 2,
     ramMb: 4096,
@@ -150,6 +152,7 @@ describe('LocalCloudProvider options', () => {
     const details = local.checkOptions({
       options: { region: 'local', zone: 'local-b', image: 'rocky-9', keyName: 'anything', userData: 'aGk=', tags: { a: 'b' } },
       securityRules: [rule],
+      privateNetworks: 1,
     });
 
     // Assess
@@ -161,7 +164,7 @@ describe('LocalCloudProvider options', () => {
     const { provider: local } = await provider();
 
     // Act
-    const details = local.checkOptions({ options: { region: 'eu-west-1', zone: 'eu-west-1a', image: 'ami-0123' }, securityRules: [] });
+    const details = local.checkOptions({ options: { region: 'eu-west-1', zone: 'eu-west-1a', image: 'ami-0123' }, securityRules: [], privateNetworks: 1 });
 
     // Assess
     expect(details.map((detail) => detail.path)).toEqual(['region', 'zone', 'image']);
