@@ -11,7 +11,7 @@ import { chunk, forEachConcurrently } from '#lib/batching';
 import { countMetric, METRIC_NAMES, timeMetric } from '#lib/metrics';
 import { defaultRunnerOf } from '#domain/providers';
 import { checkCloudInitRunner, nodeAgentUserData } from './cloud-init.ts';
-import { nodeResults } from './configuration.ts';
+import { configurationRunnerOf, nodeResults } from './configuration.ts';
 import type { StepContext } from './context.ts';
 
 /** Batches run a few at a time: fast enough for large clusters, gentle on provider rate limits. */
@@ -36,7 +36,7 @@ export const plan = async (ctx: StepContext) => {
     servers: servers.length,
     runner,
     // Whether "Start the configuration" waits for the provider's configuration agents first.
-    configurationAgents: runner === 'cloud-init' || provider.describeConfigurationAgents !== undefined,
+    configurationAgents: configurationRunnerOf(ctx, { ...cluster, spec }).describeConfigurationAgents !== undefined,
     expectedBootSeconds: provider.timings.expectedBootSeconds,
     expectedConfigurationSeconds: provider.timings.expectedConfigurationSeconds,
   };
