@@ -514,6 +514,7 @@ describe('the contract Neutron refuses and answers as Neutron does', () => {
     // Assess
     expect(listed.body.networks[0]).toEqual({ ...net, subnets: listed.body.networks[0].subnets });
     expect(Object.keys(net)).not.toContain('external');
+    expect(net.is_default).toBe(false);
     expect(router).toEqual(routers.body.routers[0]);
     expect(router.external_gateway_info).toMatchObject({ network_id: cloud.state.externalNetworkId, enable_snat: true, external_fixed_ips: [{ ip_address: expect.stringMatching(/^203\.0\.113\./) }] });
   });

@@ -107,6 +107,8 @@ export const views = (state: CloudState, collection: Collection): Record<string,
         ipv4_address_scope: null,
         ipv6_address_scope: null,
         'router:external': network.external,
+        // The auto-allocated-topology extension's flag: no network here is the project's default external one.
+        is_default: false,
         description: network.description,
         port_security_enabled: true,
         tags: [...network.tags].sort(),
