@@ -114,7 +114,8 @@ const serverView = (state: CloudState, server: Server, version: Version, listed 
     'OS-EXT-STS:task_state': deleting ? 'deleting' : server.status === 'BUILD' ? 'scheduling' : null,
     'OS-EXT-STS:vm_state': server.status === 'BUILD' ? 'building' : server.status.toLowerCase(),
     'OS-EXT-STS:power_state': server.status === 'ACTIVE' ? 1 : 0,
-    'OS-SRV-USG:launched_at': null,
+    // Nova's own timestamp form: no zone, microseconds.
+    'OS-SRV-USG:launched_at': server.launchedAt === undefined ? null : new Date(server.launchedAt).toISOString().replace(/\.\d+Z$/, '.000000'),
     'OS-SRV-USG:terminated_at': null,
     'os-extended-volumes:volumes_attached': server.volumeIds.map((id) => ({ id, delete_on_termination: true })),
     // Nova reads a server's groups from its ports: one without ports (never built) shows none.

@@ -30,6 +30,8 @@ export interface RequestContext {
   headers: IncomingMessage['headers'];
   body: unknown;
   params: string[];
+  /** The project of the request's token. */
+  projectId: string;
   state: CloudState;
   cloud: ContractCloud;
 }
@@ -222,7 +224,7 @@ export class ContractCloud {
     if (fault?.kind === 'status') {
       reply = { status: fault.status, body: fault.body, headers: fault.headers };
     } else {
-      reply = this.route(entry?.[1].routes, { method, path, query: url.searchParams, headers: request.headers, body, params: [], state: this.state, cloud: this }, service);
+      reply = this.route(entry?.[1].routes, { method, path, query: url.searchParams, headers: request.headers, body, params: [], projectId: '', state: this.state, cloud: this }, service);
     }
     if (fault?.kind === 'lose-response') {
       request.socket.destroy();
@@ -248,9 +250,11 @@ export class ContractCloud {
           : refusal;
       }
     }
+    const token = context.headers['x-auth-token'];
+    const projectId = (typeof token === 'string' ? this.state.tokenProjects.get(token) : undefined) ?? '';
     for (const route of routes ?? []) {
       const match = route.path.exec(context.path);
-      if (match && route.method === context.method) return route.handle({ ...context, params: match.slice(1) });
+      if (match && route.method === context.method) return route.handle({ ...context, projectId, params: match.slice(1) });
     }
     const known = (routes ?? []).some((route) => route.path.test(context.path));
     if (known) return { status: 405, body: 'Method Not Allowed' };
