@@ -12,6 +12,7 @@ import { cinderRoutes, glanceRoutes } from './glance-cinder.ts';
 import { keystoneRoutes, unauthorized } from './keystone.ts';
 import { neutronRoutes } from './neutron.ts';
 import { novaRoutes } from './nova.ts';
+import { cinderQuotaRoutes, neutronQuotaRoutes, novaQuotaRoutes } from './quota.ts';
 import { Clock, CloudState, PROJECT_ID, type ContractOptions } from './state.ts';
 
 export type Service = 'identity' | 'compute' | 'network' | 'image' | 'volume';
@@ -87,10 +88,10 @@ export const neutronFault = (status: number, type: string, message: string): Rep
 
 const SERVICES: Record<Service, { prefix: RegExp; routes: Route[] }> = {
   identity: { prefix: /^\/identity\/v3(\/.*)?$/, routes: keystoneRoutes },
-  compute: { prefix: /^\/compute\/v2\.1(\/.*)?$/, routes: novaRoutes },
-  network: { prefix: /^\/network(\/.*)?$/, routes: neutronRoutes },
+  compute: { prefix: /^\/compute\/v2\.1(\/.*)?$/, routes: [...novaRoutes, ...novaQuotaRoutes] },
+  network: { prefix: /^\/network(\/.*)?$/, routes: [...neutronQuotaRoutes, ...neutronRoutes] },
   image: { prefix: /^\/image(\/.*)?$/, routes: glanceRoutes },
-  volume: { prefix: new RegExp(`^/volume/v3/${PROJECT_ID}(/.*)?$`), routes: cinderRoutes },
+  volume: { prefix: new RegExp(`^/volume/v3/${PROJECT_ID}(/.*)?$`), routes: [...cinderRoutes, ...cinderQuotaRoutes] },
 };
 
 const readBody = async (request: IncomingMessage): Promise<unknown> => {
@@ -121,7 +122,12 @@ export class ContractCloud {
       maxLimit: options.maxLimit ?? 1000,
       maxMicroversion: options.maxMicroversion ?? '2.93',
       withCinder: options.withCinder ?? true,
-      quotas: { instances: options.quotas?.instances ?? 10, cores: options.quotas?.cores ?? 20 },
+      quotas: {
+        instances: options.quotas?.instances ?? 10,
+        cores: options.quotas?.cores ?? 20,
+        ramMb: options.quotas?.ramMb ?? 51_200,
+        floatingIps: options.quotas?.floatingIps ?? 50,
+      },
       novaAddressLagMs: options.novaAddressLagMs ?? 2000,
     }, options.lifecycle);
   }
