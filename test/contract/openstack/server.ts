@@ -59,7 +59,9 @@ export type Fault =
   /** The request is acted on, then the connection is closed before the answer. */
   | { kind: 'lose-response' }
   /** The request's token has expired by the time it arrives. */
-  | { kind: 'expire-token' };
+  | { kind: 'expire-token' }
+  /** The request is never answered: the connection stays open until the cloud closes (a slow cloud). */
+  | { kind: 'hang' };
 
 export interface FaultRule {
   method?: string;
@@ -223,6 +225,7 @@ export class ContractCloud {
       request.socket.destroy();
       return;
     }
+    if (fault?.kind === 'hang') return;
     if (fault?.kind === 'expire-token' && typeof token === 'string') this.state.tokens.set(token, 0);
     let reply: Reply;
     if (fault?.kind === 'status') {
