@@ -52,6 +52,12 @@ export interface QuotaContext {
   externalNetwork: boolean;
 }
 
+/** The group's rules once made: Neutron's default egress (unless the spec's egress rules replace it) and the wanted ones. */
+const groupRules = (input: CloudQuotaInput): number => {
+  const { add, removeDefaultEgress } = wantedRules('planned', input.securityRules);
+  return add.length + (removeDefaultEgress ? 0 : DEFAULT_GROUP_RULES);
+};
+
 /** What the plan would make, per resource of the report. */
 export const requestedByPlan = (context: Omit<QuotaContext, 'session'>, input: CloudQuotaInput): Record<string, number> => {
   const sized = input.servers.map((server) => ({ server, flavor: flavorNamed(context.flavors, server.flavor) }));
@@ -71,7 +77,7 @@ export const requestedByPlan = (context: Omit<QuotaContext, 'session'>, input: C
     // A port per server on each network (one on the cloud's own network without any), and the router's on the first subnet.
     ports: input.servers.length * Math.max(networks, 1) + router,
     securityGroups: networks > 0 ? 1 : 0,
-    securityGroupRules: networks > 0 ? DEFAULT_GROUP_RULES + wantedRules('planned', input.securityRules).add.length : 0,
+    securityGroupRules: networks > 0 ? groupRules(input) : 0,
     volumes: volumes.length,
     gigabytes: volumes.reduce((sum, gb) => sum + gb, 0),
   };

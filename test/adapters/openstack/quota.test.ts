@@ -43,14 +43,17 @@ describe('openstack describeQuota', () => {
     expect(cloud.calls(undefined, /./).filter((call) => call.service !== 'identity' && call.method !== 'GET')).toEqual([]);
   });
 
-  it('asks for as many security group rules as making the networks then adds', async () => {
+  it.each([
+    ['ingress only', RULES],
+    ['egress restricted', [...RULES, { direction: 'egress', protocol: 'tcp', ethertype: 'IPv4', remoteIpPrefix: '10.0.0.0/8', portRangeMin: 443, portRangeMax: 443 } as const]],
+  ])('asks for as many security group rules as making the networks then leaves (%s)', async (_, rules: SecurityRule[]) => {
     // Prepare
     const { cloud, provider } = await contractProvider();
     const before = cloud.state.rules.size;
-    const { securityGroupRules } = await provider.describeQuota(plan(1));
+    const { securityGroupRules } = await provider.describeQuota(plan(1, { securityRules: rules }));
 
     // Act
-    await provider.createNetworks({ clusterId: CLUSTER, count: 1, securityRules: RULES });
+    await provider.createNetworks({ clusterId: CLUSTER, count: 1, securityRules: rules });
 
     // Assess
     expect(securityGroupRules?.requested).toBe(cloud.state.rules.size - before);
