@@ -121,3 +121,26 @@ describe('openstack describeQuota', () => {
     await expect(asked).rejects.toThrow(/limits/);
   });
 });
+
+describe('contract GET /limits', () => {
+  it('writes the network quotas below microversion 2.36 and personality below 2.57, as Nova does', async () => {
+    // Prepare
+    const { cloud } = await contractProvider();
+    const ask = async (version?: string) => {
+      const response = await fetch(`${cloud.url}/compute/v2.1/limits`, {
+        headers: { 'X-Auth-Token': [...cloud.state.tokens.keys()][0] ?? '', ...(version ? { 'OpenStack-API-Version': `compute ${version}` } : {}) },
+      });
+      return Object.keys(((await response.json()) as { limits: { absolute: Record<string, number> } }).limits.absolute);
+    };
+
+    // Act
+    const [base, at52, at60] = [await ask(), await ask('2.52'), await ask('2.60')];
+
+    // Assess
+    expect(base).toEqual(expect.arrayContaining(['maxTotalFloatingIps', 'maxSecurityGroups', 'maxPersonality', 'maxTotalInstances']));
+    expect(at52).not.toContain('maxTotalFloatingIps');
+    expect(at52).toContain('maxPersonality');
+    expect(at60).not.toContain('maxPersonality');
+    expect(at60).toContain('totalRAMUsed');
+  });
+});

@@ -1,17 +1,27 @@
 /**
- * The quota read calls: Nova's `GET /limits` (absolute limits and usage, as at microversion 2.36
- * and later: no network quotas), Neutron's `GET /v2.0/quotas/{project_id}/details` (limit, used,
- * reserved per resource) and Cinder's `GET /os-quota-sets/{project_id}?usage=true`. Usage is what
- * the state holds; Nova's limits are the ones its create enforces.
+ * The quota read calls: Nova's `GET /limits` (absolute limits and usage, with the network quotas
+ * below microversion 2.36 as Nova still writes them there), Neutron's `GET /v2.0/quotas/{project_id}/details` (limit, used,
+ * reserved per resource) and Cinder's `GET /os-quota-sets/{project_id}?usage=true`, shaped as a
+ * Zed cloud answers them. Usage is what the state holds; Nova's limits are the ones its create enforces.
  */
 import { neutronFault, novaFault, type Reply, type RequestContext, type Route } from './server.ts';
 import { PROJECT_ID, type CloudState } from './state.ts';
 
 /** Neutron's and Cinder's own defaults, which the contract cloud keeps. */
-export const NEUTRON_QUOTAS = { network: 100, subnet: 100, router: 10, port: 500, security_group: 10, security_group_rule: 100 } as const;
+export const NEUTRON_QUOTAS = { network: 100, subnet: 100, subnetpool: -1, port: 500, router: 10, rbac_policy: 10, security_group: 10, security_group_rule: 100 } as const;
 export const CINDER_QUOTAS = { volumes: 10, gigabytes: 1000, snapshots: 10, backups: 10, backup_gigabytes: 1000, groups: 10, per_volume_gigabytes: -1 } as const;
 
-const novaLimits = (state: CloudState): Reply => {
+/** The microversion asked for (`OpenStack-API-Version: compute X.Y`), the base 2.1 when none. */
+const askedVersion = (context: RequestContext): [number, number] => {
+  const header = context.headers['openstack-api-version'];
+  const match = /compute\s+(\d+)\.(\d+)/.exec(typeof header === 'string' ? header : '');
+  return match ? [Number(match[1]), Number(match[2])] : [2, 1];
+};
+
+const novaLimits = (context: RequestContext): Reply => {
+  const { state } = context;
+  const [major, minor] = askedVersion(context);
+  const below = (m: number) => major === 2 && minor < m;
   const usage = state.usage();
   const { instances, cores, ramMb } = state.options.quotas;
   return {
@@ -21,8 +31,9 @@ const novaLimits = (state: CloudState): Reply => {
         rate: [],
         absolute: {
           maxImageMeta: 128,
-          maxPersonality: 5,
-          maxPersonalitySize: 10240,
+          // Gone at 2.57 (personality) and 2.36 (the network quotas, Neutron's since).
+          ...(below(57) ? { maxPersonality: 5, maxPersonalitySize: 10240 } : {}),
+          ...(below(36) ? { maxTotalFloatingIps: -1, maxSecurityGroups: -1, maxSecurityGroupRules: -1, totalFloatingIpsUsed: 0, totalSecurityGroupsUsed: 0 } : {}),
           maxServerMeta: 128,
           maxTotalKeypairs: 100,
           maxServerGroups: 10,
@@ -70,6 +81,6 @@ const cinderQuotaSet = (context: RequestContext): Reply => {
   return { status: 200, body: { quota_set: { id: PROJECT_ID, ...quotaSet } } };
 };
 
-export const novaQuotaRoutes: Route[] = [{ method: 'GET', path: /^\/limits$/, handle: (context) => novaLimits(context.state) }];
+export const novaQuotaRoutes: Route[] = [{ method: 'GET', path: /^\/limits$/, handle: novaLimits }];
 export const neutronQuotaRoutes: Route[] = [{ method: 'GET', path: /^\/v2\.0\/quotas\/([^/]+)\/details$/, handle: neutronDetails }];
 export const cinderQuotaRoutes: Route[] = [{ method: 'GET', path: /^\/os-quota-sets\/([^/]+)$/, handle: cinderQuotaSet }];
