@@ -160,12 +160,15 @@ const createServer: Handler = (context, version) => {
   if (isReply(checked)) return checked;
   const { state } = context;
   const usage = state.usage();
-  const { instances, cores } = state.options.quotas;
+  const { instances, cores, ramMb } = state.options.quotas;
   if (usage.instances + 1 > instances) {
     return novaFault(403, `Quota exceeded for instances: Requested 1, but already used ${usage.instances} of ${instances} instances`);
   }
   if (usage.cores + checked.flavor.vcpus > cores) {
     return novaFault(403, `Quota exceeded for cores: Requested ${checked.flavor.vcpus}, but already used ${usage.cores} of ${cores} cores`);
+  }
+  if (usage.ramMb + checked.flavor.ram > ramMb) {
+    return novaFault(403, `Quota exceeded for ram: Requested ${checked.flavor.ram}, but already used ${usage.ramMb} of ${ramMb} ram`);
   }
   const now = state.clock.now();
   const server: Server = {

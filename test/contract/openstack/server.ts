@@ -12,6 +12,7 @@ import { cinderRoutes, glanceRoutes } from './glance-cinder.ts';
 import { keystoneRoutes, unauthorized } from './keystone.ts';
 import { neutronRoutes } from './neutron.ts';
 import { novaRoutes } from './nova.ts';
+import { cinderQuotaRoutes, neutronQuotaRoutes, novaQuotaRoutes } from './quota.ts';
 import { Clock, CloudState, PROJECT_ID, type ContractOptions } from './state.ts';
 
 export type Service = 'identity' | 'compute' | 'network' | 'image' | 'volume';
@@ -60,7 +61,9 @@ export type Fault =
   /** The request is acted on, then the connection is closed before the answer. */
   | { kind: 'lose-response' }
   /** The request's token has expired by the time it arrives. */
-  | { kind: 'expire-token' };
+  | { kind: 'expire-token' }
+  /** The request is never answered: the connection stays open until the cloud closes (a slow cloud). */
+  | { kind: 'hang' };
 
 export interface FaultRule {
   method?: string;
@@ -89,10 +92,10 @@ export const neutronFault = (status: number, type: string, message: string): Rep
 
 const SERVICES: Record<Service, { prefix: RegExp; routes: Route[] }> = {
   identity: { prefix: /^\/identity\/v3(\/.*)?$/, routes: keystoneRoutes },
-  compute: { prefix: /^\/compute\/v2\.1(\/.*)?$/, routes: novaRoutes },
-  network: { prefix: /^\/network(\/.*)?$/, routes: neutronRoutes },
+  compute: { prefix: /^\/compute\/v2\.1(\/.*)?$/, routes: [...novaRoutes, ...novaQuotaRoutes] },
+  network: { prefix: /^\/network(\/.*)?$/, routes: [...neutronQuotaRoutes, ...neutronRoutes] },
   image: { prefix: /^\/image(\/.*)?$/, routes: glanceRoutes },
-  volume: { prefix: new RegExp(`^/volume/v3/${PROJECT_ID}(/.*)?$`), routes: cinderRoutes },
+  volume: { prefix: new RegExp(`^/volume/v3/${PROJECT_ID}(/.*)?$`), routes: [...cinderRoutes, ...cinderQuotaRoutes] },
 };
 
 const readBody = async (request: IncomingMessage): Promise<unknown> => {
@@ -123,7 +126,12 @@ export class ContractCloud {
       maxLimit: options.maxLimit ?? 1000,
       maxMicroversion: options.maxMicroversion ?? '2.93',
       withCinder: options.withCinder ?? true,
-      quotas: { instances: options.quotas?.instances ?? 10, cores: options.quotas?.cores ?? 20 },
+      quotas: {
+        instances: options.quotas?.instances ?? 10,
+        cores: options.quotas?.cores ?? 20,
+        ramMb: options.quotas?.ramMb ?? 51_200,
+        floatingIps: options.quotas?.floatingIps ?? 50,
+      },
       novaAddressLagMs: options.novaAddressLagMs ?? 2000,
     }, options.lifecycle);
   }
@@ -219,6 +227,7 @@ export class ContractCloud {
       request.socket.destroy();
       return;
     }
+    if (fault?.kind === 'hang') return;
     if (fault?.kind === 'expire-token' && typeof token === 'string') this.state.tokens.set(token, 0);
     let reply: Reply;
     if (fault?.kind === 'status') {

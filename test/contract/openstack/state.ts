@@ -16,7 +16,8 @@ export interface ContractOptions {
   maxLimit?: number;
   /** @default '2.93' (Zed) */
   maxMicroversion?: string;
-  quotas?: { instances?: number; cores?: number };
+  /** Nova's instances, cores and RAM (MiB; @default 51200) and Neutron's floating IPs (@default 50). */
+  quotas?: { instances?: number; cores?: number; ramMb?: number; floatingIps?: number };
   /**
    * From a floating IP's association (or its end) in Neutron to Nova's `addresses` showing it:
    * Neutron tells Nova in batches and Nova then refreshes its cache. @default 2000
@@ -223,7 +224,7 @@ export class CloudState {
 
   constructor(
     readonly clock: Clock,
-    readonly options: Required<Omit<ContractOptions, 'quotas' | 'lifecycle'>> & { quotas: { instances: number; cores: number } },
+    readonly options: Required<Omit<ContractOptions, 'quotas' | 'lifecycle'>> & { quotas: { instances: number; cores: number; ramMb: number; floatingIps: number } },
     private readonly lifecycle?: ServerLifecycle,
   ) {
     // The external network is the admin project's: other projects see it, not its subnet.
@@ -352,9 +353,13 @@ export class CloudState {
   }
 
   /** Servers not gone yet, as Nova's quota counts them. */
-  usage(): { instances: number; cores: number } {
+  usage(): { instances: number; cores: number; ramMb: number } {
     const live = [...this.servers.values()];
-    return { instances: live.length, cores: live.reduce((sum, server) => sum + server.flavor.vcpus, 0) };
+    return {
+      instances: live.length,
+      cores: live.reduce((sum, server) => sum + server.flavor.vcpus, 0),
+      ramMb: live.reduce((sum, server) => sum + server.flavor.ram, 0),
+    };
   }
 
   /** How many things a cluster tag still marks, for tests of destroy. */
