@@ -5,6 +5,7 @@
  * Every mutating call is idempotent: a call retried with the same arguments (same client
  * token) returns what the first call made instead of making it again.
  */
+import type { CloudQuotaAmount } from './cloud-quota.ts';
 import type { ErrorDetail } from './errors.ts';
 import type { Cluster, ClusterSpec, ConfigurationRunner, NodeConfiguration, SecurityRule } from './model.ts';
 
@@ -66,6 +67,13 @@ export interface ProviderSpecOptions {
   securityRules: SecurityRule[];
   /** How many private networks the spec asks for (`network.privateNetworks`). */
   privateNetworks: number;
+}
+
+/** A plan, for `describeQuota`: the servers as they would be asked for, and the spec's networks and rules. */
+export interface CloudQuotaInput {
+  servers: Pick<ServerRequest, 'name' | 'flavor' | 'diskGb' | 'publicIp'>[];
+  privateNetworks: number;
+  securityRules: SecurityRule[];
 }
 
 export interface ProviderServer {
@@ -158,6 +166,13 @@ export interface CloudProvider {
    * ProviderError, for specs that were recorded without this check.
    */
   checkOptions(input: ProviderSpecOptions): ErrorDetail[];
+
+  /**
+   * Present when the cloud answers its own quota: per resource it counts (`instances`, `cores`,
+   * `ramMb`, `floatingIps`, `networks`, …) its limit (-1: unlimited), its usage, and what the plan
+   * would add. Resources of a service the cloud lacks are left out. Makes nothing (the dry run).
+   */
+  describeQuota?(input: CloudQuotaInput): Promise<Record<string, CloudQuotaAmount>>;
 
   /**
    * Makes (or finds) `count` private networks for the cluster, each with the security rules

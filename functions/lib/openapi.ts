@@ -159,7 +159,43 @@ export const openApiDocument = (): Record<string, unknown> =>
           parameters: [idempotencyKey, { name: 'dryRun', in: 'query', schema: { type: 'boolean' }, description: 'Answer the plan (flavors, quota headroom, estimated time) and make nothing' }],
           requestBody: { required: true, ...jsonBody(ref('NativeCreateRequest'), 'The cluster') },
           responses: {
-            '200': { description: 'The dry-run plan' },
+            '200': jsonBody(
+              {
+                type: 'object',
+                properties: {
+                  valid: { type: 'boolean' },
+                  provider: { type: 'string' },
+                  nodes: { type: 'array', items: { type: 'object' } },
+                  batches: { type: 'integer' },
+                  quota: { type: 'object', description: 'The service’s own quota: vcpus, servers, clusters, each {requested, used, limit, headroom}' },
+                  wouldExceedQuota: { type: 'array', items: { type: 'string' } },
+                  cloudQuota: {
+                    type: 'object',
+                    description: 'The cloud’s own limits and usage against the plan (providers that answer them: openstack)',
+                    properties: {
+                      resources: {
+                        type: 'object',
+                        additionalProperties: {
+                          type: 'object',
+                          properties: {
+                            limit: { type: 'integer', description: '-1: unlimited' },
+                            used: { type: 'integer' },
+                            requested: { type: 'integer' },
+                            headroom: { type: ['integer', 'null'], description: 'limit - used - requested; null when unlimited' },
+                            fits: { type: 'boolean' },
+                          },
+                        },
+                      },
+                      wouldExceed: { type: 'array', items: { type: 'string' } },
+                      fits: { type: 'boolean' },
+                    },
+                  },
+                  cloudQuotaUnavailable: { type: 'string', description: 'Why cloudQuota is absent: the provider does not answer it, the cloud refused, or it did not answer in time' },
+                  estimatedSecondsToActive: { type: 'integer' },
+                },
+              },
+              'The dry-run plan; a plan over the cloud’s quota is still 200, with cloudQuota.fits false',
+            ),
             '202': {
               ...jsonBody({ type: 'object', properties: { id: { type: 'string' }, status: { enum: [...CLUSTER_STATUSES] }, links: { type: 'object' } } }, 'Accepted'),
               headers: { Location: { schema: { type: 'string' }, description: '/v1/clusters/{id}' } },

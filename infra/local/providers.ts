@@ -2,7 +2,7 @@
  * The clouds local mode drives (docs/local-mode.md, "Real clouds"): the emulated `local` cloud
  * always, and every other provider whose own settings are in the environment — `ec2` with its
  * `EC2_*` settings and the AWS SDK's own credentials and endpoints, `openstack` with `OS_CLOUD` +
- * clouds.yaml or the `OS_*` variables. Each provider's settings are read as a deployed function
+ * clouds.yaml or the `OS_*` variables, `hyperstack` with `HYPERSTACK_API_KEY` and its `HYPERSTACK_*` settings. Each provider's settings are read as a deployed function
  * reads them; what a provider lacks is said once, at start.
  *
  * A provider whose settings are present but wrong (a bad variable, a cloud that refuses the login)
@@ -10,6 +10,7 @@
  * with it, since a default provider that cannot work is not a service.
  */
 import { awsProvidersFromEnv } from '#adapters/aws-providers';
+import { HyperstackProvider, hyperstackSettingsFromEnv } from '#adapters/hyperstack/index';
 import { OpenStackProvider, openStackSettingsFromEnv } from '#adapters/openstack/index';
 import type { CloudProvider } from '#domain/provider';
 import { PROVIDER_NAMES, type ProviderName } from '#domain/providers';
@@ -46,7 +47,12 @@ const builders: Record<Exclude<ProviderName, 'local'>, (env: NodeJS.ProcessEnv) 
     const provider = await OpenStackProvider.connect(settings, env.SERVICE_TAG ? { serviceTag: env.SERVICE_TAG } : {});
     return { provider, reason: env.OS_CLOUD ? `OS_CLOUD ${env.OS_CLOUD}, ${settings.authUrl}` : settings.authUrl };
   },
-  hyperstack: async () => ({ unavailable: 'no hyperstack adapter in this version' }),
+  hyperstack: async (env) => {
+    if (!set(env, 'HYPERSTACK_API_KEY')) return { unavailable: 'HYPERSTACK_API_KEY is not set' };
+    const settings = hyperstackSettingsFromEnv(env);
+    const provider = await HyperstackProvider.connect(settings, env.SERVICE_TAG ? { serviceTag: env.SERVICE_TAG } : {});
+    return { provider, reason: `${settings.apiUrl}, environment ${settings.environment}` };
+  },
   lightsail: async () => ({ unavailable: 'no lightsail adapter in this version' }),
 };
 

@@ -13,7 +13,7 @@ import { seedRequest } from '../support/clusters.ts';
 import { startTestStack } from '../support/stack.ts';
 
 // Whole clusters boot and configure here, their nodes' scripts included: a bound for a busy machine, not a target.
-vi.setConfig({ testTimeout: 120_000 });
+vi.setConfig({ testTimeout: 150_000 });
 
 interface ClusterBody {
   status: string;
@@ -46,7 +46,7 @@ const withCloud = (options: { nodes?: CloudInitNodes; env?: Record<string, strin
 const api = (stack: LocalStack, path: string, init: RequestInit = {}) =>
   fetch(`${stack.url}${path}`, { ...init, headers: { 'Content-Type': 'application/json', Authorization: `Token ${stack.token}`, ...init.headers } });
 
-const waitFor = async (stack: LocalStack, id: string, statuses: string[], timeoutMs = 60_000): Promise<ClusterBody> => {
+const waitFor = async (stack: LocalStack, id: string, statuses: string[], timeoutMs = 120_000): Promise<ClusterBody> => {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const body = (await (await api(stack, `/v1/clusters/${id}`)).json()) as ClusterBody;

@@ -6,8 +6,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { ProviderError, type ErrorDetail } from '#domain/errors';
+import type { CloudQuotaAmount } from '#domain/cloud-quota';
 import type {
   CloudProvider,
+  CloudQuotaInput,
   ConfigurationStatus,
   CreateNetworksInput,
   CreateServersInput,
@@ -27,6 +29,7 @@ import { Identity } from './identity.ts';
 import { Images } from './image.ts';
 import { clusterTag, nameTag, tokenTag } from './naming.ts';
 import { Network } from './network.ts';
+import { describeQuota } from './quota.ts';
 import { isDeleting, MAX_CLIENT_METADATA, MAX_CLIENT_USER_DATA_BASE64, MAX_METADATA_VALUE, MAX_USER_DATA_BASE64, METADATA_KEY, serverBody, toProviderServer } from './servers.ts';
 import type { OpenStackSettings } from './settings.ts';
 import { Volumes } from './volume.ts';
@@ -113,6 +116,7 @@ export class OpenStackProvider implements CloudProvider {
   private readonly clusterNetwork: ClusterNetwork;
   private readonly images: Images;
   private readonly volumes: Volumes;
+  private readonly session: Session;
 
   /** Logs in, reads the flavors and zones, and answers a provider ready to use. */
   static async connect(settings: OpenStackSettings, options: OpenStackProviderOptions = {}): Promise<OpenStackProvider> {
@@ -148,6 +152,7 @@ export class OpenStackProvider implements CloudProvider {
     this.clusterNetwork = new ClusterNetwork(this.network, { serviceTag: options.serviceTag, externalNetwork: this.settings.externalNetwork, addressPrefix: `${a}.${b}` });
     this.images = new Images(session);
     this.volumes = new Volumes(session);
+    this.session = session;
   }
 
   resolveFlavor(size: ServerSize): string {
@@ -186,6 +191,11 @@ export class OpenStackProvider implements CloudProvider {
       else if (value.length > MAX_METADATA_VALUE) details.push({ path: `tags.${key}`, message: `openstack metadata values are at most ${MAX_METADATA_VALUE} characters` });
     }
     return details;
+  }
+
+  /** Nova's limits, Neutron's quota details and Cinder's quota set (where the catalog has it), against the plan. */
+  describeQuota(input: CloudQuotaInput): Promise<Record<string, CloudQuotaAmount>> {
+    return describeQuota({ session: this.session, flavors: this.flavors, externalNetwork: Boolean(this.settings.externalNetwork) }, input);
   }
 
   createNetworks(input: CreateNetworksInput): Promise<string[]> {

@@ -14,15 +14,15 @@ interface Answer {
   body: any;
 }
 
-/** Plain HTTP to the contract as the demo user: `nova`, `neutron`, `glance` take a path under the service's root. */
-const client = async (cloud: ContractCloud) => {
+/** Plain HTTP to the contract as the demo user (or admin): `nova`, `neutron`, `glance` take a path under the service's root. */
+const client = async (cloud: ContractCloud, as: { user: string; password: string } = { user: 'demo', password: 'demo' }) => {
   const login = await fetch(`${cloud.url}/identity/v3/auth/tokens`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({
       auth: {
-        identity: { methods: ['password'], password: { user: { name: 'demo', domain: { id: 'default' }, password: 'demo' } } },
-        scope: { project: { name: 'demo', domain: { id: 'default' } } },
+        identity: { methods: ['password'], password: { user: { name: as.user, domain: { id: 'default' }, password: as.password } } },
+        scope: { project: { name: as.user, domain: { id: 'default' } } },
       },
     }),
   });
@@ -105,6 +105,40 @@ describe('the contract Nova answers as Nova does', () => {
 
     // Assess
     expect([atOnce, later, stillShown, gone]).toEqual([[], [ip.floating_ip_address], [ip.floating_ip_address], []]);
+  });
+
+  it('shows when an ACTIVE server was launched (OS-SRV-USG:launched_at, Nova’s form), and none while it builds', async () => {
+    // Prepare
+    const cloud = await contractCloud({ bootMs: 1000 });
+    const api = await client(cloud);
+    const { net } = await network(api);
+    const { id } = (await api.nova('POST', '/servers', { server: { name: 's', flavorRef: '1', imageRef: IMAGE, networks: [{ uuid: net.id }] } })).body.server;
+
+    // Act
+    const building = (await api.nova('GET', `/servers/${id}`)).body.server;
+    cloud.clock.advance(1000);
+    const active = (await api.nova('GET', '/servers/detail')).body.servers[0];
+
+    // Assess
+    expect([building.status, building['OS-SRV-USG:launched_at']]).toEqual(['BUILD', null]);
+    expect(active.status).toBe('ACTIVE');
+    expect(active['OS-SRV-USG:launched_at']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000000$/);
+    expect(active['OS-SRV-USG:terminated_at']).toBeNull();
+  });
+
+  it('puts a server created without groups in its project’s default group', async () => {
+    // Prepare
+    const cloud = await contractCloud();
+    const api = await client(cloud);
+    const { net } = await network(api);
+
+    // Act
+    const { id } = (await api.nova('POST', '/servers', { server: { name: 's', flavorRef: '1', imageRef: IMAGE, networks: [{ uuid: net.id }] } })).body.server;
+
+    // Assess
+    const [group] = (await api.neutron('GET', '/security-groups?name=default')).body.security_groups;
+    expect((await api.nova('GET', `/servers/${id}`)).body.server.security_groups).toEqual([{ name: 'default' }]);
+    expect((await api.neutron('GET', `/ports?device_id=${id}`)).body.ports[0].security_groups).toEqual([group.id]);
   });
 
   it('accepts a volume-backed server without Cinder, and fails its build on the host, the fault in the list', async () => {
@@ -414,6 +448,46 @@ describe('the contract Neutron refuses and answers as Neutron does', () => {
     });
   });
 
+  it('gives every project its own default group (egress anywhere, ingress from its members); an admin sees every project’s', async () => {
+    // Prepare
+    const cloud = await contractCloud();
+    const demo = await client(cloud);
+    const admin = await client(cloud, { user: 'admin', password: 'ospeer' });
+
+    // Act
+    const seen = (await demo.neutron('GET', '/security-groups')).body.security_groups;
+    const all = (await admin.neutron('GET', '/security-groups')).body.security_groups;
+
+    // Assess
+    expect(seen.map((group: any) => group.name)).toEqual(['default']);
+    const [group] = seen;
+    const rules = group.security_group_rules.map((rule: any) => `${rule.direction} ${rule.ethertype} ${rule.protocol} ${rule.remote_ip_prefix} ${rule.remote_group_id === group.id ? 'self' : rule.remote_group_id}`);
+    expect(rules.sort()).toEqual(['egress IPv4 null null null', 'egress IPv6 null null null', 'ingress IPv4 null null self', 'ingress IPv6 null null self']);
+    expect(all.map((candidate: any) => candidate.name)).toEqual(['default', 'default']);
+    expect(new Set(all.map((candidate: any) => candidate.project_id)).size).toBe(2);
+  });
+
+  it('shows another project the external network but not its subnet; an admin sees the subnet', async () => {
+    // Prepare
+    const cloud = await contractCloud();
+    const demo = await client(cloud);
+    const admin = await client(cloud, { user: 'admin', password: 'ospeer' });
+
+    // Act
+    const [external] = (await demo.neutron('GET', '/networks?router:external=true')).body.networks;
+    const subnetId = external.subnets[0];
+    const listed = (await demo.neutron('GET', `/subnets?network_id=${external.id}`)).body.subnets;
+    const shown = await demo.neutron('GET', `/subnets/${subnetId}`);
+    const asAdmin = (await admin.neutron('GET', `/subnets?network_id=${external.id}`)).body.subnets;
+
+    // Assess
+    expect(external).toMatchObject({ name: 'public', 'router:external': true, shared: false });
+    expect(external.project_id).not.toBe((await demo.neutron('GET', '/security-groups')).body.security_groups[0].project_id);
+    expect(listed).toEqual([]);
+    expect([shown.status, shown.body.NeutronError.type]).toEqual([404, 'SubnetNotFound']);
+    expect(asAdmin.map((subnet: any) => [subnet.id, subnet.cidr])).toEqual([[subnetId, '203.0.113.0/24']]);
+  });
+
   it('refuses a filter the collection does not have, and takes booleans however written', async () => {
     // Prepare
     const cloud = await contractCloud();
@@ -440,6 +514,7 @@ describe('the contract Neutron refuses and answers as Neutron does', () => {
     // Assess
     expect(listed.body.networks[0]).toEqual({ ...net, subnets: listed.body.networks[0].subnets });
     expect(Object.keys(net)).not.toContain('external');
+    expect(net.is_default).toBe(false);
     expect(router).toEqual(routers.body.routers[0]);
     expect(router.external_gateway_info).toMatchObject({ network_id: cloud.state.externalNetworkId, enable_snat: true, external_fixed_ips: [{ ip_address: expect.stringMatching(/^203\.0\.113\./) }] });
   });

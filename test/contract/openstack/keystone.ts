@@ -5,16 +5,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Reply, RequestContext, Route } from './server.ts';
-import { PROJECT_ID } from './state.ts';
+import { ADMIN_PROJECT_ID, PROJECT_ID } from './state.ts';
 
 const DOMAIN = { id: 'default', name: 'Default' };
 const USERS = [
   { id: 'e3f8a1c2d4b54c5e8f6a7b8c9d0e1f20', name: 'demo', password: 'demo', projectId: PROJECT_ID },
-  { id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', name: 'admin', password: 'ospeer', projectId: '0a1b2c3d4e5f60718293a4b5c6d7e8f9' },
+  { id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', name: 'admin', password: 'ospeer', projectId: ADMIN_PROJECT_ID },
 ];
 const PROJECTS = [
   { id: PROJECT_ID, name: 'demo' },
-  { id: '0a1b2c3d4e5f60718293a4b5c6d7e8f9', name: 'admin' },
+  { id: ADMIN_PROJECT_ID, name: 'admin' },
 ];
 /** An application credential of the demo user, scoped to its project. */
 export const APPLICATION_CREDENTIAL = { id: '7a1c2e3f4a5b4c6d8e9f0a1b2c3d4e5f', name: 'ci', secret: 'app-secret', userId: USERS[0]?.id ?? '' };
@@ -95,6 +95,7 @@ const issue = (context: RequestContext): Reply => {
   const now = context.state.clock.now();
   const expiresAt = now + context.state.options.tokenTtlMs;
   context.state.tokens.set(value, expiresAt);
+  context.state.tokenProjects.set(value, project?.id ?? user?.projectId ?? '');
   const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
   return {
     status: 201,

@@ -69,7 +69,7 @@ export const createResource = (context: RequestContext, collection: Collection):
   const base = { name: attributes.name ?? '', description: attributes.description ?? '', tags: [] as string[] };
   switch (collection) {
     case 'networks': {
-      const network = { ...base, id: newId(), external: false };
+      const network = { ...base, id: newId(), projectId: context.projectId, external: false };
       state.networks.set(network.id, network);
       return created(context, collection, network.id);
     }
@@ -111,7 +111,7 @@ export const createResource = (context: RequestContext, collection: Collection):
       return created(context, collection, router.id);
     }
     case 'security-groups': {
-      const group = { ...base, id: newId() };
+      const group = { ...base, id: newId(), projectId: context.projectId };
       state.securityGroups.set(group.id, group);
       for (const rule of defaultEgressRules(group.id)) state.rules.set(rule.id, rule);
       return created(context, collection, group.id);

@@ -5,7 +5,7 @@
  */
 import { ruleView } from './neutron-rules.ts';
 import { neutronFault, type Reply } from './server.ts';
-import { PROJECT_ID, type CloudState, type FloatingIp } from './state.ts';
+import { ADMIN_PROJECT_ID, PROJECT_ID, type CloudState, type FloatingIp } from './state.ts';
 
 export type Collection = 'networks' | 'subnets' | 'ports' | 'routers' | 'security-groups' | 'security-group-rules' | 'floatingips';
 
@@ -35,6 +35,15 @@ const NOT_FOUND: Record<Collection, [string, (id: string) => string]> = {
 export const notFound = (collection: Collection, id: string): Reply => neutronFault(404, NOT_FOUND[collection][0], NOT_FOUND[collection][1](id));
 
 const owned = { tenant_id: PROJECT_ID, project_id: PROJECT_ID };
+const ownedBy = (projectId: string) => ({ tenant_id: projectId, project_id: projectId });
+
+/**
+ * What a token of `projectId` sees of a collection: an admin every project's resources; anyone
+ * else its own project's, and the external networks (never their subnets, which the admin
+ * project owns).
+ */
+export const visibleTo = (projectId: string, collection: Collection, view: Record<string, any>): boolean =>
+  projectId === ADMIN_PROJECT_ID || view.project_id === projectId || (collection === 'networks' && view['router:external'] === true);
 const MAC = 'fa:16:3e:00:00:01';
 
 /** The router a floating IP is reached through: one whose gateway is the IP's network, with an interface on the port's subnet. */
@@ -87,7 +96,7 @@ export const views = (state: CloudState, collection: Collection): Record<string,
       return [...state.networks.values()].map((network) => ({
         id: network.id,
         name: network.name,
-        ...owned,
+        ...ownedBy(network.projectId),
         admin_state_up: true,
         mtu: 1450,
         status: 'ACTIVE',
@@ -98,6 +107,8 @@ export const views = (state: CloudState, collection: Collection): Record<string,
         ipv4_address_scope: null,
         ipv6_address_scope: null,
         'router:external': network.external,
+        // The auto-allocated-topology extension's flag: no network here is the project's default external one.
+        is_default: false,
         description: network.description,
         port_security_enabled: true,
         tags: [...network.tags].sort(),
@@ -106,7 +117,7 @@ export const views = (state: CloudState, collection: Collection): Record<string,
       return [...state.subnets.values()].map((subnet) => ({
         id: subnet.id,
         name: subnet.name,
-        ...owned,
+        ...ownedBy(state.networks.get(subnet.network_id)?.projectId ?? PROJECT_ID),
         network_id: subnet.network_id,
         ip_version: 4,
         subnetpool_id: null,
@@ -166,7 +177,7 @@ export const views = (state: CloudState, collection: Collection): Record<string,
         id: group.id,
         name: group.name,
         stateful: true,
-        ...owned,
+        ...ownedBy(group.projectId),
         description: group.description,
         shared: false,
         // Rules inside a group carry their (empty) tags; a rule on its own does not.

@@ -6,7 +6,7 @@
  * the resource, naming what, as Neutron does.
  */
 import { addRouterInterface, createResource, removeRouterInterface, updateFloatingIp } from './neutron-create.ts';
-import { FILTERS, KEYS, notFound, singular, views, type Collection } from './neutron-views.ts';
+import { FILTERS, KEYS, notFound, singular, views, visibleTo, type Collection } from './neutron-views.ts';
 import { neutronFault, type Reply, type RequestContext, type Route } from './server.ts';
 import type { CloudState } from './state.ts';
 
@@ -51,7 +51,7 @@ const list = (context: RequestContext): Reply => {
   const invalid = [...new Set(context.query.keys())].filter((key) => !NOT_FILTERS.has(key) && !FILTERS[collection].includes(key));
   if (invalid.length > 0) return neutronFault(400, 'HTTPBadRequest', `[${invalid.map((key) => `'${key}'`).join(', ')}] is invalid attribute for filtering`);
   const fields = context.query.getAll('fields');
-  const found = views(context.state, collection).filter((view) => matches(view, context.query));
+  const found = views(context.state, collection).filter((view) => visibleTo(context.projectId, collection, view) && matches(view, context.query));
   return { status: 200, body: { [KEYS[collection][1]]: found.map((view) => project(view, fields)) } };
 };
 
@@ -121,7 +121,7 @@ export const neutronRoutes: Route[] = [
     path: new RegExp(`^/v2\\.0/${COLLECTION}/([^/]+)$`),
     handle: (context) => {
       const collection = collectionOf(context);
-      const view = views(context.state, collection).find((candidate) => candidate.id === context.params[1]);
+      const view = views(context.state, collection).find((candidate) => candidate.id === context.params[1] && visibleTo(context.projectId, collection, candidate));
       return view ? { status: 200, body: { [singular(collection)]: view } } : notFound(collection, context.params[1] ?? '');
     },
   },

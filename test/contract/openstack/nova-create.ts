@@ -165,10 +165,13 @@ export const validateCreate = (context: RequestContext, version: Version): Creat
   const securityGroupIds: string[] = [];
   for (const group of Array.isArray(body.security_groups) ? body.security_groups : []) {
     const name = isRecord(group) ? group.name : undefined;
-    const found = [...state.securityGroups.values()].find((candidate) => candidate.id === name || candidate.name === name);
+    const found = [...state.securityGroups.values()].find((candidate) => candidate.projectId === context.projectId && (candidate.id === name || candidate.name === name));
     if (!found) return novaFault(400, `Unable to find security_group with name or id '${name}'`);
     securityGroupIds.push(found.id);
   }
+  // None asked for: Nova puts the server in the project's `default` group.
+  const fallback = securityGroupIds.length === 0 && body.security_groups === undefined ? state.defaultGroupOf(context.projectId) : undefined;
+  if (fallback) securityGroupIds.push(fallback.id);
 
   if (body.key_name !== undefined && !KEY_PAIRS.includes(body.key_name)) return novaFault(400, 'Invalid key_name provided.');
   if (body.availability_zone !== undefined && !ZONES.includes(body.availability_zone)) return novaFault(400, 'The requested availability zone is not available');

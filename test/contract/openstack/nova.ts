@@ -114,7 +114,8 @@ const serverView = (state: CloudState, server: Server, version: Version, listed 
     'OS-EXT-STS:task_state': deleting ? 'deleting' : server.status === 'BUILD' ? 'scheduling' : null,
     'OS-EXT-STS:vm_state': server.status === 'BUILD' ? 'building' : server.status.toLowerCase(),
     'OS-EXT-STS:power_state': server.status === 'ACTIVE' ? 1 : 0,
-    'OS-SRV-USG:launched_at': null,
+    // Nova's own timestamp form: no zone, microseconds.
+    'OS-SRV-USG:launched_at': server.launchedAt === undefined ? null : new Date(server.launchedAt).toISOString().replace(/\.\d+Z$/, '.000000'),
     'OS-SRV-USG:terminated_at': null,
     'os-extended-volumes:volumes_attached': server.volumeIds.map((id) => ({ id, delete_on_termination: true })),
     // Nova reads a server's groups from its ports: one without ports (never built) shows none.
@@ -159,12 +160,15 @@ const createServer: Handler = (context, version) => {
   if (isReply(checked)) return checked;
   const { state } = context;
   const usage = state.usage();
-  const { instances, cores } = state.options.quotas;
+  const { instances, cores, ramMb } = state.options.quotas;
   if (usage.instances + 1 > instances) {
     return novaFault(403, `Quota exceeded for instances: Requested 1, but already used ${usage.instances} of ${instances} instances`);
   }
   if (usage.cores + checked.flavor.vcpus > cores) {
     return novaFault(403, `Quota exceeded for cores: Requested ${checked.flavor.vcpus}, but already used ${usage.cores} of ${cores} cores`);
+  }
+  if (usage.ramMb + checked.flavor.ram > ramMb) {
+    return novaFault(403, `Quota exceeded for ram: Requested ${checked.flavor.ram}, but already used ${usage.ramMb} of ${ramMb} ram`);
   }
   const now = state.clock.now();
   const server: Server = {

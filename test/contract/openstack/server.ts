@@ -12,6 +12,7 @@ import { cinderRoutes, glanceRoutes } from './glance-cinder.ts';
 import { keystoneRoutes, unauthorized } from './keystone.ts';
 import { neutronRoutes } from './neutron.ts';
 import { novaRoutes } from './nova.ts';
+import { cinderQuotaRoutes, neutronQuotaRoutes, novaQuotaRoutes } from './quota.ts';
 import { Clock, CloudState, PROJECT_ID, type ContractOptions } from './state.ts';
 
 export type Service = 'identity' | 'compute' | 'network' | 'image' | 'volume';
@@ -30,6 +31,8 @@ export interface RequestContext {
   headers: IncomingMessage['headers'];
   body: unknown;
   params: string[];
+  /** The project of the request's token. */
+  projectId: string;
   state: CloudState;
   cloud: ContractCloud;
 }
@@ -58,7 +61,9 @@ export type Fault =
   /** The request is acted on, then the connection is closed before the answer. */
   | { kind: 'lose-response' }
   /** The request's token has expired by the time it arrives. */
-  | { kind: 'expire-token' };
+  | { kind: 'expire-token' }
+  /** The request is never answered: the connection stays open until the cloud closes (a slow cloud). */
+  | { kind: 'hang' };
 
 export interface FaultRule {
   method?: string;
@@ -87,10 +92,10 @@ export const neutronFault = (status: number, type: string, message: string): Rep
 
 const SERVICES: Record<Service, { prefix: RegExp; routes: Route[] }> = {
   identity: { prefix: /^\/identity\/v3(\/.*)?$/, routes: keystoneRoutes },
-  compute: { prefix: /^\/compute\/v2\.1(\/.*)?$/, routes: novaRoutes },
-  network: { prefix: /^\/network(\/.*)?$/, routes: neutronRoutes },
+  compute: { prefix: /^\/compute\/v2\.1(\/.*)?$/, routes: [...novaRoutes, ...novaQuotaRoutes] },
+  network: { prefix: /^\/network(\/.*)?$/, routes: [...neutronQuotaRoutes, ...neutronRoutes] },
   image: { prefix: /^\/image(\/.*)?$/, routes: glanceRoutes },
-  volume: { prefix: new RegExp(`^/volume/v3/${PROJECT_ID}(/.*)?$`), routes: cinderRoutes },
+  volume: { prefix: new RegExp(`^/volume/v3/${PROJECT_ID}(/.*)?$`), routes: [...cinderRoutes, ...cinderQuotaRoutes] },
 };
 
 const readBody = async (request: IncomingMessage): Promise<unknown> => {
@@ -121,7 +126,12 @@ export class ContractCloud {
       maxLimit: options.maxLimit ?? 1000,
       maxMicroversion: options.maxMicroversion ?? '2.93',
       withCinder: options.withCinder ?? true,
-      quotas: { instances: options.quotas?.instances ?? 10, cores: options.quotas?.cores ?? 20 },
+      quotas: {
+        instances: options.quotas?.instances ?? 10,
+        cores: options.quotas?.cores ?? 20,
+        ramMb: options.quotas?.ramMb ?? 51_200,
+        floatingIps: options.quotas?.floatingIps ?? 50,
+      },
       novaAddressLagMs: options.novaAddressLagMs ?? 2000,
     }, options.lifecycle);
   }
@@ -217,12 +227,13 @@ export class ContractCloud {
       request.socket.destroy();
       return;
     }
+    if (fault?.kind === 'hang') return;
     if (fault?.kind === 'expire-token' && typeof token === 'string') this.state.tokens.set(token, 0);
     let reply: Reply;
     if (fault?.kind === 'status') {
       reply = { status: fault.status, body: fault.body, headers: fault.headers };
     } else {
-      reply = this.route(entry?.[1].routes, { method, path, query: url.searchParams, headers: request.headers, body, params: [], state: this.state, cloud: this }, service);
+      reply = this.route(entry?.[1].routes, { method, path, query: url.searchParams, headers: request.headers, body, params: [], projectId: '', state: this.state, cloud: this }, service);
     }
     if (fault?.kind === 'lose-response') {
       request.socket.destroy();
@@ -248,9 +259,11 @@ export class ContractCloud {
           : refusal;
       }
     }
+    const token = context.headers['x-auth-token'];
+    const projectId = (typeof token === 'string' ? this.state.tokenProjects.get(token) : undefined) ?? '';
     for (const route of routes ?? []) {
       const match = route.path.exec(context.path);
-      if (match && route.method === context.method) return route.handle({ ...context, params: match.slice(1) });
+      if (match && route.method === context.method) return route.handle({ ...context, projectId, params: match.slice(1) });
     }
     const known = (routes ?? []).some((route) => route.path.test(context.path));
     if (known) return { status: 405, body: 'Method Not Allowed' };

@@ -16,7 +16,8 @@ export interface ContractOptions {
   maxLimit?: number;
   /** @default '2.93' (Zed) */
   maxMicroversion?: string;
-  quotas?: { instances?: number; cores?: number };
+  /** Nova's instances, cores and RAM (MiB; @default 51200) and Neutron's floating IPs (@default 50). */
+  quotas?: { instances?: number; cores?: number; ramMb?: number; floatingIps?: number };
   /**
    * From a floating IP's association (or its end) in Neutron to Nova's `addresses` showing it:
    * Neutron tells Nova in batches and Nova then refreshes its cache. @default 2000
@@ -59,6 +60,8 @@ export interface Server {
   fails: boolean;
   status: 'BUILD' | 'ACTIVE' | 'ERROR';
   fault?: { code: number; message: string; created: string };
+  /** When it turned ACTIVE: Nova's `OS-SRV-USG:launched_at`. */
+  launchedAt?: number;
   /**
    * The server failed scheduling and lives in cell0, where Nova's lists do not look for faults:
    * its fault is shown by `GET /servers/{id}` only, and it has no availability zone.
@@ -80,6 +83,8 @@ export interface Server {
 
 export interface Network {
   id: string;
+  /** The project that owns it: a project sees its own networks and the external ones. */
+  projectId: string;
   name: string;
   description: string;
   external: boolean;
@@ -135,6 +140,8 @@ export interface Rule {
 
 export interface SecurityGroup {
   id: string;
+  /** The project that owns it: a project sees (and its servers join) its own groups only. */
+  projectId: string;
   name: string;
   description: string;
   tags: string[];
@@ -161,6 +168,8 @@ export interface Volume {
 }
 
 export const PROJECT_ID = '6f70656e737461636b20342065766572';
+/** The admin user's project: it owns the external network, and an admin token sees every project's resources. */
+export const ADMIN_PROJECT_ID = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 export const EXTERNAL_NETWORK = 'public';
 export const DEFAULT_IMAGE = 'cirros-fake';
 export const KEY_PAIRS = ['ops-key'];
@@ -204,6 +213,8 @@ export class CloudState {
   readonly volumes = new Map<string, Volume>();
   /** Issued tokens and when each expires. */
   readonly tokens = new Map<string, number>();
+  /** The project each token is scoped to. */
+  readonly tokenProjects = new Map<string, string>();
   /** Where the cloud answers, once started: links in answers are absolute. */
   baseUrl = '';
   readonly externalNetworkId: string;
@@ -213,15 +224,42 @@ export class CloudState {
 
   constructor(
     readonly clock: Clock,
-    readonly options: Required<Omit<ContractOptions, 'quotas' | 'lifecycle'>> & { quotas: { instances: number; cores: number } },
+    readonly options: Required<Omit<ContractOptions, 'quotas' | 'lifecycle'>> & { quotas: { instances: number; cores: number; ramMb: number; floatingIps: number } },
     private readonly lifecycle?: ServerLifecycle,
   ) {
-    this.externalNetworkId = this.addNetwork(EXTERNAL_NETWORK, true, '203.0.113.0/24').id;
-    this.projectNetworkId = this.addNetwork('private', false, '192.168.0.0/24').id;
+    // The external network is the admin project's: other projects see it, not its subnet.
+    this.externalNetworkId = this.addNetwork(EXTERNAL_NETWORK, true, '203.0.113.0/24', ADMIN_PROJECT_ID).id;
+    this.projectNetworkId = this.addNetwork('private', false, '192.168.0.0/24', PROJECT_ID).id;
+    // Neutron gives every project its `default` group (made at the project's first Neutron call).
+    for (const projectId of [PROJECT_ID, ADMIN_PROJECT_ID]) this.addDefaultGroup(projectId);
   }
 
-  private addNetwork(name: string, external: boolean, cidr: string): Network {
-    const network: Network = { id: newId(), name, description: '', external, tags: [] };
+  /** The project's `default` group: egress anywhere, ingress from its own members, IPv4 and IPv6. */
+  private addDefaultGroup(projectId: string): void {
+    const group: SecurityGroup = { id: newId(), projectId, name: 'default', description: 'Default security group', tags: [] };
+    this.securityGroups.set(group.id, group);
+    const rule = (direction: Rule['direction'], ethertype: Rule['ethertype']): Rule => ({
+      id: newId(),
+      security_group_id: group.id,
+      direction,
+      ethertype,
+      protocol: null,
+      port_range_min: null,
+      port_range_max: null,
+      remote_ip_prefix: null,
+      remote_group_id: direction === 'ingress' ? group.id : null,
+      description: null,
+    });
+    for (const added of [rule('egress', 'IPv4'), rule('egress', 'IPv6'), rule('ingress', 'IPv4'), rule('ingress', 'IPv6')]) this.rules.set(added.id, added);
+  }
+
+  /** The `default` group of a project. */
+  defaultGroupOf(projectId: string): SecurityGroup | undefined {
+    return [...this.securityGroups.values()].find((group) => group.projectId === projectId && group.name === 'default');
+  }
+
+  private addNetwork(name: string, external: boolean, cidr: string, projectId: string): Network {
+    const network: Network = { id: newId(), projectId, name, description: '', external, tags: [] };
     this.networks.set(network.id, network);
     const subnet: Subnet = { id: newId(), name: `${name}-subnet`, network_id: network.id, cidr, gateway_ip: cidr.replace(/0\/\d+$/, '1'), description: '', tags: [], next: 10 };
     this.subnets.set(subnet.id, subnet);
@@ -279,6 +317,7 @@ export class CloudState {
       server.volumeIds.push(volume.id);
     }
     server.status = 'ACTIVE';
+    server.launchedAt = now;
     this.lifecycle?.active(server);
   }
 
@@ -314,9 +353,13 @@ export class CloudState {
   }
 
   /** Servers not gone yet, as Nova's quota counts them. */
-  usage(): { instances: number; cores: number } {
+  usage(): { instances: number; cores: number; ramMb: number } {
     const live = [...this.servers.values()];
-    return { instances: live.length, cores: live.reduce((sum, server) => sum + server.flavor.vcpus, 0) };
+    return {
+      instances: live.length,
+      cores: live.reduce((sum, server) => sum + server.flavor.vcpus, 0),
+      ramMb: live.reduce((sum, server) => sum + server.flavor.ram, 0),
+    };
   }
 
   /** How many things a cluster tag still marks, for tests of destroy. */

@@ -18,9 +18,9 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { OpenStackProvider, openStackSettingsFromEnv, type OpenStackSettings } from '#adapters/openstack/index';
-import { clusterTag } from '#adapters/openstack/naming';
 import type { ProviderServer, ServerRequest } from '#domain/provider';
 import type { SecurityRule } from '#domain/model';
+import { leftovers, login } from './inventory.ts';
 
 const env = {
   OS_CLIENT_CONFIG_FILE: '/var/lib/ospeer/clouds.yaml',
@@ -66,66 +66,6 @@ const tracing: typeof fetch = async (input, init) => {
   const headers = Object.fromEntries([...response.headers].filter(([name]) => !/^(date|x-openstack-request-id|x-compute-request-id|x-subject-token)$/i.test(name)));
   appendFileSync(traceFile, `${JSON.stringify({ method: init?.method ?? 'GET', url: String(input), status: response.status, request: requestBody, headers, body })}\n`);
   return response;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Direct REST, independent of the adapter, for the final inventory
-
-interface Catalog {
-  token: string;
-  compute: string;
-  network: string;
-}
-
-const login = async (settings: OpenStackSettings): Promise<Catalog> => {
-  if (settings.auth.type !== 'password') throw new Error('the inventory check logs in with a password only');
-  const { user, password, project } = settings.auth;
-  const response = await fetch(`${settings.authUrl}/auth/tokens`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { ...user, password } } }, scope: { project } } }),
-  });
-  if (response.status !== 201) throw new Error(`Keystone answered ${response.status}: ${await response.text()}`);
-  const token = response.headers.get('x-subject-token') ?? '';
-  const body = (await response.json()) as { token: { catalog: { type: string; endpoints: { interface: string; region_id: string; url: string }[] }[] } };
-  const url = (type: string) => {
-    const entry = body.token.catalog.find((service) => service.type === type);
-    const endpoint = entry?.endpoints.find((candidate) => candidate.interface === settings.interface && (!settings.region || candidate.region_id === settings.region));
-    if (!endpoint) throw new Error(`no ${type} endpoint in the catalog`);
-    return endpoint.url.replace(/\/+$/, '');
-  };
-  const network = url('network');
-  return { token, compute: url('compute'), network: /\/v2\.0$/.test(network) ? network : `${network}/v2.0` };
-};
-
-const getJson = async <T>(catalog: Catalog, url: string): Promise<T> => {
-  const response = await fetch(url, { headers: { 'X-Auth-Token': catalog.token, Accept: 'application/json', 'OpenStack-API-Version': 'compute 2.52' } });
-  if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}: ${await response.text()}`);
-  return (await response.json()) as T;
-};
-
-/** What Nova and Neutron still hold of the cluster: by its tag, and by its name for anything whose tags were never set. */
-const leftovers = async (catalog: Catalog, clusterId: string, serverIds: string[], networkIds: string[]): Promise<string[]> => {
-  const tag = encodeURIComponent(clusterTag(clusterId));
-  const found: string[] = [];
-  const servers = await getJson<{ servers: { id: string; name: string; status: string }[] }>(catalog, `${catalog.compute}/servers/detail?tags=${tag}`);
-  found.push(...servers.servers.map((server) => `server ${server.id} (${server.name}, ${server.status})`));
-  for (const id of serverIds) {
-    const response = await fetch(`${catalog.compute}/servers/${id}`, { headers: { 'X-Auth-Token': catalog.token } });
-    if (response.status !== 404) found.push(`server ${id} answers ${response.status}`);
-  }
-  for (const resource of ['networks', 'subnets', 'routers', 'security-groups', 'floatingips', 'ports']) {
-    const key = resource.replace(/-/g, '_');
-    const byTag = (await getJson<Record<string, { id: string }[]>>(catalog, `${catalog.network}/${resource}?tags=${tag}`))[key] ?? [];
-    found.push(...byTag.map((item) => `${resource} ${item.id} (tagged)`));
-    const all = (await getJson<Record<string, { id: string; name?: string; device_id?: string; network_id?: string }[]>>(catalog, `${catalog.network}/${resource}`))[key] ?? [];
-    for (const item of all) {
-      const named = (item.name ?? '').startsWith(clusterId);
-      const ours = resource === 'ports' && (serverIds.includes(item.device_id ?? '') || networkIds.includes(item.network_id ?? ''));
-      if ((named || ours) && !byTag.some((tagged) => tagged.id === item.id)) found.push(`${resource} ${item.id} (${item.name || item.device_id || 'untagged'})`);
-    }
-  }
-  return found;
 };
 
 // ---------------------------------------------------------------------------------------------

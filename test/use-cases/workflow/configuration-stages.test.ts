@@ -1,9 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runStep, type StepDeps } from '#use-cases/workflow/index';
 import { providerRegistry } from '#domain/providers';
 import type { CloudProvider, ConfigurationCluster, ConfigurationStatus } from '#domain/provider';
 import { clusterRecord } from '../../support/clusters.ts';
-import { startTestTable, storeCluster, type TestTable } from '../../support/dynamodb.ts';
+import { storeCluster } from '../../support/dynamodb.ts';
+import { stepTablePerTest } from '../../support/step-deps.ts';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 
@@ -30,19 +31,8 @@ const stagedProvider = (answers: Record<string, ConfigurationStatus>) => {
 };
 
 
-let table: TestTable;
-// A table per test: each starts from its own record under the same cluster id.
-beforeEach(async () => {
-  table = await startTestTable();
-});
-afterEach(() => table.stop());
-
-const depsFor = (provider: CloudProvider): StepDeps => ({
-  clusters: table.clusters,
-  quotas: table.quotas,
-  providers: providerRegistry([provider]),
-  config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_AGENT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 600, POLL_INTERVAL_SECONDS: 1 },
-});
+const steps = stepTablePerTest();
+const depsFor = steps.depsFor;
 
 const server = { id: 'i-1', name: 'analytics-master', role: 'master', group: 'master', flavor: 'm', state: 'ACTIVE' as const, privateIp: '10.0.1.5', publicIp: null };
 
@@ -54,7 +44,7 @@ describe('a configuration run in stages', () => {
       'run:authorize': { state: 'RUNNING', component: 'common', configurationId: 'run:run' },
       'run:run': { state: 'SUCCEEDED', component: 'flink' },
     });
-    const { record } = await storeCluster(table, clusterRecord({ id: CLUSTER_ID, status: 'PROVISIONING', phase: 'allocate-ips', servers: [server] }));
+    const { record } = await storeCluster(steps.table, clusterRecord({ id: CLUSTER_ID, status: 'PROVISIONING', phase: 'allocate-ips', servers: [server] }));
     const deps = depsFor(provider);
 
     // Act
@@ -76,7 +66,7 @@ describe('a configuration run in stages', () => {
 
   it('keeps the recorded id when a describe names none (every provider but a staged run)', async () => {
     const { provider } = stagedProvider({ 'run:prepare': { state: 'RUNNING', component: 'common' } });
-    const { record } = await storeCluster(table, clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:common', servers: [server], configurationId: 'run:prepare' }));
+    const { record } = await storeCluster(steps.table, clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:common', servers: [server], configurationId: 'run:prepare' }));
 
     await runStep(depsFor(provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
 
@@ -97,7 +87,7 @@ describe('a configuration run in stages', () => {
         return { state: 'RUNNING', component: 'common', configurationId: 'run:authorize' };
       },
     } as CloudProvider;
-    const { record } = await storeCluster(table, clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:common', servers: [server], configurationId: 'run:prepare' }));
+    const { record } = await storeCluster(steps.table, clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:common', servers: [server], configurationId: 'run:prepare' }));
 
     // Act
     const checked = await runStep(depsFor(staged), { step: 'check-configuration', clusterId: CLUSTER_ID });

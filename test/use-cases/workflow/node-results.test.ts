@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_NODE_MESSAGES, runStep, type StepDeps } from '#use-cases/workflow/index';
 import { retryOwnCluster } from '#use-cases/change-cluster';
 import type { Workflows } from '#domain/workflow';
@@ -6,7 +6,8 @@ import type { Cluster } from '#domain/model';
 import { providerRegistry } from '#domain/providers';
 import type { CloudProvider, ConfigurationStatus } from '#domain/provider';
 import { clusterRecord } from '../../support/clusters.ts';
-import { startTestTable, storeCluster, type TestTable } from '../../support/dynamodb.ts';
+import { storeCluster } from '../../support/dynamodb.ts';
+import { stepTablePerTest } from '../../support/step-deps.ts';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 
@@ -38,19 +39,8 @@ const scriptedProvider = (answers: ConfigurationStatus[]) => {
   return { provider, asked };
 };
 
-let table: TestTable;
-// A table per test: each starts from its own record under the same cluster id.
-beforeEach(async () => {
-  table = await startTestTable();
-});
-afterEach(() => table.stop());
-
-const depsFor = (provider: CloudProvider): StepDeps => ({
-  clusters: table.clusters,
-  quotas: table.quotas,
-  providers: providerRegistry([provider]),
-  config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_AGENT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 600, POLL_INTERVAL_SECONDS: 1 },
-});
+const steps = stepTablePerTest();
+const depsFor = steps.depsFor;
 
 const configuring = () =>
   clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:common', servers, configurationId: 'run-1' });
@@ -67,7 +57,7 @@ describe('per-node configuration results on the cluster record', () => {
         nodes: { 'analytics-master': { state: 'RUNNING' }, 'analytics-slave-1': { state: 'SUCCEEDED' }, 'analytics-slave-2': { state: 'PENDING' } },
       },
     ]);
-    const { record } = await storeCluster(table, configuring());
+    const { record } = await storeCluster(steps.table, configuring());
 
     // Act
     await runStep(depsFor(provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
@@ -86,7 +76,7 @@ describe('per-node configuration results on the cluster record', () => {
     const many = Array.from({ length: MAX_NODE_MESSAGES + 30 }, (_, i) => server(`i-${i}`, `node-${i}`));
     const failed = Object.fromEntries(many.map((s) => [s.name, { state: 'FAILED' as const, message: 'x'.repeat(200) }]));
     const { provider } = scriptedProvider([{ state: 'RUNNING', component: 'common', nodes: failed }]);
-    const { record } = await storeCluster(table, clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:common', servers: many, configurationId: 'run-1' }));
+    const { record } = await storeCluster(steps.table, clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:common', servers: many, configurationId: 'run-1' }));
 
     // Act
     await runStep(depsFor(provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
@@ -102,7 +92,7 @@ describe('per-node configuration results on the cluster record', () => {
     // Prepare
     const running: ConfigurationStatus = { state: 'RUNNING', component: 'common', nodes: { 'analytics-slave-1': { state: 'RUNNING' } } };
     const { provider } = scriptedProvider([running, running, { ...running, nodes: { 'analytics-slave-1': { state: 'SUCCEEDED' } } }]);
-    const { record, writes } = await storeCluster(table, configuring());
+    const { record, writes } = await storeCluster(steps.table, configuring());
     const deps = depsFor(provider);
 
     // Act
@@ -132,7 +122,7 @@ describe('per-node configuration results on the cluster record', () => {
         nodes: { 'analytics-slave-1': { state: 'RUNNING' }, 'analytics-slave-2': { state: 'FAILED', message: 'Failed, exit code 2: disk full' } },
       },
     ]);
-    const { record } = await storeCluster(table, configuring());
+    const { record } = await storeCluster(steps.table, configuring());
 
     // Act
     const checked = runStep(depsFor(provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
@@ -147,7 +137,7 @@ describe('per-node configuration results on the cluster record', () => {
   it('records what the first describe of the configure step reports', async () => {
     // Prepare
     const { provider } = scriptedProvider([{ state: 'RUNNING', component: 'common', nodes: { 'analytics-master': { state: 'PENDING' } } }]);
-    const { record } = await storeCluster(table, clusterRecord({ id: CLUSTER_ID, status: 'PROVISIONING', phase: 'allocate-ips', servers }));
+    const { record } = await storeCluster(steps.table, clusterRecord({ id: CLUSTER_ID, status: 'PROVISIONING', phase: 'allocate-ips', servers }));
 
     // Act
     await runStep(depsFor(provider), { step: 'configure', clusterId: CLUSTER_ID });
@@ -160,7 +150,7 @@ describe('per-node configuration results on the cluster record', () => {
   it('leaves the servers alone for a provider that reports no nodes', async () => {
     // Prepare
     const { provider } = scriptedProvider([{ state: 'RUNNING', component: 'common' }]);
-    const { record, writes } = await storeCluster(table, configuring());
+    const { record, writes } = await storeCluster(steps.table, configuring());
 
     // Act
     await runStep(depsFor(provider), { step: 'check-configuration', clusterId: CLUSTER_ID });
@@ -175,7 +165,7 @@ describe('per-node configuration results on the cluster record', () => {
     const { provider } = scriptedProvider([]);
     const deleting = Object.assign(provider, { deleteCluster: async () => ({ remaining: 0 }) });
     const failedServers = servers.map((s, i) => ({ ...s, configuration: i === 2 ? { state: 'FAILED' as const, message: 'disk full' } : { state: 'RUNNING' as const } }));
-    const { record } = await storeCluster(table, clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:hdfs', servers: failedServers, configurationId: 'run-1' }));
+    const { record } = await storeCluster(steps.table, clusterRecord({ id: CLUSTER_ID, status: 'CONFIGURING', phase: 'configure:hdfs', servers: failedServers, configurationId: 'run-1' }));
 
     // Act
     await runStep(depsFor(deleting), { step: 'rollback', clusterId: CLUSTER_ID, failed: { 'check-configuration': { code: 'ConfigurationFailed', message: 'disk full' } } });
@@ -189,13 +179,13 @@ describe('per-node configuration results on the cluster record', () => {
     // Prepare: a kept cluster that failed configuring; its servers are still there
     const failedServers = servers.map((s, i) => ({ ...s, configuration: i === 2 ? { state: 'FAILED' as const, message: 'disk full' } : { state: 'SUCCEEDED' as const } }));
     const { record } = await storeCluster(
-      table,
+      steps.table,
       clusterRecord({ id: CLUSTER_ID, status: 'FAILED', phase: 'failed', servers: failedServers, quotaReserved: true, error: { code: 'ConfigurationFailed', message: 'disk full', step: 'configure:hdfs' } }),
     );
     const workflows = { executionIdFor: (_kind: string, name: string) => name, start: async () => undefined } as unknown as Workflows;
 
     // Act
-    await retryOwnCluster({ clusters: table.clusters, quotas: table.quotas, workflows, quotaDefaults: { vcpus: 100, servers: 100, clusters: 10 } }, 'alpha', CLUSTER_ID);
+    await retryOwnCluster({ clusters: steps.table.clusters, quotas: steps.table.quotas, workflows, quotaDefaults: { vcpus: 100, servers: 100, clusters: 10 } }, 'alpha', CLUSTER_ID);
 
     // Assess
     expect((await record()).attempt).toBe(2);

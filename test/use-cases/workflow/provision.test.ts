@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runStep, type StepDeps } from '#use-cases/workflow/index';
 import { nativeCreateRequestSchema, nativeToSpec } from '#domain/native-request';
 import { planServers } from '#domain/plan';
@@ -7,7 +7,8 @@ import { providerRegistry } from '#domain/providers';
 import type { CloudProvider, CreateNetworksInput, CreateServersInput } from '#domain/provider';
 import { nativeBody } from '../../support/http.ts';
 import { clusterRecord } from '../../support/clusters.ts';
-import { startTestTable, storeCluster, type TestTable } from '../../support/dynamodb.ts';
+import { storeCluster } from '../../support/dynamodb.ts';
+import { stepTablePerTest } from '../../support/step-deps.ts';
 
 const CLUSTER_ID = '35380a49-aae4-4935-9844-dfd6737b8c51';
 const USER_DATA = Buffer.from('#!/bin/sh\necho hello > /tmp/hello\n').toString('base64');
@@ -51,19 +52,8 @@ const clusterFrom = (body: Record<string, unknown>): Cluster => {
 };
 
 
-let table: TestTable;
-// A table per test: each starts from its own record under the same cluster id.
-beforeEach(async () => {
-  table = await startTestTable();
-});
-afterEach(() => table.stop());
-
-const depsFor = (provider: CloudProvider): StepDeps => ({
-  clusters: table.clusters,
-  quotas: table.quotas,
-  providers: providerRegistry([provider]),
-  config: { SERVER_BOOT_TIMEOUT_SECONDS: 30, CONFIGURATION_AGENT_TIMEOUT_SECONDS: 30, CONFIGURATION_TIMEOUT_SECONDS: 30, POLL_INTERVAL_SECONDS: 1 },
-});
+const steps = stepTablePerTest({ CONFIGURATION_TIMEOUT_SECONDS: 30 });
+const depsFor = steps.depsFor;
 
 describe('the create steps pass the spec’s options to the provider', () => {
   it('hands every server batch the spec’s region, zone, image, key name, user data and tags, with the batch’s own client token', async () => {
@@ -76,7 +66,7 @@ describe('the create steps pass the spec’s options to the provider', () => {
       userData: USER_DATA,
       tags: { team: 'data', cost: 'cc-42' },
     });
-    const { record } = await storeCluster(table, clusterFrom(body));
+    const { record } = await storeCluster(steps.table, clusterFrom(body));
     const { provider, serverCalls } = recordingProvider(2);
 
     // Act
@@ -94,7 +84,7 @@ describe('the create steps pass the spec’s options to the provider', () => {
   it('hands each server its node group and whether the publicIp policy gives it an address, and every batch the security rules', async () => {
     // Prepare
     const body = nativeBody(2, { network: { privateNetworks: 1, publicIp: 'master', securityRules: [RULE] } });
-    await storeCluster(table, clusterFrom(body));
+    await storeCluster(steps.table, clusterFrom(body));
     const { provider, serverCalls } = recordingProvider(50);
 
     // Act
@@ -111,7 +101,7 @@ describe('the create steps pass the spec’s options to the provider', () => {
 
   it('hands nothing a spec does not ask for: the provider’s defaults apply', async () => {
     // Prepare
-    await storeCluster(table, clusterFrom(nativeBody(1)));
+    await storeCluster(steps.table, clusterFrom(nativeBody(1)));
     const { provider, serverCalls } = recordingProvider(50);
 
     // Act
@@ -124,7 +114,7 @@ describe('the create steps pass the spec’s options to the provider', () => {
   it('hands the spec’s security rules to createNetworks with the count of networks', async () => {
     // Prepare
     const body = nativeBody(1, { network: { privateNetworks: 2, securityRules: [RULE, { direction: 'ingress', protocol: 'icmp', remoteIpPrefix: '0.0.0.0/0' }] } });
-    const { record } = await storeCluster(table, clusterFrom(body));
+    const { record } = await storeCluster(steps.table, clusterFrom(body));
     const { provider, networkCalls } = recordingProvider(50);
 
     // Act

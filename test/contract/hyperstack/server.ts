@@ -1,0 +1,272 @@
+/**
+ * A contract Infrahub (API v1) on loopback, answering as NexGenCloud's API reference says: the
+ * `api_key` header (401 without the right one), `{"status": false, "message", "error_reason"}`
+ * refusals, `count` at most 20 per create, VMs CREATING until booted then ACTIVE (or ERROR), the
+ * listing paged by `page`/`pageSize` and filtered by `search`, a per-window rate limit answered
+ * 429, DELETE leaving the VM DELETING a while. Every call is recorded for the tests.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ContractVm {
+  id: number;
+  name: string;
+  status: string;
+  environment: { name: string; region: string };
+  flavor: { name: string; cpu: number; ram: number; disk: number };
+  image: { name: string };
+  keypair: { name: string };
+  fixed_ip: string | null;
+  floating_ip: string | null;
+  floating_ip_status: string | null;
+  security_rules: Record<string, unknown>[];
+  labels: string[];
+  user_data: string | null;
+  error_reason: string | null;
+  created_at: string;
+  /** When it turns ACTIVE (or ERROR), and when a deleting VM is gone; ms of the contract's clock. */
+  readyAt: number;
+  goneAt: number | null;
+}
+
+export interface HyperstackContractOptions {
+  apiKey?: string;
+  /** How long a VM stays CREATING. @default 0 (ACTIVE from the first listing after its create) */
+  bootMs?: number;
+  /** How long a deleted VM stays DELETING. @default 0 */
+  deleteMs?: number;
+  /** VMs whose name matches end in ERROR instead of ACTIVE. */
+  failNames?: RegExp;
+  /** The most VMs the account may have. @default 200 */
+  maxVms?: number;
+  /** Requests allowed per `windowMs` before 429. @default 500 per minute */
+  rateLimit?: { requests: number; windowMs: number };
+  /** Told when a VM turns ACTIVE (user data base64, as cloud-init would get it) and when it is gone. */
+  lifecycle?: { active(vm: { id: string; name: string; userData: string | null }): void; gone(vm: { id: string }): void };
+}
+
+export interface RecordedCall {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body: Record<string, unknown> | undefined;
+  status: number;
+}
+
+export const ENVIRONMENT = 'cluster-env';
+export const REGION = 'CANADA-1';
+export const IMAGE = 'Ubuntu Server 22.04 LTS';
+export const KEY_NAME = 'cluster-key';
+export const FLAVORS = [
+  { id: 1, name: 'n1-cpu-small', cpu: 2, ram: 4, disk: 50, gpu: '', gpu_count: 0 },
+  { id: 2, name: 'n1-cpu-medium', cpu: 4, ram: 8, disk: 100, gpu: '', gpu_count: 0 },
+  { id: 3, name: 'n1-cpu-large', cpu: 8, ram: 32, disk: 200, gpu: '', gpu_count: 0 },
+  { id: 4, name: 'n3-A100x1', cpu: 28, ram: 120, disk: 100, gpu: 'A100-80G-PCIe', gpu_count: 1 },
+];
+const MAX_COUNT = 20;
+
+export class HyperstackContract {
+  readonly calls: RecordedCall[] = [];
+  readonly vms = new Map<number, ContractVm>();
+  /** 429 the next this many requests, whatever the window says. */
+  throttleNext = 0;
+  private readonly apiKey: string;
+  private readonly options: Required<Omit<HyperstackContractOptions, 'failNames' | 'lifecycle'>> & Pick<HyperstackContractOptions, 'failNames' | 'lifecycle'>;
+  private server: Server | undefined;
+  private nextId = 1000;
+  private window: { start: number; count: number } = { start: 0, count: 0 };
+  url = '';
+
+  constructor(options: HyperstackContractOptions = {}) {
+    this.apiKey = options.apiKey ?? 'contract-api-key';
+    this.options = {
+      apiKey: this.apiKey,
+      bootMs: options.bootMs ?? 0,
+      deleteMs: options.deleteMs ?? 0,
+      maxVms: options.maxVms ?? 200,
+      rateLimit: options.rateLimit ?? { requests: 500, windowMs: 60_000 },
+      ...(options.failNames ? { failNames: options.failNames } : {}),
+      ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),
+    };
+  }
+
+  async start(port = 0): Promise<this> {
+    this.server = createServer((request, response) => {
+      void this.handle(request, response);
+    });
+    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    for (const vm of this.vms.values()) this.options.lifecycle?.gone({ id: String(vm.id) });
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** The settings that point the provider (or `PROVIDER=hyperstack npm start`) here. */
+  env(): Record<string, string> {
+    return { HYPERSTACK_API_KEY: this.apiKey, HYPERSTACK_API_URL: this.url, HYPERSTACK_ENVIRONMENT: ENVIRONMENT, HYPERSTACK_IMAGE: IMAGE, HYPERSTACK_KEY_NAME: KEY_NAME };
+  }
+
+  /** VMs that exist (DELETING ones included), after this moment's transitions. */
+  live(): ContractVm[] {
+    this.tick();
+    return [...this.vms.values()];
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const vm of this.vms.values()) {
+      if (vm.status === 'CREATING' && now >= vm.readyAt) {
+        if (this.options.failNames?.test(vm.name)) {
+          vm.status = 'ERROR';
+          vm.error_reason = 'No valid host was found: the hypervisor could not boot the VM';
+        } else {
+          vm.status = 'ACTIVE';
+          vm.fixed_ip = `10.0.${Math.floor(vm.id / 250) % 250}.${(vm.id % 250) + 2}`;
+          if (vm.floating_ip_status === 'ATTACHING') {
+            vm.floating_ip = `203.0.113.${vm.id % 250}`;
+            vm.floating_ip_status = 'ATTACHED';
+          }
+          this.options.lifecycle?.active({ id: String(vm.id), name: vm.name, userData: vm.user_data === null ? null : Buffer.from(vm.user_data).toString('base64') });
+        }
+      }
+      if (vm.status === 'DELETING' && vm.goneAt !== null && now >= vm.goneAt) {
+        this.vms.delete(vm.id);
+        this.options.lifecycle?.gone({ id: String(vm.id) });
+      }
+    }
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://contract');
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    let body: Record<string, unknown> | undefined;
+    const call: RecordedCall = { method: request.method ?? 'GET', path: url.pathname.replace(/^\/v1/, ''), query: Object.fromEntries(url.searchParams), body: undefined, status: 0 };
+    this.calls.push(call);
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      call.status = status;
+      response.writeHead(status, { 'content-type': 'application/json', ...headers });
+      response.end(JSON.stringify(payload));
+    };
+    const refuse = (status: number, message: string, reason: string, headers: Record<string, string> = {}) =>
+      send(status, { status: false, message, error_reason: reason }, headers);
+    try {
+      body = raw === '' ? undefined : (JSON.parse(raw) as Record<string, unknown>);
+    } catch {
+      refuse(400, 'Invalid JSON body', 'the body is not JSON');
+      return;
+    }
+    call.body = body;
+    const given = Buffer.from(String(request.headers.api_key ?? ''));
+    const expected = Buffer.from(this.apiKey);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      refuse(401, 'Unauthorized', 'a valid api_key header is required');
+      return;
+    }
+    const now = Date.now();
+    if (now - this.window.start >= this.options.rateLimit.windowMs) this.window = { start: now, count: 0 };
+    this.window.count += 1;
+    if (this.throttleNext > 0 || this.window.count > this.options.rateLimit.requests) {
+      this.throttleNext = Math.max(0, this.throttleNext - 1);
+      refuse(429, 'Too many requests', 'rate limit exceeded', { 'retry-after': '1' });
+      return;
+    }
+    this.tick();
+    const path = call.path;
+    const method = call.method;
+    if (method === 'GET' && path === '/core/environments') {
+      send(200, { status: true, message: 'Getting environments success', environments: [{ id: 1, name: ENVIRONMENT, region: REGION }] });
+    } else if (method === 'GET' && path === '/core/flavors') {
+      send(200, { status: true, message: 'Getting flavors success', data: [{ gpu: '', region_name: REGION, flavors: FLAVORS.map((flavor) => ({ ...flavor, region_name: REGION, stock_available: true })) }] });
+    } else if (method === 'GET' && path === '/core/virtual-machines') {
+      const page = Number(url.searchParams.get('page') ?? 1);
+      const pageSize = Number(url.searchParams.get('pageSize') ?? 30);
+      if (!Number.isInteger(page) || page < 1 || !Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) {
+        refuse(400, 'Invalid paging', 'page must be 1 or more and pageSize 1 to 100');
+        return;
+      }
+      const search = url.searchParams.get('search') ?? '';
+      const matching = [...this.vms.values()].filter((vm) => vm.name.includes(search)).sort((a, b) => b.id - a.id);
+      const instances = matching.slice((page - 1) * pageSize, page * pageSize).map(({ readyAt: _r, goneAt: _g, user_data: _u, ...vm }) => vm);
+      send(200, { status: true, message: 'Getting VMs success', instances, count: matching.length, page, page_size: pageSize });
+    } else if (method === 'POST' && path === '/core/virtual-machines') {
+      this.create(body ?? {}, send, refuse);
+    } else if (method === 'DELETE' && /^\/core\/virtual-machines\/\d+$/.test(path)) {
+      const vm = this.vms.get(Number(path.split('/').pop()));
+      if (!vm) {
+        refuse(404, 'Virtual machine not found', `no virtual machine ${path.split('/').pop()}`);
+        return;
+      }
+      if (vm.status !== 'DELETING') {
+        vm.status = 'DELETING';
+        vm.goneAt = now + this.options.deleteMs;
+      }
+      send(200, { status: true, message: 'Virtual machine deleting' });
+    } else if (method === 'POST' && /^\/core\/virtual-machines\/\d+\/attach-floatingip$/.test(path)) {
+      const vm = this.vms.get(Number(path.split('/')[3]));
+      if (!vm) {
+        refuse(404, 'Virtual machine not found', 'no such virtual machine');
+        return;
+      }
+      vm.floating_ip = `203.0.113.${vm.id % 250}`;
+      vm.floating_ip_status = 'ATTACHED';
+      send(200, { status: true, message: 'Floating IP attached' });
+    } else {
+      refuse(404, 'Not found', `no route ${method} ${path}`);
+    }
+  }
+
+  private create(body: Record<string, unknown>, send: (status: number, payload: unknown) => void, refuse: (status: number, message: string, reason: string) => void): void {
+    for (const field of ['name', 'environment_name', 'image_name', 'flavor_name', 'key_name', 'count']) {
+      if (body[field] === undefined || body[field] === '') {
+        refuse(400, `${field} is required`, `missing ${field}`);
+        return;
+      }
+    }
+    const name = String(body.name);
+    const count = Number(body.count);
+    if (name.length > 50) return refuse(400, 'Invalid name', 'name is at most 50 characters');
+    if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) return refuse(400, 'Invalid count', `count must be 1 to ${MAX_COUNT}`);
+    if (body.environment_name !== ENVIRONMENT) return refuse(404, `Environment ${String(body.environment_name)} not found`, 'environment not found');
+    if (body.image_name !== IMAGE) return refuse(400, `Image ${String(body.image_name)} not found`, 'image not found');
+    if (body.key_name !== KEY_NAME) return refuse(400, `Keypair ${String(body.key_name)} not found`, 'keypair not found');
+    const flavor = FLAVORS.find((candidate) => candidate.name === body.flavor_name);
+    if (!flavor) return refuse(400, `Flavor ${String(body.flavor_name)} not found`, 'flavor not found');
+    if (body.labels !== undefined && (!Array.isArray(body.labels) || body.labels.some((label) => typeof label !== 'string'))) return refuse(400, 'Invalid labels', 'labels must be strings');
+    if (body.user_data !== undefined && typeof body.user_data !== 'string') return refuse(400, 'Invalid user_data', 'user_data must be a string');
+    const live = [...this.vms.values()].filter((vm) => vm.status !== 'DELETING').length;
+    if (live + count > this.options.maxVms) return refuse(400, 'Quota exceeded', `the account may have ${this.options.maxVms} virtual machines`);
+    const now = Date.now();
+    const instances: ContractVm[] = [];
+    for (let i = 1; i <= count; i += 1) {
+      const id = this.nextId++;
+      const vm: ContractVm = {
+        id,
+        name: count === 1 ? name : `${name}-${i}`,
+        status: 'CREATING',
+        environment: { name: ENVIRONMENT, region: REGION },
+        flavor: { name: flavor.name, cpu: flavor.cpu, ram: flavor.ram, disk: flavor.disk },
+        image: { name: IMAGE },
+        keypair: { name: KEY_NAME },
+        fixed_ip: null,
+        floating_ip: null,
+        floating_ip_status: body.assign_floating_ip === true ? 'ATTACHING' : null,
+        security_rules: Array.isArray(body.security_rules) ? (body.security_rules as Record<string, unknown>[]) : [],
+        labels: (body.labels as string[] | undefined) ?? [],
+        user_data: typeof body.user_data === 'string' ? body.user_data : null,
+        error_reason: null,
+        created_at: new Date(now).toISOString(),
+        readyAt: now + this.options.bootMs,
+        goneAt: null,
+      };
+      this.vms.set(id, vm);
+      instances.push(vm);
+    }
+    send(200, { status: true, message: 'VM is scheduled for creation.', instances: instances.map(({ readyAt: _r, goneAt: _g, user_data: _u, ...vm }) => vm) });
+  }
+}

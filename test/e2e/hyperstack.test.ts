@@ -1,0 +1,144 @@
+/**
+ * `PROVIDER=hyperstack` local mode against the contract Infrahub, through real HTTP, with the
+ * cloud-init runner's user data run for real on each VM (test/contract/cloud-init/nodes.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { LocalStack } from '../../infra/local/stack.ts';
+import { CloudInitNodes } from '../contract/cloud-init/nodes.ts';
+import { HyperstackContract } from '../contract/hyperstack/server.ts';
+import { seedRequest } from '../support/clusters.ts';
+import { startTestStack } from '../support/stack.ts';
+
+// Whole clusters boot and configure here, their nodes' scripts included: a bound for a busy machine, not a target.
+vi.setConfig({ testTimeout: 120_000 });
+
+interface ClusterBody {
+  status: string;
+  phase: string;
+  provider: string;
+  servers: { name: string; role: string; state: string; privateIp: string | null; publicIp: string | null; configuration?: { state: string } }[];
+  error?: { code: string; message: string; step: string };
+}
+
+const withCloud = (options: { nodes?: CloudInitNodes; failNames?: RegExp } = {}) => {
+  const context = {} as { cloud: HyperstackContract; stack: LocalStack };
+  beforeAll(async () => {
+    context.cloud = await new HyperstackContract({
+      bootMs: 200,
+      deleteMs: 100,
+      ...(options.failNames ? { failNames: options.failNames } : {}),
+      ...(options.nodes ? { lifecycle: options.nodes.lifecycle() } : {}),
+    }).start();
+    context.stack = await startTestStack({ env: { PROVIDER: 'hyperstack' }, providerEnv: context.cloud.env() });
+  });
+  afterAll(async () => {
+    await context.stack?.stop();
+    await options.nodes?.close();
+    await context.cloud?.close();
+  });
+  return context;
+};
+
+const api = (stack: LocalStack, path: string, init: RequestInit = {}) =>
+  fetch(`${stack.url}${path}`, { ...init, headers: { 'Content-Type': 'application/json', Authorization: `Token ${stack.token}`, ...init.headers } });
+
+const waitFor = async (stack: LocalStack, id: string, statuses: string[], timeoutMs = 90_000): Promise<ClusterBody> => {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const body = (await (await api(stack, `/v1/clusters/${id}`)).json()) as ClusterBody;
+    if (statuses.includes(body.status)) return body;
+    if (Date.now() > until) throw new Error(`cluster ${id} is still ${body.status} (${body.phase})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+};
+
+const ofCluster = (cloud: HyperstackContract, id: string) => cloud.live().filter((vm) => vm.labels.includes(`cluster-service.cluster=${id}`));
+
+describe('PROVIDER=hyperstack with the cloud-init runner', () => {
+  const nodes = new CloudInitNodes();
+  const context = withCloud({ nodes });
+
+  it('takes the seed’s request to ACTIVE, configured by the nodes’ own user data, the master’s floating IP only; DELETE leaves nothing', async () => {
+    const { cloud, stack } = context;
+    const created = await api(stack, '/backend/create_lambda_instance/', { method: 'POST', body: JSON.stringify({ ...seedRequest(), slaves: 2 }) });
+    expect(created.status).toBe(202);
+    const { uuid } = (await created.json()) as { uuid: string };
+
+    const cluster = await waitFor(stack, uuid, ['ACTIVE', 'FAILED']);
+
+    expect(cluster.error, JSON.stringify(cluster.error) + nodes.output('lambda-master')).toBeUndefined();
+    expect(cluster.status).toBe('ACTIVE');
+    expect(cluster.provider).toBe('hyperstack');
+    expect(cluster.servers.map((server) => server.role)).toEqual(['master', 'worker', 'worker']);
+    expect(cluster.servers[0]?.publicIp).toMatch(/^203\.0\.113\.\d+$/);
+    expect(cluster.servers.slice(1).map((server) => server.publicIp)).toEqual([null, null]);
+    expect(cluster.servers.map((server) => server.configuration?.state)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    const vms = ofCluster(cloud, uuid);
+    expect(vms.map((vm) => vm.floating_ip_status)).toEqual(expect.arrayContaining(['ATTACHED', null, null]));
+    // Infrahub gets the cloud-init document itself, not the port's base64.
+    expect(vms.every((vm) => vm.user_data?.startsWith('#!') || vm.user_data?.startsWith('Content-Type:'))).toBe(true);
+
+    const deleted = await api(stack, `/v1/clusters/${uuid}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(202);
+    expect((await waitFor(stack, uuid, ['DESTROYED'])).status).toBe('DESTROYED');
+    expect(ofCluster(cloud, uuid)).toEqual([]);
+  });
+});
+
+describe('PROVIDER=hyperstack: many nodes and boot failures', () => {
+  const context = withCloud({ failNames: /-broken-worker-/ });
+
+  it('makes a 45-node cluster in create batches of at most 20 never asking for one VM by id', async () => {
+    const { cloud, stack } = context;
+    const created = await api(stack, '/v1/clusters', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'wide',
+        nodeGroups: [
+          { name: 'master', role: 'master', count: 1, flavor: 'n1-cpu-small' },
+          { name: 'worker', role: 'worker', count: 44, flavor: 'n1-cpu-small' },
+        ],
+        configuration: { profile: 'none' },
+      }),
+    });
+    expect(created.status, await created.clone().text()).toBe(202);
+    const { id } = (await created.json()) as { id: string };
+
+    const cluster = await waitFor(stack, id, ['ACTIVE', 'FAILED']);
+
+    expect(cluster.error).toBeUndefined();
+    expect(cluster.servers).toHaveLength(45);
+    const posts = cloud.calls.filter((call) => call.method === 'POST' && call.path === '/core/virtual-machines' && call.status === 200);
+    expect(posts).toHaveLength(45);
+    expect(posts.every((call) => Number(call.body?.count) <= 20)).toBe(true);
+    // No call ever asks for one VM by id.
+    expect(cloud.calls.filter((call) => call.method === 'GET' && /^\/core\/virtual-machines\/\d+$/.test(call.path))).toEqual([]);
+
+    await api(stack, `/v1/clusters/${id}`, { method: 'DELETE' });
+    await waitFor(stack, id, ['DESTROYED']);
+    expect(ofCluster(cloud, id)).toEqual([]);
+  });
+
+  it('fails a cluster whose VM goes ERROR and rolls it back leaving nothing', async () => {
+    const { cloud, stack } = context;
+    const created = await api(stack, '/v1/clusters', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'broken',
+        nodeGroups: [
+          { name: 'master', role: 'master', count: 1, flavor: 'n1-cpu-small' },
+          { name: 'worker', role: 'worker', count: 1, flavor: 'n1-cpu-small' },
+        ],
+        configuration: { profile: 'none' },
+      }),
+    });
+    const { id } = (await created.json()) as { id: string };
+
+    const cluster = await waitFor(stack, id, ['FAILED', 'ACTIVE']);
+
+    expect(cluster.status).toBe('FAILED');
+    expect(cluster.error).toMatchObject({ code: 'ServerBootFailed', step: 'wait-servers' });
+    expect(cluster.error?.message).toContain('No valid host was found');
+    await expect.poll(() => ofCluster(cloud, id), { timeout: 30_000 }).toEqual([]);
+  });
+});
