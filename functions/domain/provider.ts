@@ -43,6 +43,28 @@ export interface ServerRequest {
  */
 export type ServerOptions = Pick<ClusterSpec, 'region' | 'zone' | 'image' | 'keyName' | 'userData' | 'tags'>;
 
+/**
+ * One change a provider's call made, as the cloud reports it (Lightsail answers every mutating
+ * call with its `operations[]`): what it did, to which resource, and how it stood.
+ */
+export interface ProviderOperation {
+  id: string;
+  /** The cloud's name for what was done, e.g. `CreateInstance`. */
+  type: string;
+  /** The resource it was done to, by the cloud's name for it. */
+  resource: string;
+  /** As the cloud says it, e.g. `Succeeded`, `Started`, `Failed`. */
+  status: string;
+  /** The cloud's error code and details, when it failed. */
+  error?: string;
+}
+
+/**
+ * Optional on every mutating call: told of the operations it made, once each, for the cluster's
+ * timeline. A provider whose cloud reports none never calls it; one that does awaits it.
+ */
+export type OperationsListener = (operations: ProviderOperation[]) => Promise<void>;
+
 /** One batch of servers to create; `clientToken` makes a retried call return the same servers. */
 export interface CreateServersInput {
   clusterId: string;
@@ -52,6 +74,7 @@ export interface CreateServersInput {
   options?: ServerOptions;
   /** The client's rules, for a provider whose firewall belongs to each server rather than to a network. */
   securityRules?: SecurityRule[];
+  onOperations?: OperationsListener;
 }
 
 export interface CreateNetworksInput {
@@ -187,7 +210,7 @@ export interface CloudProvider {
   describeServers(input: { clusterId: string }): Promise<ProviderServer[]>;
 
   /** Gives each listed server a public address (or returns the one it has). */
-  allocatePublicIps(input: { clusterId: string; serverIds: string[] }): Promise<Record<string, string>>;
+  allocatePublicIps(input: { clusterId: string; serverIds: string[]; onOperations?: OperationsListener }): Promise<Record<string, string>>;
 
   /**
    * Present when the provider's configuration reaches the servers through an agent on each that
@@ -237,5 +260,5 @@ export interface CloudProvider {
    * Deletes everything tagged with the cluster id (servers, addresses, networks) and answers
    * how many resources still exist; callers repeat until it answers 0.
    */
-  deleteCluster(input: { clusterId: string }): Promise<{ remaining: number }>;
+  deleteCluster(input: { clusterId: string; onOperations?: OperationsListener }): Promise<{ remaining: number }>;
 }

@@ -12,7 +12,7 @@ import type { FailedSteps, StepFailure } from '#domain/failed-step';
 import { isBeingDestroyed } from '#domain/lifecycle';
 import type { Cluster, ClusterStatus, Phase } from '#domain/model';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
-import type { CloudProvider } from '#domain/provider';
+import type { CloudProvider, OperationsListener } from '#domain/provider';
 import type { ProviderRegistry } from '#domain/providers';
 import type { ClusterStore } from '#domain/cluster-store';
 import type { QuotaStore } from '#domain/quota-store';
@@ -112,6 +112,24 @@ export class StepContext {
       const changes = typeof patch === 'function' ? patch(current) : patch;
       return moved || Object.keys(changes).length > 0 ? { status, phase, ...changes } : null;
     }, message);
+  }
+
+  /**
+   * What a mutating provider call is handed to put the operations it made on the timeline, one
+   * note each, under the cluster's status and phase as this step last saw them.
+   */
+  operationsNote(cluster: Cluster): OperationsListener {
+    const provider = cluster.provider;
+    return async (operations) => {
+      const current = this.latest ?? cluster;
+      for (const operation of operations) {
+        const error = operation.error ? `: ${operation.error}` : '';
+        await this.deps.clusters.addTimelineNote(
+          { clusterId: this.clusterId, status: current.status, phase: current.phase },
+          `${provider} operation ${operation.type} ${operation.resource}: ${operation.status}${error} (${operation.id})`,
+        );
+      }
+    };
   }
 
   deadline(seconds: number): string {

@@ -22,7 +22,7 @@ export const destroy = async (ctx: StepContext) => {
   let remaining: number;
   try {
     // By tag, not by the record: a step that was still running when the destroy began may have made more.
-    ({ remaining } = await ctx.provider(cluster).deleteCluster({ clusterId: cluster.id }));
+    ({ remaining } = await ctx.provider(cluster).deleteCluster({ clusterId: cluster.id, onOperations: ctx.operationsNote(cluster) }));
   } catch (error) {
     // A provider this deployment does not have can have made nothing.
     if (!(error instanceof ProviderUnavailable)) throw error;

@@ -91,6 +91,7 @@ export const createServers = async (ctx: StepContext) => {
       }),
       options,
       ...(cluster.spec.network.securityRules?.length ? { securityRules: cluster.spec.network.securityRules } : {}),
+      onOperations: ctx.operationsNote(cluster),
     });
     for (const server of created) {
       made.set(server.name, { id: server.id, state: server.state === 'ACTIVE' ? 'ACTIVE' : 'BUILD', privateIp: server.privateIp });
@@ -146,7 +147,7 @@ export const allocateIps = async (ctx: StepContext) => {
   const targets = cluster.servers.filter((server) => wantsPublicIp(cluster.spec, server.role));
   await ctx.enter('PROVISIONING', 'allocate-ips', `allocating public IPs (policy ${policy}) for ${targets.length} servers`);
   const ids = targets.map((server) => server.id).filter((id): id is string => id !== null);
-  const addresses = ids.length > 0 ? await ctx.provider(cluster).allocatePublicIps({ clusterId: cluster.id, serverIds: ids }) : {};
+  const addresses = ids.length > 0 ? await ctx.provider(cluster).allocatePublicIps({ clusterId: cluster.id, serverIds: ids, onOperations: ctx.operationsNote(cluster) }) : {};
   await ctx.update(
     (current) => ({
       servers: current.servers.map((server) => (server.id && addresses[server.id] ? { ...server, publicIp: addresses[server.id] ?? null } : server)),

@@ -30,7 +30,7 @@ export const rollback = async (ctx: StepContext, failed: FailedSteps | undefined
   }
   const madeSomething = cluster.servers.some((server) => server.id !== null) || cluster.networks.length > 0;
   if (cluster.spec.onFailure === 'keep' || !madeSomething) return { remaining: 0, waitSeconds: 0 };
-  const { remaining } = await ctx.provider(cluster).deleteCluster({ clusterId: cluster.id });
+  const { remaining } = await ctx.provider(cluster).deleteCluster({ clusterId: cluster.id, onOperations: ctx.operationsNote(cluster) });
   if (remaining === 0) {
     await ctx.update((current) => ({ servers: current.servers.map((server) => ({ ...server, state: 'DELETED' as const, publicIp: null })) }), '');
   } else if (ctx.passed(cluster.deadlines.rollback)) {
