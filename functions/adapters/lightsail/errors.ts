@@ -1,9 +1,9 @@
 /**
  * Lightsail's answers in the domain's terms (docs/lightsail-provider.md, "Errors"): throttling,
- * ServiceException and an account still being set up are retried; a refusal becomes a
+ * ServiceException and an account or region still being set up are retried; a refusal becomes a
  * ProviderError named after what went wrong, carrying Lightsail's message.
  */
-import { ProviderError } from '#domain/errors';
+import { ProviderError, QuotaExceeded } from '#domain/errors';
 import { awsError, type SdkError } from '../aws/errors.ts';
 
 /** Lightsail's exception names and the codes a cluster shows for them. */
@@ -11,16 +11,25 @@ const REFUSALS: Record<string, string> = {
   InvalidInputException: 'LightsailInvalidInput',
   NotFoundException: 'LightsailNotFound',
   OperationFailureException: 'LightsailOperationFailure',
-  AccessDeniedException: 'LightsailAccessDenied',
-  UnauthenticatedException: 'LightsailUnauthenticated',
+  AccessDeniedException: 'ProviderForbidden',
+  UnauthenticatedException: 'ProviderAuthFailed',
+};
+
+const refusal = (operation: string) => (sdk: SdkError): Error => {
+  const message = `Lightsail ${operation}: ${sdk.name}: ${sdk.message}`;
+  // Lightsail says a limit is reached as a refusal of the input or of the operation.
+  if ((sdk.name === 'InvalidInputException' || sdk.name === 'OperationFailureException') && /quota|limit/i.test(sdk.message) && !/name/i.test(sdk.message)) {
+    return new QuotaExceeded(message);
+  }
+  return new ProviderError(REFUSALS[sdk.name] ?? `Lightsail${sdk.name.replace(/Exception$/, '')}`, message);
 };
 
 export const lightsailError = (operation: string, error: unknown): Error =>
   awsError('Lightsail', operation, error, {
-    transient: ['ServiceException', 'AccountSetupInProgressException'],
-    refusal: (sdk: SdkError) => new ProviderError(REFUSALS[sdk.name] ?? sdk.name, `Lightsail ${operation}: ${sdk.name}: ${sdk.message}`),
+    transient: ['ServiceException', 'AccountSetupInProgressException', 'RegionSetupInProgressException'],
+    refusal: refusal(operation),
   });
 
-/** Whether Lightsail refused because a name is taken (it answers InvalidInputException). */
+/** Whether Lightsail refused because a name is taken (it answers InvalidInputException), after `lightsailError`. */
 export const isNameInUse = (error: unknown): boolean =>
-  error instanceof Error && error.name === 'InvalidInputException' && /already in use|already exist/i.test(error.message);
+  error instanceof ProviderError && error.code === 'LightsailInvalidInput' && /already in use|already exists?/i.test(error.message);

@@ -10,23 +10,25 @@ import {
   GetBlueprintsCommand,
   GetBundlesCommand,
   GetInstancesCommand,
-  GetStaticIpCommand,
   GetStaticIpsCommand,
   LightsailClient,
   PutInstancePublicPortsCommand,
   ReleaseStaticIpCommand,
   type AddOnRequest,
   type Instance,
+  type Operation,
   type PortInfo,
   type StaticIp,
   type Tag,
 } from '@aws-sdk/client-lightsail';
-import { ProviderError, type ErrorDetail } from '#domain/errors';
+import { ProviderError, TransientProviderError, type ErrorDetail } from '#domain/errors';
 import type {
   CloudProvider,
   ConfigurationStatus,
   CreateNetworksInput,
   CreateServersInput,
+  OperationsListener,
+  ProviderOperation,
   ProviderServer,
   ProviderSpecOptions,
   ProviderTimings,
@@ -34,6 +36,7 @@ import type {
 } from '#domain/provider';
 import type { SecurityRule } from '#domain/model';
 import { KNOWN_BUNDLES, activeLinuxBundles, chooseBundle, smallestKnownBundle, type BundleSize } from './bundles.ts';
+import { clientTags } from '#domain/tags';
 import { isNameInUse, lightsailError } from './errors.ts';
 import { DEFAULT_TIMINGS, lightsailSettings, type LightsailSettings, type LightsailSettingsInput } from './settings.ts';
 
@@ -42,6 +45,7 @@ export const SERVICE_TAG_KEY = 'managed-by';
 /** The client tag that asks for Lightsail's automatic snapshot add-on: `{"lightsail:auto-snapshot": "HH:00"}`. */
 export const AUTO_SNAPSHOT_TAG = 'lightsail:auto-snapshot';
 const NONE_RUN = 'none';
+const TAG_TEXT = /^[\p{L}\p{N} +\-=._:/@]+$/u;
 
 export interface LightsailProviderOptions extends LightsailSettingsInput {
   client?: LightsailClient;
@@ -55,6 +59,7 @@ const tagValue = (tags: Tag[] | undefined, key: string): string | undefined => t
 
 const STATES: Record<string, ProviderServer['state']> = {
   pending: 'BUILD',
+  starting: 'BUILD',
   running: 'ACTIVE',
   stopping: 'ERROR',
   stopped: 'ERROR',
@@ -74,20 +79,45 @@ export const toServer = (instance: Instance): ProviderServer => {
   };
 };
 
-/** The ingress rules as Lightsail's public ports (Lightsail has no egress rules: everything goes out). */
-export const portInfos = (rules: readonly SecurityRule[]): PortInfo[] =>
-  rules
-    .filter((rule) => rule.direction === 'ingress')
-    .map((rule) => {
-      const protocol = rule.protocol === 'any' || rule.protocol === '-1' ? 'all' : rule.protocol;
-      const all = protocol === 'all' || protocol === 'icmp';
-      return {
-        protocol: protocol as PortInfo['protocol'],
-        fromPort: all ? (protocol === 'icmp' ? -1 : 0) : (rule.portRangeMin ?? 0),
-        toPort: all ? (protocol === 'icmp' ? -1 : 65_535) : (rule.portRangeMax ?? rule.portRangeMin ?? 65_535),
-        ...(rule.ethertype === 'IPv6' ? { ipv6Cidrs: [rule.remoteIpPrefix] } : { cidrs: [rule.remoteIpPrefix] }),
-      };
-    });
+/** Lightsail's operations in the port's terms; `Failed` ones carry their error code and details. */
+export const toOperations = (operations: readonly Operation[] | undefined): ProviderOperation[] =>
+  (operations ?? []).map((operation) => ({
+    id: operation.id ?? '',
+    type: operation.operationType ?? 'Unknown',
+    resource: operation.resourceName ?? '',
+    status: operation.status ?? 'Unknown',
+    ...(operation.errorCode || operation.errorDetails ? { error: [operation.errorCode, operation.errorDetails].filter(Boolean).join(': ') } : {}),
+  }));
+
+const ANY_PROTOCOL = new Set(['any', 'all', '-1']);
+/** An egress rule that allows what Lightsail allows anyway: everything out. */
+const allowsAllOut = (rule: SecurityRule): boolean =>
+  rule.direction === 'egress' && ANY_PROTOCOL.has(rule.protocol.toLowerCase()) && (rule.remoteIpPrefix === '0.0.0.0/0' || rule.remoteIpPrefix === '::/0');
+
+/**
+ * The ingress rules as Lightsail's public ports (Lightsail has no egress rules: everything goes
+ * out), one per protocol and port range with every address the rules give it.
+ */
+export const portInfos = (rules: readonly SecurityRule[]): PortInfo[] => {
+  const ports = new Map<string, PortInfo & { cidrs: string[]; ipv6Cidrs: string[] }>();
+  for (const rule of rules.filter((candidate) => candidate.direction === 'ingress')) {
+    const any = ANY_PROTOCOL.has(rule.protocol.toLowerCase());
+    const icmp = rule.protocol.toLowerCase() === 'icmp';
+    const protocol: PortInfo['protocol'] = any ? 'all' : icmp ? (rule.ethertype === 'IPv6' ? 'icmpv6' : 'icmp') : (rule.protocol.toLowerCase() as PortInfo['protocol']);
+    // ICMP's "ports" are its type and code: -1 for every one.
+    const fromPort = any ? 0 : icmp ? -1 : (rule.portRangeMin ?? 0);
+    const toPort = any ? 65_535 : icmp ? -1 : (rule.portRangeMax ?? rule.portRangeMin ?? 65_535);
+    const key = `${protocol}/${fromPort}/${toPort}`;
+    const port = ports.get(key) ?? { protocol, fromPort, toPort, cidrs: [], ipv6Cidrs: [] };
+    (rule.ethertype === 'IPv6' ? port.ipv6Cidrs : port.cidrs).push(rule.remoteIpPrefix);
+    ports.set(key, port);
+  }
+  return [...ports.values()].map(({ cidrs, ipv6Cidrs, ...port }) => ({
+    ...port,
+    ...(cidrs.length > 0 ? { cidrs } : {}),
+    ...(ipv6Cidrs.length > 0 ? { ipv6Cidrs } : {}),
+  }));
+};
 
 export class LightsailProvider implements CloudProvider {
   readonly name = 'lightsail';
@@ -122,6 +152,24 @@ export class LightsailProvider implements CloudProvider {
     }
   }
 
+  /**
+   * A mutating call: its operations go to `listener` (the timeline), and one Lightsail answers
+   * `Failed` fails the call with its error.
+   */
+  private async mutate(
+    operation: string,
+    listener: OperationsListener | undefined,
+    send: () => Promise<{ operations?: Operation[] | undefined } | { operation?: Operation | undefined }>,
+  ): Promise<ProviderOperation[]> {
+    const answer = await this.call(operation, send);
+    // Most calls answer `operations`; a few (PutInstancePublicPorts) one `operation`.
+    const operations = toOperations('operations' in answer ? answer.operations : 'operation' in answer && answer.operation ? [answer.operation] : []);
+    if (operations.length > 0) await listener?.(operations);
+    const failed = operations.find((candidate) => candidate.status === 'Failed');
+    if (failed) throw new ProviderError('LightsailOperationFailure', `Lightsail ${operation}: ${failed.type} ${failed.resource} failed${failed.error ? `: ${failed.error}` : ''}`);
+    return operations;
+  }
+
   resolveFlavor(size: ServerSize): string {
     return smallestKnownBundle(size).id;
   }
@@ -144,15 +192,22 @@ export class LightsailProvider implements CloudProvider {
       details.push({ path: 'zone', message: 'must be a zone of the region' });
     }
     if (image !== undefined && !/^[a-z0-9_.-]{1,64}$/.test(image)) details.push({ path: 'image', message: 'must be a Lightsail blueprint id' });
+    const tags = clientTags(input.options.tags);
+    // Lightsail keeps 50 tags a resource; the service puts two of its own beside the client's.
+    if (tags.length > 48) details.push({ path: 'tags', message: 'lightsail keeps at most 50 tags per instance, 2 of them the service\'s: at most 48' });
+    for (const [key, value] of tags) {
+      if (!TAG_TEXT.test(key) || key.length > 128) details.push({ path: `tags.${key}`, message: 'lightsail tag keys are 1-128 letters, digits, spaces or + - = . _ : / @' });
+      else if (!TAG_TEXT.test(value || 'x') || value.length > 256) details.push({ path: `tags.${key}`, message: 'lightsail tag values are at most 256 letters, digits, spaces or + - = . _ : / @' });
+    }
     const snapshot = input.options.tags?.[AUTO_SNAPSHOT_TAG];
     if (snapshot !== undefined && !/^([01]\d|2[0-3]):00$/.test(snapshot)) {
       details.push({ path: `tags.${AUTO_SNAPSHOT_TAG}`, message: 'must be a time of day HH:00 (UTC)' });
     }
     input.securityRules.forEach((rule, index) => {
-      if (rule.direction !== 'ingress') {
-        details.push({ path: `network.securityRules.${index}.direction`, message: 'lightsail instances have inbound rules only (public ports); all outbound traffic is allowed' });
+      if (rule.direction !== 'ingress' && !allowsAllOut(rule)) {
+        details.push({ path: `network.securityRules.${index}.direction`, message: 'lightsail instances have inbound rules only (public ports): all outbound traffic is allowed, so only an egress rule allowing everything can be honoured' });
       }
-      if (!['tcp', 'udp', 'icmp', 'all', 'any', '-1'].includes(rule.protocol)) {
+      if (!['tcp', 'udp', 'icmp', 'all', 'any', '-1'].includes(rule.protocol.toLowerCase())) {
         details.push({ path: `network.securityRules.${index}.protocol`, message: 'lightsail public ports take tcp, udp, icmp or all' });
       }
     });
@@ -161,8 +216,8 @@ export class LightsailProvider implements CloudProvider {
 
   /** Lightsail has no private networks to make: the instances' own private addresses serve the cluster. */
   async createNetworks(input: CreateNetworksInput): Promise<string[]> {
-    if (input.count > 1) throw new ProviderError('InvalidSpec', 'lightsail has at most 1 private network (network.privateNetworks)');
-    return input.count === 1 ? [`lightsail-${input.clusterId}`] : [];
+    if (input.count > 1) throw new ProviderError('InvalidSpec', 'network.privateNetworks: lightsail instances share their region\'s private network: at most 1');
+    return [];
   }
 
   private zone(): string {
@@ -178,7 +233,10 @@ export class LightsailProvider implements CloudProvider {
       const page = await this.call('GetBlueprints', () => this.client.send(new GetBlueprintsCommand({ includeInactive: false, ...(pageToken ? { pageToken } : {}) })));
       const blueprint = page.blueprints?.find((candidate) => candidate.blueprintId === blueprintId);
       if (blueprint) {
-        if (blueprint.isActive === false) throw new ProviderError('LightsailInvalidInput', `blueprint ${blueprintId} is not active`);
+        if (blueprint.isActive === false) throw new ProviderError('LightsailInvalidInput', `Lightsail blueprint ${blueprintId} is not active`);
+        if (blueprint.platform !== undefined && blueprint.platform !== 'LINUX_UNIX') {
+          throw new ProviderError('LightsailInvalidInput', `Lightsail blueprint ${blueprintId} is not Linux: the cloud-init runner needs a Linux blueprint`);
+        }
         return blueprint.minPower ?? 0;
       }
       pageToken = page.nextPageToken;
@@ -197,13 +255,26 @@ export class LightsailProvider implements CloudProvider {
     return bundles;
   }
 
+  /**
+   * Lightsail has no client token: the cluster's instances are listed first and those already
+   * named and tagged for it are adopted; the rest are made with one CreateInstances per bundle
+   * and user data (Lightsail takes one of each per call, and the cloud-init runner gives each
+   * server its own). A name refused as in use is adopted when the listing then shows it tagged
+   * for the cluster, and refused otherwise. The spec's rules become each instance's public ports.
+   */
   async createServers(input: CreateServersInput): Promise<ProviderServer[]> {
+    if (input.servers.length === 0) return [];
+    if (input.servers.length > this.maxBatchSize) {
+      throw new ProviderError('BatchTooLarge', `A create call takes at most ${this.maxBatchSize} servers; this one asked for ${input.servers.length}`);
+    }
     const options = input.options ?? {};
+    const refused = this.checkOptions({ options, securityRules: input.securityRules ?? [], privateNetworks: 0 });
+    if (refused.length > 0) throw new ProviderError('InvalidSpec', `lightsail cannot honour the spec: ${refused.map((detail) => `${detail.path}: ${detail.message}`).join('; ')}`);
     const blueprintId = options.image ?? this.settings.blueprintId;
     const minPower = await this.blueprintMinPower(blueprintId);
     const bundles = await this.activeBundles();
     const tags: Tag[] = [
-      ...Object.entries(options.tags ?? {}).map(([key, value]) => ({ key, value })),
+      ...clientTags(options.tags).map(([key, value]) => ({ key, value })),
       { key: SERVICE_TAG_KEY, value: this.settings.serviceTag },
       { key: CLUSTER_TAG, value: input.clusterId },
     ];
@@ -211,21 +282,24 @@ export class LightsailProvider implements CloudProvider {
     const addOns: AddOnRequest[] = snapshot ? [{ addOnType: 'AutoSnapshot', autoSnapshotAddOnRequest: { snapshotTimeOfDay: snapshot } }] : [];
     const keyPairName = options.keyName ?? this.settings.keyPairName;
     const availabilityZone = options.zone ?? this.zone();
-    // One CreateInstances per distinct (bundle, user data): Lightsail takes one of each per call.
+    const known = new Map((await this.clusterInstances(input.clusterId)).map((instance) => [instance.name, instance]));
     const groups = new Map<string, { bundleId: string; userData: string | undefined; names: string[] }>();
     for (const server of input.servers) {
+      const name = instanceName(input.clusterId, server.name);
+      if (known.has(name)) continue;
       const bundle = chooseBundle(bundles, server, minPower);
       const encoded = server.userData ?? options.userData;
-      // Lightsail takes the launch script as plain text, not base64.
+      // Lightsail takes the launch script as plain text, not base64 as the port carries it.
       const userData = encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
       const key = `${bundle.id}\u0000${userData ?? ''}`;
       const group = groups.get(key) ?? { bundleId: bundle.id, userData, names: [] };
-      group.names.push(instanceName(input.clusterId, server.name));
+      group.names.push(name);
       groups.set(key, group);
     }
+    const taken: string[] = [];
     for (const group of groups.values()) {
       try {
-        await this.call('CreateInstances', () =>
+        await this.mutate('CreateInstances', input.onOperations, () =>
           this.client.send(
             new CreateInstancesCommand({
               instanceNames: group.names,
@@ -235,36 +309,35 @@ export class LightsailProvider implements CloudProvider {
               ...(group.userData !== undefined ? { userData: group.userData } : {}),
               ...(keyPairName ? { keyPairName } : {}),
               tags,
-              ...(addOns.length ? { addOns } : {}),
+              ...(addOns.length > 0 ? { addOns } : {}),
             }),
           ),
         );
       } catch (error) {
         if (!isNameInUse(error)) throw error;
-        await this.adopt(input.clusterId, group.names, error);
+        taken.push(...group.names);
       }
     }
+    if (taken.length > 0) {
+      // Made by a call whose answer was lost, or someone else's: the tags tell.
+      for (const instance of await this.clusterInstances(input.clusterId)) known.set(instance.name, instance);
+      const foreign = taken.filter((name) => !known.has(name));
+      if (foreign.length > 0) throw new ProviderError('LightsailNameInUse', `Lightsail CreateInstances: ${foreign.join(', ')} already in use by a resource that is not this cluster's`);
+    }
     const names = input.servers.map((server) => instanceName(input.clusterId, server.name));
-    const instances = await this.clusterInstances(input.clusterId);
     const ports = portInfos(input.securityRules ?? []);
-    if (ports.length) {
+    if (ports.length > 0) {
       for (const name of names) {
-        await this.call('PutInstancePublicPorts', () => this.client.send(new PutInstancePublicPortsCommand({ instanceName: name, portInfos: ports })));
+        await this.mutate('PutInstancePublicPorts', input.onOperations, () => this.client.send(new PutInstancePublicPortsCommand({ instanceName: name, portInfos: ports })));
       }
     }
     return names.map((name) => {
-      const instance = instances.find((candidate) => candidate.name === name);
+      const instance = known.get(name);
       return instance ? toServer(instance) : { id: name, name, state: 'BUILD', privateIp: null, publicIp: null };
     });
   }
 
-  /** A retry whose names are taken: the instances are adopted when they carry the cluster's tag, refused otherwise. */
-  private async adopt(clusterId: string, names: string[], error: unknown): Promise<void> {
-    const mine = new Set((await this.clusterInstances(clusterId)).map((instance) => instance.name));
-    const foreign = names.filter((name) => !mine.has(name));
-    if (foreign.length) throw new ProviderError('LightsailNameInUse', `Lightsail CreateInstances: ${foreign.join(', ')} already in use by another owner: ${(error as Error).message}`);
-  }
-
+  /** Every instance, one GetInstances per page. */
   private async allInstances(): Promise<Instance[]> {
     const instances: Instance[] = [];
     let pageToken: string | undefined;
@@ -276,56 +349,66 @@ export class LightsailProvider implements CloudProvider {
     return instances;
   }
 
+  /** The cluster's instances: named for it, and tagged with its id and this deployment's service tag. */
   private async clusterInstances(clusterId: string): Promise<Instance[]> {
+    const prefix = instanceName(clusterId, '');
     return (await this.allInstances()).filter(
-      (instance) => tagValue(instance.tags, CLUSTER_TAG) === clusterId && tagValue(instance.tags, SERVICE_TAG_KEY) === this.settings.serviceTag,
+      (instance) =>
+        instance.name?.startsWith(prefix) === true &&
+        tagValue(instance.tags, CLUSTER_TAG) === clusterId &&
+        tagValue(instance.tags, SERVICE_TAG_KEY) === this.settings.serviceTag,
     );
   }
 
+  /** One GetInstances round (paged), whatever the cluster's size. */
   async describeServers(input: { clusterId: string }): Promise<ProviderServer[]> {
     return (await this.clusterInstances(input.clusterId)).map(toServer);
   }
 
-  async allocatePublicIps(input: { clusterId: string; serverIds: string[] }): Promise<Record<string, string>> {
+  /**
+   * A static IP per server (`<instance>-ip`): allocated unless the cluster has it, attached
+   * unless attached to that server; answers each server's address.
+   */
+  async allocatePublicIps(input: { clusterId: string; serverIds: string[]; onOperations?: OperationsListener }): Promise<Record<string, string>> {
     const mine = new Set((await this.clusterInstances(input.clusterId)).map((instance) => instance.name));
-    const addresses: Record<string, string> = {};
+    const missing = input.serverIds.filter((name) => !mine.has(name));
+    if (missing.length > 0) throw new ProviderError('ServerNotFound', `No lightsail instance ${missing.join(', ')} in cluster ${input.clusterId}`);
+    let ips = new Map((await this.clusterStaticIps(input.clusterId)).map((ip) => [ip.name, ip]));
+    let changed = false;
     for (const name of input.serverIds) {
-      if (!mine.has(name)) throw new ProviderError('LightsailNotFound', `no instance ${name} in cluster ${input.clusterId}`);
       const ipName = staticIpName(name);
-      let current = await this.staticIp(ipName);
+      const current = ips.get(ipName);
       if (!current) {
         try {
-          await this.call('AllocateStaticIp', () => this.client.send(new AllocateStaticIpCommand({ staticIpName: ipName })));
+          await this.mutate('AllocateStaticIp', input.onOperations, () => this.client.send(new AllocateStaticIpCommand({ staticIpName: ipName })));
         } catch (error) {
           if (!isNameInUse(error)) throw error;
+          throw new ProviderError('LightsailNameInUse', `Lightsail AllocateStaticIp: ${ipName} already in use by a resource that is not this cluster's`);
         }
-        current = await this.staticIp(ipName);
       }
       if (!current?.isAttached || current.attachedTo !== name) {
-        await this.call('AttachStaticIp', () => this.client.send(new AttachStaticIpCommand({ staticIpName: ipName, instanceName: name })));
-        current = await this.staticIp(ipName);
+        await this.mutate('AttachStaticIp', input.onOperations, () => this.client.send(new AttachStaticIpCommand({ staticIpName: ipName, instanceName: name })));
+        changed = true;
       }
-      if (!current?.ipAddress) throw new ProviderError('LightsailOperationFailure', `static IP ${ipName} has no address`);
-      addresses[name] = current.ipAddress;
+    }
+    if (changed) ips = new Map((await this.clusterStaticIps(input.clusterId)).map((ip) => [ip.name, ip]));
+    const addresses: Record<string, string> = {};
+    for (const name of input.serverIds) {
+      const address = ips.get(staticIpName(name))?.ipAddress;
+      if (!address) throw new TransientProviderError(`Lightsail static IP ${staticIpName(name)} has no address yet`);
+      addresses[name] = address;
     }
     return addresses;
   }
 
-  private async staticIp(name: string): Promise<StaticIp | undefined> {
-    try {
-      return (await this.client.send(new GetStaticIpCommand({ staticIpName: name }))).staticIp;
-    } catch (error) {
-      if (error instanceof Error && error.name === 'NotFoundException') return undefined;
-      throw lightsailError('GetStaticIp', error);
-    }
-  }
-
+  /** The static IPs named for the cluster (Lightsail keeps no tags on static IPs), one GetStaticIps per page. */
   private async clusterStaticIps(clusterId: string): Promise<StaticIp[]> {
+    const prefix = instanceName(clusterId, '');
     const found: StaticIp[] = [];
     let pageToken: string | undefined;
     do {
       const page = await this.call('GetStaticIps', () => this.client.send(new GetStaticIpsCommand(pageToken ? { pageToken } : {})));
-      found.push(...(page.staticIps ?? []).filter((ip) => ip.name?.startsWith(`${clusterId}-`) && ip.name.endsWith('-ip')));
+      found.push(...(page.staticIps ?? []).filter((ip) => ip.name?.startsWith(prefix) === true && ip.name.endsWith('-ip')));
       pageToken = page.nextPageToken;
     } while (pageToken);
     return found;
@@ -341,26 +424,30 @@ export class LightsailProvider implements CloudProvider {
     throw new ProviderError('ConfigurationRunnerUnavailable', `lightsail has no configuration run '${input.configurationId}' of its own: the cloud-init runner runs them`);
   }
 
-  /** Deletes the cluster's instances (with their add-ons) and releases its static IPs; 0 once both are gone. */
-  async deleteCluster(input: { clusterId: string }): Promise<{ remaining: number }> {
+  /**
+   * Deletes the cluster's instances (with their add-ons) and releases its static IPs; answers how
+   * many the round found, so 0 only once a round finds neither.
+   */
+  async deleteCluster(input: { clusterId: string; onOperations?: OperationsListener }): Promise<{ remaining: number }> {
     const instances = await this.clusterInstances(input.clusterId);
     for (const instance of instances) {
       if (instance.state?.name === 'shutting-down' || instance.state?.name === 'terminated') continue;
-      try {
-        await this.call('DeleteInstance', () => this.client.send(new DeleteInstanceCommand({ instanceName: instance.name, forceDeleteAddOns: true })));
-      } catch (error) {
-        if (!(error instanceof ProviderError && error.code === 'LightsailNotFound')) throw error;
-      }
+      await this.ignoringNotFound(() =>
+        this.mutate('DeleteInstance', input.onOperations, () => this.client.send(new DeleteInstanceCommand({ instanceName: instance.name, forceDeleteAddOns: true }))),
+      );
     }
     const ips = await this.clusterStaticIps(input.clusterId);
     for (const ip of ips) {
-      try {
-        await this.call('ReleaseStaticIp', () => this.client.send(new ReleaseStaticIpCommand({ staticIpName: ip.name })));
-      } catch (error) {
-        if (!(error instanceof ProviderError && error.code === 'LightsailNotFound')) throw error;
-      }
+      await this.ignoringNotFound(() => this.mutate('ReleaseStaticIp', input.onOperations, () => this.client.send(new ReleaseStaticIpCommand({ staticIpName: ip.name }))));
     }
-    const left = (await this.clusterInstances(input.clusterId)).filter((instance) => instance.state?.name !== 'terminated').length;
-    return { remaining: left + (await this.clusterStaticIps(input.clusterId)).length };
+    return { remaining: instances.length + ips.length };
+  }
+
+  private async ignoringNotFound(action: () => Promise<unknown>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      if (!(error instanceof ProviderError && error.code === 'LightsailNotFound')) throw error;
+    }
   }
 }

@@ -22,7 +22,7 @@ const settingsSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._+=@-]{1,40}$/, 'must be 1-40 letters, digits or ._+=@-')
     .default('cluster-service'),
-  /** Lightsail creates at most 20 instances per CreateInstances call in practice; 10 keeps each batch's rollback small. */
+  /** Servers per batch: with the cloud-init runner each server has its own user data, so its own CreateInstances call; 10 keeps a batch's calls few. */
   maxBatchSize: z.int().min(1).max(20).default(10),
   /** The blueprint's login user, for runners that reach the nodes over SSH. */
   loginUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a user name').default('admin'),
@@ -30,8 +30,6 @@ const settingsSchema = z.object({
     .object({ expectedBootSeconds: z.number().positive(), expectedConfigurationSeconds: z.number().positive() })
     .partial()
     .default({}),
-  /** Seconds between tries of a throttled call. */
-  retryDelayMs: z.int().min(0).max(60_000).default(500),
 });
 
 export type LightsailSettingsInput = z.input<typeof settingsSchema>;
