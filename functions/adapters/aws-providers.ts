@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { CloudProvider } from '#domain/provider';
 import { readEnv } from '#lib/config';
 import { logger } from '#lib/logger';
+import { lightsailProviderFromEnv } from './lightsail/index.ts';
 import { OpenStackProvider } from './openstack/index.ts';
 import { openStackSettingsFromSecret } from './openstack/credentials-secret.ts';
 import { Ec2Provider, type SsmConfigurationOptions } from './ec2/index.ts';
@@ -102,8 +103,23 @@ export const openStackProviderFromSecret = async (
   }
 };
 
+/**
+ * The `lightsail` provider, when the stack set its `LIGHTSAIL_*` settings (docs/lightsail-provider.md);
+ * credentials are the function's role. Wrong settings leave it out, with the reason in the log.
+ */
+export const lightsailProvidersFromEnv = (env: NodeJS.ProcessEnv = process.env): CloudProvider[] => {
+  try {
+    const provider = lightsailProviderFromEnv(env);
+    return provider ? [provider] : [];
+  } catch (error) {
+    logger.error('the lightsail provider could not be made: requests naming it are refused', { error });
+    return [];
+  }
+};
+
 /** Every provider this deployment was configured for. */
 export const deployedProviders = async (env: NodeJS.ProcessEnv = process.env): Promise<CloudProvider[]> => [
   ...awsProvidersFromEnv(env),
   ...(await openStackProviderFromSecret(env)),
+  ...lightsailProvidersFromEnv(env),
 ];

@@ -2,7 +2,8 @@
  * The clouds local mode drives (docs/local-mode.md, "Real clouds"): the emulated `local` cloud
  * always, and every other provider whose own settings are in the environment — `ec2` with its
  * `EC2_*` settings and the AWS SDK's own credentials and endpoints, `openstack` with `OS_CLOUD` +
- * clouds.yaml or the `OS_*` variables, `hyperstack` with `HYPERSTACK_API_KEY` and its `HYPERSTACK_*` settings. Each provider's settings are read as a deployed function
+ * clouds.yaml or the `OS_*` variables, `hyperstack` with `HYPERSTACK_API_KEY` and its `HYPERSTACK_*` settings, `lightsail` with any of
+ * `LIGHTSAIL_BLUEPRINT`, `LIGHTSAIL_ZONE`, `LIGHTSAIL_KEY_PAIR`, `AWS_ENDPOINT_URL_LIGHTSAIL` and the AWS SDK's own credentials. Each provider's settings are read as a deployed function
  * reads them; what a provider lacks is said once, at start.
  *
  * A provider whose settings are present but wrong (a bad variable, a cloud that refuses the login)
@@ -11,6 +12,7 @@
  */
 import { awsProvidersFromEnv } from '#adapters/aws-providers';
 import { HyperstackProvider, hyperstackSettingsFromEnv } from '#adapters/hyperstack/index';
+import { LIGHTSAIL_TRIGGERS, lightsailProviderFromEnv } from '#adapters/lightsail/index';
 import { OpenStackProvider, openStackSettingsFromEnv } from '#adapters/openstack/index';
 import type { CloudProvider } from '#domain/provider';
 import { PROVIDER_NAMES, type ProviderName } from '#domain/providers';
@@ -53,7 +55,12 @@ const builders: Record<Exclude<ProviderName, 'local'>, (env: NodeJS.ProcessEnv) 
     const provider = await HyperstackProvider.connect(settings, env.SERVICE_TAG ? { serviceTag: env.SERVICE_TAG } : {});
     return { provider, reason: `${settings.apiUrl}, environment ${settings.environment}` };
   },
-  lightsail: async () => ({ unavailable: 'no lightsail adapter in this version' }),
+  lightsail: async (env) => {
+    const provider = lightsailProviderFromEnv(env);
+    if (!provider) return { unavailable: `none of ${LIGHTSAIL_TRIGGERS.join(', ')} is set` };
+    const { settings } = provider;
+    return { provider, reason: `blueprint ${settings.blueprintId} in ${settings.zone ?? `${settings.region}a`}${settings.endpoint ? ` at ${settings.endpoint}` : ''}, the AWS SDK's own credentials` };
+  },
 };
 
 /**

@@ -1,2 +1,2 @@
-export { LightsailProvider, instanceName, staticIpName, portInfos, toServer, type LightsailProviderOptions } from './provider.ts';
-export { lightsailSettingsFromEnv, lightsailSettings, type LightsailSettings } from './settings.ts';
+export { LightsailProvider, instanceName, lightsailProviderFromEnv, portInfos, staticIpName, toOperations, toServer, type LightsailProviderOptions } from './provider.ts';
+export { LIGHTSAIL_TRIGGERS, lightsailConfigured, lightsailSettings, lightsailSettingsFromEnv, type LightsailSettings } from './settings.ts';

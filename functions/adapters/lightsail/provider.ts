@@ -38,7 +38,8 @@ import type { SecurityRule } from '#domain/model';
 import { KNOWN_BUNDLES, activeLinuxBundles, chooseBundle, smallestKnownBundle, type BundleSize } from './bundles.ts';
 import { clientTags } from '#domain/tags';
 import { isNameInUse, lightsailError } from './errors.ts';
-import { DEFAULT_TIMINGS, lightsailSettings, type LightsailSettings, type LightsailSettingsInput } from './settings.ts';
+import { ConfigError } from '#lib/config';
+import { DEFAULT_TIMINGS, lightsailConfigured, lightsailSettings, lightsailSettingsFromEnv, type LightsailSettings, type LightsailSettingsInput } from './settings.ts';
 
 export const CLUSTER_TAG = 'cluster-id';
 export const SERVICE_TAG_KEY = 'managed-by';
@@ -49,6 +50,8 @@ const TAG_TEXT = /^[\p{L}\p{N} +\-=._:/@]+$/u;
 
 export interface LightsailProviderOptions extends LightsailSettingsInput {
   client?: LightsailClient;
+  /** Keys given with the environment read (local mode's); otherwise the SDK's own chain finds them. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 /** The Lightsail name of a cluster's server: Lightsail names are unique per region, so the cluster id leads. */
@@ -67,11 +70,14 @@ const STATES: Record<string, ProviderServer['state']> = {
   terminated: 'DELETED',
 };
 
-export const toServer = (instance: Instance): ProviderServer => {
+/** An instance in the port's terms: its id is its Lightsail name, its name the cluster's server name. */
+export const toServer = (instance: Instance, clusterId: string): ProviderServer => {
   const state = STATES[instance.state?.name ?? ''] ?? 'ERROR';
+  const name = instance.name ?? '';
+  const prefix = instanceName(clusterId, '');
   return {
-    id: instance.name ?? '',
-    name: instance.name ?? '',
+    id: name,
+    name: name.startsWith(prefix) ? name.slice(prefix.length) : name,
     state,
     privateIp: instance.privateIpAddress ?? null,
     publicIp: instance.isStaticIp ? (instance.publicIpAddress ?? null) : null,
@@ -130,7 +136,7 @@ export class LightsailProvider implements CloudProvider {
   private readonly client: LightsailClient;
 
   constructor(options: LightsailProviderOptions) {
-    const { client, ...data } = options;
+    const { client, credentials, ...data } = options;
     this.settings = lightsailSettings(data);
     this.maxBatchSize = this.settings.maxBatchSize;
     this.timings = { ...DEFAULT_TIMINGS, ...this.settings.timings };
@@ -140,6 +146,7 @@ export class LightsailProvider implements CloudProvider {
       new LightsailClient({
         ...(this.settings.region ? { region: this.settings.region } : {}),
         ...(this.settings.endpoint ? { endpoint: this.settings.endpoint } : {}),
+        ...(credentials ? { credentials } : {}),
         retryMode: 'adaptive',
       });
   }
@@ -331,9 +338,10 @@ export class LightsailProvider implements CloudProvider {
         await this.mutate('PutInstancePublicPorts', input.onOperations, () => this.client.send(new PutInstancePublicPortsCommand({ instanceName: name, portInfos: ports })));
       }
     }
-    return names.map((name) => {
+    return input.servers.map((server) => {
+      const name = instanceName(input.clusterId, server.name);
       const instance = known.get(name);
-      return instance ? toServer(instance) : { id: name, name, state: 'BUILD', privateIp: null, publicIp: null };
+      return instance ? toServer(instance, input.clusterId) : { id: name, name: server.name, state: 'BUILD', privateIp: null, publicIp: null };
     });
   }
 
@@ -362,7 +370,7 @@ export class LightsailProvider implements CloudProvider {
 
   /** One GetInstances round (paged), whatever the cluster's size. */
   async describeServers(input: { clusterId: string }): Promise<ProviderServer[]> {
-    return (await this.clusterInstances(input.clusterId)).map(toServer);
+    return (await this.clusterInstances(input.clusterId)).map((instance) => toServer(instance, input.clusterId));
   }
 
   /**
@@ -451,3 +459,18 @@ export class LightsailProvider implements CloudProvider {
     }
   }
 }
+
+/**
+ * The provider from an environment (a deployed function's, or local mode's): absent unless one of
+ * LIGHTSAIL_TRIGGERS is set; the keys are the environment's own when it has them.
+ */
+export const lightsailProviderFromEnv = (env: NodeJS.ProcessEnv): LightsailProvider | undefined => {
+  if (!lightsailConfigured(env)) return undefined;
+  const settings = lightsailSettingsFromEnv(env);
+  if (!settings.region && !settings.zone) throw new ConfigError('the lightsail provider needs a region: set AWS_REGION (or LIGHTSAIL_ZONE)');
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
+  return new LightsailProvider({
+    ...settings,
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } } : {}),
+  });
+};

@@ -56,3 +56,8 @@ export const lightsailSettingsFromEnv = (env: NodeJS.ProcessEnv): LightsailSetti
     ...(env.AWS_ENDPOINT_URL_LIGHTSAIL ? { endpoint: env.AWS_ENDPOINT_URL_LIGHTSAIL } : {}),
     ...(env.SERVICE_TAG ? { serviceTag: env.SERVICE_TAG } : {}),
   });
+
+/** The variables whose presence makes a deployment (or local mode) have the lightsail provider. */
+export const LIGHTSAIL_TRIGGERS = ['LIGHTSAIL_BLUEPRINT', 'LIGHTSAIL_ZONE', 'LIGHTSAIL_KEY_PAIR', 'AWS_ENDPOINT_URL_LIGHTSAIL'] as const;
+
+export const lightsailConfigured = (env: NodeJS.ProcessEnv): boolean => LIGHTSAIL_TRIGGERS.some((name) => (env[name] ?? '').trim() !== '');

@@ -117,8 +117,8 @@ describe('lightsail createServers', () => {
     });
 
     expect(servers).toEqual([
-      { id: `${CLUSTER}-master`, name: `${CLUSTER}-master`, state: 'BUILD', privateIp: null, publicIp: null },
-      { id: `${CLUSTER}-worker-1`, name: `${CLUSTER}-worker-1`, state: 'BUILD', privateIp: null, publicIp: null },
+      { id: `${CLUSTER}-master`, name: 'master', state: 'BUILD', privateIp: null, publicIp: null },
+      { id: `${CLUSTER}-worker-1`, name: 'worker-1', state: 'BUILD', privateIp: null, publicIp: null },
     ]);
     // One call per user data: Lightsail takes one launch script per call.
     expect(creates(cloud).map((call) => call.body.instanceNames)).toEqual([[`${CLUSTER}-master`], [`${CLUSTER}-worker-1`]]);
@@ -215,10 +215,10 @@ describe('lightsail describeServers', () => {
     const round = cloud.calls.slice(before);
     // Five instances, two a page: three pages, and nothing else asked.
     expect(round.map((call) => call.operation)).toEqual(['GetInstances', 'GetInstances', 'GetInstances']);
-    expect(pending.map((found) => [found.name, found.state])).toEqual([
-      [`${CLUSTER}-w1`, 'BUILD'],
-      [`${CLUSTER}-w2`, 'BUILD'],
-      [`${CLUSTER}-w3`, 'BUILD'],
+    expect(pending.map((found) => [found.id, found.name, found.state])).toEqual([
+      [`${CLUSTER}-w1`, 'w1', 'BUILD'],
+      [`${CLUSTER}-w2`, 'w2', 'BUILD'],
+      [`${CLUSTER}-w3`, 'w3', 'BUILD'],
     ]);
     await expect
       .poll(async () => (await provider.describeServers({ clusterId: CLUSTER })).map((found) => found.state), { timeout: 5000, interval: 100 })

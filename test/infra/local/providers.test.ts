@@ -27,8 +27,8 @@ describe('local mode’s providers', () => {
       { name: 'local', available: true, reason: 'the emulated cloud' },
       { name: 'ec2', available: false, reason: 'EC2_VPC_ID is not set' },
       { name: 'openstack', available: false, reason: 'neither OS_CLOUD nor OS_AUTH_URL is set' },
-      { name: 'hyperstack', available: false, reason: expect.stringContaining('hyperstack') },
-      { name: 'lightsail', available: false, reason: expect.stringContaining('lightsail') },
+      { name: 'hyperstack', available: false, reason: 'HYPERSTACK_API_KEY is not set' },
+      { name: 'lightsail', available: false, reason: 'none of LIGHTSAIL_BLUEPRINT, LIGHTSAIL_ZONE, LIGHTSAIL_KEY_PAIR, AWS_ENDPOINT_URL_LIGHTSAIL is set' },
     ]);
   });
 
@@ -65,6 +65,15 @@ describe('local mode’s providers', () => {
     const openstack = availability.find((entry) => entry.name === 'openstack');
     expect(openstack?.available).toBe(false);
     expect(openstack?.reason).toMatch(/auth/i);
+  });
+
+  it('builds lightsail from any LIGHTSAIL_* setting or its endpoint, with the region; without a region PROVIDER=lightsail refuses to start', async () => {
+    const { providers, availability } = await localProviders(local, 'lightsail', { AWS_REGION: 'eu-west-2', LIGHTSAIL_BLUEPRINT: 'ubuntu_24_04' });
+
+    expect(providers.map((provider) => provider.name)).toEqual(['local', 'lightsail']);
+    expect(availability.find((entry) => entry.name === 'lightsail')?.reason).toContain('blueprint ubuntu_24_04 in eu-west-2a');
+    await expect(localProviders(local, 'lightsail', { AWS_ENDPOINT_URL_LIGHTSAIL: 'http://127.0.0.1:1' })).rejects.toThrow(/^PROVIDER=lightsail: .*AWS_REGION/);
+    await expect(localProviders(local, 'lightsail', { AWS_REGION: 'eu-west-2', LIGHTSAIL_ZONE: 'west' })).rejects.toThrow(/^PROVIDER=lightsail: .*zone/);
   });
 
   it('takes PROVIDER as the default provider, over DEFAULT_PROVIDER', () => {
