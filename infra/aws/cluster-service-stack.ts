@@ -12,6 +12,7 @@ import type { FunctionSetting } from '../routes.ts';
 import { CloudInitRunnerAccess } from './constructs/cloud-init-runner-access.ts';
 import { ConfigurationContainer, type ConfigurationContainerSettings } from './constructs/configuration-container.ts';
 import { Ec2ProviderAccess, type Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
+import { LightsailProviderAccess, type LightsailProviderSettings } from './constructs/lightsail-provider-access.ts';
 import { ServiceApi } from './constructs/service-api.ts';
 import { ServiceEvents } from './constructs/service-events.ts';
 import { ServiceFunctions, type FunctionsByName } from './constructs/service-functions.ts';
@@ -23,6 +24,7 @@ import { acknowledge, acknowledgeWildcards } from './nag.ts';
 import {
   configurationContainerFromContext,
   ec2SettingsFromContext,
+  lightsailSettingsFromContext,
   openstackSettingsFromContext,
   resolveAgentTimeoutSeconds,
   resolveDefaultProvider,
@@ -71,6 +73,12 @@ export interface ClusterServiceStackProps extends StackProps {
    * @default - from the context (`openstackCredentialsSecretArn`, `openstackImage`, …), else none
    */
   readonly openstack?: OpenStackSettings;
+  /**
+   * The `lightsail` provider: its blueprint, zone and key pair.
+   *
+   * @default - from the context (`lightsail=true`, `lightsailBlueprint`, …), else none
+   */
+  readonly lightsail?: LightsailProviderSettings;
   /**
    * The configuration container (the `container` configuration runner), as an ECS Fargate task in
    * the `ec2` settings' VPC and subnets. Without it, clusters asking for the container runner
@@ -195,6 +203,14 @@ export class ClusterServiceStack extends Stack {
         for (const [name, value] of Object.entries(variables)) fn.addEnvironment(name, value);
       }
     }
+    const lightsail = props.lightsail ?? lightsailSettingsFromContext(this);
+    if (lightsail) {
+      new LightsailProviderAccess(this, 'LightsailProvider', {
+        ...lightsail,
+        planners: serviceFunctions.withSetting('lightsailSettings').filter((fn) => fn !== stepFunction),
+        driver: stepFunction,
+      });
+    }
     if (containerSettings && this.ec2Provider && ec2) {
       this.configurationContainer = new ConfigurationContainer(this, 'ConfigurationContainer', {
         ...containerSettings,
@@ -223,7 +239,7 @@ export class ClusterServiceStack extends Stack {
     const agentTimeout = resolveAgentTimeoutSeconds(props.configurationAgentTimeout?.toSeconds() ?? this.node.tryGetContext('configurationAgentTimeoutSeconds'));
     // Every other setting is a variable or two; a new one fails to compile until it is given its values.
     const variables: Record<
-      Exclude<FunctionSetting, 'pageTokenSecret' | 'ec2Settings' | 'ec2Servers' | 'configurationContainer' | 'nodeReportKey' | 'serviceUrl' | 'configurationBundleUrl' | 'openstackSettings'>,
+      Exclude<FunctionSetting, 'pageTokenSecret' | 'ec2Settings' | 'ec2Servers' | 'configurationContainer' | 'nodeReportKey' | 'serviceUrl' | 'configurationBundleUrl' | 'openstackSettings' | 'lightsailSettings'>,
       Readonly<Record<string, string>>
     > = {
       defaultProvider: { DEFAULT_PROVIDER: defaultProvider },

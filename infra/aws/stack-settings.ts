@@ -7,6 +7,7 @@ import { PROVIDER_NAMES, type ProviderName } from '../../functions/domain/provid
 import { CONFIGURATION_RUNNERS, type ConfigurationRunner } from '../../functions/domain/model.ts';
 import type { Ec2ProviderSettings } from './constructs/ec2-provider-access.ts';
 import type { ConfigurationContainerSettings } from './constructs/configuration-container.ts';
+import type { LightsailProviderSettings } from './constructs/lightsail-provider-access.ts';
 
 /** Per-project limits for projects without their own. */
 export type QuotaDefaults = Partial<Record<'vcpus' | 'servers' | 'clusters', number>>;
@@ -116,4 +117,22 @@ export const resolveDefaultProvider = (value: unknown): ProviderName => {
     throw new Error(`defaultProvider must be one of ${deployable.join(', ')}; got ${JSON.stringify(provider)}`);
   }
   return provider as ProviderName;
+};
+
+/**
+ * The lightsail provider from CDK context: `-c lightsail=true` enables it, with `lightsailBlueprint`
+ * (default debian_12), `lightsailZone`, `lightsailKeyPair` and the stack's `serviceTag`.
+ */
+export const lightsailSettingsFromContext = (scope: Construct): LightsailProviderSettings | undefined => {
+  const enabled: unknown = scope.node.tryGetContext('lightsail');
+  if (enabled === undefined || enabled === false || enabled === 'false') return undefined;
+  if (enabled !== true && enabled !== 'true') throw new Error('lightsail must be true or false');
+  const context = (key: string) => contextString(scope, key);
+  const blueprint = context('lightsailBlueprint') ?? 'debian_12';
+  if (!/^[a-z0-9_.-]{1,64}$/.test(blueprint)) throw new Error('lightsailBlueprint must be a Lightsail blueprint id, such as debian_12');
+  const zone = context('lightsailZone');
+  if (zone !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/.test(zone)) throw new Error('lightsailZone must be an availability zone such as eu-west-2a');
+  const keyPair = context('lightsailKeyPair');
+  const serviceTag = context('serviceTag');
+  return { blueprint, ...(zone ? { zone } : {}), ...(keyPair ? { keyPair } : {}), ...(serviceTag ? { serviceTag } : {}) };
 };

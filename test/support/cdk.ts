@@ -27,6 +27,9 @@ export const OPENSTACK_CONTEXT = {
   openstackLoginUser: 'debian',
 };
 
+/** The lightsail provider's context: enabled, with a blueprint and key pair. */
+export const LIGHTSAIL_CONTEXT = { lightsail: 'true', lightsailBlueprint: 'ubuntu_24_04', lightsailKeyPair: 'cluster-key' };
+
 export interface SynthesizedStack {
   stack: ClusterServiceStack;
   template: Template;
