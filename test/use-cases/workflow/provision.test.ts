@@ -134,3 +134,31 @@ describe('the create steps pass the spec’s options to the provider', () => {
     expect((await record()).networks).toEqual(['net-0', 'net-1']);
   });
 });
+
+describe('the provider’s operations on the timeline', () => {
+  it('writes each operation a provider reports from create-servers as a timeline note under the step’s status and phase', async () => {
+    // Prepare
+    await storeCluster(steps.table, clusterFrom(nativeBody(2)));
+    const { provider } = recordingProvider(10);
+    const createServers = provider.createServers.bind(provider);
+    provider.createServers = async (input) => {
+      await input.onOperations?.([
+        { id: 'op-1', type: 'CreateInstance', resource: 'node-a', status: 'Succeeded' },
+        { id: 'op-2', type: 'CreateInstance', resource: 'node-b', status: 'Failed', error: 'NoCapacity: none left' },
+      ]);
+      return createServers(input);
+    };
+
+    // Act
+    await runStep(depsFor(provider), { step: 'create-servers', clusterId: CLUSTER_ID });
+
+    // Assess
+    const events = await steps.table.clusters.listEvents(CLUSTER_ID);
+    const notes = events.filter((event) => event.message.includes(' operation '));
+    expect(notes.map((event) => event.message)).toEqual([
+      'local operation CreateInstance node-a: Succeeded (op-1)',
+      'local operation CreateInstance node-b: Failed: NoCapacity: none left (op-2)',
+    ]);
+    expect(notes.every((event) => event.status === 'PROVISIONING' && event.phase === 'create-servers')).toBe(true);
+  });
+});
