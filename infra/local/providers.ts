@@ -59,7 +59,7 @@ const builders: Record<Exclude<ProviderName, 'local'>, (env: NodeJS.ProcessEnv) 
     const provider = lightsailProviderFromEnv(env);
     if (!provider) return { unavailable: `none of ${LIGHTSAIL_TRIGGERS.join(', ')} is set` };
     const { settings } = provider;
-    return { provider, reason: `blueprint ${settings.blueprintId} in ${settings.zone ?? `${settings.region}a`}${settings.endpoint ? ` at ${settings.endpoint}` : ''}, the AWS SDK's own credentials` };
+    return { provider, reason: `blueprint ${settings.blueprintId} in ${settings.zone ?? `${settings.region}'s first zone`}${settings.endpoint ? ` at ${settings.endpoint}` : ''}, the AWS SDK's own credentials` };
   },
 };
 

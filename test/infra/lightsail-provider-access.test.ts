@@ -47,7 +47,7 @@ describe('the lightsail provider’s access (context lightsail=true)', () => {
     }
     // Only listing Get calls take "*" without a condition.
     const unbounded = statements.filter((statement) => statement.Resource === '*' && !statement.Condition);
-    expect(unbounded.flatMap((statement) => asList(statement.Action)).filter((action) => action.startsWith('lightsail:')).sort()).toEqual(['lightsail:GetBlueprints', 'lightsail:GetBundles', 'lightsail:GetInstances', 'lightsail:GetStaticIps']);
+    expect(unbounded.flatMap((statement) => asList(statement.Action)).filter((action) => action.startsWith('lightsail:')).sort()).toEqual(['lightsail:GetBlueprints', 'lightsail:GetBundles', 'lightsail:GetInstances', 'lightsail:GetRegions', 'lightsail:GetStaticIps']);
     expect(JSON.stringify(granting(statements, 'lightsail:ReleaseStaticIp')[0]?.Resource)).toContain(':StaticIp/*');
   });
 

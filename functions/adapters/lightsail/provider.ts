@@ -10,6 +10,7 @@ import {
   GetBlueprintsCommand,
   GetBundlesCommand,
   GetInstancesCommand,
+  GetRegionsCommand,
   GetStaticIpsCommand,
   LightsailClient,
   PutInstancePublicPortsCommand,
@@ -134,6 +135,7 @@ export class LightsailProvider implements CloudProvider {
   readonly inventoryVars: Readonly<Record<string, unknown>>;
   readonly settings: LightsailSettings;
   private readonly client: LightsailClient;
+  private firstZone: Promise<string> | undefined;
 
   constructor(options: LightsailProviderOptions) {
     const { client, credentials, ...data } = options;
@@ -227,11 +229,28 @@ export class LightsailProvider implements CloudProvider {
     return [];
   }
 
-  private zone(): string {
+  /** LIGHTSAIL_ZONE, or the region's first available zone by name (GetRegions, asked once). */
+  private async zone(): Promise<string> {
     if (this.settings.zone) return this.settings.zone;
-    const region = this.settings.region ?? process.env.AWS_REGION;
+    this.firstZone ??= this.readFirstZone().catch((error: unknown) => {
+      this.firstZone = undefined;
+      throw error;
+    });
+    return this.firstZone;
+  }
+
+  private async readFirstZone(): Promise<string> {
+    const region = this.settings.region;
     if (!region) throw new ProviderError('LightsailInvalidInput', 'no region: set AWS_REGION or LIGHTSAIL_ZONE');
-    return `${region}a`;
+    const answer = await this.call('GetRegions', () => this.client.send(new GetRegionsCommand({ includeAvailabilityZones: true })));
+    const zones = (answer.regions?.find((candidate) => candidate.name === region)?.availabilityZones ?? [])
+      .filter((zone) => zone.state === undefined || zone.state === 'available')
+      .map((zone) => zone.zoneName)
+      .filter((name): name is string => name !== undefined)
+      .sort();
+    const first = zones[0];
+    if (!first) throw new ProviderError('LightsailInvalidInput', `Lightsail answers no available zone in ${region}`);
+    return first;
   }
 
   private async blueprintMinPower(blueprintId: string): Promise<number> {
@@ -288,7 +307,7 @@ export class LightsailProvider implements CloudProvider {
     const snapshot = options.tags?.[AUTO_SNAPSHOT_TAG];
     const addOns: AddOnRequest[] = snapshot ? [{ addOnType: 'AutoSnapshot', autoSnapshotAddOnRequest: { snapshotTimeOfDay: snapshot } }] : [];
     const keyPairName = options.keyName ?? this.settings.keyPairName;
-    const availabilityZone = options.zone ?? this.zone();
+    const availabilityZone = options.zone ?? (await this.zone());
     const known = new Map((await this.clusterInstances(input.clusterId)).map((instance) => [instance.name, instance]));
     const groups = new Map<string, { bundleId: string; userData: string | undefined; names: string[] }>();
     for (const server of input.servers) {

@@ -48,7 +48,7 @@ export class LightsailProviderAccess extends Construct {
       acknowledgeWildcards(props.driver.role ?? props.driver, [statement], wildcards);
     };
     grant(
-      new iam.PolicyStatement({ actions: ['lightsail:GetBlueprints', 'lightsail:GetBundles', 'lightsail:GetInstances', 'lightsail:GetStaticIps'], resources: ['*'] }),
+      new iam.PolicyStatement({ actions: ['lightsail:GetBlueprints', 'lightsail:GetBundles', 'lightsail:GetInstances', 'lightsail:GetRegions', 'lightsail:GetStaticIps'], resources: ['*'] }),
       'Lightsail\'s Get calls that list take no resource-level permissions',
     );
     grant(

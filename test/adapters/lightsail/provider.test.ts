@@ -43,13 +43,15 @@ const creates = (cloud: LightsailContract) => cloud.calls.filter((call) => call.
 const caught = async (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error as Error);
 
 describe('lightsail settings', () => {
-  it('defaults the blueprint to debian_12 and the zone to the region’s first', async () => {
+  it('defaults the blueprint to debian_12 and the zone to the region’s first available one, asking GetRegions once', async () => {
     const settings = lightsailSettingsFromEnv({ AWS_REGION: 'eu-west-2' });
     expect(settings.blueprintId).toBe('debian_12');
     expect(settings.zone).toBeUndefined();
     const { cloud, provider } = await connect({}, { zone: undefined });
     await provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: [server('a1')] });
-    expect(creates(cloud)[0]?.body.availabilityZone).toBe(`${REGION}a`);
+    await provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: [server('a2')] });
+    expect(creates(cloud).map((call) => call.body.availabilityZone)).toEqual([`${REGION}b`, `${REGION}b`]);
+    expect(cloud.calls.filter((call) => call.operation === 'GetRegions')).toHaveLength(1);
   });
 
   it('names the variable that is wrong', () => {
@@ -123,7 +125,7 @@ describe('lightsail createServers', () => {
     // One call per user data: Lightsail takes one launch script per call.
     expect(creates(cloud).map((call) => call.body.instanceNames)).toEqual([[`${CLUSTER}-master`], [`${CLUSTER}-worker-1`]]);
     const body = creates(cloud)[0]?.body;
-    expect(body).toMatchObject({ availabilityZone: `${REGION}a`, blueprintId: 'debian_12', bundleId: 'small_3_0', keyPairName: KEY_PAIR, userData: '#!/bin/bash\necho master\n' });
+    expect(body).toMatchObject({ availabilityZone: `${REGION}b`, blueprintId: 'debian_12', bundleId: 'small_3_0', keyPairName: KEY_PAIR, userData: '#!/bin/bash\necho master\n' });
     expect(body?.tags).toEqual(
       expect.arrayContaining([
         { key: 'cluster-id', value: CLUSTER },

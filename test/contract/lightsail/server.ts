@@ -35,6 +35,8 @@ export const BUNDLES = [
   { bundleId: '2xlarge_3_0', name: '2XLarge', cpuCount: 8, ramSizeInGb: 32, diskSizeInGb: 640, power: 5000, price: 164, isActive: true, supportedPlatforms: ['LINUX_UNIX'] },
 ];
 const TARGET_PREFIX = 'Lightsail_20161128.';
+/** The region's zones that take instances (`<region>a` is out of service). */
+export const AVAILABLE_ZONES = [`${REGION}b`, `${REGION}c`];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,254}$/;
 
 export interface ContractInstance {
@@ -233,6 +235,18 @@ export class LightsailContract {
         return this.page(BLUEPRINTS.filter((blueprint) => blueprint.isActive || body.includeInactive === true), body.pageToken, 'blueprints');
       case 'GetBundles':
         return this.page(BUNDLES.filter((bundle) => bundle.isActive || body.includeInactive === true), body.pageToken, 'bundles');
+      case 'GetRegions':
+        return {
+          regions: [REGION, 'us-east-1'].map((name) => ({
+            name,
+            displayName: name,
+            continentCode: name.startsWith('eu') ? 'EU' : 'NA',
+            // The first zone by name is out of service here: the provider must skip it.
+            ...(body.includeAvailabilityZones === true
+              ? { availabilityZones: ['c', 'b', 'a'].map((letter) => ({ zoneName: `${name}${letter}`, state: letter === 'a' && name === REGION ? 'unavailable' : 'available' })) }
+              : {}),
+          })),
+        };
       case 'GetInstances':
         return this.page([...this.instances.values()].map((instance) => this.view(instance)), body.pageToken, 'instances');
       case 'GetStaticIps':
@@ -291,7 +305,7 @@ export class LightsailContract {
     const zone = this.string(body, 'availabilityZone');
     const blueprintId = this.string(body, 'blueprintId');
     const bundleId = this.string(body, 'bundleId');
-    if (!zone.startsWith(REGION) || !/^[a-z]$/.test(zone.slice(REGION.length))) throw invalid(`The availability zone ${zone} is not valid in ${REGION}`);
+    if (!AVAILABLE_ZONES.includes(zone)) throw invalid(`The availability zone ${zone} is not available in ${REGION}`);
     const blueprint = BLUEPRINTS.find((candidate) => candidate.blueprintId === blueprintId);
     if (!blueprint) throw notFound(`The blueprint ${blueprintId} does not exist`);
     if (!blueprint.isActive) throw invalid(`The blueprint ${blueprintId} is not active`);

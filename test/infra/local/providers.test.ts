@@ -71,7 +71,7 @@ describe('local mode’s providers', () => {
     const { providers, availability } = await localProviders(local, 'lightsail', { AWS_REGION: 'eu-west-2', LIGHTSAIL_BLUEPRINT: 'ubuntu_24_04' });
 
     expect(providers.map((provider) => provider.name)).toEqual(['local', 'lightsail']);
-    expect(availability.find((entry) => entry.name === 'lightsail')?.reason).toContain('blueprint ubuntu_24_04 in eu-west-2a');
+    expect(availability.find((entry) => entry.name === 'lightsail')?.reason).toContain('blueprint ubuntu_24_04 in eu-west-2\'s first zone');
     await expect(localProviders(local, 'lightsail', { AWS_ENDPOINT_URL_LIGHTSAIL: 'http://127.0.0.1:1' })).rejects.toThrow(/^PROVIDER=lightsail: .*AWS_REGION/);
     await expect(localProviders(local, 'lightsail', { AWS_REGION: 'eu-west-2', LIGHTSAIL_ZONE: 'west' })).rejects.toThrow(/^PROVIDER=lightsail: .*zone/);
   });
