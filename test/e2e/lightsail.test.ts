@@ -21,7 +21,7 @@ interface ClusterBody {
   error?: { code: string; message: string; step: string };
 }
 
-const withCloud = (options: { nodes?: CloudInitNodes; failNames?: RegExp } = {}) => {
+const withCloud = (options: { nodes?: CloudInitNodes; failNames?: RegExp; env?: Record<string, string> } = {}) => {
   const context = {} as { cloud: LightsailContract; stack: LocalStack };
   beforeAll(async () => {
     context.cloud = await new LightsailContract({
@@ -32,7 +32,7 @@ const withCloud = (options: { nodes?: CloudInitNodes; failNames?: RegExp } = {})
       ...(options.failNames ? { failNames: options.failNames } : {}),
       ...(options.nodes ? { lifecycle: options.nodes.lifecycle() } : {}),
     }).start();
-    context.stack = await startTestStack({ env: { PROVIDER: 'lightsail' }, providerEnv: context.cloud.env() });
+    context.stack = await startTestStack({ env: { PROVIDER: 'lightsail', ...options.env }, providerEnv: context.cloud.env() });
   });
   afterAll(async () => {
     await context.stack?.stop();
@@ -148,5 +148,49 @@ describe('PROVIDER=lightsail: refusals and boot failures', () => {
     await expect.poll(() => ofCluster(cloud, id), { timeout: 30_000 }).toEqual([]);
     expect(ipsOf(cloud, id)).toEqual([]);
     expect(await timeline(stack, id)).toContainEqual(expect.stringMatching(/^lightsail operation DeleteInstance /));
+  });
+});
+
+describe('PROVIDER=lightsail with the cloud-init runner: nodes that never report', () => {
+  // The contract cloud runs the instances but no user data: no agent ever asks.
+  const context = withCloud({ env: { CONFIGURATION_AGENT_TIMEOUT_SECONDS: '2' } });
+
+  it('fails the cluster after its static IPs were attached and rolls it back releasing them', async () => {
+    const { cloud, stack } = context;
+    const created = await api(stack, '/v1/clusters', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'silent',
+        nodeGroups: [
+          { name: 'master', role: 'master', count: 1, vcpus: 2, ramMb: 2048, diskGb: 20 },
+          { name: 'worker', role: 'worker', count: 1, vcpus: 2, ramMb: 2048, diskGb: 20 },
+        ],
+        network: { publicIp: 'all' },
+        configuration: { profile: 'lambda' },
+      }),
+    });
+    expect(created.status, await created.clone().text()).toBe(202);
+    const { id } = (await created.json()) as { id: string };
+
+    const cluster = await waitFor(stack, id, ['FAILED', 'ACTIVE']);
+
+    expect(cluster.status).toBe('FAILED');
+    expect(cluster.error?.code).toBe('ConfigurationAgentsOffline');
+    const events = await timeline(stack, id);
+    expect(events.filter((message) => message.startsWith('lightsail operation AllocateStaticIp '))).toHaveLength(2);
+    await expect.poll(() => ofCluster(cloud, id), { timeout: 30_000 }).toEqual([]);
+    expect(ipsOf(cloud, id)).toEqual([]);
+    expect((await timeline(stack, id)).filter((message) => message.startsWith('lightsail operation ReleaseStaticIp '))).toHaveLength(2);
+  });
+
+  it('refuses a runner lightsail does not have, naming configuration.runner', async () => {
+    const response = await api(context.stack, '/v1/clusters', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'ssm', nodeGroups: [{ name: 'master', role: 'master', count: 1, vcpus: 2, ramMb: 2048, diskGb: 20 }], configuration: { profile: 'lambda', runner: 'ssm' } }),
+    });
+
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { details: { path: string; message: string }[] } };
+    expect(body.error.details).toEqual([{ path: 'configuration.runner', message: 'not a runner of lightsail (its runners: cloud-init)' }]);
   });
 });
