@@ -29,10 +29,20 @@ export const KNOWN_BUNDLES: readonly BundleSize[] = [
 const fits = (bundle: BundleSize, size: ServerSize): boolean =>
   bundle.vcpus >= size.vcpus && bundle.ramMb >= size.ramMb && bundle.diskGb >= size.diskGb;
 
+/** The smallest Linux bundle that fits; InvalidSpec naming the first dimension none has enough of. */
 export const smallestKnownBundle = (size: ServerSize): BundleSize => {
   const bundle = KNOWN_BUNDLES.find((candidate) => fits(candidate, size));
-  if (!bundle) throw new InvalidSpec(`no Lightsail bundle has ${size.vcpus} vCPUs, ${size.ramMb} MB of memory and ${size.diskGb} GB of disk`);
-  return bundle;
+  if (bundle) return bundle;
+  const most = (pick: (candidate: BundleSize) => number) => Math.max(...KNOWN_BUNDLES.map(pick));
+  const detail =
+    most((b) => b.vcpus) < size.vcpus
+      ? { path: 'vcpus', message: `no lightsail bundle has ${size.vcpus} vCPUs (the most is ${most((b) => b.vcpus)})` }
+      : most((b) => b.ramMb) < size.ramMb
+        ? { path: 'ramMb', message: `no lightsail bundle has ${size.ramMb} MiB (the most is ${most((b) => b.ramMb)})` }
+        : most((b) => b.diskGb) < size.diskGb
+          ? { path: 'diskGb', message: `no lightsail bundle has ${size.diskGb} GB of disk (the most is ${most((b) => b.diskGb)})` }
+          : { path: 'vcpus', message: `no lightsail bundle has ${size.vcpus} vCPUs, ${size.ramMb} MiB and ${size.diskGb} GB together` };
+  throw new InvalidSpec(`No lightsail bundle fits: ${detail.message}`, [detail]);
 };
 
 /** GetBundles' answer as sizes: active Linux bundles only. */

@@ -36,10 +36,10 @@ import type {
   ServerSize,
 } from '#domain/provider';
 import type { SecurityRule } from '#domain/model';
-import { KNOWN_BUNDLES, activeLinuxBundles, chooseBundle, smallestKnownBundle, type BundleSize } from './bundles.ts';
 import { clientTags } from '#domain/tags';
-import { isNameInUse, lightsailError } from './errors.ts';
 import { ConfigError } from '#lib/config';
+import { KNOWN_BUNDLES, activeLinuxBundles, chooseBundle, smallestKnownBundle, type BundleSize } from './bundles.ts';
+import { isNameInUse, lightsailError } from './errors.ts';
 import { DEFAULT_TIMINGS, lightsailConfigured, lightsailSettings, lightsailSettingsFromEnv, type LightsailSettings, type LightsailSettingsInput } from './settings.ts';
 
 export const CLUSTER_TAG = 'cluster-id';

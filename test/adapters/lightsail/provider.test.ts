@@ -84,6 +84,14 @@ describe('lightsail bundles', () => {
     expect(provider.describeFlavor('large_3_0')).toEqual({ vcpus: 2, ramMb: 8192, diskGb: 160 });
     expect(provider.describeFlavor('nope')).toBeNull();
     expect(() => provider.resolveFlavor({ vcpus: 64, ramMb: 1024, diskGb: 10 })).toThrow(InvalidSpec);
+    const tooMuch = (() => {
+      try {
+        provider.resolveFlavor({ vcpus: 2, ramMb: 65_536, diskGb: 10 });
+      } catch (error) {
+        return error as InvalidSpec;
+      }
+    })();
+    expect(tooMuch?.details).toEqual([{ path: 'ramMb', message: 'no lightsail bundle has 65536 MiB (the most is 32768)' }]);
   });
 
   it('asks GetBundles and GetBlueprints for the blueprint’s minPower when creating', async () => {
