@@ -96,11 +96,11 @@ export const FUNCTIONS = {
   },
   changeCluster: {
     entry: 'functions/change-cluster/handler.ts',
-    description: 'Destroys and retries clusters (native and compat routes)',
+    description: 'Destroys, retries, stops and starts clusters (native and compat routes)',
     tableAccess: 'readWrite',
     settings: ['quotaDefaults'],
-    startsWorkflows: ['provision', 'destroy'],
-    stopsWorkflows: ['provision'],
+    startsWorkflows: ['provision', 'destroy', 'power'],
+    stopsWorkflows: ['provision', 'power'],
     timeoutSeconds: 15,
   },
   expireClusters: {
@@ -109,7 +109,7 @@ export const FUNCTIONS = {
     tableAccess: 'readWrite',
     settings: ['quotaDefaults'],
     startsWorkflows: ['destroy'],
-    stopsWorkflows: ['provision'],
+    stopsWorkflows: ['provision', 'power'],
     schedule: 'rate(5 minutes)',
     timeoutSeconds: 60,
   },
@@ -134,7 +134,7 @@ export const FUNCTIONS = {
   },
   workflowStep: {
     entry: 'functions/workflow-step/handler.ts',
-    description: 'The Task states of the provision and destroy workflows: one step per invocation',
+    description: 'The Task states of the provision, destroy and power workflows: one step per invocation',
     tableAccess: 'readWrite',
     settings: ['defaultProvider', 'defaultConfigurationRunner', 'configurationAgentTimeout', 'ec2Servers', 'configurationContainer', 'openstackSettings', 'nodeReportKey', 'serviceUrl'],
     runsWorkflowSteps: true,
@@ -194,6 +194,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/backend/lambda-instances/{uuid}', function: 'readClusters' },
   { method: 'GET', path: '/backend/lambda-instances/{uuid}/status', function: 'readClusters' },
   { method: 'DELETE', path: '/backend/lambda-instances/{uuid}', function: 'changeCluster' },
+  { method: 'POST', path: '/backend/lambda-instances/{uuid}', function: 'changeCluster', body: 'CompatActionRequest' },
   { method: 'POST', path: '/v1/clusters', function: 'createCluster', body: 'NativeCreateRequest' },
   { method: 'GET', path: '/v1/webhook-secret', function: 'createCluster' },
   { method: 'GET', path: '/v1/clusters', function: 'readClusters' },
@@ -201,6 +202,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/clusters/{id}/events', function: 'readClusters' },
   { method: 'DELETE', path: '/v1/clusters/{id}', function: 'changeCluster' },
   { method: 'POST', path: '/v1/clusters/{id}/retry', function: 'changeCluster' },
+  { method: 'POST', path: '/v1/clusters/{id}/stop', function: 'changeCluster' },
+  { method: 'POST', path: '/v1/clusters/{id}/start', function: 'changeCluster' },
   { method: 'GET', path: '/v1/openapi.json', function: 'readClusters' },
   { method: 'POST', path: '/v1/clusters/{id}/node-reports', function: 'nodeReports', body: 'NodeReport', caller: 'node' },
 ];
@@ -217,6 +220,10 @@ export const STATE_MACHINES = {
   },
   destroy: {
     file: 'statemachine/destroy.asl.json',
+    substitutions: ['WorkflowStepFunctionArn'] as const,
+  },
+  power: {
+    file: 'statemachine/power.asl.json',
     substitutions: ['WorkflowStepFunctionArn'] as const,
   },
 } as const satisfies Record<WorkflowKind, { file: string; substitutions: readonly string[] }>;

@@ -79,8 +79,11 @@ export interface CloudQuotaInput {
 export interface ProviderServer {
   id: string;
   name: string;
-  /** Provider-neutral lifecycle: BUILD until booted, then ACTIVE, or ERROR. */
-  state: 'BUILD' | 'ACTIVE' | 'ERROR' | 'DELETING' | 'DELETED';
+  /**
+   * Provider-neutral lifecycle: BUILD until booted, then ACTIVE, or ERROR; STOPPING and STOPPED
+   * once stopped (`stopServers`), BUILD again while it starts.
+   */
+  state: 'BUILD' | 'ACTIVE' | 'STOPPING' | 'STOPPED' | 'ERROR' | 'DELETING' | 'DELETED';
   privateIp: string | null;
   publicIp: string | null;
   /** Why the server is in ERROR, as the provider says it. */
@@ -232,6 +235,16 @@ export interface CloudProvider {
     configurationId: string;
     servers?: { id: string; name: string; role: string }[];
   }): Promise<ConfigurationStatus>;
+
+  /**
+   * Stops the listed servers of the cluster, keeping their disks and addresses. Asking again, or
+   * for a server already stopped or stopping, is not an error; `describeServers` answers STOPPED
+   * once a server is. Absent where the provider cannot stop servers (a stop answers 409).
+   */
+  stopServers?(input: { clusterId: string; serverIds: string[] }): Promise<void>;
+
+  /** Starts the listed stopped servers again; asking again, or for a running server, is not an error. */
+  startServers?(input: { clusterId: string; serverIds: string[] }): Promise<void>;
 
   /**
    * Deletes everything tagged with the cluster id (servers, addresses, networks) and answers

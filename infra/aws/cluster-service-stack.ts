@@ -214,7 +214,7 @@ export class ClusterServiceStack extends Stack {
         configurationContainer: this.configurationContainer,
         logRetention,
       });
-    this.stateMachines = { provision: workflow('provision'), destroy: workflow('destroy') };
+    this.stateMachines = { provision: workflow('provision'), destroy: workflow('destroy'), power: workflow('power') };
     this.stateMachine = this.stateMachines.provision;
 
     const quotaDefaults = resolveQuotaDefaults(props.quotaDefaults, this);
@@ -245,9 +245,10 @@ export class ClusterServiceStack extends Stack {
       const stops = definition.stopsWorkflows ?? [];
       if (definition.publishesEvents) serviceEvents.publishFrom(fn);
       if (starts.length > 0 || stops.length > 0) {
-        // Every function that touches executions can name both state machines; the grants decide what it may do.
+        // Every function that touches executions can name every state machine; the grants decide what it may do.
         fn.addEnvironment('PROVISION_STATE_MACHINE_ARN', this.stateMachines.provision.stateMachineArn);
         fn.addEnvironment('DESTROY_STATE_MACHINE_ARN', this.stateMachines.destroy.stateMachineArn);
+        fn.addEnvironment('POWER_STATE_MACHINE_ARN', this.stateMachines.power.stateMachineArn);
         fn.addEnvironment('WORKFLOW_STEP_TIMEOUT_SECONDS', String(stepFunction.timeout.toSeconds()));
       }
       for (const kind of starts) this.stateMachines[kind].grantStartExecution(fn);

@@ -9,7 +9,7 @@
  */
 import { ClusterDestroying } from '#domain/errors';
 import type { FailedSteps, StepFailure } from '#domain/failed-step';
-import { isBeingDestroyed } from '#domain/lifecycle';
+import { isBeingDestroyed, type PowerAction } from '#domain/lifecycle';
 import type { Cluster, ClusterStatus, Phase } from '#domain/model';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
 import type { CloudProvider } from '#domain/provider';
@@ -55,8 +55,10 @@ export interface FailureInput {
   failure?: StepFailure;
   /** rollback: the failure, filed under the step whose state caught it. */
   failed?: FailedSteps;
-  /** record-failure, record-destroy-failure: the execution's state. */
+  /** record-failure, record-destroy-failure, record-power-failure: the execution's state. */
   state?: { failed?: FailedSteps; failure?: StepFailure; rollbackFailure?: StepFailure };
+  /** record-power-failure: what the execution was doing. */
+  action?: PowerAction;
 }
 
 export type StepResult = Record<string, unknown>;
