@@ -13,20 +13,10 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OpenStackProvider, openStackSettingsFromEnv } from '#adapters/openstack/index';
 import type { ProviderServer } from '#domain/provider';
+import { checks, peerEnv } from './script.ts';
 
-const env = {
-  OS_CLIENT_CONFIG_FILE: '/var/lib/ospeer/clouds.yaml',
-  OS_CLOUD: 'ospeer-demo',
-  OPENSTACK_IMAGE: 'cirros-fake',
-  OPENSTACK_EXTERNAL_NETWORK: 'public',
-  ...process.env,
-};
-
-const failures: string[] = [];
-const check = (ok: boolean, what: string, detail = '') => {
-  process.stdout.write(`${ok ? 'ok  ' : 'FAIL'} ${what}${detail ? `: ${detail}` : ''}\n`);
-  if (!ok) failures.push(what);
-};
+const env = peerEnv();
+const { check, run } = checks();
 
 const main = async () => {
   const provider = await OpenStackProvider.connect(openStackSettingsFromEnv(env));
@@ -66,8 +56,6 @@ const main = async () => {
   } finally {
     for (let i = 0; i < 60 && (await provider.deleteCluster({ clusterId })).remaining > 0; i += 1) await sleep(1000);
   }
-  process.stdout.write(`${failures.length === 0 ? 'PASS' : `FAIL (${failures.join('; ')})`}\n`);
-  if (failures.length > 0) process.exitCode = 1;
 };
 
-await main();
+await run(main);
