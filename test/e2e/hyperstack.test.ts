@@ -138,7 +138,7 @@ describe('PROVIDER=hyperstack: many nodes and boot failures', () => {
 
     expect(cluster.status).toBe('FAILED');
     expect(cluster.error).toMatchObject({ code: 'ServerBootFailed', step: 'wait-servers' });
-    expect(cluster.error?.message).toContain('No valid host was found');
+    expect(cluster.error?.message).toContain('Infrahub reports the VM ERROR, vm_state error');
     await expect.poll(() => ofCluster(cloud, id), { timeout: 30_000 }).toEqual([]);
   });
 });
