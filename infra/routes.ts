@@ -153,7 +153,7 @@ export const FUNCTIONS = {
   },
   nodeReports: {
     entry: 'functions/node-reports/handler.ts',
-    description: 'The cloud-init runner’s node reports: the controller key, the workers that let it in, the run’s COMPONENT lines and exit status',
+    description: 'The cloud-init runner’s node reports (the controller key, the workers that let it in, the run’s COMPONENT lines and exit status) and the cloud’s callbacks about the servers',
     tableAccess: 'readWrite',
     // Reads a cluster and writes it back with its timeline (updateCluster, notes): called by the
     // nodes, whose secret opens one cluster's record, it reaches no further.
@@ -179,7 +179,7 @@ export interface RouteDefinition {
   readonly body?: RequestBodyName;
   /**
    * Who may call it: a project's token, checked by the API's authorizer (the default), or a
-   * cluster's node secret, checked by the function itself (no authorizer in front).
+   * cluster's node secret or callback secret, checked by the function itself (no authorizer in front).
    */
   readonly caller?: 'project' | 'node';
 }
@@ -204,6 +204,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/v1/clusters/{id}/retry', function: 'changeCluster' },
   { method: 'GET', path: '/v1/openapi.json', function: 'readClusters' },
   { method: 'POST', path: '/v1/clusters/{id}/node-reports', function: 'nodeReports', body: 'NodeReport', caller: 'node' },
+  // The cloud's callbacks (Infrahub's callback_url): the path's secret opens it; the body is the cloud's own.
+  { method: 'POST', path: '/v1/clusters/{id}/provider-events/{secret}', function: 'nodeReports', caller: 'node' },
 ];
 
 /** The key a function's router dispatches on: API Gateway's method and resource path. */

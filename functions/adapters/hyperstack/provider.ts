@@ -117,6 +117,8 @@ export class HyperstackProvider implements CloudProvider {
   // No run-command service, and no network a container of the deployment can join.
   readonly configurationRunners = ['cloud-init'] as const;
   readonly configurationNetwork = 'through-master';
+  // Infrahub posts a VM's state changes to the callback_url it was made with.
+  readonly takesCallbackUrl = true;
   readonly timings: ProviderTimings;
   readonly inventoryVars = { ansible_user: 'ubuntu' };
 
@@ -306,8 +308,15 @@ export class HyperstackProvider implements CloudProvider {
       ...(input.securityRules && input.securityRules.length > 0 ? { security_rules: input.securityRules.map(ruleBody) } : {}),
       // Infrahub takes the cloud-init document itself, not base64 as the port carries it.
       ...(userData ? { user_data: Buffer.from(userData, 'base64').toString('utf8') } : {}),
+      ...(input.callbackUrl && this.reaches(input.callbackUrl) ? { callback_url: input.callbackUrl } : {}),
       labels,
     };
+  }
+
+  /** Whether Infrahub could call `url`: not a loopback address, unless Infrahub itself is on one (the contract's). */
+  private reaches(url: string): boolean {
+    const loopback = (address: string) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(new URL(address).hostname);
+    return !loopback(url) || loopback(this.settings.apiUrl);
   }
 
   /** Every VM of the cluster: its name prefix as `search`, every page, kept only with the cluster's label. */

@@ -143,6 +143,22 @@ describe('hyperstack createServers', () => {
     expect(worker).not.toHaveProperty('user_data');
   });
 
+  it('registers the cluster’s callback URL as callback_url, unless it is a loopback address an Infrahub elsewhere cannot call', async () => {
+    const { cloud, provider } = await connect();
+    const callbackUrl = `http://127.0.0.1:9/v1/clusters/${CLUSTER}/provider-events/${'s'.repeat(43)}`;
+    await provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: workers(1), callbackUrl });
+    expect(creates(cloud)[0]?.body?.callback_url).toBe(callbackUrl);
+
+    // The same contract, but reached as an Infrahub on another host: a loopback callback is left out, a public one sent.
+    const far = await HyperstackProvider.connect(hyperstackSettingsFromEnv({ ...cloud.env(), HYPERSTACK_API_URL: 'https://infrahub.example.org/v1' }), {
+      fetch: (url, init) => fetch(String(url).replace('https://infrahub.example.org/v1', cloud.url), init),
+    });
+    await far.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: [server('worker-2')], callbackUrl });
+    await far.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: [server('worker-3')], callbackUrl: 'https://api.example.org/v1/clusters/x/provider-events/y' });
+    expect(creates(cloud).slice(1).map((call) => call.body?.callback_url)).toEqual([undefined, 'https://api.example.org/v1/clusters/x/provider-events/y']);
+    expect(provider.takesCallbackUrl).toBe(true);
+  });
+
   it('adopts what a retried batch already made instead of making it again', async () => {
     const { cloud, provider } = await connect();
     const first = await provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: workers(3) });

@@ -23,6 +23,7 @@ export interface ContractVm {
   security_rules: Record<string, unknown>[];
   labels: string[];
   user_data: string | null;
+  callback_url: string | null;
   vm_state: string;
   power_state: string;
   created_at: string;
@@ -48,6 +49,14 @@ export interface HyperstackContractOptions {
   rateLimit?: { requests: number; windowMs: number };
   /** Told when a VM turns ACTIVE (user data base64, as cloud-init would get it) and when it is gone. */
   lifecycle?: { active(vm: { id: string; name: string; userData: string | null }): void; gone(vm: { id: string }): void };
+}
+
+/** A call the contract made to a VM's `callback_url`. */
+export interface Callback {
+  url: string;
+  body: Record<string, unknown>;
+  /** The answer's status; 0 until it came, -1 when the call failed. */
+  status: number;
 }
 
 export interface RecordedCall {
@@ -77,6 +86,7 @@ const shown = ({ readyAt: _r, attachAt: _a, goneAt: _g, user_data: _u, ...vm }: 
 
 export class HyperstackContract {
   readonly calls: RecordedCall[] = [];
+  readonly callbacks: Callback[] = [];
   readonly vms = new Map<number, ContractVm>();
   /** 429 the next this many requests, whatever the window says. */
   throttleNext = 0;
@@ -135,11 +145,13 @@ export class HyperstackContract {
           vm.status = 'ERROR';
           vm.vm_state = 'error';
           vm.power_state = 'NOSTATE';
+          this.callBack(vm, 'createVM', 'FAILED');
         } else {
           vm.status = 'ACTIVE';
           vm.vm_state = 'active';
           vm.power_state = 'RUNNING';
           vm.fixed_ip = `10.0.${Math.floor(vm.id / 250) % 250}.${(vm.id % 250) + 2}`;
+          this.callBack(vm, 'createVM', 'SUCCESS');
           this.options.lifecycle?.active({ id: String(vm.id), name: vm.name, userData: vm.user_data === null ? null : Buffer.from(vm.user_data).toString('base64') });
         }
       }
@@ -149,9 +161,31 @@ export class HyperstackContract {
       }
       if (vm.status === 'DELETING' && vm.goneAt !== null && now >= vm.goneAt) {
         this.vms.delete(vm.id);
+        vm.status = 'DELETED';
+        this.callBack(vm, 'deleteVM', 'SUCCESS');
         this.options.lifecycle?.gone({ id: String(vm.id) });
       }
     }
+  }
+
+  /**
+   * Posts a VM's change to its callback_url, as Infrahub does. The event object's fields are not
+   * published one by one: this one carries the resource (id, name, status) and the operation
+   * (name, status), which is what the service reads of it.
+   */
+  private callBack(vm: ContractVm, operation: string, outcome: string): void {
+    if (!vm.callback_url) return;
+    const body = { resource: { id: vm.id, name: vm.name, type: 'virtual_machine', status: vm.status }, operation: { name: operation, status: outcome } };
+    const callback: Callback = { url: vm.callback_url, body, status: 0 };
+    this.callbacks.push(callback);
+    void fetch(vm.callback_url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
+      .then(async (response) => {
+        await response.arrayBuffer();
+        callback.status = response.status;
+      })
+      .catch(() => {
+        callback.status = -1;
+      });
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -260,6 +294,7 @@ export class HyperstackContract {
     if (!flavor.stock_available) return refuse(400, `Flavor ${flavor.name} is out of stock`, 'out of stock in this region');
     if (body.labels !== undefined && (!Array.isArray(body.labels) || body.labels.some((label) => typeof label !== 'string'))) return refuse(400, 'Invalid labels', 'labels must be strings');
     if (body.user_data !== undefined && typeof body.user_data !== 'string') return refuse(400, 'Invalid user_data', 'user_data must be a string');
+    if (body.callback_url !== undefined && (typeof body.callback_url !== 'string' || !/^https?:\/\/\S+$/.test(body.callback_url))) return refuse(400, 'Invalid callback_url', 'callback_url must be a URL');
     const live = [...this.vms.values()].filter((vm) => vm.status !== 'DELETING').length;
     if (live + count > this.options.maxVms) return refuse(400, 'Quota exceeded', `the account may have ${this.options.maxVms} virtual machines`);
     const now = Date.now();
@@ -280,6 +315,7 @@ export class HyperstackContract {
         security_rules: Array.isArray(body.security_rules) ? (body.security_rules as Record<string, unknown>[]) : [],
         labels: (body.labels as string[] | undefined) ?? [],
         user_data: typeof body.user_data === 'string' ? body.user_data : null,
+        callback_url: typeof body.callback_url === 'string' ? body.callback_url : null,
         vm_state: 'building',
         power_state: 'NOSTATE',
         created_at: new Date(now).toISOString(),

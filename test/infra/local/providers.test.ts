@@ -27,7 +27,7 @@ describe('local mode’s providers', () => {
       { name: 'local', available: true, reason: 'the emulated cloud' },
       { name: 'ec2', available: false, reason: 'EC2_VPC_ID is not set' },
       { name: 'openstack', available: false, reason: 'neither OS_CLOUD nor OS_AUTH_URL is set' },
-      { name: 'hyperstack', available: false, reason: expect.stringContaining('hyperstack') },
+      { name: 'hyperstack', available: false, reason: 'HYPERSTACK_API_KEY is not set' },
       { name: 'lightsail', available: false, reason: expect.stringContaining('lightsail') },
     ]);
   });
