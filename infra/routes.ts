@@ -23,6 +23,7 @@ export const FUNCTION_SETTINGS = {
   ec2Servers: 'the `ec2` settings and the rights to make, configure and delete servers, with the configuration inputs bucket and bundle; only in a stack with them',
   configurationContainer: 'the configuration container\'s network settings and `CONTAINER_RUNNER_ENABLED`: it starts the container\'s runs; only in a stack with it',
   openstackSettings: 'the `openstack` provider\'s settings (`OPENSTACK_*`) and the right to read its credentials secret, to plan with and to make servers; only in a stack with them',
+  hyperstackSettings: 'the `hyperstack` provider\'s settings (`HYPERSTACK_*`) and the right to read its API key secret, to plan with and to make servers; only in a stack with them',
   nodeReportKey: '`NODE_REPORT_SECRET_ARN` and the right to read it: the key the clusters\' node secrets (cloud-init runner) are made with',
   serviceUrl: '`SERVICE_URL`: the API\'s URL, where the cloud-init runner\'s nodes report (their user data says so)',
   configurationBundleUrl: '`CONFIGURATION_BUNDLE_S3_URI` and the right to read that object: it signs URLs of the configuration bundle for the nodes',
@@ -82,7 +83,7 @@ export const FUNCTIONS = {
     entry: 'functions/create-cluster/handler.ts',
     description: 'Creates clusters (compat and native routes, dry runs): quota, record, provision workflow; the project webhook secret',
     tableAccess: 'readWrite',
-    settings: ['defaultProvider', 'defaultConfigurationRunner', 'quotaDefaults', 'ec2Settings', 'openstackSettings'],
+    settings: ['defaultProvider', 'defaultConfigurationRunner', 'quotaDefaults', 'ec2Settings', 'openstackSettings', 'hyperstackSettings'],
     startsWorkflows: ['provision'],
     timeoutSeconds: 15,
   },
@@ -117,7 +118,7 @@ export const FUNCTIONS = {
     entry: 'functions/create-trigger/handler.ts',
     description: 'Creates clusters from Cluster Create Requested events (EventBridge rule → SQS)',
     tableAccess: 'readWrite',
-    settings: ['defaultProvider', 'quotaDefaults', 'ec2Settings', 'openstackSettings'],
+    settings: ['defaultProvider', 'quotaDefaults', 'ec2Settings', 'openstackSettings', 'hyperstackSettings'],
     startsWorkflows: ['provision'],
     consumesCreateRequests: true,
     publishesEvents: true,
@@ -136,7 +137,7 @@ export const FUNCTIONS = {
     entry: 'functions/workflow-step/handler.ts',
     description: 'The Task states of the provision, destroy and power workflows: one step per invocation',
     tableAccess: 'readWrite',
-    settings: ['defaultProvider', 'defaultConfigurationRunner', 'configurationAgentTimeout', 'ec2Servers', 'configurationContainer', 'openstackSettings', 'nodeReportKey', 'serviceUrl'],
+    settings: ['defaultProvider', 'defaultConfigurationRunner', 'configurationAgentTimeout', 'ec2Servers', 'configurationContainer', 'openstackSettings', 'hyperstackSettings', 'nodeReportKey', 'serviceUrl'],
     runsWorkflowSteps: true,
     timeoutSeconds: 120,
   },
@@ -152,7 +153,7 @@ export const FUNCTIONS = {
   },
   nodeReports: {
     entry: 'functions/node-reports/handler.ts',
-    description: 'The cloud-init runner’s node reports: the controller key, the workers that let it in, the run’s COMPONENT lines and exit status',
+    description: 'The cloud-init runner’s node reports (the controller key, the workers that let it in, the run’s COMPONENT lines and exit status) and the cloud’s callbacks about the servers',
     tableAccess: 'readWrite',
     // Reads a cluster and writes it back with its timeline (updateCluster, notes): called by the
     // nodes, whose secret opens one cluster's record, it reaches no further.
@@ -178,7 +179,7 @@ export interface RouteDefinition {
   readonly body?: RequestBodyName;
   /**
    * Who may call it: a project's token, checked by the API's authorizer (the default), or a
-   * cluster's node secret, checked by the function itself (no authorizer in front).
+   * cluster's node secret or callback secret, checked by the function itself (no authorizer in front).
    */
   readonly caller?: 'project' | 'node';
 }
@@ -206,6 +207,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/v1/clusters/{id}/start', function: 'changeCluster' },
   { method: 'GET', path: '/v1/openapi.json', function: 'readClusters' },
   { method: 'POST', path: '/v1/clusters/{id}/node-reports', function: 'nodeReports', body: 'NodeReport', caller: 'node' },
+  // The cloud's callbacks (Infrahub's callback_url): the path's secret opens it; the body is the cloud's own.
+  { method: 'POST', path: '/v1/clusters/{id}/provider-events/{secret}', function: 'nodeReports', caller: 'node' },
 ];
 
 /** The key a function's router dispatches on: API Gateway's method and resource path. */

@@ -52,6 +52,12 @@ export interface CreateServersInput {
   options?: ServerOptions;
   /** The client's rules, for a provider whose firewall belongs to each server rather than to a network. */
   securityRules?: SecurityRule[];
+  /**
+   * Where the cloud may post the servers' state changes (the cluster's own callback URL, whose
+   * path holds its secret), for a provider with `takesCallbackUrl`; absent where the deployment
+   * has no route the cloud can reach.
+   */
+  callbackUrl?: string;
 }
 
 export interface CreateNetworksInput {
@@ -155,6 +161,11 @@ export interface CloudProvider {
    * servers, `cloud-init` where they boot user data and can reach the service.
    */
   readonly configurationRunners: readonly [ConfigurationRunner, ...ConfigurationRunner[]];
+  /**
+   * The cloud posts its servers' state changes to a URL given at create (Infrahub's
+   * `callback_url`): the workflow gives `createServers` the cluster's `callbackUrl`.
+   */
+  readonly takesCallbackUrl?: boolean;
 
   /** The provider's flavor name for a size; throws `InvalidSpec` when none fits. */
   resolveFlavor(size: ServerSize): string;

@@ -281,6 +281,21 @@ export const openApiDocument = (): Record<string, unknown> =>
           },
         },
       },
+      '/v1/clusters/{id}/provider-events/{secret}': {
+        post: {
+          summary: 'The cloud calls back about a cluster’s servers (Hyperstack’s callback_url, docs/hyperstack-provider.md); not for clients',
+          // The path's secret is the credential: the cloud signs nothing.
+          security: [],
+          parameters: [idParam('id'), { name: 'secret', in: 'path', required: true, schema: { type: 'string' }, description: 'The cluster’s callback secret' }],
+          requestBody: { required: true, ...jsonBody({ type: 'object' }, 'The cloud’s event, read leniently') },
+          responses: {
+            '200': jsonBody({ type: 'object', properties: { recorded: { type: 'boolean' } }, required: ['recorded'] }, 'Whether a note was recorded'),
+            '400': error('Not a JSON object'),
+            '401': error('Not the cluster’s callback URL'),
+            '413': error('Larger than 16 KiB'),
+          },
+        },
+      },
       '/v1/webhook-secret': {
         get: {
           summary: 'The project’s webhook signing secret: X-Signature-256 = sha256=<hex HMAC-SHA256 of the body>',

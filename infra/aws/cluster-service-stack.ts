@@ -23,11 +23,13 @@ import { acknowledge, acknowledgeWildcards } from './nag.ts';
 import {
   configurationContainerFromContext,
   ec2SettingsFromContext,
+  hyperstackSettingsFromContext,
   openstackSettingsFromContext,
   resolveAgentTimeoutSeconds,
   resolveDefaultProvider,
   resolveDefaultRunner,
   resolveQuotaDefaults,
+  type HyperstackSettings,
   type OpenStackSettings,
   type QuotaDefaults,
 } from './stack-settings.ts';
@@ -71,6 +73,12 @@ export interface ClusterServiceStackProps extends StackProps {
    * @default - from the context (`openstackCredentialsSecretArn`, `openstackImage`, …), else none
    */
   readonly openstack?: OpenStackSettings;
+  /**
+   * The `hyperstack` provider: its API key secret and what it boots.
+   *
+   * @default - from the context (`hyperstackApiKeySecretArn`, `hyperstackEnvironment`, `hyperstackImage`, `hyperstackKeyName`, `hyperstackApiUrl`), else none
+   */
+  readonly hyperstack?: HyperstackSettings;
   /**
    * The configuration container (the `container` configuration runner), as an ECS Fargate task in
    * the `ec2` settings' VPC and subnets. Without it, clusters asking for the container runner
@@ -195,6 +203,24 @@ export class ClusterServiceStack extends Stack {
         for (const [name, value] of Object.entries(variables)) fn.addEnvironment(name, value);
       }
     }
+    const hyperstack = props.hyperstack ?? hyperstackSettingsFromContext(this);
+    if (hyperstack) {
+      // As openstack's credentials: read once per container by the functions that plan and make servers.
+      const apiKey = /-[A-Za-z0-9]{6}$/.test(hyperstack.apiKeySecretArn)
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'HyperstackApiKey', hyperstack.apiKeySecretArn)
+        : secretsmanager.Secret.fromSecretPartialArn(this, 'HyperstackApiKey', hyperstack.apiKeySecretArn);
+      const variables = {
+        HYPERSTACK_API_KEY_SECRET_ARN: hyperstack.apiKeySecretArn,
+        HYPERSTACK_ENVIRONMENT: hyperstack.environment,
+        HYPERSTACK_IMAGE: hyperstack.image,
+        HYPERSTACK_KEY_NAME: hyperstack.keyName,
+        ...(hyperstack.apiUrl ? { HYPERSTACK_API_URL: hyperstack.apiUrl } : {}),
+      };
+      for (const fn of serviceFunctions.withSetting('hyperstackSettings')) {
+        apiKey.grantRead(fn);
+        for (const [name, value] of Object.entries(variables)) fn.addEnvironment(name, value);
+      }
+    }
     if (containerSettings && this.ec2Provider && ec2) {
       this.configurationContainer = new ConfigurationContainer(this, 'ConfigurationContainer', {
         ...containerSettings,
@@ -223,7 +249,7 @@ export class ClusterServiceStack extends Stack {
     const agentTimeout = resolveAgentTimeoutSeconds(props.configurationAgentTimeout?.toSeconds() ?? this.node.tryGetContext('configurationAgentTimeoutSeconds'));
     // Every other setting is a variable or two; a new one fails to compile until it is given its values.
     const variables: Record<
-      Exclude<FunctionSetting, 'pageTokenSecret' | 'ec2Settings' | 'ec2Servers' | 'configurationContainer' | 'nodeReportKey' | 'serviceUrl' | 'configurationBundleUrl' | 'openstackSettings'>,
+      Exclude<FunctionSetting, 'pageTokenSecret' | 'ec2Settings' | 'ec2Servers' | 'configurationContainer' | 'nodeReportKey' | 'serviceUrl' | 'configurationBundleUrl' | 'openstackSettings' | 'hyperstackSettings'>,
       Readonly<Record<string, string>>
     > = {
       defaultProvider: { DEFAULT_PROVIDER: defaultProvider },

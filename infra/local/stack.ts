@@ -138,7 +138,11 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   const timeoutMs = (name: FunctionName) => FUNCTIONS[name].timeoutSeconds * 1000;
   // Where the cloud-init runner's nodes report: known once the API listens (below).
   let serviceUrl = config.SERVICE_URL?.replace(/\/+$/, '') ?? '';
-  const nodeAgents = { reportUrl: (clusterId: string) => `${serviceUrl}/v1/clusters/${clusterId}/node-reports`, nodeReportKey: stores.nodeReportKey };
+  const nodeAgents = {
+    reportUrl: (clusterId: string) => `${serviceUrl}/v1/clusters/${clusterId}/node-reports`,
+    eventsUrl: (clusterId: string, secret: string) => `${serviceUrl}/v1/clusters/${clusterId}/provider-events/${secret}`,
+    nodeReportKey: stores.nodeReportKey,
+  };
   // Locally the configuration container always exists: its stand-in runs against the emulated cloud.
   const workflowStep = workflowStepHandler({ clusters, quotas, providers, nodeAgents, config: { ...config, CONTAINER_RUNNER_ENABLED: true } }) as unknown as LocalLambda;
   // What the container's log group is subscribed to on AWS; the stand-in hands it the task's lines.

@@ -615,7 +615,7 @@ describe('configuration', () => {
     const functions = Object.values(probe.findResources('AWS::Lambda::Function') as Resources);
     const variablesOf = (name: FunctionName) =>
       (functions.find((fn) => fn.Properties?.Description === FUNCTIONS[name].description)?.Properties?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {};
-    const variableOf: Record<Exclude<FunctionSetting, 'ec2Settings' | 'ec2Servers' | 'configurationContainer' | 'openstackSettings'>, string> = {
+    const variableOf: Record<Exclude<FunctionSetting, 'ec2Settings' | 'ec2Servers' | 'configurationContainer' | 'openstackSettings' | 'hyperstackSettings'>, string> = {
       defaultProvider: 'DEFAULT_PROVIDER',
       defaultConfigurationRunner: 'DEFAULT_CONFIGURATION_RUNNER',
       quotaDefaults: 'QUOTA_MAX_SERVERS',

@@ -32,9 +32,10 @@ export interface StepDeps {
   inputs?: ConfigurationInputs;
   /**
    * The cloud-init runner's settings: the URL a cluster's nodes report to, and the key their
-   * secret is made with. Without them that runner is unavailable.
+   * secret is made with. Without them that runner is unavailable. `eventsUrl`: the cluster's
+   * callback URL for clouds that call back (`takesCallbackUrl`), from its callback secret.
    */
-  nodeAgents?: { reportUrl: (clusterId: string) => string; nodeReportKey: () => Promise<string> };
+  nodeAgents?: { reportUrl: (clusterId: string) => string; nodeReportKey: () => Promise<string>; eventsUrl?: (clusterId: string, secret: string) => string };
   now?: () => number;
   /** Milliseconds left before the invocation is stopped (Lambda's context); unbounded locally. */
   remainingMs?: () => number;
