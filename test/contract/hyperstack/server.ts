@@ -3,7 +3,8 @@
  * `api_key` header (401 without the right one), `{"status": false, "message", "error_reason"}`
  * refusals, `count` at most 20 per create, VMs CREATING until booted then ACTIVE (or ERROR), the
  * listing paged by `page`/`pageSize` and filtered by `search`, a per-window rate limit answered
- * 429, DELETE leaving the VM DELETING a while. Every call is recorded for the tests.
+ * 429, DELETE leaving the VM DELETING a while, stop and start (STOPPING → SHUTOFF, STARTING →
+ * ACTIVE) only from the states the reference allows. Every call is recorded for the tests.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -28,6 +29,8 @@ export interface ContractVm {
   /** When it turns ACTIVE (or ERROR), and when a deleting VM is gone; ms of the contract's clock. */
   readyAt: number;
   goneAt: number | null;
+  /** When a STOPPING VM is SHUTOFF, or a STARTING one ACTIVE. */
+  poweredAt?: number;
 }
 
 export interface HyperstackContractOptions {
@@ -36,6 +39,8 @@ export interface HyperstackContractOptions {
   bootMs?: number;
   /** How long a deleted VM stays DELETING. @default 0 */
   deleteMs?: number;
+  /** How long a VM stays STOPPING after a stop, or STARTING after a start. @default 0 */
+  powerMs?: number;
   /** VMs whose name matches end in ERROR instead of ACTIVE. */
   failNames?: RegExp;
   /** The most VMs the account may have. @default 200 */
@@ -84,6 +89,7 @@ export class HyperstackContract {
       apiKey: this.apiKey,
       bootMs: options.bootMs ?? 0,
       deleteMs: options.deleteMs ?? 0,
+      powerMs: options.powerMs ?? 0,
       maxVms: options.maxVms ?? 200,
       rateLimit: options.rateLimit ?? { requests: 500, windowMs: 60_000 },
       ...(options.failNames ? { failNames: options.failNames } : {}),
@@ -132,6 +138,10 @@ export class HyperstackContract {
           }
           this.options.lifecycle?.active({ id: String(vm.id), name: vm.name, userData: vm.user_data === null ? null : Buffer.from(vm.user_data).toString('base64') });
         }
+      }
+      if ((vm.status === 'STOPPING' || vm.status === 'STARTING') && now >= (vm.poweredAt ?? 0)) {
+        vm.status = vm.status === 'STOPPING' ? 'SHUTOFF' : 'ACTIVE';
+        vm.poweredAt = undefined;
       }
       if (vm.status === 'DELETING' && vm.goneAt !== null && now >= vm.goneAt) {
         this.vms.delete(vm.id);
@@ -192,7 +202,7 @@ export class HyperstackContract {
       }
       const search = url.searchParams.get('search') ?? '';
       const matching = [...this.vms.values()].filter((vm) => vm.name.includes(search)).sort((a, b) => b.id - a.id);
-      const instances = matching.slice((page - 1) * pageSize, page * pageSize).map(({ readyAt: _r, goneAt: _g, user_data: _u, ...vm }) => vm);
+      const instances = matching.slice((page - 1) * pageSize, page * pageSize).map(({ readyAt: _r, goneAt: _g, poweredAt: _p, user_data: _u, ...vm }) => vm);
       send(200, { status: true, message: 'Getting VMs success', instances, count: matching.length, page, page_size: pageSize });
     } else if (method === 'POST' && path === '/core/virtual-machines') {
       this.create(body ?? {}, send, refuse);
@@ -207,6 +217,21 @@ export class HyperstackContract {
         vm.goneAt = now + this.options.deleteMs;
       }
       send(200, { status: true, message: 'Virtual machine deleting' });
+    } else if (method === 'GET' && /^\/core\/virtual-machines\/\d+\/(stop|start)$/.test(path)) {
+      const vm = this.vms.get(Number(path.split('/')[3]));
+      if (!vm) {
+        refuse(404, 'Virtual machine not found', 'no such virtual machine');
+        return;
+      }
+      const stop = path.endsWith('/stop');
+      // As the reference says: a stop needs an ACTIVE or ERROR VM, a start a SHUTOFF one.
+      if (stop ? vm.status !== 'ACTIVE' && vm.status !== 'ERROR' : vm.status !== 'SHUTOFF') {
+        refuse(400, `Cannot ${stop ? 'stop' : 'start'} a virtual machine in ${vm.status} state`, 'bad_request');
+        return;
+      }
+      vm.status = stop ? 'STOPPING' : 'STARTING';
+      vm.poweredAt = now + this.options.powerMs;
+      send(200, { status: true, message: stop ? 'Virtual machine stop request accepted' : 'Virtual machine start request accepted' });
     } else if (method === 'POST' && /^\/core\/virtual-machines\/\d+\/attach-floatingip$/.test(path)) {
       const vm = this.vms.get(Number(path.split('/')[3]));
       if (!vm) {
