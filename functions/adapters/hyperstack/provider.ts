@@ -81,6 +81,8 @@ const STATES: Record<string, ProviderServer['state']> = {
   STARTING: 'BUILD',
   REBOOTING: 'BUILD',
   ACTIVE: 'ACTIVE',
+  STOPPING: 'STOPPING',
+  SHUTOFF: 'STOPPED',
   ERROR: 'ERROR',
   DELETING: 'DELETING',
   DELETED: 'DELETED',
@@ -267,6 +269,16 @@ export class HyperstackProvider implements CloudProvider {
     return addresses;
   }
 
+  /** `GET /core/virtual-machines/{id}/stop` per VM: STOPPING, then SHUTOFF; disks and floating IPs stay. */
+  async stopServers(input: { clusterId: string; serverIds: string[] }): Promise<void> {
+    await this.power(input, 'stop');
+  }
+
+  /** `GET /core/virtual-machines/{id}/start` per VM: STARTING, then ACTIVE. */
+  async startServers(input: { clusterId: string; serverIds: string[] }): Promise<void> {
+    await this.power(input, 'start');
+  }
+
   async startConfiguration(input: { clusterId: string; profile: string }): Promise<string> {
     if (input.profile === NONE_RUN) return NONE_RUN;
     throw new ProviderError('ConfigurationRunnerUnavailable', `hyperstack servers are configured by the cloud-init runner; profile '${input.profile}' cannot run without it`);
@@ -317,6 +329,22 @@ export class HyperstackProvider implements CloudProvider {
   private reaches(url: string): boolean {
     const loopback = (address: string) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(new URL(address).hostname);
     return !loopback(url) || loopback(this.settings.apiUrl);
+  }
+
+  /**
+   * Sends the action to each listed VM of the cluster that is not there already or on its way
+   * (one listing first, so a repeated stop sends nothing twice): Infrahub refuses a stop but from
+   * ACTIVE or ERROR, and a start but from SHUTOFF. A VM the listing does not show as the
+   * cluster's is refused, whatever id the caller names.
+   */
+  private async power(input: { clusterId: string; serverIds: string[] }, action: 'stop' | 'start'): Promise<void> {
+    const vms = new Map((await this.listCluster(input.clusterId)).map((vm) => [String(vm.id), vm]));
+    const arriving = action === 'stop' ? ['STOPPING', 'SHUTOFF'] : ['STARTING', 'ACTIVE'];
+    for (const id of new Set(input.serverIds)) {
+      const vm = vms.get(id);
+      if (!vm) throw new ProviderError('ServerNotFound', `No hyperstack VM ${id} in cluster ${input.clusterId}`);
+      if (!arriving.includes(vm.status)) await this.client.call('GET', `/core/virtual-machines/${vm.id}/${action}`);
+    }
   }
 
   /** Every VM of the cluster: its name prefix as `search`, every page, kept only with the cluster's label. */

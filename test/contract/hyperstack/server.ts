@@ -3,7 +3,8 @@
  * `api_key` header (401 without the right one), `{"status": false, "message", "error_reason"}`
  * refusals, `count` at most 20 per create, VMs CREATING until booted then ACTIVE (or ERROR), the
  * listing paged by `page`/`pageSize` and filtered by `search`, a per-window rate limit answered
- * 429, DELETE leaving the VM DELETING a while. Every call is recorded for the tests.
+ * 429, DELETE leaving the VM DELETING a while, stop and start (STOPPING → SHUTOFF, STARTING →
+ * ACTIVE) only from the states the reference allows. Every call is recorded for the tests.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -31,6 +32,8 @@ export interface ContractVm {
   readyAt: number;
   attachAt: number | null;
   goneAt: number | null;
+  /** When a STOPPING VM is SHUTOFF, or a STARTING one ACTIVE. */
+  poweredAt?: number;
 }
 
 export interface HyperstackContractOptions {
@@ -41,6 +44,8 @@ export interface HyperstackContractOptions {
   deleteMs?: number;
   /** How long `attach-floatingip` leaves the address ATTACHING. @default 0 */
   attachMs?: number;
+  /** How long a VM stays STOPPING after a stop, or STARTING after a start. @default 0 */
+  powerMs?: number;
   /** VMs whose name matches end in ERROR instead of ACTIVE. */
   failNames?: RegExp;
   /** The most VMs the account may have. @default 200 */
@@ -82,7 +87,7 @@ export const FLAVORS = [
 const MAX_COUNT = 20;
 
 /** A VM as Infrahub's answers show it: the contract's own clock fields and the user data left out. */
-const shown = ({ readyAt: _r, attachAt: _a, goneAt: _g, user_data: _u, ...vm }: ContractVm) => vm;
+const shown = ({ readyAt: _r, attachAt: _a, goneAt: _g, poweredAt: _p, user_data: _u, ...vm }: ContractVm) => vm;
 
 export class HyperstackContract {
   readonly calls: RecordedCall[] = [];
@@ -104,6 +109,7 @@ export class HyperstackContract {
       bootMs: options.bootMs ?? 0,
       deleteMs: options.deleteMs ?? 0,
       attachMs: options.attachMs ?? 0,
+      powerMs: options.powerMs ?? 0,
       maxVms: options.maxVms ?? 200,
       rateLimit: options.rateLimit ?? { requests: 500, windowMs: 60_000 },
       ...(options.failNames ? { failNames: options.failNames } : {}),
@@ -158,6 +164,13 @@ export class HyperstackContract {
       if (vm.status === 'ACTIVE' && vm.floating_ip_status === 'ATTACHING' && now >= (vm.attachAt ?? vm.readyAt)) {
         vm.floating_ip = `203.0.113.${vm.id % 250}`;
         vm.floating_ip_status = 'ATTACHED';
+      }
+      if ((vm.status === 'STOPPING' || vm.status === 'STARTING') && now >= (vm.poweredAt ?? 0)) {
+        const stopped = vm.status === 'STOPPING';
+        vm.status = stopped ? 'SHUTOFF' : 'ACTIVE';
+        vm.vm_state = stopped ? 'stopped' : 'active';
+        vm.power_state = stopped ? 'SHUTDOWN' : 'RUNNING';
+        vm.poweredAt = undefined;
       }
       if (vm.status === 'DELETING' && vm.goneAt !== null && now >= vm.goneAt) {
         this.vms.delete(vm.id);
@@ -257,6 +270,21 @@ export class HyperstackContract {
         vm.goneAt = now + this.options.deleteMs;
       }
       send(200, { status: true, message: 'Virtual machine deleting' });
+    } else if (method === 'GET' && /^\/core\/virtual-machines\/\d+\/(stop|start)$/.test(path)) {
+      const vm = this.vms.get(Number(path.split('/')[3]));
+      if (!vm) {
+        refuse(404, 'Virtual machine not found', 'no such virtual machine');
+        return;
+      }
+      const stop = path.endsWith('/stop');
+      // As the reference says: a stop needs an ACTIVE or ERROR VM, a start a SHUTOFF one.
+      if (stop ? vm.status !== 'ACTIVE' && vm.status !== 'ERROR' : vm.status !== 'SHUTOFF') {
+        refuse(400, `Cannot ${stop ? 'stop' : 'start'} a virtual machine in ${vm.status} state`, 'bad_request');
+        return;
+      }
+      vm.status = stop ? 'STOPPING' : 'STARTING';
+      vm.poweredAt = now + this.options.powerMs;
+      send(200, { status: true, message: stop ? 'Virtual machine stop request accepted' : 'Virtual machine start request accepted' });
     } else if (method === 'POST' && /^\/core\/virtual-machines\/\d+\/attach-floatingip$/.test(path)) {
       const vm = this.vms.get(Number(path.split('/')[3]));
       if (!vm) {
