@@ -23,6 +23,7 @@ export const FUNCTION_SETTINGS = {
   ec2Servers: 'the `ec2` settings and the rights to make, configure and delete servers, with the configuration inputs bucket and bundle; only in a stack with them',
   configurationContainer: 'the configuration container\'s network settings and `CONTAINER_RUNNER_ENABLED`: it starts the container\'s runs; only in a stack with it',
   openstackSettings: 'the `openstack` provider\'s settings (`OPENSTACK_*`) and the right to read its credentials secret, to plan with and to make servers; only in a stack with them',
+  hyperstackSettings: 'the `hyperstack` provider\'s settings (`HYPERSTACK_*`) and the right to read its API key secret, to plan with and to make servers; only in a stack with them',
   lightsailSettings: 'the `lightsail` provider\'s settings (`LIGHTSAIL_*`, `SERVICE_TAG`) to plan with, and for the workflow step the Lightsail actions it calls; only in a stack with them',
   nodeReportKey: '`NODE_REPORT_SECRET_ARN` and the right to read it: the key the clusters\' node secrets (cloud-init runner) are made with',
   serviceUrl: '`SERVICE_URL`: the API\'s URL, where the cloud-init runner\'s nodes report (their user data says so)',
@@ -83,7 +84,7 @@ export const FUNCTIONS = {
     entry: 'functions/create-cluster/handler.ts',
     description: 'Creates clusters (compat and native routes, dry runs): quota, record, provision workflow; the project webhook secret',
     tableAccess: 'readWrite',
-    settings: ['defaultProvider', 'defaultConfigurationRunner', 'quotaDefaults', 'ec2Settings', 'openstackSettings', 'lightsailSettings'],
+    settings: ['defaultProvider', 'defaultConfigurationRunner', 'quotaDefaults', 'ec2Settings', 'openstackSettings', 'hyperstackSettings', 'lightsailSettings'],
     startsWorkflows: ['provision'],
     timeoutSeconds: 15,
   },
@@ -97,11 +98,11 @@ export const FUNCTIONS = {
   },
   changeCluster: {
     entry: 'functions/change-cluster/handler.ts',
-    description: 'Destroys and retries clusters (native and compat routes)',
+    description: 'Destroys, retries, stops and starts clusters (native and compat routes)',
     tableAccess: 'readWrite',
     settings: ['quotaDefaults'],
-    startsWorkflows: ['provision', 'destroy'],
-    stopsWorkflows: ['provision'],
+    startsWorkflows: ['provision', 'destroy', 'power'],
+    stopsWorkflows: ['provision', 'power'],
     timeoutSeconds: 15,
   },
   expireClusters: {
@@ -110,7 +111,7 @@ export const FUNCTIONS = {
     tableAccess: 'readWrite',
     settings: ['quotaDefaults'],
     startsWorkflows: ['destroy'],
-    stopsWorkflows: ['provision'],
+    stopsWorkflows: ['provision', 'power'],
     schedule: 'rate(5 minutes)',
     timeoutSeconds: 60,
   },
@@ -118,7 +119,7 @@ export const FUNCTIONS = {
     entry: 'functions/create-trigger/handler.ts',
     description: 'Creates clusters from Cluster Create Requested events (EventBridge rule → SQS)',
     tableAccess: 'readWrite',
-    settings: ['defaultProvider', 'quotaDefaults', 'ec2Settings', 'openstackSettings', 'lightsailSettings'],
+    settings: ['defaultProvider', 'quotaDefaults', 'ec2Settings', 'openstackSettings', 'hyperstackSettings', 'lightsailSettings'],
     startsWorkflows: ['provision'],
     consumesCreateRequests: true,
     publishesEvents: true,
@@ -135,9 +136,9 @@ export const FUNCTIONS = {
   },
   workflowStep: {
     entry: 'functions/workflow-step/handler.ts',
-    description: 'The Task states of the provision and destroy workflows: one step per invocation',
+    description: 'The Task states of the provision, destroy and power workflows: one step per invocation',
     tableAccess: 'readWrite',
-    settings: ['defaultProvider', 'defaultConfigurationRunner', 'configurationAgentTimeout', 'ec2Servers', 'configurationContainer', 'openstackSettings', 'lightsailSettings', 'nodeReportKey', 'serviceUrl'],
+    settings: ['defaultProvider', 'defaultConfigurationRunner', 'configurationAgentTimeout', 'ec2Servers', 'configurationContainer', 'openstackSettings', 'hyperstackSettings', 'lightsailSettings', 'nodeReportKey', 'serviceUrl'],
     runsWorkflowSteps: true,
     timeoutSeconds: 120,
   },
@@ -153,7 +154,7 @@ export const FUNCTIONS = {
   },
   nodeReports: {
     entry: 'functions/node-reports/handler.ts',
-    description: 'The cloud-init runner’s node reports: the controller key, the workers that let it in, the run’s COMPONENT lines and exit status',
+    description: 'The cloud-init runner’s node reports (the controller key, the workers that let it in, the run’s COMPONENT lines and exit status) and the cloud’s callbacks about the servers',
     tableAccess: 'readWrite',
     // Reads a cluster and writes it back with its timeline (updateCluster, notes): called by the
     // nodes, whose secret opens one cluster's record, it reaches no further.
@@ -179,7 +180,7 @@ export interface RouteDefinition {
   readonly body?: RequestBodyName;
   /**
    * Who may call it: a project's token, checked by the API's authorizer (the default), or a
-   * cluster's node secret, checked by the function itself (no authorizer in front).
+   * cluster's node secret or callback secret, checked by the function itself (no authorizer in front).
    */
   readonly caller?: 'project' | 'node';
 }
@@ -195,6 +196,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/backend/lambda-instances/{uuid}', function: 'readClusters' },
   { method: 'GET', path: '/backend/lambda-instances/{uuid}/status', function: 'readClusters' },
   { method: 'DELETE', path: '/backend/lambda-instances/{uuid}', function: 'changeCluster' },
+  { method: 'POST', path: '/backend/lambda-instances/{uuid}', function: 'changeCluster', body: 'CompatActionRequest' },
   { method: 'POST', path: '/v1/clusters', function: 'createCluster', body: 'NativeCreateRequest' },
   { method: 'GET', path: '/v1/webhook-secret', function: 'createCluster' },
   { method: 'GET', path: '/v1/clusters', function: 'readClusters' },
@@ -202,8 +204,12 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/clusters/{id}/events', function: 'readClusters' },
   { method: 'DELETE', path: '/v1/clusters/{id}', function: 'changeCluster' },
   { method: 'POST', path: '/v1/clusters/{id}/retry', function: 'changeCluster' },
+  { method: 'POST', path: '/v1/clusters/{id}/stop', function: 'changeCluster' },
+  { method: 'POST', path: '/v1/clusters/{id}/start', function: 'changeCluster' },
   { method: 'GET', path: '/v1/openapi.json', function: 'readClusters' },
   { method: 'POST', path: '/v1/clusters/{id}/node-reports', function: 'nodeReports', body: 'NodeReport', caller: 'node' },
+  // The cloud's callbacks (Infrahub's callback_url): the path's secret opens it; the body is the cloud's own.
+  { method: 'POST', path: '/v1/clusters/{id}/provider-events/{secret}', function: 'nodeReports', caller: 'node' },
 ];
 
 /** The key a function's router dispatches on: API Gateway's method and resource path. */
@@ -218,6 +224,10 @@ export const STATE_MACHINES = {
   },
   destroy: {
     file: 'statemachine/destroy.asl.json',
+    substitutions: ['WorkflowStepFunctionArn'] as const,
+  },
+  power: {
+    file: 'statemachine/power.asl.json',
     substitutions: ['WorkflowStepFunctionArn'] as const,
   },
 } as const satisfies Record<WorkflowKind, { file: string; substitutions: readonly string[] }>;

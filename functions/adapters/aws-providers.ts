@@ -1,7 +1,8 @@
 /**
  * The cloud adapters a deployed function has, from the environment the CDK stack sets. The `ec2`
  * provider exists when the stack was given a VPC, subnets and an AMI; the `openstack` provider
- * when it was given the Secrets Manager secret of its credentials (deployedProviders). With the configuration
+ * when it was given the Secrets Manager secret of its credentials, the `hyperstack` provider the
+ * secret of its API key (deployedProviders). With the configuration
  * bundle and the inputs bucket, its SSM runner has the built-in `lambda` and `script` profiles
  * (the master as Ansible controller); `EC2_CONFIGURATION_PROFILES` (JSON) adds or replaces
  * profiles by name (docs/ec2-provider.md).
@@ -12,6 +13,8 @@ import { z } from 'zod';
 import type { CloudProvider } from '#domain/provider';
 import { readEnv } from '#lib/config';
 import { logger } from '#lib/logger';
+import { HyperstackProvider } from './hyperstack/index.ts';
+import { hyperstackSettingsFromSecret } from './hyperstack/api-key-secret.ts';
 import { lightsailProviderFromEnv } from './lightsail/index.ts';
 import { OpenStackProvider } from './openstack/index.ts';
 import { openStackSettingsFromSecret } from './openstack/credentials-secret.ts';
@@ -104,6 +107,28 @@ export const openStackProviderFromSecret = async (
 };
 
 /**
+ * The `hyperstack` provider, when `HYPERSTACK_API_KEY_SECRET_ARN` names its API key: read once,
+ * when the function's container starts, and connected (its environment, the flavors). As with
+ * openstack, an Infrahub that cannot be reached then leaves the provider out of this container.
+ */
+export const hyperstackProviderFromSecret = async (
+  env: NodeJS.ProcessEnv = process.env,
+  secrets: Pick<SecretsManagerClient, 'send'> = new SecretsManagerClient({}),
+): Promise<CloudProvider[]> => {
+  const secretId = env.HYPERSTACK_API_KEY_SECRET_ARN;
+  if (!secretId) return [];
+  try {
+    const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (!SecretString) throw new Error(`secret ${secretId} has no string value`);
+    const settings = hyperstackSettingsFromSecret(SecretString, env);
+    return [await HyperstackProvider.connect(settings, env.SERVICE_TAG ? { serviceTag: env.SERVICE_TAG } : {})];
+  } catch (error) {
+    logger.error('the hyperstack provider could not be made: requests naming it are refused', { error });
+    return [];
+  }
+};
+
+/**
  * The `lightsail` provider, when the stack set its `LIGHTSAIL_*` settings (docs/lightsail-provider.md);
  * credentials are the function's role. Wrong settings leave it out, with the reason in the log.
  */
@@ -121,5 +146,6 @@ export const lightsailProvidersFromEnv = (env: NodeJS.ProcessEnv = process.env):
 export const deployedProviders = async (env: NodeJS.ProcessEnv = process.env): Promise<CloudProvider[]> => [
   ...awsProvidersFromEnv(env),
   ...(await openStackProviderFromSecret(env)),
+  ...(await hyperstackProviderFromSecret(env)),
   ...lightsailProvidersFromEnv(env),
 ];

@@ -30,10 +30,10 @@ export class StepFunctionsWorkflows implements Workflows {
     return `${this.stateMachines[kind].replace(':stateMachine:', ':execution:')}:${name}`;
   }
 
-  async start(kind: WorkflowKind, name: string, clusterId: string): Promise<void> {
+  async start(kind: WorkflowKind, name: string, clusterId: string, input: Readonly<Record<string, string>> = {}): Promise<void> {
     try {
       await this.client.send(
-        new StartExecutionCommand({ stateMachineArn: this.stateMachines[kind], name, input: JSON.stringify({ clusterId }) }),
+        new StartExecutionCommand({ stateMachineArn: this.stateMachines[kind], name, input: JSON.stringify({ ...input, clusterId }) }),
       );
     } catch (error) {
       // Same name and same input: the execution is already running or ran; nothing to do.
@@ -60,6 +60,10 @@ export class StepFunctionsWorkflows implements Workflows {
 export const stepFunctionsWorkflowsFromEnv = (env: {
   PROVISION_STATE_MACHINE_ARN: string;
   DESTROY_STATE_MACHINE_ARN: string;
+  POWER_STATE_MACHINE_ARN: string;
   WORKFLOW_STEP_TIMEOUT_SECONDS: number;
 }): StepFunctionsWorkflows =>
-  new StepFunctionsWorkflows({ provision: env.PROVISION_STATE_MACHINE_ARN, destroy: env.DESTROY_STATE_MACHINE_ARN }, env.WORKFLOW_STEP_TIMEOUT_SECONDS);
+  new StepFunctionsWorkflows(
+    { provision: env.PROVISION_STATE_MACHINE_ARN, destroy: env.DESTROY_STATE_MACHINE_ARN, power: env.POWER_STATE_MACHINE_ARN },
+    env.WORKFLOW_STEP_TIMEOUT_SECONDS,
+  );

@@ -40,6 +40,12 @@ export const compatCreateRequestSchema = z.strictObject({
 export type CompatCreateRequest = z.infer<typeof compatCreateRequestSchema>;
 
 /** The body of the seed's curl example, field for field (documentation and examples). */
+/** The seed service's `POST /backend/lambda-instances/{uuid}`: start or stop a lambda instance. */
+export const compatActionRequestSchema = z.strictObject({
+  action: z.enum(['start', 'stop'], 'must be start or stop'),
+});
+export type CompatActionRequest = z.infer<typeof compatActionRequestSchema>;
+
 export const SEED_EXAMPLE: Readonly<CompatCreateRequest> = Object.freeze({
   project_name: 'lambda.grnet.gr',
   instance_name: 'My first Lambda Instance',

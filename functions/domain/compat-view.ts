@@ -17,6 +17,9 @@ export const COMPAT_STATUSES = [
   'FAILED',
   'DESTROYING',
   'DESTROYED',
+  'STOPPING',
+  'STOPPED',
+  'STARTING',
 ] as const;
 export type CompatStatus = (typeof COMPAT_STATUSES)[number];
 
@@ -52,6 +55,10 @@ export const compatStatus = (cluster: Pick<Cluster, 'status' | 'phase'>): Compat
       return 'DESTROYING';
     case 'DESTROYED':
       return 'DESTROYED';
+    case 'STOPPING':
+    case 'STOPPED':
+    case 'STARTING':
+      return cluster.status;
   }
 };
 

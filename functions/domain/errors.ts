@@ -44,6 +44,9 @@ export class Unauthorized extends answeredWith(401) {}
 
 export class Conflict extends answeredWith(409) {}
 
+/** The cluster is not in a status that allows the change asked for (another change runs, or it is not ACTIVE). */
+export class ClusterBusy extends answeredWith(409) {}
+
 export class QuotaExceeded extends answeredWith(403) {}
 
 /** The spec cannot be served by the provider (no flavor fits, unknown provider, …). */
@@ -84,6 +87,12 @@ export class ServerBootFailed extends DomainError {}
 
 /** Servers were not all running before the boot deadline. */
 export class ServersBootTimeout extends DomainError {}
+
+/** A server went into ERROR, or out of the provider's knowledge, while it was being stopped or started. */
+export class ServerPowerFailed extends DomainError {}
+
+/** Servers were not all stopped (or all running) before the stop's (or start's) deadline. */
+export class ServerPowerTimeout extends DomainError {}
 
 /** The configuration run failed on a node. */
 export class ConfigurationFailed extends DomainError {}

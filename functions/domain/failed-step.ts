@@ -40,6 +40,13 @@ export const FAILED_STEPS = {
   activate: 'ready',
   destroy: 'destroy',
   'record-destroyed': 'destroyed',
+  // A stop or start is repeated by the same request, whichever of its states failed.
+  'stop-servers': 'stop',
+  'check-stopped': 'stop',
+  'record-stopped': 'stop',
+  'start-servers': 'start',
+  'check-started': 'start',
+  'record-started': 'start',
 } as const satisfies Record<string, Phase>;
 export type FailingStep = keyof typeof FAILED_STEPS;
 export const FAILING_STEPS = Object.keys(FAILED_STEPS) as FailingStep[];

@@ -11,6 +11,9 @@ export const CLUSTER_STATUSES = [
   'FAILED',
   'DESTROYING',
   'DESTROYED',
+  'STOPPING',
+  'STOPPED',
+  'STARTING',
 ] as const;
 export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
 
@@ -29,6 +32,9 @@ export const PHASES = [
   'destroy-requested',
   'destroy',
   'destroyed',
+  'stop',
+  'stopped',
+  'start',
 ] as const;
 export type FixedPhase = (typeof PHASES)[number];
 export type Phase = FixedPhase | `configure:${string}`;
@@ -44,7 +50,7 @@ export type ConfigurationRunner = (typeof CONFIGURATION_RUNNERS)[number];
 export const IP_ALLOCATIONS = ['none', 'master', 'all'] as const;
 export type IpAllocation = (typeof IP_ALLOCATIONS)[number];
 
-export const SERVER_STATES = ['PLANNED', 'BUILD', 'ACTIVE', 'ERROR', 'DELETED'] as const;
+export const SERVER_STATES = ['PLANNED', 'BUILD', 'ACTIVE', 'STOPPED', 'ERROR', 'DELETED'] as const;
 export type ServerState = (typeof SERVER_STATES)[number];
 
 /** One node group of a cluster: `count` identical servers sharing a role. */
@@ -180,8 +186,10 @@ export interface Cluster {
   executionId: string | null;
   /** The destroy execution, once one was started. */
   destroyExecutionId: string | null;
+  /** The latest stop or start execution (the power workflow); absent until one was started. */
+  powerExecutionId?: string | null;
   /** ISO times after which a waiting step gives up with a named error. */
-  deadlines: { servers?: string; agents?: string; configuration?: string; rollback?: string; destroy?: string; settle?: string };
+  deadlines: { servers?: string; agents?: string; configuration?: string; rollback?: string; destroy?: string; settle?: string; power?: string };
   /** Provision attempts: 1, then one more per retry. Client tokens carry it. */
   attempt: number;
   /** Whether the project's quota holds this cluster's vCPUs and servers now. */

@@ -75,6 +75,12 @@ export interface CreateServersInput {
   /** The client's rules, for a provider whose firewall belongs to each server rather than to a network. */
   securityRules?: SecurityRule[];
   onOperations?: OperationsListener;
+  /**
+   * Where the cloud may post the servers' state changes (the cluster's own callback URL, whose
+   * path holds its secret), for a provider with `takesCallbackUrl`; absent where the deployment
+   * has no route the cloud can reach.
+   */
+  callbackUrl?: string;
 }
 
 export interface CreateNetworksInput {
@@ -102,8 +108,11 @@ export interface CloudQuotaInput {
 export interface ProviderServer {
   id: string;
   name: string;
-  /** Provider-neutral lifecycle: BUILD until booted, then ACTIVE, or ERROR. */
-  state: 'BUILD' | 'ACTIVE' | 'ERROR' | 'DELETING' | 'DELETED';
+  /**
+   * Provider-neutral lifecycle: BUILD until booted, then ACTIVE, or ERROR; STOPPING and STOPPED
+   * once stopped (`stopServers`), BUILD again while it starts.
+   */
+  state: 'BUILD' | 'ACTIVE' | 'STOPPING' | 'STOPPED' | 'ERROR' | 'DELETING' | 'DELETED';
   privateIp: string | null;
   publicIp: string | null;
   /** Why the server is in ERROR, as the provider says it. */
@@ -175,6 +184,11 @@ export interface CloudProvider {
    * servers, `cloud-init` where they boot user data and can reach the service.
    */
   readonly configurationRunners: readonly [ConfigurationRunner, ...ConfigurationRunner[]];
+  /**
+   * The cloud posts its servers' state changes to a URL given at create (Infrahub's
+   * `callback_url`): the workflow gives `createServers` the cluster's `callbackUrl`.
+   */
+  readonly takesCallbackUrl?: boolean;
 
   /** The provider's flavor name for a size; throws `InvalidSpec` when none fits. */
   resolveFlavor(size: ServerSize): string;
@@ -255,6 +269,16 @@ export interface CloudProvider {
     configurationId: string;
     servers?: { id: string; name: string; role: string }[];
   }): Promise<ConfigurationStatus>;
+
+  /**
+   * Stops the listed servers of the cluster, keeping their disks and addresses. Asking again, or
+   * for a server already stopped or stopping, is not an error; `describeServers` answers STOPPED
+   * once a server is. Absent where the provider cannot stop servers (a stop answers 409).
+   */
+  stopServers?(input: { clusterId: string; serverIds: string[] }): Promise<void>;
+
+  /** Starts the listed stopped servers again; asking again, or for a running server, is not an error. */
+  startServers?(input: { clusterId: string; serverIds: string[] }): Promise<void>;
 
   /**
    * Deletes everything tagged with the cluster id (servers, addresses, networks) and answers

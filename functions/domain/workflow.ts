@@ -1,6 +1,6 @@
-/** The workflow port: starts and stops a cluster's executions (provision, destroy). */
+/** The workflow port: starts and stops a cluster's executions (provision, destroy, power: stop or start). */
 
-export const WORKFLOW_KINDS = ['provision', 'destroy'] as const;
+export const WORKFLOW_KINDS = ['provision', 'destroy', 'power'] as const;
 export type WorkflowKind = (typeof WORKFLOW_KINDS)[number];
 
 /** Where a person can watch an execution, for the cluster view's `execution.consoleUrl`. */
@@ -13,10 +13,11 @@ export interface Workflows {
    */
   executionIdFor(kind: WorkflowKind, name: string): string;
   /**
-   * Starts the execution `name` with `{ clusterId }` as input. Starting a name that exists is
+   * Starts the execution `name` with `{ clusterId }` as input, and `input`'s fields beside it (the
+   * power workflow's `action`). Starting a name that exists is
    * not an error: Step Functions' own name uniqueness makes this idempotent.
    */
-  start(kind: WorkflowKind, name: string, clusterId: string): Promise<void>;
+  start(kind: WorkflowKind, name: string, clusterId: string, input?: Readonly<Record<string, string>>): Promise<void>;
   /**
    * Stops the execution if it runs. A Task already running finishes on its own; the answer says
    * how many seconds may pass before nothing more can come of it.
@@ -30,3 +31,6 @@ export const provisionExecutionName = (clusterId: string, attempt: number): stri
 
 /** Each destroy request gets its own execution; the version makes the name unique. */
 export const destroyExecutionName = (clusterId: string, version: number): string => `${clusterId}-destroy-${version}`;
+
+/** Each stop or start gets its own execution; the version makes the name unique. */
+export const powerExecutionName = (clusterId: string, action: 'stop' | 'start', version: number): string => `${clusterId}-${action}-${version}`;

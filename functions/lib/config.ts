@@ -79,6 +79,7 @@ const stateMachineArn = z.string().startsWith('arn:', 'must be a state machine A
 export const workflowsEnvSchema = z.object({
   PROVISION_STATE_MACHINE_ARN: stateMachineArn,
   DESTROY_STATE_MACHINE_ARN: stateMachineArn,
+  POWER_STATE_MACHINE_ARN: stateMachineArn,
   /** The workflow-step function's timeout: a step still running after a stop ends within it. */
   WORKFLOW_STEP_TIMEOUT_SECONDS: z.coerce.number().int().positive(),
 });

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { COMPAT_STATUSES } from '#domain/compat-view';
-import { compatCreateRequestSchema, SEED_EXAMPLE } from '#domain/compat-request';
+import { compatActionRequestSchema, compatCreateRequestSchema, SEED_EXAMPLE } from '#domain/compat-request';
 import { CLUSTER_STATUSES, NODE_CONFIGURATION_STATES } from '#domain/model';
 import { nativeCreateRequestSchema } from '#domain/native-request';
 import { nodeReportSchema } from '#domain/node-agents';
@@ -12,6 +12,7 @@ import { nodeReportSchema } from '#domain/node-agents';
 /** The request bodies, under their names in the document's components. */
 export const REQUEST_BODIES = {
   CompatCreateRequest: compatCreateRequestSchema,
+  CompatActionRequest: compatActionRequestSchema,
   NativeCreateRequest: nativeCreateRequestSchema,
   NodeReport: nodeReportSchema,
 } as const satisfies Record<string, z.ZodType>;
@@ -103,6 +104,7 @@ export const openApiDocument = (): Record<string, unknown> =>
       },
       schemas: {
         CompatCreateRequest: { ...schema(REQUEST_BODIES.CompatCreateRequest), example: SEED_EXAMPLE },
+        CompatActionRequest: schema(REQUEST_BODIES.CompatActionRequest),
         NativeCreateRequest: schema(REQUEST_BODIES.NativeCreateRequest),
         NodeReport: schema(REQUEST_BODIES.NodeReport),
         Cluster: schema(clusterSchema, 'output'),
@@ -144,6 +146,18 @@ export const openApiDocument = (): Record<string, unknown> =>
           summary: 'Destroy a lambda instance',
           parameters: [idParam('uuid')],
           responses: { '202': jsonBody({ type: 'object', properties: { uuid: { type: 'string' }, status: { enum: [...COMPAT_STATUSES] } } }, 'Destroying'), '404': error('Unknown, or another project’s'), ...commonErrors },
+        },
+        post: {
+          summary: 'Start or stop a lambda instance (STOPPING → STOPPED, STARTING → STARTED)',
+          parameters: [idParam('uuid')],
+          requestBody: { required: true, ...jsonBody(ref('CompatActionRequest'), 'The action') },
+          responses: {
+            '202': jsonBody({ type: 'object', properties: { uuid: { type: 'string' }, status: { enum: [...COMPAT_STATUSES] } } }, 'STOPPING or STARTING'),
+            '400': error('Another action'),
+            '404': error('Unknown, or another project’s'),
+            '409': error('Not in a status that allows it'),
+            ...commonErrors,
+          },
         },
       },
       '/backend/lambda-instances/{uuid}/status': {
@@ -240,6 +254,20 @@ export const openApiDocument = (): Record<string, unknown> =>
           responses: { '202': jsonBody({ type: 'object' }, 'PENDING again'), '403': error('QuotaExceeded'), '404': error('Unknown, or another project’s'), '409': error('Not FAILED'), ...commonErrors },
         },
       },
+      '/v1/clusters/{id}/stop': {
+        post: {
+          summary: 'Stop an ACTIVE cluster’s servers: STOPPING → STOPPED; disks, addresses and quota are kept (again after a failed stop)',
+          parameters: [idParam('id')],
+          responses: { '202': jsonBody({ type: 'object' }, 'STOPPING'), '404': error('Unknown, or another project’s'), '409': error('ClusterBusy: not ACTIVE'), ...commonErrors },
+        },
+      },
+      '/v1/clusters/{id}/start': {
+        post: {
+          summary: 'Start a STOPPED cluster’s servers again: STARTING → ACTIVE (again after a failed start)',
+          parameters: [idParam('id')],
+          responses: { '202': jsonBody({ type: 'object' }, 'STARTING'), '404': error('Unknown, or another project’s'), '409': error('ClusterBusy: not STOPPED'), ...commonErrors },
+        },
+      },
       '/v1/clusters/{id}/node-reports': {
         post: {
           summary: 'A node of a cloud-init cluster reports, and is told what to do next (docs/cloud-init-runner.md); not for clients',
@@ -250,6 +278,21 @@ export const openApiDocument = (): Record<string, unknown> =>
             '200': jsonBody({ type: 'object', properties: { next: { type: 'string', enum: ['wait', 'controller-key', 'authorize', 'run', 'ok', 'stop'] } }, required: ['next'] }, 'What to do next'),
             '400': error('Not a report'),
             '401': error('Not the cluster’s node secret'),
+          },
+        },
+      },
+      '/v1/clusters/{id}/provider-events/{secret}': {
+        post: {
+          summary: 'The cloud calls back about a cluster’s servers (Hyperstack’s callback_url, docs/hyperstack-provider.md); not for clients',
+          // The path's secret is the credential: the cloud signs nothing.
+          security: [],
+          parameters: [idParam('id'), { name: 'secret', in: 'path', required: true, schema: { type: 'string' }, description: 'The cluster’s callback secret' }],
+          requestBody: { required: true, ...jsonBody({ type: 'object' }, 'The cloud’s event, read leniently') },
+          responses: {
+            '200': jsonBody({ type: 'object', properties: { recorded: { type: 'boolean' } }, required: ['recorded'] }, 'Whether a note was recorded'),
+            '400': error('Not a JSON object'),
+            '401': error('Not the cluster’s callback URL'),
+            '413': error('Larger than 16 KiB'),
           },
         },
       },

@@ -1,11 +1,11 @@
-/** Destroying, retrying and expiring clusters. */
-import { Conflict } from '#domain/errors';
+/** Destroying, retrying, stopping, starting and expiring clusters. */
+import { ClusterBusy, Conflict } from '#domain/errors';
 import { DESTROY_FAILED_STEPS } from '#domain/failed-step';
-import { isBeingDestroyed, isProvisioning, isRetryable, NOT_BEING_DESTROYED } from '#domain/lifecycle';
+import { canChangePower, isBeingDestroyed, isChangingPower, isProvisioning, isRetryable, NOT_BEING_DESTROYED, POWER_STEPS, type PowerAction } from '#domain/lifecycle';
 import type { Cluster } from '#domain/model';
 import type { ClusterStore } from '#domain/cluster-store';
 import type { QuotaAmounts, QuotaStore } from '#domain/quota-store';
-import { destroyExecutionName, provisionExecutionName, type Workflows } from '#domain/workflow';
+import { destroyExecutionName, powerExecutionName, provisionExecutionName, type Workflows } from '#domain/workflow';
 import { logger } from '#lib/logger';
 import { quotaAmounts, releaseClusterQuota, reserveQuota } from './quota.ts';
 import { findOwnCluster } from './read-clusters.ts';
@@ -46,8 +46,13 @@ export const destroyCluster = async (deps: ChangeClusterDeps, cluster: Cluster):
     };
   });
   if (marked.status === 'DESTROYED' || !marked.destroyExecutionId) return marked;
-  if (isProvisioning(cluster.status)) {
-    const { settleSeconds } = await deps.workflows.stop('provision', provisionExecutionName(cluster.id, cluster.attempt));
+  const running = isProvisioning(cluster.status)
+    ? ({ kind: 'provision', name: provisionExecutionName(cluster.id, cluster.attempt) } as const)
+    : isChangingPower(cluster.status) && cluster.powerExecutionId
+      ? ({ kind: 'power', name: executionName(cluster.powerExecutionId) } as const)
+      : undefined;
+  if (running) {
+    const { settleSeconds } = await deps.workflows.stop(running.kind, running.name);
     if (settleSeconds > 0) {
       const settle = new Date(now.getTime() + settleSeconds * 1000).toISOString();
       await deps.clusters.updateCluster(cluster.id, (current) => ({ cluster: { ...current, deadlines: { ...current.deadlines, settle } }, message: '' }));
@@ -79,6 +84,9 @@ export const retryOwnCluster = async (deps: ChangeClusterDeps, project: string, 
   const failedStep = cluster.error?.step ?? '';
   if (DESTROY_FAILED_STEPS.includes(failedStep)) {
     throw new Conflict('the cluster failed while being destroyed: send DELETE again instead', [{ path: 'error.step', message: failedStep }]);
+  }
+  if ((POWER_STEPS as readonly string[]).includes(failedStep)) {
+    throw new Conflict(`the cluster failed at its ${failedStep}: send ${failedStep} again instead`, [{ path: 'error.step', message: failedStep }]);
   }
   if (!cluster.quotaReserved) {
     await reserveQuota(deps, project, quotaAmounts(cluster.spec));
@@ -121,6 +129,49 @@ export const retryOwnCluster = async (deps: ChangeClusterDeps, project: string, 
     throw cause;
   }
   return (await deps.clusters.getCluster(cluster.id)) ?? cluster;
+};
+
+const POWER_MOVES = {
+  stop: { status: 'STOPPING', phase: 'stop', from: 'ACTIVE' },
+  start: { status: 'STARTING', phase: 'start', from: 'STOPPED' },
+} as const;
+
+/**
+ * Stops an ACTIVE cluster's servers or starts a STOPPED one's again (or repeats a stop or start
+ * that failed), through the power workflow. The same request while it runs starts nothing new
+ * (it starts the recorded execution again, in case the first request died before it could).
+ */
+export const changeOwnClusterPower = async (deps: ChangeClusterDeps, project: string, id: string | undefined, action: PowerAction): Promise<Cluster> => {
+  const cluster = await findOwnCluster(deps.clusters, project, id);
+  const move = POWER_MOVES[action];
+  const marked = await deps.clusters.updateCluster(cluster.id, (current) => {
+    if (current.status === move.status) return null;
+    if (!canChangePower(action, current.status, current.error?.step)) {
+      throw new ClusterBusy(`a ${action} needs a cluster that is ${move.from}${current.status === 'FAILED' ? ` (or FAILED at its ${action})` : ''}; this one is ${current.status}`, [
+        { path: 'status', message: current.status },
+      ]);
+    }
+    const { power: _, ...deadlines } = current.deadlines;
+    return {
+      cluster: {
+        ...current,
+        status: move.status,
+        phase: move.phase,
+        error: null,
+        deadlines,
+        powerExecutionId: deps.workflows.executionIdFor('power', powerExecutionName(current.id, action, current.version)),
+      },
+      message: `${action} requested (was ${current.status})`,
+    };
+  });
+  if (marked.status !== move.status || !marked.powerExecutionId) return marked;
+  try {
+    await deps.workflows.start('power', executionName(marked.powerExecutionId), cluster.id, { action });
+  } catch (cause) {
+    await recordStartFailure(deps, cluster.id, action, cause);
+    throw cause;
+  }
+  return (await deps.clusters.getCluster(cluster.id)) ?? marked;
 };
 
 /** Destroys every cluster whose `ttlHours` have passed; answers their ids. */

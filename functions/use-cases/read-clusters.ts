@@ -17,8 +17,8 @@ export const findOwnCluster = async (clusters: ClusterStore, project: string, id
 export const clusterLinks = (id: string) => ({ self: `/v1/clusters/${id}`, events: `/v1/clusters/${id}/events` });
 
 export const toClusterView = (cluster: Cluster, consoleUrlFor: ConsoleUrlFor) => {
-  // The execution that acts on the cluster now: the destroy one once there is one.
-  const executionId = cluster.destroyExecutionId ?? cluster.executionId;
+  // The execution that acts on the cluster now: the destroy one once there is one, else the latest stop or start.
+  const executionId = cluster.destroyExecutionId ?? cluster.powerExecutionId ?? cluster.executionId;
   const consoleUrl = executionId ? consoleUrlFor(executionId) : null;
   return {
     id: cluster.id,

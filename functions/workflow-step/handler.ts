@@ -30,6 +30,12 @@ export const handler = workflowStepHandler({
   config: env,
   ...(env.CONFIGURATION_INPUTS_BUCKET ? { inputs: new S3ConfigurationInputs(env.CONFIGURATION_INPUTS_BUCKET) } : {}),
   ...(serviceUrl && env.NODE_REPORT_SECRET_ARN
-    ? { nodeAgents: { reportUrl: (clusterId: string) => `${serviceUrl}/v1/clusters/${clusterId}/node-reports`, nodeReportKey: secretsManagerKey(env.NODE_REPORT_SECRET_ARN) } }
+    ? {
+        nodeAgents: {
+          reportUrl: (clusterId: string) => `${serviceUrl}/v1/clusters/${clusterId}/node-reports`,
+          eventsUrl: (clusterId: string, secret: string) => `${serviceUrl}/v1/clusters/${clusterId}/provider-events/${secret}`,
+          nodeReportKey: secretsManagerKey(env.NODE_REPORT_SECRET_ARN),
+        },
+      }
     : {}),
 });

@@ -24,12 +24,14 @@ import { acknowledge, acknowledgeWildcards } from './nag.ts';
 import {
   configurationContainerFromContext,
   ec2SettingsFromContext,
+  hyperstackSettingsFromContext,
   lightsailSettingsFromContext,
   openstackSettingsFromContext,
   resolveAgentTimeoutSeconds,
   resolveDefaultProvider,
   resolveDefaultRunner,
   resolveQuotaDefaults,
+  type HyperstackSettings,
   type OpenStackSettings,
   type QuotaDefaults,
 } from './stack-settings.ts';
@@ -73,6 +75,12 @@ export interface ClusterServiceStackProps extends StackProps {
    * @default - from the context (`openstackCredentialsSecretArn`, `openstackImage`, …), else none
    */
   readonly openstack?: OpenStackSettings;
+  /**
+   * The `hyperstack` provider: its API key secret and what it boots.
+   *
+   * @default - from the context (`hyperstackApiKeySecretArn`, `hyperstackEnvironment`, `hyperstackImage`, `hyperstackKeyName`, `hyperstackApiUrl`), else none
+   */
+  readonly hyperstack?: HyperstackSettings;
   /**
    * The `lightsail` provider: its blueprint, zone and key pair.
    *
@@ -203,6 +211,24 @@ export class ClusterServiceStack extends Stack {
         for (const [name, value] of Object.entries(variables)) fn.addEnvironment(name, value);
       }
     }
+    const hyperstack = props.hyperstack ?? hyperstackSettingsFromContext(this);
+    if (hyperstack) {
+      // As openstack's credentials: read once per container by the functions that plan and make servers.
+      const apiKey = /-[A-Za-z0-9]{6}$/.test(hyperstack.apiKeySecretArn)
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'HyperstackApiKey', hyperstack.apiKeySecretArn)
+        : secretsmanager.Secret.fromSecretPartialArn(this, 'HyperstackApiKey', hyperstack.apiKeySecretArn);
+      const variables = {
+        HYPERSTACK_API_KEY_SECRET_ARN: hyperstack.apiKeySecretArn,
+        HYPERSTACK_ENVIRONMENT: hyperstack.environment,
+        HYPERSTACK_IMAGE: hyperstack.image,
+        HYPERSTACK_KEY_NAME: hyperstack.keyName,
+        ...(hyperstack.apiUrl ? { HYPERSTACK_API_URL: hyperstack.apiUrl } : {}),
+      };
+      for (const fn of serviceFunctions.withSetting('hyperstackSettings')) {
+        apiKey.grantRead(fn);
+        for (const [name, value] of Object.entries(variables)) fn.addEnvironment(name, value);
+      }
+    }
     const lightsail = props.lightsail ?? lightsailSettingsFromContext(this);
     if (lightsail) {
       new LightsailProviderAccess(this, 'LightsailProvider', {
@@ -230,7 +256,7 @@ export class ClusterServiceStack extends Stack {
         configurationContainer: this.configurationContainer,
         logRetention,
       });
-    this.stateMachines = { provision: workflow('provision'), destroy: workflow('destroy') };
+    this.stateMachines = { provision: workflow('provision'), destroy: workflow('destroy'), power: workflow('power') };
     this.stateMachine = this.stateMachines.provision;
 
     const quotaDefaults = resolveQuotaDefaults(props.quotaDefaults, this);
@@ -239,7 +265,7 @@ export class ClusterServiceStack extends Stack {
     const agentTimeout = resolveAgentTimeoutSeconds(props.configurationAgentTimeout?.toSeconds() ?? this.node.tryGetContext('configurationAgentTimeoutSeconds'));
     // Every other setting is a variable or two; a new one fails to compile until it is given its values.
     const variables: Record<
-      Exclude<FunctionSetting, 'pageTokenSecret' | 'ec2Settings' | 'ec2Servers' | 'configurationContainer' | 'nodeReportKey' | 'serviceUrl' | 'configurationBundleUrl' | 'openstackSettings' | 'lightsailSettings'>,
+      Exclude<FunctionSetting, 'pageTokenSecret' | 'ec2Settings' | 'ec2Servers' | 'configurationContainer' | 'nodeReportKey' | 'serviceUrl' | 'configurationBundleUrl' | 'openstackSettings' | 'hyperstackSettings' | 'lightsailSettings'>,
       Readonly<Record<string, string>>
     > = {
       defaultProvider: { DEFAULT_PROVIDER: defaultProvider },
@@ -261,9 +287,10 @@ export class ClusterServiceStack extends Stack {
       const stops = definition.stopsWorkflows ?? [];
       if (definition.publishesEvents) serviceEvents.publishFrom(fn);
       if (starts.length > 0 || stops.length > 0) {
-        // Every function that touches executions can name both state machines; the grants decide what it may do.
+        // Every function that touches executions can name every state machine; the grants decide what it may do.
         fn.addEnvironment('PROVISION_STATE_MACHINE_ARN', this.stateMachines.provision.stateMachineArn);
         fn.addEnvironment('DESTROY_STATE_MACHINE_ARN', this.stateMachines.destroy.stateMachineArn);
+        fn.addEnvironment('POWER_STATE_MACHINE_ARN', this.stateMachines.power.stateMachineArn);
         fn.addEnvironment('WORKFLOW_STEP_TIMEOUT_SECONDS', String(stepFunction.timeout.toSeconds()));
       }
       for (const kind of starts) this.stateMachines[kind].grantStartExecution(fn);

@@ -59,6 +59,36 @@ export const openstackSettingsFromContext = (scope: Construct): OpenStackSetting
   return { credentialsSecretArn, image, ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)) };
 };
 
+export interface HyperstackSettings {
+  /** The Secrets Manager secret with the Infrahub API key: the key alone, or `{"HYPERSTACK_API_KEY": "…"}`. */
+  readonly apiKeySecretArn: string;
+  readonly environment: string;
+  readonly image: string;
+  readonly keyName: string;
+  /** @default https://infrahub-api.nexgencloud.com/v1 */
+  readonly apiUrl?: string;
+}
+
+/** The hyperstack provider from CDK context (`-c hyperstackApiKeySecretArn=… -c hyperstackEnvironment=… -c hyperstackImage=… -c hyperstackKeyName=…`). */
+export const hyperstackSettingsFromContext = (scope: Construct): HyperstackSettings | undefined => {
+  const context = (key: string) => contextString(scope, key);
+  const apiKeySecretArn = context('hyperstackApiKeySecretArn');
+  if (!apiKeySecretArn) return undefined;
+  if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(apiKeySecretArn)) {
+    throw new Error('hyperstackApiKeySecretArn must be the ARN of a Secrets Manager secret');
+  }
+  const [environment, image, keyName] = [context('hyperstackEnvironment'), context('hyperstackImage'), context('hyperstackKeyName')];
+  const missing = Object.entries({ hyperstackEnvironment: environment, hyperstackImage: image, hyperstackKeyName: keyName })
+    .filter(([, value]) => value === undefined)
+    .map(([key]) => key);
+  if (missing.length > 0 || !environment || !image || !keyName) {
+    throw new Error(`hyperstackApiKeySecretArn needs ${missing.join(', ')} (the Infrahub environment, image and key pair the servers are made with) in the context too`);
+  }
+  const apiUrl = context('hyperstackApiUrl');
+  if (apiUrl !== undefined && !/^https:\/\/[^\s/]+/.test(apiUrl)) throw new Error('hyperstackApiUrl must be an https URL');
+  return { apiKeySecretArn, environment, image, keyName, ...(apiUrl ? { apiUrl } : {}) };
+};
+
 /** The configuration container from CDK context (`-c configurationImage=… -c configurationSshKeySecretArn=…`). */
 export const configurationContainerFromContext = (scope: Construct): ConfigurationContainerSettings | undefined => {
   const context = (key: string) => contextString(scope, key);

@@ -13,6 +13,7 @@ import { issueToken, TOKEN_PATTERN, generateToken } from '#use-cases/tokens';
 import { json } from '#lib/http';
 import { quotaDefaultsOf } from '#lib/config';
 import { provisionExecutionName, WORKFLOW_KINDS } from '#domain/workflow';
+import { isChangingPower } from '#domain/lifecycle';
 import { expireClusters } from '#use-cases/change-cluster';
 import { logger } from '#lib/logger';
 import { createAuthorizer } from '../../functions/authorizer/index.ts';
@@ -49,7 +50,7 @@ const bundleResponse = (zip: Buffer) => ({
 });
 
 /** Statuses whose workflow was cut short by a stop or crash and must be started again. */
-const RESUMABLE = ['PENDING', 'PROVISIONING', 'CONFIGURING', 'DESTROYING'] as const;
+const RESUMABLE = ['PENDING', 'PROVISIONING', 'CONFIGURING', 'DESTROYING', 'STOPPING', 'STARTING'] as const;
 export const LOCAL_PROJECT = 'local';
 
 export interface LocalStackOptions {
@@ -137,7 +138,11 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   const timeoutMs = (name: FunctionName) => FUNCTIONS[name].timeoutSeconds * 1000;
   // Where the cloud-init runner's nodes report: known once the API listens (below).
   let serviceUrl = config.SERVICE_URL?.replace(/\/+$/, '') ?? '';
-  const nodeAgents = { reportUrl: (clusterId: string) => `${serviceUrl}/v1/clusters/${clusterId}/node-reports`, nodeReportKey: stores.nodeReportKey };
+  const nodeAgents = {
+    reportUrl: (clusterId: string) => `${serviceUrl}/v1/clusters/${clusterId}/node-reports`,
+    eventsUrl: (clusterId: string, secret: string) => `${serviceUrl}/v1/clusters/${clusterId}/provider-events/${secret}`,
+    nodeReportKey: stores.nodeReportKey,
+  };
   // Locally the configuration container always exists: its stand-in runs against the emulated cloud.
   const workflowStep = workflowStepHandler({ clusters, quotas, providers, nodeAgents, config: { ...config, CONTAINER_RUNNER_ENABLED: true } }) as unknown as LocalLambda;
   // What the container's log group is subscribed to on AWS; the stand-in hands it the task's lines.
@@ -160,7 +165,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       waitMs: config.LOCAL_POLL_MS,
       ...(options.retryMs !== undefined ? { retryMs: options.retryMs } : {}),
     });
-  const workflows = new LocalWorkflows({ provision: machine('provision'), destroy: machine('destroy') });
+  const workflows = new LocalWorkflows({ provision: machine('provision'), destroy: machine('destroy'), power: machine('power') });
   const quotaDefaults = quotaDefaultsOf(config);
 
   const handlers: Record<(typeof ROUTES)[number]['function'], ProxyHandler> = {
@@ -230,10 +235,13 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
 
   const resumed: string[] = [];
   for (const cluster of await clusters.findClustersByStatus(RESUMABLE)) {
+    const action = cluster.status === 'STOPPING' ? 'stop' : 'start';
     const started =
       cluster.status === 'DESTROYING'
         ? workflows.machines.destroy.start((cluster.destroyExecutionId ?? '').split(':').at(-1) || `${cluster.id}-destroy`, { clusterId: cluster.id })
-        : workflows.machines.provision.start(provisionExecutionName(cluster.id, cluster.attempt), { clusterId: cluster.id });
+        : isChangingPower(cluster.status)
+          ? workflows.machines.power.start((cluster.powerExecutionId ?? '').split(':').at(-1) || `${cluster.id}-${action}`, { clusterId: cluster.id, action })
+          : workflows.machines.provision.start(provisionExecutionName(cluster.id, cluster.attempt), { clusterId: cluster.id });
     if (started) resumed.push(cluster.id);
   }
   if (resumed.length > 0) logger.info('resumed clusters', { clusters: resumed });

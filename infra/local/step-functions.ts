@@ -204,8 +204,8 @@ export class LocalWorkflows implements Workflows {
     return this.machines[kind].executionIdFor(name);
   }
 
-  async start(kind: WorkflowKind, name: string, clusterId: string): Promise<void> {
-    this.machines[kind].start(name, { clusterId });
+  async start(kind: WorkflowKind, name: string, clusterId: string, input: Readonly<Record<string, string>> = {}): Promise<void> {
+    this.machines[kind].start(name, { ...input, clusterId });
   }
 
   async stop(kind: WorkflowKind, name: string): Promise<{ settleSeconds: number }> {

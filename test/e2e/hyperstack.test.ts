@@ -78,6 +78,22 @@ describe('PROVIDER=hyperstack with the cloud-init runner', () => {
     // Infrahub gets the cloud-init document itself, not the port's base64.
     expect(vms.every((vm) => vm.user_data?.startsWith('#!') || vm.user_data?.startsWith('Content-Type:'))).toBe(true);
 
+    // Infrahub called back on each VM's change, at the cluster's own URL, and the timeline shows it.
+    const callbacks = cloud.callbacks.filter((callback) => callback.url.includes(`/v1/clusters/${uuid}/provider-events/`));
+    expect(callbacks.filter((callback) => (callback.body.operation as { name: string }).name === 'createVM')).toHaveLength(3);
+    await expect.poll(() => callbacks.every((callback) => callback.status === 200), { timeout: 10_000 }).toBe(true);
+    const events = (await (await api(stack, `/v1/clusters/${uuid}/events`)).json()) as { events?: { message: string }[]; items?: { message: string }[] };
+    const messages = (events.events ?? events.items ?? []).map((event) => event.message);
+    expect(messages.filter((message) => /^hyperstack reports createVM ACTIVE of (lambda-master|VM cs-\w+-lambda-master)$/.test(message))).toHaveLength(1);
+    // The URL is the credential: another secret, or the node secret's route, gets nothing.
+    const url = new URL(callbacks[0]?.url ?? '');
+    const forged = await fetch(`${stack.url}/v1/clusters/${uuid}/provider-events/${'A'.repeat(43)}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    expect(forged.status).toBe(401);
+    const elsewhere = await fetch(`${stack.url}${url.pathname.replace(uuid, 'c0ffee00-0000-4000-8000-00000000dead')}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    expect(elsewhere.status).toBe(401);
+    const garbled = await fetch(url.href.replace(url.origin, stack.url), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: 'not json' });
+    expect(garbled.status).toBe(400);
+
     const deleted = await api(stack, `/v1/clusters/${uuid}`, { method: 'DELETE' });
     expect(deleted.status).toBe(202);
     expect((await waitFor(stack, uuid, ['DESTROYED'])).status).toBe('DESTROYED');
@@ -138,7 +154,7 @@ describe('PROVIDER=hyperstack: many nodes and boot failures', () => {
 
     expect(cluster.status).toBe('FAILED');
     expect(cluster.error).toMatchObject({ code: 'ServerBootFailed', step: 'wait-servers' });
-    expect(cluster.error?.message).toContain('No valid host was found');
+    expect(cluster.error?.message).toContain('Infrahub reports the VM ERROR, vm_state error');
     await expect.poll(() => ofCluster(cloud, id), { timeout: 30_000 }).toEqual([]);
   });
 });

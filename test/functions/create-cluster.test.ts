@@ -21,7 +21,7 @@ let read: ReturnType<typeof readClustersHandler>;
 beforeAll(async () => {
   table = await startTestTable();
   const workflows = new StepFunctionsWorkflows(
-    { provision: STATE_MACHINE_ARN, destroy: `${STATE_MACHINE_ARN}-destroy` },
+    { provision: STATE_MACHINE_ARN, destroy: `${STATE_MACHINE_ARN}-destroy`, power: `${STATE_MACHINE_ARN}-power` },
     120,
     new SFNClient({ region: 'eu-west-1' }),
   );

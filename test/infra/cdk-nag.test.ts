@@ -3,7 +3,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ClusterServiceStack } from '../../infra/aws/cluster-service-stack.ts';
-import { EC2_CONTEXT, LIGHTSAIL_CONTEXT, OPENSTACK_CONTEXT, synthesize } from '../support/cdk.ts';
+import { EC2_CONTEXT, HYPERSTACK_CONTEXT, LIGHTSAIL_CONTEXT, OPENSTACK_CONTEXT, synthesize } from '../support/cdk.ts';
 
 /** cdk-nag reads the construct tree, not the functions' code: synth skips bundling it. */
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -34,7 +34,7 @@ describe.each([
   ['the default context', {}],
   ['the ec2 context', EC2_CONTEXT],
   ['the ec2 and configuration container context', { ...EC2_CONTEXT, ...CONTAINER_CONTEXT }],
-  ['the openstack context', { ...OPENSTACK_CONTEXT, defaultProvider: 'openstack' }],
+  ['the openstack and hyperstack context', { ...OPENSTACK_CONTEXT, ...HYPERSTACK_CONTEXT, defaultProvider: 'openstack' }],
   ['the lightsail context', { ...LIGHTSAIL_CONTEXT, defaultProvider: 'lightsail' }],
 ])('cdk-nag AwsSolutions checks of the stack with %s', (_, context) => {
   let stack: ClusterServiceStack;

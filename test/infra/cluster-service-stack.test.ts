@@ -259,7 +259,7 @@ describe('functions', () => {
     expect(asList(starts[0]?.Resource)).toEqual([{ Ref: stateMachineLogicalId() }]);
   });
 
-  it('lets changeCluster start both workflows and stop provision executions only', () => {
+  it('lets changeCluster start every workflow and stop provision and power executions only', () => {
     // Prepare
     const role = idOf(stack.functions.changeCluster.role);
     const statements = policyStatements(role);
@@ -270,12 +270,14 @@ describe('functions', () => {
 
     // Assess
     const started = starts.flatMap((s) => asList(s.Resource));
-    expect(started).toHaveLength(2);
-    expect(started).toEqual(expect.arrayContaining([{ Ref: stateMachineLogicalId('provision') }, { Ref: stateMachineLogicalId('destroy') }]));
-    expect(stops).toHaveLength(1);
-    const stopResources = JSON.stringify(stops[0]?.Resource);
+    expect(started).toHaveLength(3);
+    expect(started).toEqual(
+      expect.arrayContaining([{ Ref: stateMachineLogicalId('provision') }, { Ref: stateMachineLogicalId('destroy') }, { Ref: stateMachineLogicalId('power') }]),
+    );
+    const stopResources = JSON.stringify(stops.map((s) => s.Resource));
     expect(stopResources).toContain(':execution:');
     expect(stopResources).toContain(stateMachineLogicalId('provision'));
+    expect(stopResources).toContain(stateMachineLogicalId('power'));
     expect(stopResources).not.toContain(stateMachineLogicalId('destroy'));
   });
 
@@ -613,7 +615,7 @@ describe('configuration', () => {
     const functions = Object.values(probe.findResources('AWS::Lambda::Function') as Resources);
     const variablesOf = (name: FunctionName) =>
       (functions.find((fn) => fn.Properties?.Description === FUNCTIONS[name].description)?.Properties?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {};
-    const variableOf: Record<Exclude<FunctionSetting, 'ec2Settings' | 'ec2Servers' | 'configurationContainer' | 'openstackSettings' | 'lightsailSettings'>, string> = {
+    const variableOf: Record<Exclude<FunctionSetting, 'ec2Settings' | 'ec2Servers' | 'configurationContainer' | 'openstackSettings' | 'hyperstackSettings' | 'lightsailSettings'>, string> = {
       defaultProvider: 'DEFAULT_PROVIDER',
       defaultConfigurationRunner: 'DEFAULT_CONFIGURATION_RUNNER',
       quotaDefaults: 'QUOTA_MAX_SERVERS',

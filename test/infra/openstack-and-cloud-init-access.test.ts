@@ -48,14 +48,15 @@ describe('the openstack provider’s access (context openstackCredentialsSecretA
 });
 
 describe('the cloud-init runner’s access', () => {
-  it('lets the report route in without the token authorizer, and every other route only through it', () => {
+  it('lets the report and callback routes in without the token authorizer, and every other route only through it', () => {
     const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as { Properties: { HttpMethod: string; AuthorizationType: string; AuthorizerId?: unknown } }[];
     const open = methods.filter((method) => method.Properties.AuthorizationType === 'NONE');
 
-    expect(open).toHaveLength(1);
-    expect(open[0]?.Properties.HttpMethod).toBe('POST');
-    expect(open[0]?.Properties.AuthorizerId).toBeUndefined();
-    expect(methods.filter((method) => method.Properties.AuthorizationType === 'CUSTOM')).toHaveLength(methods.length - 1);
+    // The nodes' reports and the cloud's callbacks: each opened by its cluster's own secret.
+    expect(open).toHaveLength(2);
+    expect(open.map((method) => method.Properties.HttpMethod)).toEqual(['POST', 'POST']);
+    expect(open.map((method) => method.Properties.AuthorizerId)).toEqual([undefined, undefined]);
+    expect(methods.filter((method) => method.Properties.AuthorizationType === 'CUSTOM')).toHaveLength(methods.length - 2);
   });
 
   it('gives the node-report key to the workflow step and the report function alone, and the report URL to the workflow step', () => {

@@ -90,6 +90,8 @@ describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
       'Provisioning failed',
       'Record the destroy failure',
       'Destroy failed',
+      'Record the power failure',
+      'Stop or start failed',
     ]);
     for (const [name, state] of tasks) {
       const catcher = state.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'));
@@ -117,7 +119,7 @@ describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
       for (const catcher of state.Catch ?? []) expect(catcher.ResultPath, name).not.toMatch(/^\$\.failed/);
       const parameters = state.Parameters ?? {};
       if (parameters.step === 'rollback') expect(parameters['failed.$'], name).toBe('$.failed');
-      if (parameters.step === 'record-failure' || parameters.step === 'record-destroy-failure') expect(parameters['state.$'], name).toBe('$');
+      if (['record-failure', 'record-destroy-failure', 'record-power-failure'].includes(String(parameters.step))) expect(parameters['state.$'], name).toBe('$');
       if (parameters.step === 'name-container-failure') {
         expect(parameters['failure.$'], name).toBe('$.failed.run-container');
         expect(state.ResultPath, name).toBe('$.failed.run-container');
@@ -127,7 +129,7 @@ describe.each(WORKFLOW_KINDS)('the %s workflow definition', (kind) => {
 
   it('leaves the failure path only for the rollback', () => {
     const naming = definition.States['Name the configuration failure'];
-    if (kind === 'destroy') {
+    if (kind !== 'provision') {
       expect(naming).toBeUndefined();
       return;
     }

@@ -6,9 +6,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProviderError } from '#domain/errors';
-import { canMove } from '#domain/lifecycle';
+import { canMove, type PowerAction } from '#domain/lifecycle';
 import { PHASES, type Cluster, type ClusterStatus } from '#domain/model';
-import { destroyCluster, retryOwnCluster } from '#use-cases/change-cluster';
+import { changeOwnClusterPower, destroyCluster, retryOwnCluster } from '#use-cases/change-cluster';
 import { seedRequest } from '../support/clusters.ts';
 import { startWorkflowHarness, type WorkflowHarness } from '../support/workflow.ts';
 
@@ -38,6 +38,12 @@ const destroy = async (h: WorkflowHarness, cluster: Cluster) => {
   const destroying = await destroyCluster(depsOf(h), cluster);
   await h.workflows.waitFor('destroy', destroying.destroyExecutionId?.split(':').at(-1) ?? '');
   return (await h.table.clusters.getCluster(cluster.id)) ?? destroying;
+};
+
+const power = async (h: WorkflowHarness, id: string, action: PowerAction) => {
+  const accepted = await changeOwnClusterPower(depsOf(h), 'alpha', id, action);
+  await h.workflows.waitFor('power', accepted.powerExecutionId?.split(':').at(-1) ?? '');
+  return (await h.table.clusters.getCluster(id)) ?? accepted;
 };
 
 /** Polls the record until `until` holds of it (a few seconds at most). */
@@ -84,7 +90,7 @@ describe('the statuses the workflows write', () => {
     }
   });
 
-  it('move only as the transitions allow through a failure, a retry and a failed destroy, writing every phase of the catalogue', async () => {
+  it('move only as the transitions allow through a failure, a retry, a stop and start and a failed destroy, writing every phase of the catalogue', async () => {
     // Prepare: the first check of the configuration fails, and so does the first deletion.
     harness = await startFailingOnce(['check-configuration', 'destroy']);
 
@@ -93,14 +99,18 @@ describe('the statuses the workflows write', () => {
     await retryOwnCluster(depsOf(harness), 'alpha', failed.id);
     await harness.workflows.waitFor('provision', `${failed.id}-2`);
     const active = await harness.table.clusters.getCluster(failed.id);
-    const destroyFailed = await destroy(harness, active ?? failed);
+    await power(harness, failed.id, 'stop');
+    const started = await power(harness, failed.id, 'start');
+    const destroyFailed = await destroy(harness, started);
     const destroyed = await destroy(harness, destroyFailed);
 
     // Assess
     expect([failed.status, active?.status, destroyFailed.status, destroyed.status]).toEqual(['FAILED', 'ACTIVE', 'FAILED', 'DESTROYED']);
     const timeline = await timelineOf(harness, failed.id);
     expect(strayMoves(timeline)).toEqual([]);
-    expect(movesOf(timeline)).toEqual(expect.arrayContaining(['CONFIGURING → FAILED', 'FAILED → PENDING', 'DESTROYING → FAILED', 'FAILED → DESTROYING']));
+    expect(movesOf(timeline)).toEqual(
+      expect.arrayContaining(['CONFIGURING → FAILED', 'FAILED → PENDING', 'ACTIVE → STOPPING', 'STOPPING → STOPPED', 'STOPPED → STARTING', 'STARTING → ACTIVE', 'DESTROYING → FAILED', 'FAILED → DESTROYING']),
+    );
     const written = new Set(timeline.map((event) => event.phase));
     expect(PHASES.filter((phase) => !written.has(phase))).toEqual([]);
   });

@@ -27,6 +27,14 @@ export const OPENSTACK_CONTEXT = {
   openstackLoginUser: 'debian',
 };
 
+/** The hyperstack provider's context: its API key secret (a partial ARN, as a name gives it) and what it boots. */
+export const HYPERSTACK_CONTEXT = {
+  hyperstackApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hyperstack/api-key',
+  hyperstackEnvironment: 'clusters-canada',
+  hyperstackImage: 'Ubuntu Server 22.04 LTS',
+  hyperstackKeyName: 'clusters',
+};
+
 /** The lightsail provider's context: enabled, with a blueprint and key pair. */
 export const LIGHTSAIL_CONTEXT = { lightsail: 'true', lightsailBlueprint: 'ubuntu_24_04', lightsailKeyPair: 'cluster-key' };
 

@@ -143,7 +143,7 @@ export const startWorkflowHarness = async (options: {
  * times, a busy machine), not the node count, so a count meant to show what grows with the nodes
  * leaves them out.
  */
-const POLLING_STATE = /^(Wait for |Check the |Are all servers running\?|Is the configuration done\?|Are the configuration agents online\?)/;
+const POLLING_STATE = /^(Wait for |Check the |Are all servers (running|stopped)\?|Is the configuration done\?|Are the configuration agents online\?)/;
 
 /** State transitions outside the polling loops: what the definition itself makes a cluster take. */
 export const transitionsOutsidePolling = (execution: ExecutionRecord): number =>

@@ -2,7 +2,7 @@
  * A cluster's instances (docs/ec2-provider.md, "Describing servers"): found by tag in one paged
  * DescribeInstances, never one call per instance, and read as the port's servers and nodes.
  */
-import { DescribeInstancesCommand, TerminateInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
 import { MASTER_ROLE } from '#domain/model';
 import type { ProviderServer } from '#domain/provider';
 import { chunk } from '#lib/batching';
@@ -21,8 +21,8 @@ const STATES: Record<string, ProviderServer['state']> = {
   running: 'ACTIVE',
   'shutting-down': 'DELETING',
   terminated: 'DELETED',
-  stopping: 'ERROR',
-  stopped: 'ERROR',
+  stopping: 'STOPPING',
+  stopped: 'STOPPED',
 };
 
 export const toServer = (instance: Instance, name?: string): ProviderServer => {
@@ -84,6 +84,19 @@ export const masterVariables = async (ctx: Ec2Context, servers: { id: string; na
 };
 
 /** Terminates those not shutting down already, 500 a call; one already gone counts as done. */
+/**
+ * Stops or starts the instances, a chunk per call. EC2 answers an instance already there (or on
+ * its way) with its state, not an error; one in the way of it (a start while it still stops) is
+ * IncorrectInstanceState, which the workflow retries. Stopped instances keep their volumes and
+ * their Elastic IPs (the cluster's public addresses).
+ */
+export const powerInstances = async (ctx: Ec2Context, action: 'stop' | 'start', instanceIds: string[]): Promise<void> => {
+  for (const ids of chunk([...new Set(instanceIds)], TERMINATE_CHUNK)) {
+    if (action === 'stop') await callEc2('StopInstances', () => ctx.ec2.send(new StopInstancesCommand({ InstanceIds: ids })), ['IncorrectInstanceState']);
+    else await callEc2('StartInstances', () => ctx.ec2.send(new StartInstancesCommand({ InstanceIds: ids })), ['IncorrectInstanceState']);
+  }
+};
+
 export const terminateInstances = async (ctx: Ec2Context, live: Instance[]): Promise<void> => {
   const toTerminate = live.filter((instance) => instance.State?.Name !== 'shutting-down').map((instance) => instance.InstanceId ?? '');
   for (const ids of chunk(toTerminate.filter(Boolean), TERMINATE_CHUNK)) {

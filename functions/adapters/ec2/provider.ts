@@ -22,7 +22,7 @@ import { traced } from '#lib/tracer';
 import { allocatePublicIps, releaseAddresses } from './addresses.ts';
 import type { Ec2Context } from './calls.ts';
 import { instanceType, smallestInstanceType } from './instance-types.ts';
-import { clusterInstances, instanceName, LIVE_STATES, masterVariables, runningNodes, terminateInstances, toServer } from './instances.ts';
+import { clusterInstances, instanceName, LIVE_STATES, masterVariables, powerInstances, runningNodes, terminateInstances, toServer } from './instances.ts';
 import { Ec2Launches } from './launches.ts';
 import { createNetworks, deleteSecurityGroups } from './security-groups.ts';
 import { DEFAULT_TIMINGS, ec2Settings, type Ec2ProviderOptions } from './settings.ts';
@@ -142,6 +142,14 @@ export class Ec2Provider implements CloudProvider {
    * addresses, and deletes the security groups once no instance is left to use them. Answers
    * what is still there; callers repeat until 0.
    */
+  stopServers(input: { clusterId: string; serverIds: string[] }): Promise<void> {
+    return powerInstances(this.ctx, 'stop', input.serverIds);
+  }
+
+  startServers(input: { clusterId: string; serverIds: string[] }): Promise<void> {
+    return powerInstances(this.ctx, 'start', input.serverIds);
+  }
+
   async deleteCluster(input: { clusterId: string }): Promise<{ remaining: number }> {
     const live = await clusterInstances(this.ctx, input.clusterId, LIVE_STATES);
     await terminateInstances(this.ctx, live);

@@ -3,7 +3,7 @@
  * rate limit shared by every call of the provider, 429 and 5xx retried with backoff, and error
  * bodies `{"status": false, "message", "error_reason"}` as the domain's errors.
  */
-import { ProviderError, QuotaExceeded, TransientProviderError } from '#domain/errors';
+import { ProviderError, TransientProviderError } from '#domain/errors';
 
 export interface ClientOptions {
   fetch: typeof fetch;
@@ -51,7 +51,8 @@ export const hyperstackError = (operation: string, status: number, body: unknown
   if (status === 401) return new ProviderError('ProviderAuthFailed', message);
   // 429 first: its body says "rate limit exceeded", which is no quota.
   if (status === 429) return new TransientProviderError(`${message}${retryAfter ? `; retry after ${retryAfter} s` : ''}`);
-  if (/quota|limit exceeded|insufficient (credit|balance)|out of stock|no stock/i.test(text)) return new QuotaExceeded(message);
+  // Named as openstack names it: the cloud's quota, not the project's (which is a 403 of our own).
+  if (/quota|limit exceeded|insufficient (credit|balance)|out of stock|no stock/i.test(text)) return new ProviderError('QuotaExceeded', message);
   if (status >= 500 || status === 408) return new TransientProviderError(message);
   if (status === 403) return new ProviderError('ProviderForbidden', message);
   if (status === 400 || status === 404) {

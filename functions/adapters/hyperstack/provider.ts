@@ -4,7 +4,7 @@
  * flavor catalogue once, since the port's flavor calls answer at once.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { InvalidSpec, ProviderError, type ErrorDetail } from '#domain/errors';
+import { InvalidSpec, ProviderError, TransientProviderError, type ErrorDetail } from '#domain/errors';
 import type { SecurityRule } from '#domain/model';
 import type {
   CloudProvider,
@@ -48,6 +48,8 @@ export interface InfrahubFlavor {
   gpu?: string;
   gpu_count?: number;
   region_name?: string;
+  /** False when Infrahub has none of it to give now: a create naming it would be refused. */
+  stock_available?: boolean;
 }
 
 /** The fields of Infrahub's VM the provider reads. */
@@ -57,7 +59,12 @@ export interface InfrahubVm {
   status: string;
   fixed_ip?: string | null;
   floating_ip?: string | null;
+  /** `ATTACHING` while Infrahub is giving the VM the floating IP asked for, then `ATTACHED`. */
+  floating_ip_status?: string | null;
   labels?: string[];
+  vm_state?: string | null;
+  power_state?: string | null;
+  /** Not in Infrahub's VM schema; read when an answer carries it. */
   error_reason?: string | null;
 }
 
@@ -74,6 +81,8 @@ const STATES: Record<string, ProviderServer['state']> = {
   STARTING: 'BUILD',
   REBOOTING: 'BUILD',
   ACTIVE: 'ACTIVE',
+  STOPPING: 'STOPPING',
+  SHUTOFF: 'STOPPED',
   ERROR: 'ERROR',
   DELETING: 'DELETING',
   DELETED: 'DELETED',
@@ -85,6 +94,10 @@ export const clusterLabel = (clusterId: string): string => `cluster-service.clus
 export const groupLabel = (group: string): string => `cluster-service.group=${group}`;
 export const roleLabel = (role: string): string => `cluster-service.role=${role}`;
 export const managedByLabel = (tag: string): string => `managed-by=${tag}`;
+
+/** What Infrahub's listing says of a VM in ERROR: its status and Nova's states, as it gives no reason. */
+const faultOf = (vm: InfrahubVm): string =>
+  `Infrahub reports the VM ${vm.status}${[vm.vm_state && `vm_state ${vm.vm_state}`, vm.power_state && `power_state ${vm.power_state}`].filter(Boolean).map((part) => `, ${part}`).join('')}`;
 
 const SUPPORTED_PROTOCOLS = new Set(['tcp', 'udp', 'icmp', 'any']);
 
@@ -106,6 +119,8 @@ export class HyperstackProvider implements CloudProvider {
   // No run-command service, and no network a container of the deployment can join.
   readonly configurationRunners = ['cloud-init'] as const;
   readonly configurationNetwork = 'through-master';
+  // Infrahub posts a VM's state changes to the callback_url it was made with.
+  readonly takesCallbackUrl = true;
   readonly timings: ProviderTimings;
   readonly inventoryVars = { ansible_user: 'ubuntu' };
 
@@ -132,7 +147,8 @@ export class HyperstackProvider implements CloudProvider {
       requestsPerMinute: options.requestsPerMinute ?? 500,
       maxAttempts: options.maxAttempts ?? 5,
     });
-    const environments = await client.call<{ environments?: { name: string; region: string }[] }>('GET', '/core/environments');
+    const query = new URLSearchParams({ search: settings.environment, page: '1', pageSize: '100' });
+    const environments = await client.call<{ environments?: { name: string; region: string }[] }>('GET', `/core/environments?${query}`);
     const environment = (environments.environments ?? []).find((candidate) => candidate.name === settings.environment);
     if (!environment) throw new ConfigError(`HYPERSTACK_ENVIRONMENT: no environment ${settings.environment} in this Infrahub account`);
     const catalogue = await client.call<{ data?: { region_name?: string; flavors?: InfrahubFlavor[] }[] }>('GET', '/core/flavors');
@@ -144,7 +160,10 @@ export class HyperstackProvider implements CloudProvider {
 
   resolveFlavor(size: ServerSize): string {
     const ramGb = size.ramMb / 1024;
-    const fitting = this.flavors.filter((flavor) => flavor.cpu >= size.vcpus && flavor.ram >= ramGb && flavor.disk >= size.diskGb).sort(bySize);
+    // Out of stock: Infrahub would refuse the create. A client may still name one (describeFlavor).
+    const fitting = this.flavors
+      .filter((flavor) => flavor.stock_available !== false && flavor.cpu >= size.vcpus && flavor.ram >= ramGb && flavor.disk >= size.diskGb)
+      .sort(bySize);
     const best = fitting[0];
     if (best) return best.name;
     const details: ErrorDetail[] = [];
@@ -152,7 +171,7 @@ export class HyperstackProvider implements CloudProvider {
     if (most((f) => f.cpu) < size.vcpus) details.push({ path: 'vcpus', message: `no hyperstack flavor has ${size.vcpus} vCPUs (the most is ${most((f) => f.cpu)})` });
     else if (most((f) => f.ram) < ramGb) details.push({ path: 'ramMb', message: `no hyperstack flavor has ${size.ramMb} MiB (the most is ${most((f) => f.ram) * 1024})` });
     else if (most((f) => f.disk) < size.diskGb) details.push({ path: 'diskGb', message: `no hyperstack flavor has ${size.diskGb} GB of disk (the most is ${most((f) => f.disk)})` });
-    else details.push({ path: 'vcpus', message: `no hyperstack flavor has ${size.vcpus} vCPUs, ${size.ramMb} MiB and ${size.diskGb} GB together` });
+    else details.push({ path: 'vcpus', message: `no hyperstack flavor in stock has ${size.vcpus} vCPUs, ${size.ramMb} MiB and ${size.diskGb} GB together` });
     throw new InvalidSpec(`No hyperstack flavor fits: ${details.map((detail) => detail.message).join('; ')}`, details);
   }
 
@@ -228,12 +247,13 @@ export class HyperstackProvider implements CloudProvider {
   }
 
   /**
-   * The addresses given at create; a server asked for with one that has none (it was lost) gets
-   * one through `POST /core/virtual-machines/{id}/attach-floatingip`, answered by a later round.
+   * The addresses given at create. A server whose address is still being attached, or that had
+   * none asked for at create, answers TransientProviderError (the workflow asks again); the latter gets one through `POST /core/virtual-machines/{id}/attach-floatingip`, once.
    */
   async allocatePublicIps(input: { clusterId: string; serverIds: string[] }): Promise<Record<string, string>> {
     const vms = await this.listCluster(input.clusterId);
     const addresses: Record<string, string> = {};
+    const pending: string[] = [];
     for (const id of input.serverIds) {
       const vm = vms.find((candidate) => String(candidate.id) === id);
       if (!vm) throw new ProviderError('ServerNotFound', `No hyperstack VM ${id} in cluster ${input.clusterId}`);
@@ -241,12 +261,22 @@ export class HyperstackProvider implements CloudProvider {
         addresses[id] = vm.floating_ip;
         continue;
       }
-      await this.client.call('POST', `/core/virtual-machines/${vm.id}/attach-floatingip`);
-      const [again] = (await this.listCluster(input.clusterId)).filter((candidate) => candidate.id === vm.id);
-      if (!again?.floating_ip) throw new ProviderError('FloatingIpPending', `Infrahub is still attaching a floating IP to ${vm.name}`);
-      addresses[id] = again.floating_ip;
+      if (vm.floating_ip_status !== 'ATTACHING') await this.client.call('POST', `/core/virtual-machines/${vm.id}/attach-floatingip`);
+      pending.push(vm.name);
     }
+    // Transient by name, since that name is what the workflow's Retry matches.
+    if (pending.length > 0) throw new TransientProviderError(`Infrahub is still attaching a floating IP to ${pending.join(', ')}`);
     return addresses;
+  }
+
+  /** `GET /core/virtual-machines/{id}/stop` per VM: STOPPING, then SHUTOFF; disks and floating IPs stay. */
+  async stopServers(input: { clusterId: string; serverIds: string[] }): Promise<void> {
+    await this.power(input, 'stop');
+  }
+
+  /** `GET /core/virtual-machines/{id}/start` per VM: STARTING, then ACTIVE. */
+  async startServers(input: { clusterId: string; serverIds: string[] }): Promise<void> {
+    await this.power(input, 'start');
   }
 
   async startConfiguration(input: { clusterId: string; profile: string }): Promise<string> {
@@ -290,8 +320,31 @@ export class HyperstackProvider implements CloudProvider {
       ...(input.securityRules && input.securityRules.length > 0 ? { security_rules: input.securityRules.map(ruleBody) } : {}),
       // Infrahub takes the cloud-init document itself, not base64 as the port carries it.
       ...(userData ? { user_data: Buffer.from(userData, 'base64').toString('utf8') } : {}),
+      ...(input.callbackUrl && this.reaches(input.callbackUrl) ? { callback_url: input.callbackUrl } : {}),
       labels,
     };
+  }
+
+  /** Whether Infrahub could call `url`: not a loopback address, unless Infrahub itself is on one (the contract's). */
+  private reaches(url: string): boolean {
+    const loopback = (address: string) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(new URL(address).hostname);
+    return !loopback(url) || loopback(this.settings.apiUrl);
+  }
+
+  /**
+   * Sends the action to each listed VM of the cluster that is not there already or on its way
+   * (one listing first, so a repeated stop sends nothing twice): Infrahub refuses a stop but from
+   * ACTIVE or ERROR, and a start but from SHUTOFF. A VM the listing does not show as the
+   * cluster's is refused, whatever id the caller names.
+   */
+  private async power(input: { clusterId: string; serverIds: string[] }, action: 'stop' | 'start'): Promise<void> {
+    const vms = new Map((await this.listCluster(input.clusterId)).map((vm) => [String(vm.id), vm]));
+    const arriving = action === 'stop' ? ['STOPPING', 'SHUTOFF'] : ['STARTING', 'ACTIVE'];
+    for (const id of new Set(input.serverIds)) {
+      const vm = vms.get(id);
+      if (!vm) throw new ProviderError('ServerNotFound', `No hyperstack VM ${id} in cluster ${input.clusterId}`);
+      if (!arriving.includes(vm.status)) await this.client.call('GET', `/core/virtual-machines/${vm.id}/${action}`);
+    }
   }
 
   /** Every VM of the cluster: its name prefix as `search`, every page, kept only with the cluster's label. */
@@ -317,7 +370,7 @@ export class HyperstackProvider implements CloudProvider {
       state,
       privateIp: vm.fixed_ip ?? null,
       publicIp: vm.floating_ip ?? null,
-      ...(state === 'ERROR' ? { fault: vm.error_reason || (STATES[vm.status] ? 'Infrahub gives no reason' : `Infrahub reports the VM ${vm.status}`) } : {}),
+      ...(state === 'ERROR' ? { fault: vm.error_reason || faultOf(vm) } : {}),
     };
   }
 }

@@ -141,6 +141,17 @@ export class Compute {
     return { id: reply.body.server.id };
   }
 
+  /**
+   * `os-stop` or `os-start`: Nova answers 202 and the server is SHUTOFF (ACTIVE) some time later.
+   * Its 409, a server already there or on its way (or busy with something else), is no failure:
+   * the next listing says where the server is.
+   */
+  async power(serverId: string, action: 'stop' | 'start'): Promise<'sent' | 'conflict'> {
+    const body = { [action === 'stop' ? 'os-stop' : 'os-start']: null };
+    const reply = await this.session.call('compute', 'POST', `/servers/${encodeURIComponent(serverId)}/action`, { body, headers: HEADERS, expect: [409] });
+    return reply.status === 409 ? 'conflict' : 'sent';
+  }
+
   /** Deleting is asynchronous: the server goes on being listed (task `deleting`) for a while. */
   async delete(serverId: string): Promise<'deleted' | 'gone'> {
     const reply = await this.session.call('compute', 'DELETE', `/servers/${encodeURIComponent(serverId)}`, { headers: HEADERS, expect: [404] });

@@ -19,6 +19,7 @@ import type {
   ServerSize,
 } from '#domain/provider';
 import { clientTags } from '#domain/tags';
+import { forEachConcurrently } from '#lib/batching';
 import { ConfigError } from '#lib/config';
 import { deleteClusterRound } from './cleanup.ts';
 import { ClusterNetwork } from './cluster-network.ts';
@@ -92,6 +93,9 @@ interface Connected {
   zones: string[] | null;
   region: string | undefined;
 }
+
+/** Nova takes one server per os-stop or os-start: this many at a time. */
+const POWER_CONCURRENCY = 5;
 
 export class OpenStackProvider implements CloudProvider {
   readonly name = 'openstack';
@@ -283,6 +287,20 @@ export class OpenStackProvider implements CloudProvider {
   async describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus> {
     if (input.configurationId === NONE_RUN) return { state: 'SUCCEEDED', component: NONE_RUN, message: 'nothing to configure' };
     throw new ProviderError('ConfigurationRunnerUnavailable', `openstack has no configuration run '${input.configurationId}' of its own: the cloud-init runner runs them`);
+  }
+
+  /** `os-stop` per server, a few at a time; disks, ports and floating IPs stay with them. */
+  async stopServers(input: { clusterId: string; serverIds: string[] }): Promise<void> {
+    await forEachConcurrently([...new Set(input.serverIds)], POWER_CONCURRENCY, async (id) => {
+      await this.compute.power(id, 'stop');
+    });
+  }
+
+  /** `os-start` per server, a few at a time. */
+  async startServers(input: { clusterId: string; serverIds: string[] }): Promise<void> {
+    await forEachConcurrently([...new Set(input.serverIds)], POWER_CONCURRENCY, async (id) => {
+      await this.compute.power(id, 'start');
+    });
   }
 
   async deleteCluster(input: { clusterId: string }): Promise<{ remaining: number }> {

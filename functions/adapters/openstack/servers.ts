@@ -10,7 +10,7 @@ import { bootVolumeGb } from './flavors.ts';
 import type { Image } from './image.ts';
 import { CLUSTER_ID_KEY, clusterTag, MANAGED_BY_KEY, managedByTag, nameTag, networkName, ROLE_KEY, roleTag, tokenTag } from './naming.ts';
 
-/** Nova's statuses in the port's lifecycle; any other (SHUTOFF, PAUSED, …) is not what was asked for: ERROR. */
+/** Nova's statuses in the port's lifecycle; any other (PAUSED, SUSPENDED, …) is not what was asked for: ERROR. */
 const STATES: Record<string, ProviderServer['state']> = {
   BUILD: 'BUILD',
   REBUILD: 'BUILD',
@@ -18,6 +18,7 @@ const STATES: Record<string, ProviderServer['state']> = {
   HARD_REBOOT: 'BUILD',
   ACTIVE: 'ACTIVE',
   ERROR: 'ERROR',
+  SHUTOFF: 'STOPPED',
   DELETED: 'DELETED',
   SOFT_DELETED: 'DELETED',
 };
@@ -49,7 +50,9 @@ const addressOf = (server: NovaServer, kind: 'fixed' | 'floating', primary: stri
 
 /** Only the port's fields: describe results travel through Step Functions state, which has a size limit. */
 export const toProviderServer = (server: NovaServer, clusterId: string): ProviderServer => {
-  const state = server['OS-EXT-STS:task_state'] === 'deleting' ? 'DELETING' : (STATES[server.status] ?? 'ERROR');
+  const task = server['OS-EXT-STS:task_state'];
+  // An os-stop under way leaves the server ACTIVE until it is SHUTOFF; an os-start, SHUTOFF until it runs.
+  const state = task === 'deleting' ? 'DELETING' : task === 'powering-off' ? 'STOPPING' : task === 'powering-on' ? 'BUILD' : (STATES[server.status] ?? 'ERROR');
   // Nova's NoValidHost message ends in a space (its empty reason).
   const fault = state === 'ERROR' ? (server.fault?.message?.trim() || (STATES[server.status] ? 'Nova gives no fault' : `Nova reports the server ${server.status}`)) : undefined;
   const primary = networkName(clusterId, 0);

@@ -9,7 +9,7 @@
  */
 import { ClusterDestroying } from '#domain/errors';
 import type { FailedSteps, StepFailure } from '#domain/failed-step';
-import { isBeingDestroyed } from '#domain/lifecycle';
+import { isBeingDestroyed, type PowerAction } from '#domain/lifecycle';
 import type { Cluster, ClusterStatus, Phase } from '#domain/model';
 import type { ConfigurationInputs } from '#domain/configuration-inputs';
 import type { CloudProvider, OperationsListener } from '#domain/provider';
@@ -32,9 +32,10 @@ export interface StepDeps {
   inputs?: ConfigurationInputs;
   /**
    * The cloud-init runner's settings: the URL a cluster's nodes report to, and the key their
-   * secret is made with. Without them that runner is unavailable.
+   * secret is made with. Without them that runner is unavailable. `eventsUrl`: the cluster's
+   * callback URL for clouds that call back (`takesCallbackUrl`), from its callback secret.
    */
-  nodeAgents?: { reportUrl: (clusterId: string) => string; nodeReportKey: () => Promise<string> };
+  nodeAgents?: { reportUrl: (clusterId: string) => string; nodeReportKey: () => Promise<string>; eventsUrl?: (clusterId: string, secret: string) => string };
   now?: () => number;
   /** Milliseconds left before the invocation is stopped (Lambda's context); unbounded locally. */
   remainingMs?: () => number;
@@ -55,8 +56,10 @@ export interface FailureInput {
   failure?: StepFailure;
   /** rollback: the failure, filed under the step whose state caught it. */
   failed?: FailedSteps;
-  /** record-failure, record-destroy-failure: the execution's state. */
+  /** record-failure, record-destroy-failure, record-power-failure: the execution's state. */
   state?: { failed?: FailedSteps; failure?: StepFailure; rollbackFailure?: StepFailure };
+  /** record-power-failure: what the execution was doing. */
+  action?: PowerAction;
 }
 
 export type StepResult = Record<string, unknown>;

@@ -1,10 +1,11 @@
-/** The workflow steps, one per Task state of statemachine/provision.asl.json and destroy.asl.json. */
+/** The workflow steps, one per Task state of statemachine/provision.asl.json, destroy.asl.json and power.asl.json. */
 import type { WorkflowKind } from '#domain/workflow';
 import { activate, allocateIps, createNetworks, createServers, describeServers, plan } from './provision.ts';
 import { checkConfiguration, checkConfigurationAgents, configure } from './configuration.ts';
 import { nameContainerFailure, prepareContainer } from './container.ts';
 import { recordFailure, rollback } from './rollback.ts';
 import { destroy, recordDestroyed, recordDestroyFailure } from './destroy.ts';
+import { changePower, checkPower, recordPowerFailure, recordStarted, recordStopped } from './power.ts';
 import { StepContext, type FailureInput, type Step, type StepDeps, type StepResult } from './context.ts';
 
 export type { FailureInput, StepDeps, StepResult } from './context.ts';
@@ -31,6 +32,13 @@ export const STEPS = {
   destroy: of('destroy', destroy),
   'record-destroyed': of('destroy', recordDestroyed),
   'record-destroy-failure': of('destroy', (ctx, input) => recordDestroyFailure(ctx, input.state)),
+  'stop-servers': of('power', changePower('stop')),
+  'check-stopped': of('power', checkPower('stop')),
+  'record-stopped': of('power', recordStopped),
+  'start-servers': of('power', changePower('start')),
+  'check-started': of('power', checkPower('start')),
+  'record-started': of('power', recordStarted),
+  'record-power-failure': of('power', recordPowerFailure),
 } satisfies Record<string, Step>;
 
 export type StepName = keyof typeof STEPS;

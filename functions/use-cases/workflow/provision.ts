@@ -7,6 +7,7 @@ import { RollbackInterrupted, ServerBootFailed, ServersBootTimeout } from '#doma
 import { isTerminal } from '#domain/lifecycle';
 import type { Server } from '#domain/model';
 import { planServers, serverOptionsOf, wantsPublicIp } from '#domain/plan';
+import { providerEventsSecret } from '#domain/provider-events';
 import { chunk, forEachConcurrently } from '#lib/batching';
 import { countMetric, METRIC_NAMES, timeMetric } from '#lib/metrics';
 import { defaultRunnerOf } from '#domain/providers';
@@ -64,6 +65,10 @@ export const createServers = async (ctx: StepContext) => {
   const options = serverOptionsOf(cluster.spec);
   // The cloud-init runner's agent, per server; the same on every run, so a retried batch asks for the same.
   const userData = await nodeAgentUserData(ctx, cluster, provider, pending.flatMap((batch) => batch.servers));
+  // Where the cloud may tell of its servers' changes, for one that calls back; the same on every run.
+  const agents = ctx.deps.nodeAgents;
+  const callbackUrl =
+    provider.takesCallbackUrl && agents?.eventsUrl ? agents.eventsUrl(cluster.id, providerEventsSecret(await agents.nodeReportKey(), cluster.id)) : undefined;
   let more = false;
   await forEachConcurrently(pending, BATCH_CONCURRENCY, async (batch) => {
     if ((ctx.deps.remainingMs?.() ?? Infinity) < BATCH_TIME_RESERVE_MS) {
@@ -92,6 +97,7 @@ export const createServers = async (ctx: StepContext) => {
       options,
       ...(cluster.spec.network.securityRules?.length ? { securityRules: cluster.spec.network.securityRules } : {}),
       onOperations: ctx.operationsNote(cluster),
+      ...(callbackUrl ? { callbackUrl } : {}),
     });
     for (const server of created) {
       made.set(server.name, { id: server.id, state: server.state === 'ACTIVE' ? 'ACTIVE' : 'BUILD', privateIp: server.privateIp });

@@ -200,7 +200,10 @@ export class Ec2ProviderAccess extends Construct {
       }),
       serviceTagged,
     );
-    grant(new iam.PolicyStatement({ actions: ['ec2:TerminateInstances'], resources: [ec2Arn('instance/*')], conditions: resourceTagged }), serviceTagged);
+    grant(
+      new iam.PolicyStatement({ actions: ['ec2:TerminateInstances', 'ec2:StopInstances', 'ec2:StartInstances'], resources: [ec2Arn('instance/*')], conditions: resourceTagged }),
+      serviceTagged,
+    );
     grant(
       new iam.PolicyStatement({ actions: ['ec2:AllocateAddress'], resources: [ec2Arn('elastic-ip/*')], conditions: requestTagged }),
       'addresses allocated with the service tag in the request (aws:RequestTag/managed-by)',

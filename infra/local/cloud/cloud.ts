@@ -21,7 +21,7 @@ import { INVENTORY_FILE, InventoryWriter, readInventory, type StoredNetwork, typ
 import { Inventory } from './inventory.ts';
 import { assignPorts, clusterSubnetCidr, freeClusterSubnets, freePublicIps } from './ip-pool.ts';
 import { normalRule, withoutRepeats } from './security-rules.ts';
-import { bootFault, checkQuotas, deletedServer, describeServer, inventoryItem, isGone, type LocalCloudInventoryItem, type LocalCloudServer } from './servers.ts';
+import { bootFault, checkQuotas, deletedServer, describeServer, inventoryItem, isGone, serverState, type LocalCloudInventoryItem, type LocalCloudServer } from './servers.ts';
 import { DEFAULT_LOCAL_CLOUD_SETTINGS, matches, type LocalCloudSettings, type MsRange } from './settings.ts';
 
 export interface LocalCloudOptions extends Partial<LocalCloudSettings> {
@@ -221,6 +221,38 @@ export class LocalCloud {
         publicIps.set(serverId, ip);
       });
       return Object.fromEntries(serverIds.map((id) => [id, publicIps.get(id) ?? '']));
+    });
+  }
+
+  /**
+   * Stops (or starts) the cluster's listed servers, all or none: a running server goes STOPPING,
+   * then STOPPED its drawn `LOCAL_CLOUD_POWER_MS` later (a stopped one BUILD, then ACTIVE). One
+   * already stopped or stopping (running or starting) is left as it is. Disks, ports and
+   * addresses stay; a stopped server still counts against the quotas.
+   */
+  changePower(input: { clusterId: string; serverIds: string[]; action: 'stop' | 'start' }): Promise<void> {
+    return this.mutate(input.action === 'stop' ? 'StopServers' : 'StartServers', (now) => {
+      const ids = [...new Set(input.serverIds)];
+      const unknown = ids.filter((id) => {
+        const server = this.inventory.servers.get(id);
+        return !server || server.clusterId !== input.clusterId || server.deletedAtMs !== null;
+      });
+      if (unknown.length > 0) throw new ProviderError('ServerNotFound', `No live server ${unknown.join(', ')} in cluster ${input.clusterId}`);
+      const servers = ids.map((id) => this.inventory.servers.get(id)).filter((server): server is StoredServer => server !== undefined);
+      const from = input.action === 'stop' ? 'ACTIVE' : 'STOPPED';
+      // Already there, or on its way there (a start's BUILD, not a first boot's).
+      const arriving = (server: StoredServer): boolean => {
+        const state = serverState(server, now);
+        if (input.action === 'stop') return state === 'STOPPING' || state === 'STOPPED';
+        return state === 'ACTIVE' || (state === 'BUILD' && server.power?.action === 'start');
+      };
+      const moving = servers.filter((server) => !arriving(server));
+      const refused = moving.filter((server) => serverState(server, now) !== from);
+      if (refused.length > 0) {
+        const named = refused.map((server) => `${server.name} is ${serverState(server, now)}`).join(', ');
+        throw new ProviderError('InvalidServerState', `Only ${from} servers can be ${input.action === 'stop' ? 'stopped' : 'started'}: ${named}`);
+      }
+      for (const server of moving) server.power = { action: input.action, atMs: now, ms: this.draw(this.settings.powerMs) };
     });
   }
 

@@ -25,6 +25,11 @@ export interface StoredServer {
   fault: string | null;
   deletedAtMs: number | null;
   deleteMs: number | null;
+  /**
+   * The last stop or start: the server is STOPPING then STOPPED, or BUILD then ACTIVE again,
+   * `ms` after `atMs`. Absent on a server never stopped.
+   */
+  power?: { action: 'stop' | 'start'; atMs: number; ms: number };
   // What the create call asked for beyond the size. Absent on servers made before the cloud
   // took options: those read as made in the first zone from the first image, with nothing else.
   zone?: string;

@@ -111,6 +111,14 @@ export class LocalCloudProvider implements CloudProvider {
     return this.cloud.describeConfiguration({ clusterId: input.clusterId, configurationId: input.configurationId });
   }
 
+  stopServers(input: { clusterId: string; serverIds: string[] }): Promise<void> {
+    return this.cloud.changePower({ ...input, action: 'stop' });
+  }
+
+  startServers(input: { clusterId: string; serverIds: string[] }): Promise<void> {
+    return this.cloud.changePower({ ...input, action: 'start' });
+  }
+
   deleteCluster(input: { clusterId: string }): Promise<{ remaining: number }> {
     return this.cloud.deleteCluster(input);
   }

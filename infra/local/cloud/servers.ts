@@ -11,7 +11,7 @@ import { DEFAULT_IMAGE, DEFAULT_ZONE, type ServerSize } from './catalogue.ts';
 import type { StoredServer } from './inventory-file.ts';
 import type { LocalCloudSettings } from './settings.ts';
 
-export type LocalServerState = 'BUILD' | 'ACTIVE' | 'ERROR' | 'DELETING';
+export type LocalServerState = 'BUILD' | 'ACTIVE' | 'STOPPING' | 'STOPPED' | 'ERROR' | 'DELETING';
 
 /** A server as the cloud's describe call shows it: the port's view plus the cloud's own fields. */
 export interface LocalCloudServer extends ProviderServer {
@@ -43,9 +43,15 @@ export const isGone = (server: StoredServer, now: number): boolean =>
 export function serverState(server: StoredServer, now: number): LocalServerState {
   if (server.deletedAtMs !== null) return 'DELETING';
   if (now < server.createdAtMs + server.bootMs) return 'BUILD';
-  return server.fault === null ? 'ACTIVE' : 'ERROR';
+  if (server.fault !== null) return 'ERROR';
+  const power = server.power;
+  if (!power) return 'ACTIVE';
+  const arrived = now >= power.atMs + power.ms;
+  if (power.action === 'stop') return arrived ? 'STOPPED' : 'STOPPING';
+  return arrived ? 'ACTIVE' : 'BUILD';
 }
 
+/** Its agent comes online its drawn time after the server first runs, and with it after every start. */
 export const agentOnline = (server: StoredServer, now: number): boolean =>
   serverState(server, now) === 'ACTIVE' && now >= server.createdAtMs + server.bootMs + (server.agentMs ?? 0);
 

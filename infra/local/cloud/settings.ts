@@ -24,6 +24,8 @@ export interface LocalCloudSettings {
   agentMs: MsRange;
   /** `LOCAL_CLOUD_DELETE_MS`: time a deleted server stays DELETING, drawn per server. */
   deleteMs: MsRange;
+  /** `LOCAL_CLOUD_POWER_MS`: time a server takes to stop (STOPPING) or to start again (BUILD), drawn per call. */
+  powerMs: MsRange;
   /** `LOCAL_CLOUD_API_LATENCY_MS`: added to every API call, drawn per call. */
   apiLatencyMs: MsRange;
   /** `LOCAL_CLOUD_MAX_VCPUS`: vCPUs over all live servers. */
@@ -43,6 +45,7 @@ export const DEFAULT_LOCAL_CLOUD_SETTINGS: Readonly<LocalCloudSettings> = {
   configMs: { min: 1000, max: 3000 },
   agentMs: { min: 0, max: 0 },
   deleteMs: { min: 100, max: 400 },
+  powerMs: { min: 300, max: 1200 },
   apiLatencyMs: { min: 2, max: 10 },
   maxVcpus: 4096,
   maxServers: 2000,
@@ -119,6 +122,7 @@ export const localCloudEnvSchema = z.object({
   LOCAL_CLOUD_CONFIG_MS: msRange(defaults.configMs),
   LOCAL_CLOUD_AGENT_MS: msRange(defaults.agentMs),
   LOCAL_CLOUD_DELETE_MS: msRange(defaults.deleteMs),
+  LOCAL_CLOUD_POWER_MS: msRange(defaults.powerMs),
   LOCAL_CLOUD_API_LATENCY_MS: msRange(defaults.apiLatencyMs),
   LOCAL_CLOUD_MAX_VCPUS: count(defaults.maxVcpus),
   LOCAL_CLOUD_MAX_SERVERS: count(defaults.maxServers),
@@ -132,6 +136,7 @@ export const localCloudSettingsOf = (env: z.infer<typeof localCloudEnvSchema>): 
   configMs: env.LOCAL_CLOUD_CONFIG_MS,
   agentMs: env.LOCAL_CLOUD_AGENT_MS,
   deleteMs: env.LOCAL_CLOUD_DELETE_MS,
+  powerMs: env.LOCAL_CLOUD_POWER_MS,
   apiLatencyMs: env.LOCAL_CLOUD_API_LATENCY_MS,
   maxVcpus: env.LOCAL_CLOUD_MAX_VCPUS,
   maxServers: env.LOCAL_CLOUD_MAX_SERVERS,

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HyperstackProvider, hyperstackSettingsFromEnv, type HyperstackProviderOptions } from '#adapters/hyperstack/index';
 import { hyperstackError } from '#adapters/hyperstack/client';
 import { namePrefix } from '#adapters/hyperstack/provider';
-import { InvalidSpec, ProviderError, QuotaExceeded, TransientProviderError } from '#domain/errors';
+import { InvalidSpec, ProviderError, TransientProviderError } from '#domain/errors';
 import type { ServerRequest } from '#domain/provider';
 import { ConfigError } from '#lib/config';
 import { HyperstackContract, type HyperstackContractOptions } from '../../contract/hyperstack/server.ts';
@@ -63,11 +63,19 @@ describe('hyperstack settings', () => {
   it('refuses an environment the account does not have, naming the variable', async () => {
     await expect(connect({}, {}, { HYPERSTACK_ENVIRONMENT: 'elsewhere' })).rejects.toThrow(/HYPERSTACK_ENVIRONMENT/);
   });
+
+  it('finds its environment by name with the listing’s search, and only the flavors of that environment’s region', async () => {
+    const { cloud, provider } = await connect();
+    expect(cloud.calls.find((call) => call.path === '/core/environments')?.query).toMatchObject({ search: 'cluster-env' });
+    expect(provider.describeFlavor('n1-cpu-small')).not.toBeNull();
+  });
 });
 
 describe('hyperstack flavors', () => {
-  it('picks the smallest CPU flavor that fits cpu, ram GB and disk GB, and describes named ones', async () => {
+  it('picks the smallest CPU flavor in stock that fits cpu, ram GB and disk GB, and describes named ones', async () => {
     const { provider } = await connect();
+    // n1-cpu-tiny fits, but Infrahub has none to give.
+    expect(provider.describeFlavor('n1-cpu-tiny')).toEqual({ vcpus: 1, ramMb: 2048, diskGb: 20 });
     expect(provider.resolveFlavor({ vcpus: 1, ramMb: 1024, diskGb: 10 })).toBe('n1-cpu-small');
     expect(provider.resolveFlavor({ vcpus: 2, ramMb: 6144, diskGb: 10 })).toBe('n1-cpu-medium');
     expect(provider.resolveFlavor({ vcpus: 2, ramMb: 4096, diskGb: 150 })).toBe('n1-cpu-large');
@@ -135,6 +143,22 @@ describe('hyperstack createServers', () => {
     expect(worker).not.toHaveProperty('user_data');
   });
 
+  it('registers the cluster’s callback URL as callback_url, unless it is a loopback address an Infrahub elsewhere cannot call', async () => {
+    const { cloud, provider } = await connect();
+    const callbackUrl = `http://127.0.0.1:9/v1/clusters/${CLUSTER}/provider-events/${'s'.repeat(43)}`;
+    await provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: workers(1), callbackUrl });
+    expect(creates(cloud)[0]?.body?.callback_url).toBe(callbackUrl);
+
+    // The same contract, but reached as an Infrahub on another host: a loopback callback is left out, a public one sent.
+    const far = await HyperstackProvider.connect(hyperstackSettingsFromEnv({ ...cloud.env(), HYPERSTACK_API_URL: 'https://infrahub.example.org/v1' }), {
+      fetch: (url, init) => fetch(String(url).replace('https://infrahub.example.org/v1', cloud.url), init),
+    });
+    await far.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: [server('worker-2')], callbackUrl });
+    await far.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: [server('worker-3')], callbackUrl: 'https://api.example.org/v1/clusters/x/provider-events/y' });
+    expect(creates(cloud).slice(1).map((call) => call.body?.callback_url)).toEqual([undefined, 'https://api.example.org/v1/clusters/x/provider-events/y']);
+    expect(provider.takesCallbackUrl).toBe(true);
+  });
+
   it('adopts what a retried batch already made instead of making it again', async () => {
     const { cloud, provider } = await connect();
     const first = await provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: workers(3) });
@@ -162,12 +186,17 @@ describe('hyperstack createServers', () => {
     await expect(provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: workers(21) })).rejects.toMatchObject({ name: 'BatchTooLarge' });
   });
 
-  it('names Infrahub refusals: ImageNotFound, KeyPairNotFound, QuotaExceeded', async () => {
+  it('names Infrahub refusals: ImageNotFound, KeyPairNotFound, QuotaExceeded (the account’s, and a flavor out of stock)', async () => {
     const { provider } = await connect({ maxVms: 1 });
-    const batch = (options = {}) => provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: workers(2), options });
+    const batch = (options = {}, servers = workers(2)) => provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers, options });
     await expect(batch({ image: 'Windows' })).rejects.toMatchObject({ name: 'ImageNotFound' });
     await expect(batch({ keyName: 'other' })).rejects.toMatchObject({ name: 'KeyPairNotFound' });
-    await expect(batch()).rejects.toBeInstanceOf(QuotaExceeded);
+    const stock = await batch({}, [server('worker-9', { flavor: 'n1-cpu-tiny' })]).catch((caught: unknown) => caught);
+    expect(stock).toBeInstanceOf(ProviderError);
+    expect(stock).toMatchObject({ name: 'QuotaExceeded', message: expect.stringMatching(/out of stock/) });
+    const quota = await batch().catch((caught: unknown) => caught);
+    expect(quota).toBeInstanceOf(ProviderError);
+    expect(quota).toMatchObject({ name: 'QuotaExceeded', message: expect.stringMatching(/Quota exceeded/) });
   });
 });
 
@@ -194,7 +223,7 @@ describe('hyperstack describeServers', () => {
     const failing = await connect({ failNames: /worker-2/ });
     await failing.provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: workers(2) });
     const states = await failing.provider.describeServers({ clusterId: CLUSTER });
-    expect(states.find((vm) => vm.name === 'worker-2')).toMatchObject({ state: 'ERROR', fault: expect.stringMatching(/No valid host/) });
+    expect(states.find((vm) => vm.name === 'worker-2')).toMatchObject({ state: 'ERROR', fault: 'Infrahub reports the VM ERROR, vm_state error, power_state NOSTATE' });
     expect(states.find((vm) => vm.name === 'worker-1')?.state).toBe('ACTIVE');
   });
 });
@@ -229,18 +258,33 @@ describe('hyperstack rate limits', () => {
 });
 
 describe('hyperstack public IPs and destroy', () => {
-  it('answers the floating IPs given at create, attaching one where it is missing', async () => {
-    const { cloud, provider } = await connect();
+  it('answers the floating IPs given at create, and attaches one, once, where it is missing: pending until Infrahub shows it', async () => {
+    const { cloud, provider } = await connect({ attachMs: 60_000 });
     const [master, worker] = await provider.createServers({
       clusterId: CLUSTER,
       clientToken: 't',
       networkIds: [],
       servers: [server('master', { publicIp: true }), server('worker-1')],
     });
-    const addresses = await provider.allocatePublicIps({ clusterId: CLUSTER, serverIds: [master?.id ?? '', worker?.id ?? ''] });
+    const ids = [master?.id ?? '', worker?.id ?? ''];
+    const attaches = () => cloud.calls.filter((call) => call.path.endsWith('/attach-floatingip'));
+
+    await expect(provider.allocatePublicIps({ clusterId: CLUSTER, serverIds: ids })).rejects.toThrow(TransientProviderError);
+    await expect(provider.allocatePublicIps({ clusterId: CLUSTER, serverIds: ids })).rejects.toThrow(/still attaching a floating IP to .*worker-1/);
+    expect(attaches().map((call) => call.path)).toEqual([`/core/virtual-machines/${worker?.id}/attach-floatingip`]);
+    for (const vm of cloud.vms.values()) vm.attachAt = 0;
+    const addresses = await provider.allocatePublicIps({ clusterId: CLUSTER, serverIds: ids });
+
     expect(addresses[master?.id ?? '']).toMatch(/^203\.0\.113\./);
     expect(addresses[worker?.id ?? '']).toMatch(/^203\.0\.113\./);
-    expect(cloud.calls.filter((call) => call.path.endsWith('/attach-floatingip'))).toHaveLength(1);
+    expect(attaches()).toHaveLength(1);
+  });
+
+  it('answers a pending floating IP as TransientProviderError by name, which the workflow retries', async () => {
+    const { provider } = await connect({ bootMs: 60_000 });
+    const [master] = await provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: [server('master', { publicIp: true })] });
+    const error = await provider.allocatePublicIps({ clusterId: CLUSTER, serverIds: [master?.id ?? ''] }).catch((caught: unknown) => caught);
+    expect((error as Error).name).toBe('TransientProviderError');
   });
 
   it('deletes every VM of the cluster and answers 0 only once the listing finds none', async () => {

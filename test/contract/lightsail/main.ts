@@ -1,5 +1,5 @@
 /**
- * The contract Lightsail on its own: `npx tsx test/contract/lightsail/main.ts [port]` prints the
+ * The contract Lightsail on its own: `npm run contract:lightsail [-- port]` prints the
  * environment (`AWS_ENDPOINT_URL_LIGHTSAIL`, region, access key, `LIGHTSAIL_*`) that points
  * `PROVIDER=lightsail npm start` at it, and serves until stopped. `CONTRACT_BOOT_MS` sets how long
  * instances stay pending (default 3000); `CONTRACT_RUN_USER_DATA=1` runs each instance's user data

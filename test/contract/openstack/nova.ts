@@ -76,6 +76,8 @@ const links = (state: CloudState, collection: string, id: string) => [
 
 const isReply = (value: unknown): value is Reply => typeof value === 'object' && value !== null && typeof (value as { status?: unknown }).status === 'number';
 
+const VM_STATES: Record<Server['status'], string> = { BUILD: 'building', ACTIVE: 'active', ERROR: 'error', SHUTOFF: 'stopped' };
+
 /** `listed`: as `GET /servers/detail` shows it, which looks for faults in the cells of hosts only. */
 const serverView = (state: CloudState, server: Server, version: Version, listed = false) => {
   const addresses: Record<string, { addr: string; version: number; 'OS-EXT-IPS:type': string; 'OS-EXT-IPS-MAC:mac_addr': string }[]> = {};
@@ -107,13 +109,14 @@ const serverView = (state: CloudState, server: Server, version: Version, listed 
     addresses,
     accessIPv4: '',
     accessIPv6: '',
-    hostId: server.status === 'ACTIVE' ? HOST_ID : '',
+    hostId: server.status === 'ACTIVE' || server.status === 'SHUTOFF' ? HOST_ID : '',
     links: links(state, 'servers', server.id),
     'OS-DCF:diskConfig': 'MANUAL',
     'OS-EXT-AZ:availability_zone': server.inCell0 ? '' : server.zone,
-    'OS-EXT-STS:task_state': deleting ? 'deleting' : server.status === 'BUILD' ? 'scheduling' : null,
-    'OS-EXT-STS:vm_state': server.status === 'BUILD' ? 'building' : server.status.toLowerCase(),
-    'OS-EXT-STS:power_state': server.status === 'ACTIVE' ? 1 : 0,
+    'OS-EXT-STS:task_state': deleting ? 'deleting' : server.status === 'BUILD' ? 'scheduling' : server.power ? (server.power.action === 'stop' ? 'powering-off' : 'powering-on') : null,
+    'OS-EXT-STS:vm_state': VM_STATES[server.status],
+    // Nova's power states: 1 RUNNING, 4 SHUTDOWN, 0 NOSTATE.
+    'OS-EXT-STS:power_state': server.status === 'ACTIVE' ? 1 : server.status === 'SHUTOFF' ? 4 : 0,
     // Nova's own timestamp form: no zone, microseconds.
     'OS-SRV-USG:launched_at': server.launchedAt === undefined ? null : new Date(server.launchedAt).toISOString().replace(/\.\d+Z$/, '.000000'),
     'OS-SRV-USG:terminated_at': null,
@@ -200,6 +203,30 @@ const createServer: Handler = (context, version) => {
   };
 };
 
+/**
+ * `os-stop` (from ACTIVE or ERROR) and `os-start` (from SHUTOFF): 202 with no body, then the
+ * server is SHUTOFF (or ACTIVE) `powerMs` later; from any other state, or while one is under way,
+ * 409 as Nova's conductor words it. Other actions this contract does not serve.
+ */
+const serverAction: Handler = (context) => {
+  const server = findServer(context);
+  if (isReply(server)) return server;
+  const body = context.body as Record<string, unknown> | null;
+  const action = body && typeof body === 'object' ? Object.keys(body) : [];
+  if (action.length !== 1 || !['os-stop', 'os-start'].includes(action[0] ?? '')) {
+    return novaFault(400, `There is no such action: ${action.join(', ') || '(none)'}`);
+  }
+  const stop = action[0] === 'os-stop';
+  const allowed = stop ? server.status === 'ACTIVE' || server.status === 'ERROR' : server.status === 'SHUTOFF';
+  if (!allowed || server.power || server.deletedAt !== undefined) {
+    const taskState = server.deletedAt !== undefined ? 'deleting' : server.power ? (server.power.action === 'stop' ? 'powering-off' : 'powering-on') : null;
+    const why = taskState ? `in task_state ${taskState}` : `in vm_state ${VM_STATES[server.status]}`;
+    return novaFault(409, `Cannot '${stop ? 'stop' : 'start'}' instance ${server.id} while it is ${why}`);
+  }
+  server.power = { action: stop ? 'stop' : 'start', at: context.state.clock.now() };
+  return { status: 202 };
+};
+
 export const novaRoutes: Route[] = [
   {
     method: 'GET',
@@ -228,6 +255,7 @@ export const novaRoutes: Route[] = [
   },
   { method: 'GET', path: /^\/servers\/detail$/, handle: versioned(listServers) },
   { method: 'POST', path: /^\/servers$/, handle: versioned(createServer) },
+  { method: 'POST', path: /^\/servers\/([^/]+)\/action$/, handle: versioned(serverAction) },
   {
     method: 'GET',
     path: /^\/servers\/([^/]+)$/,

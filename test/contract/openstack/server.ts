@@ -122,6 +122,7 @@ export class ContractCloud {
     this.state = new CloudState(this.clock, {
       bootMs: options.bootMs ?? 0,
       deleteMs: options.deleteMs ?? 0,
+      powerMs: options.powerMs ?? 0,
       tokenTtlMs: options.tokenTtlMs ?? 3_600_000,
       maxLimit: options.maxLimit ?? 1000,
       maxMicroversion: options.maxMicroversion ?? '2.93',

@@ -10,6 +10,8 @@ export interface ContractOptions {
   bootMs?: number;
   /** From delete to gone, for servers and volumes. @default 0 */
   deleteMs?: number;
+  /** From `os-stop` to SHUTOFF, and from `os-start` to ACTIVE. @default 0 */
+  powerMs?: number;
   /** @default 3_600_000 */
   tokenTtlMs?: number;
   /** Nova's `max_limit`: the largest page of servers and flavors. @default 1000 */
@@ -58,7 +60,9 @@ export interface Server {
   bootAt: number;
   /** Scheduling fails (NoValidHost) when the server's time to boot comes. */
   fails: boolean;
-  status: 'BUILD' | 'ACTIVE' | 'ERROR';
+  status: 'BUILD' | 'ACTIVE' | 'ERROR' | 'SHUTOFF';
+  /** An `os-stop` or `os-start` under way (task `powering-off` or `powering-on`) since `at`. */
+  power?: { action: 'stop' | 'start'; at: number };
   fault?: { code: number; message: string; created: string };
   /** When it turned ACTIVE: Nova's `OS-SRV-USG:launched_at`. */
   launchedAt?: number;
@@ -272,6 +276,10 @@ export class CloudState {
     for (const server of this.servers.values()) {
       if (server.deletedAt !== undefined && now >= server.deletedAt + this.options.deleteMs) this.removeServer(server);
       else if (server.status === 'BUILD' && server.deletedAt === undefined && now >= server.bootAt) this.boot(server, now);
+      else if (server.power && now >= server.power.at + this.options.powerMs) {
+        server.status = server.power.action === 'stop' ? 'SHUTOFF' : 'ACTIVE';
+        server.power = undefined;
+      }
     }
     for (const volume of this.volumes.values()) {
       if (volume.deletedAt !== undefined && now >= volume.deletedAt + this.options.deleteMs) this.volumes.delete(volume.id);

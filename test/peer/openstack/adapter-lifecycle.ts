@@ -21,14 +21,9 @@ import { OpenStackProvider, openStackSettingsFromEnv, type OpenStackSettings } f
 import type { ProviderServer, ServerRequest } from '#domain/provider';
 import type { SecurityRule } from '#domain/model';
 import { leftovers, login } from './inventory.ts';
+import { checks, peerEnv } from './script.ts';
 
-const env = {
-  OS_CLIENT_CONFIG_FILE: '/var/lib/ospeer/clouds.yaml',
-  OS_CLOUD: 'ospeer-demo',
-  OPENSTACK_IMAGE: 'cirros-fake',
-  OPENSTACK_EXTERNAL_NETWORK: 'public',
-  ...process.env,
-};
+const env = peerEnv();
 const traceArg = process.argv.indexOf('--trace');
 const traceFile = traceArg >= 0 ? process.argv[traceArg + 1] : undefined;
 
@@ -38,13 +33,8 @@ const DESTROY_TIMEOUT_MS = 300_000;
 const POLL_MS = 2_000;
 
 const started = Date.now();
-const failures: string[] = [];
 const log = (line: string) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
-const check = (ok: boolean, what: string, detail = ''): boolean => {
-  log(`${ok ? 'ok  ' : 'FAIL'} ${what}${detail ? `: ${detail}` : ''}`);
-  if (!ok) failures.push(what);
-  return ok;
-};
+const { check, run } = checks(log);
 
 /** fetch that records each exchange when `--trace` is given. */
 const tracing: typeof fetch = async (input, init) => {
@@ -188,10 +178,4 @@ const main = async (): Promise<void> => {
   check(left.length === 0, 'Nova and Neutron hold nothing of the cluster (servers, ports, floating IPs, routers, subnets, networks, security groups)', left.join('; ') || 'none');
 };
 
-try {
-  await main();
-} catch (error) {
-  check(false, 'the script ran', error instanceof Error ? `${error.name}: ${error.message}` : String(error));
-}
-log(failures.length === 0 ? 'PASS' : `FAIL (${failures.length}: ${failures.join('; ')})`);
-process.exit(failures.length === 0 ? 0 : 1);
+await run(main);

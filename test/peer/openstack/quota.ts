@@ -11,20 +11,10 @@
  * Those four are the defaults. The last line is PASS or FAIL; a failure exits 1.
  */
 import { OpenStackProvider, openStackSettingsFromEnv } from '#adapters/openstack/index';
+import { checks, peerEnv } from './script.ts';
 
-const env = {
-  OS_CLIENT_CONFIG_FILE: '/var/lib/ospeer/clouds.yaml',
-  OS_CLOUD: 'ospeer-demo',
-  OPENSTACK_IMAGE: 'cirros-fake',
-  OPENSTACK_EXTERNAL_NETWORK: 'public',
-  ...process.env,
-};
-
-const failures: string[] = [];
-const check = (ok: boolean, what: string, detail = '') => {
-  process.stdout.write(`${ok ? 'ok  ' : 'FAIL'} ${what}${detail ? `: ${detail}` : ''}\n`);
-  if (!ok) failures.push(what);
-};
+const env = peerEnv();
+const { check, run } = checks();
 
 /** Prints every quota answer's body as it came. */
 const showing: typeof fetch = async (input, init) => {
@@ -60,12 +50,4 @@ const main = async () => {
   check(quota.instances?.requested === 2 && quota.floatingIps?.requested === 1 && quota.networks?.requested === 1, 'the plan is counted');
 };
 
-main()
-  .then(() => {
-    process.stdout.write(failures.length === 0 ? 'PASS\n' : `FAIL (${failures.join('; ')})\n`);
-    process.exit(failures.length === 0 ? 0 : 1);
-  })
-  .catch((error: unknown) => {
-    process.stdout.write(`FAIL ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
-    process.exit(1);
-  });
+await run(main);

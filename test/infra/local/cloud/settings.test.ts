@@ -12,6 +12,7 @@ describe('readLocalCloudSettings', () => {
       configMs: { min: 1000, max: 3000 },
       agentMs: { min: 0, max: 0 },
       deleteMs: { min: 100, max: 400 },
+      powerMs: { min: 300, max: 1200 },
       apiLatencyMs: { min: 2, max: 10 },
       maxVcpus: 4096,
       maxServers: 2000,
