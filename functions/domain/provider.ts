@@ -273,12 +273,12 @@ export interface CloudProvider {
   /**
    * Stops the listed servers of the cluster, keeping their disks and addresses. Asking again, or
    * for a server already stopped or stopping, is not an error; `describeServers` answers STOPPED
-   * once a server is. Absent where the provider cannot stop servers (a stop answers 409).
+   * once a server is.
    */
-  stopServers?(input: { clusterId: string; serverIds: string[] }): Promise<void>;
+  stopServers(input: { clusterId: string; serverIds: string[]; onOperations?: OperationsListener }): Promise<void>;
 
   /** Starts the listed stopped servers again; asking again, or for a running server, is not an error. */
-  startServers?(input: { clusterId: string; serverIds: string[] }): Promise<void>;
+  startServers(input: { clusterId: string; serverIds: string[]; onOperations?: OperationsListener }): Promise<void>;
 
   /**
    * Deletes everything tagged with the cluster id (servers, addresses, networks) and answers

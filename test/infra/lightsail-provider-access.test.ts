@@ -39,7 +39,7 @@ describe('the lightsail provider’s access (context lightsail=true)', () => {
     expect(granting(statements, 'lightsail:CreateInstances')).toEqual([
       expect.objectContaining({ Resource: '*', Condition: { StringEquals: { 'aws:RequestTag/managed-by': 'cluster-service' } } }),
     ]);
-    for (const action of ['lightsail:DeleteInstance', 'lightsail:PutInstancePublicPorts']) {
+    for (const action of ['lightsail:DeleteInstance', 'lightsail:PutInstancePublicPorts', 'lightsail:StopInstance', 'lightsail:StartInstance']) {
       const [statement, ...others] = granting(statements, action);
       expect(others, action).toEqual([]);
       expect(statement?.Condition, action).toEqual({ StringEquals: { 'aws:ResourceTag/managed-by': 'cluster-service' } });

@@ -15,6 +15,8 @@ import {
   LightsailClient,
   PutInstancePublicPortsCommand,
   ReleaseStaticIpCommand,
+  StartInstanceCommand,
+  StopInstanceCommand,
   type AddOnRequest,
   type Instance,
   type Operation,
@@ -65,8 +67,8 @@ const STATES: Record<string, ProviderServer['state']> = {
   pending: 'BUILD',
   starting: 'BUILD',
   running: 'ACTIVE',
-  stopping: 'ERROR',
-  stopped: 'ERROR',
+  stopping: 'STOPPING',
+  stopped: 'STOPPED',
   'shutting-down': 'DELETING',
   terminated: 'DELETED',
 };
@@ -82,7 +84,8 @@ export const toServer = (instance: Instance, clusterId: string): ProviderServer 
     state,
     privateIp: instance.privateIpAddress ?? null,
     publicIp: instance.isStaticIp ? (instance.publicIpAddress ?? null) : null,
-    ...(state === 'ERROR' ? { fault: `instance is ${instance.state?.name ?? 'in an unknown state'}` } : {}),
+    // A boot that failed leaves the instance stopped: that is its fault while it is being made.
+    ...(state === 'ERROR' || state === 'STOPPED' ? { fault: `instance is ${instance.state?.name ?? 'in an unknown state'}` } : {}),
   };
 };
 
@@ -455,6 +458,33 @@ export class LightsailProvider implements CloudProvider {
    * Deletes the cluster's instances (with their add-ons) and releases its static IPs; answers how
    * many the round found, so 0 only once a round finds neither.
    */
+  /** StopInstance per instance not already stopping or stopped; its static IP stays attached. */
+  async stopServers(input: { clusterId: string; serverIds: string[]; onOperations?: OperationsListener }): Promise<void> {
+    await this.power(input, 'stop');
+  }
+
+  /** StartInstance per instance not already starting or running. */
+  async startServers(input: { clusterId: string; serverIds: string[]; onOperations?: OperationsListener }): Promise<void> {
+    await this.power(input, 'start');
+  }
+
+  /**
+   * One GetInstances round, then the call for each listed instance of the cluster that is not
+   * there already or on its way (so a repeat sends nothing twice); a name that is not one of the
+   * cluster's instances is refused. Every call's operations go to the timeline.
+   */
+  private async power(input: { clusterId: string; serverIds: string[]; onOperations?: OperationsListener }, action: 'stop' | 'start'): Promise<void> {
+    const instances = new Map((await this.clusterInstances(input.clusterId)).map((instance) => [instance.name ?? '', instance]));
+    const arriving = action === 'stop' ? ['stopping', 'stopped'] : ['pending', 'running'];
+    for (const name of new Set(input.serverIds)) {
+      const instance = instances.get(name);
+      if (!instance) throw new ProviderError('ServerNotFound', `No lightsail instance ${name} in cluster ${input.clusterId}`);
+      if (arriving.includes(instance.state?.name ?? '')) continue;
+      if (action === 'stop') await this.mutate('StopInstance', input.onOperations, () => this.client.send(new StopInstanceCommand({ instanceName: name })));
+      else await this.mutate('StartInstance', input.onOperations, () => this.client.send(new StartInstanceCommand({ instanceName: name })));
+    }
+  }
+
   async deleteCluster(input: { clusterId: string; onOperations?: OperationsListener }): Promise<{ remaining: number }> {
     const instances = await this.clusterInstances(input.clusterId);
     for (const instance of instances) {

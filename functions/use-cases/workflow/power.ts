@@ -7,7 +7,7 @@
  * power changes. Every step reads the record and asks the provider again, so a repeated stop or
  * start (after a failure, or a restart) finishes what the first one began.
  */
-import { ProviderError, ServerPowerFailed, ServerPowerTimeout } from '#domain/errors';
+import { ServerPowerFailed, ServerPowerTimeout } from '#domain/errors';
 import { clusterErrorOf } from '#domain/failed-step';
 import { isBeingDestroyed, type PowerAction } from '#domain/lifecycle';
 import type { Cluster, ClusterStatus, Phase, Server } from '#domain/model';
@@ -24,8 +24,8 @@ interface Direction {
 }
 
 const DIRECTIONS: Record<PowerAction, Direction> = {
-  stop: { status: 'STOPPING', phase: 'stop', verb: 'stopping', target: 'STOPPED', call: (provider) => provider.stopServers?.bind(provider) },
-  start: { status: 'STARTING', phase: 'start', verb: 'starting', target: 'ACTIVE', call: (provider) => provider.startServers?.bind(provider) },
+  stop: { status: 'STOPPING', phase: 'stop', verb: 'stopping', target: 'STOPPED', call: (provider) => provider.stopServers.bind(provider) },
+  start: { status: 'STARTING', phase: 'start', verb: 'starting', target: 'ACTIVE', call: (provider) => provider.startServers.bind(provider) },
 };
 
 /** The servers a stop or start acts on: those the provider made and has not deleted. */
@@ -39,12 +39,11 @@ export const changePower = (action: PowerAction) => async (ctx: StepContext) => 
   const cluster = await ctx.load();
   const provider = ctx.provider(cluster);
   const call = way.call(provider);
-  if (!call) throw new ProviderError('PowerUnsupported', `the ${provider.name} provider cannot ${action} servers`);
   const servers = poweredServers(cluster.servers);
   await ctx.enter(way.status, way.phase, `${way.verb} ${servers.length} servers`, (current) =>
     current.deadlines.power ? {} : { deadlines: { ...current.deadlines, power: ctx.deadline(ctx.deps.config.SERVER_BOOT_TIMEOUT_SECONDS) } },
   );
-  if (servers.length > 0) await call({ clusterId: cluster.id, serverIds: idsOf(servers) });
+  if (servers.length > 0) await call({ clusterId: cluster.id, serverIds: idsOf(servers), onOperations: ctx.operationsNote(cluster) });
   return { servers: servers.length, waitSeconds: ctx.deps.config.POLL_INTERVAL_SECONDS };
 };
 

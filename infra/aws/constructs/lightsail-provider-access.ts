@@ -62,7 +62,7 @@ export class LightsailProviderAccess extends Construct {
     );
     grant(
       new iam.PolicyStatement({
-        actions: ['lightsail:DeleteInstance', 'lightsail:PutInstancePublicPorts'],
+        actions: ['lightsail:DeleteInstance', 'lightsail:PutInstancePublicPorts', 'lightsail:StopInstance', 'lightsail:StartInstance'],
         resources: [lightsailArn('Instance/*')],
         conditions: { StringEquals: { 'aws:ResourceTag/managed-by': tag } },
       }),

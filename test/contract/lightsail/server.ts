@@ -41,7 +41,9 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,254}$/;
 
 export interface ContractInstance {
   name: string;
-  state: 'pending' | 'running' | 'stopped' | 'shutting-down';
+  state: 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down';
+  /** A StopInstance or StartInstance under way (`stopping`, or `pending` again) since `at`. */
+  power?: { action: 'stop' | 'start'; at: number };
   blueprintId: string;
   bundleId: string;
   availabilityZone: string;
@@ -76,6 +78,8 @@ export interface LightsailContractOptions {
   bootMs?: number;
   /** How long a deleted instance stays `shutting-down`. @default 0 */
   deleteMs?: number;
+  /** How long a stopped instance stays `stopping`, or a started one `pending`. @default 0 */
+  powerMs?: number;
   /** Items per listing page. @default 25 */
   pageSize?: number;
   /** Instances whose name matches end `stopped` instead of `running`. */
@@ -117,6 +121,7 @@ export class LightsailContract {
     this.options = {
       bootMs: options.bootMs ?? 0,
       deleteMs: options.deleteMs ?? 0,
+      powerMs: options.powerMs ?? 0,
       pageSize: options.pageSize ?? 25,
       maxInstances: options.maxInstances ?? 200,
       ...(options.failNames ? { failNames: options.failNames } : {}),
@@ -164,7 +169,13 @@ export class LightsailContract {
   private tick(): void {
     const now = Date.now();
     for (const instance of this.instances.values()) {
-      if (instance.state === 'pending' && now >= instance.readyAt) {
+      if (instance.power) {
+        // A stop or start: no boot, so the user data does not run again.
+        if (now >= instance.power.at + this.options.powerMs) {
+          instance.state = instance.power.action === 'stop' ? 'stopped' : 'running';
+          instance.power = undefined;
+        }
+      } else if (instance.state === 'pending' && now >= instance.readyAt) {
         if (this.options.failNames?.test(instance.name)) {
           instance.state = 'stopped';
         } else {
@@ -263,6 +274,9 @@ export class LightsailContract {
         return this.attach(body);
       case 'ReleaseStaticIp':
         return this.release(body);
+      case 'StopInstance':
+      case 'StartInstance':
+        return this.power(body, operation === 'StopInstance' ? 'stop' : 'start');
       default:
         throw new Refusal(400, 'UnknownOperationException', `the contract Lightsail has no operation ${operation}`);
     }
@@ -396,6 +410,24 @@ export class LightsailContract {
     return { operations: [this.operation('DeleteInstance', instance.name, 'Instance', instance.availabilityZone)] };
   }
 
+  /**
+   * StopInstance from `running` (then `stopping`, `stopped`), StartInstance from `stopped` (then
+   * `pending`, `running`); any other state is refused as Lightsail refuses it. A stopped instance
+   * keeps its static IP; its own public address is given anew on start.
+   */
+  private power(body: Record<string, unknown>, action: 'stop' | 'start') {
+    const instance = this.instance(body);
+    const from = action === 'stop' ? 'running' : 'stopped';
+    if (instance.state !== from || instance.power) {
+      throw invalid(`You can't ${action} the instance ${instance.name} while it is ${instance.state}`);
+    }
+    instance.state = action === 'stop' ? 'stopping' : 'pending';
+    instance.power = { action, at: Date.now() };
+    if (action === 'start' && !instance.staticIp) instance.publicIpAddress = `198.51.100.${this.nextAddress++ % 250}`;
+    this.tick();
+    return { operations: [this.operation(action === 'stop' ? 'StopInstance' : 'StartInstance', instance.name, 'Instance', instance.availabilityZone)] };
+  }
+
   private putPorts(body: Record<string, unknown>) {
     const instance = this.instance(body);
     const ports = body.portInfos;
@@ -463,7 +495,7 @@ export class LightsailContract {
       ...(instance.state === 'running' || ip ? { publicIpAddress: ip?.ipAddress ?? instance.publicIpAddress } : {}),
       hardware: { cpuCount: bundle?.cpuCount, ramSizeInGb: bundle?.ramSizeInGb, disks: [{ sizeInGb: bundle?.diskSizeInGb, isSystemDisk: true }] },
       networking: { ports: instance.ports },
-      state: { code: { pending: 0, running: 16, 'shutting-down': 32, stopped: 80 }[instance.state], name: instance.state },
+      state: { code: { pending: 0, running: 16, 'shutting-down': 32, stopping: 64, stopped: 80 }[instance.state], name: instance.state },
       username: 'admin',
       ...(instance.keyPairName ? { sshKeyName: instance.keyPairName } : {}),
     };
