@@ -34,7 +34,7 @@ describe('the lightsail provider’s access (context lightsail=true)', () => {
     for (const name of present()) expect(lightsailStatements(name).length > 0, name).toBe(name === 'workflowStep');
   });
 
-  it('bounds creating by the service tag in the request and deleting and opening ports by the instance’s service tag', () => {
+  it('bounds creating by the service tag in the request, and deleting, opening ports, stopping and starting by the instance’s service tag', () => {
     const statements = lightsailStatements('workflowStep');
     expect(granting(statements, 'lightsail:CreateInstances')).toEqual([
       expect.objectContaining({ Resource: '*', Condition: { StringEquals: { 'aws:RequestTag/managed-by': 'cluster-service' } } }),
