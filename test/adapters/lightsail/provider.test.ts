@@ -239,11 +239,11 @@ describe('lightsail describeServers', () => {
     expect(running[0]?.publicIp).toBeNull();
   });
 
-  it('reports a stopped instance as ERROR with why', async () => {
+  it('reports an instance that ended stopped instead of running as STOPPED with why, which the workflow reads as a failed boot', async () => {
     const { provider } = await connect({ failNames: /broken/ });
     await provider.createServers({ clusterId: CLUSTER, clientToken: 't', networkIds: [], servers: [server('broken-1')] });
     const [found] = await provider.describeServers({ clusterId: CLUSTER });
-    expect(found).toMatchObject({ state: 'ERROR', fault: 'instance is stopped' });
+    expect(found).toMatchObject({ state: 'STOPPED', fault: 'instance is stopped' });
   });
 });
 
