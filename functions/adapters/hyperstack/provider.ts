@@ -18,6 +18,7 @@ import type {
 } from '#domain/provider';
 import { clientTags } from '#domain/tags';
 import { ConfigError } from '#lib/config';
+import { cloudInitOnlyRuns } from '../cloud-init-only.ts';
 import { InfrahubClient } from './client.ts';
 import type { HyperstackSettings } from './settings.ts';
 
@@ -72,7 +73,6 @@ export interface InfrahubVm {
 export const MAX_COUNT = 20;
 /** Infrahub's longest VM name. */
 export const MAX_NAME = 50;
-const NONE_RUN = 'none';
 const DEFAULT_TIMINGS: ProviderTimings = { expectedBootSeconds: 60, expectedConfigurationSeconds: 300 };
 
 const STATES: Record<string, ProviderServer['state']> = {
@@ -115,6 +115,8 @@ const bySize = (a: InfrahubFlavor, b: InfrahubFlavor): number =>
 
 export class HyperstackProvider implements CloudProvider {
   readonly name = 'hyperstack';
+  /** Its servers are configured by the cloud-init runner: it runs only `none` itself. */
+  private readonly ownRuns = cloudInitOnlyRuns(this.name);
   readonly maxBatchSize = MAX_COUNT;
   // No run-command service, and no network a container of the deployment can join.
   readonly configurationRunners = ['cloud-init'] as const;
@@ -279,14 +281,12 @@ export class HyperstackProvider implements CloudProvider {
     await this.power(input, 'start');
   }
 
-  async startConfiguration(input: { clusterId: string; profile: string }): Promise<string> {
-    if (input.profile === NONE_RUN) return NONE_RUN;
-    throw new ProviderError('ConfigurationRunnerUnavailable', `hyperstack servers are configured by the cloud-init runner; profile '${input.profile}' cannot run without it`);
+  startConfiguration(input: { clusterId: string; profile: string }): Promise<string> {
+    return this.ownRuns.start(input);
   }
 
-  async describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus> {
-    if (input.configurationId === NONE_RUN) return { state: 'SUCCEEDED', component: NONE_RUN, message: 'nothing to configure' };
-    throw new ProviderError('ConfigurationRunnerUnavailable', `hyperstack has no configuration run '${input.configurationId}' of its own: the cloud-init runner runs them`);
+  describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus> {
+    return this.ownRuns.describe(input);
   }
 
   /** Deletes every VM of the cluster the listing shows (not those already deleting); 0 once it shows none. */

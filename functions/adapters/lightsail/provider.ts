@@ -40,6 +40,7 @@ import type {
 import type { SecurityRule } from '#domain/model';
 import { clientTags } from '#domain/tags';
 import { ConfigError } from '#lib/config';
+import { cloudInitOnlyRuns } from '../cloud-init-only.ts';
 import { KNOWN_BUNDLES, activeLinuxBundles, chooseBundle, smallestKnownBundle, type BundleSize } from './bundles.ts';
 import { isNameInUse, lightsailError } from './errors.ts';
 import { DEFAULT_TIMINGS, lightsailConfigured, lightsailSettings, lightsailSettingsFromEnv, type LightsailSettings, type LightsailSettingsInput } from './settings.ts';
@@ -48,7 +49,6 @@ export const CLUSTER_TAG = 'cluster-id';
 export const SERVICE_TAG_KEY = 'managed-by';
 /** The client tag that asks for Lightsail's automatic snapshot add-on: `{"lightsail:auto-snapshot": "HH:00"}`. */
 export const AUTO_SNAPSHOT_TAG = 'lightsail:auto-snapshot';
-const NONE_RUN = 'none';
 const TAG_TEXT = /^[\p{L}\p{N} +\-=._:/@]+$/u;
 
 export interface LightsailProviderOptions extends LightsailSettingsInput {
@@ -131,6 +131,8 @@ export const portInfos = (rules: readonly SecurityRule[]): PortInfo[] => {
 
 export class LightsailProvider implements CloudProvider {
   readonly name = 'lightsail';
+  /** Its servers are configured by the cloud-init runner: it runs only `none` itself. */
+  private readonly ownRuns = cloudInitOnlyRuns(this.name);
   readonly configurationNetwork = 'through-master';
   readonly configurationRunners = ['cloud-init'] as const;
   readonly maxBatchSize: number;
@@ -444,14 +446,12 @@ export class LightsailProvider implements CloudProvider {
     return found;
   }
 
-  async startConfiguration(input: { clusterId: string; profile: string }): Promise<string> {
-    if (input.profile === NONE_RUN) return NONE_RUN;
-    throw new ProviderError('ConfigurationRunnerUnavailable', `lightsail servers are configured by the cloud-init runner; profile '${input.profile}' cannot run without it`);
+  startConfiguration(input: { clusterId: string; profile: string }): Promise<string> {
+    return this.ownRuns.start(input);
   }
 
-  async describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus> {
-    if (input.configurationId === NONE_RUN) return { state: 'SUCCEEDED', component: NONE_RUN, message: 'nothing to configure' };
-    throw new ProviderError('ConfigurationRunnerUnavailable', `lightsail has no configuration run '${input.configurationId}' of its own: the cloud-init runner runs them`);
+  describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus> {
+    return this.ownRuns.describe(input);
   }
 
   /**

@@ -21,6 +21,7 @@ import type {
 import { clientTags } from '#domain/tags';
 import { forEachConcurrently } from '#lib/batching';
 import { ConfigError } from '#lib/config';
+import { cloudInitOnlyRuns } from '../cloud-init-only.ts';
 import { deleteClusterRound } from './cleanup.ts';
 import { ClusterNetwork } from './cluster-network.ts';
 import { Compute, type Flavor } from './compute.ts';
@@ -82,7 +83,6 @@ const optionsSchema = z.object({
 
 const DEFAULT_TIMINGS: ProviderTimings = { expectedBootSeconds: 30, expectedConfigurationSeconds: 300 };
 /** The profile that configures nothing: the only one the provider runs itself. */
-const NONE_RUN = 'none';
 
 interface Connected {
   settings: OpenStackSettings;
@@ -99,6 +99,8 @@ const POWER_CONCURRENCY = 5;
 
 export class OpenStackProvider implements CloudProvider {
   readonly name = 'openstack';
+  /** Its servers are configured by the cloud-init runner: it runs only `none` itself. */
+  private readonly ownRuns = cloudInitOnlyRuns(this.name);
   // An ECS task runs in the deployment's VPC: no Neutron network of the cluster is something it
   // can join, so it reaches the master's floating IP and the other nodes through the master.
   readonly configurationNetwork = 'through-master';
@@ -279,14 +281,12 @@ export class OpenStackProvider implements CloudProvider {
    * OpenStack has no run-command service: its servers are configured by the cloud-init runner
    * (their user data), which the workflow drives. The provider itself runs only `none`.
    */
-  async startConfiguration(input: { clusterId: string; profile: string }): Promise<string> {
-    if (input.profile === NONE_RUN) return NONE_RUN;
-    throw new ProviderError('ConfigurationRunnerUnavailable', `openstack servers are configured by the cloud-init runner; profile '${input.profile}' cannot run without it`);
+  startConfiguration(input: { clusterId: string; profile: string }): Promise<string> {
+    return this.ownRuns.start(input);
   }
 
-  async describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus> {
-    if (input.configurationId === NONE_RUN) return { state: 'SUCCEEDED', component: NONE_RUN, message: 'nothing to configure' };
-    throw new ProviderError('ConfigurationRunnerUnavailable', `openstack has no configuration run '${input.configurationId}' of its own: the cloud-init runner runs them`);
+  describeConfiguration(input: { clusterId: string; configurationId: string }): Promise<ConfigurationStatus> {
+    return this.ownRuns.describe(input);
   }
 
   /** `os-stop` per server, a few at a time; disks, ports and floating IPs stay with them. */
