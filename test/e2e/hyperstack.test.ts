@@ -2,55 +2,19 @@
  * `PROVIDER=hyperstack` local mode against the contract Infrahub, through real HTTP, with the
  * cloud-init runner's user data run for real on each VM (test/contract/cloud-init/nodes.ts).
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { LocalStack } from '../../infra/local/stack.ts';
+import { describe, expect, it, vi } from 'vitest';
 import { CloudInitNodes } from '../contract/cloud-init/nodes.ts';
 import { HyperstackContract } from '../contract/hyperstack/server.ts';
 import { seedRequest } from '../support/clusters.ts';
-import { startTestStack } from '../support/stack.ts';
+import { stackFetch as api, waitForStatus as waitFor, withContractCloud } from '../support/cloud-stack.ts';
 
 // Whole clusters boot and configure here, their nodes' scripts included: a bound for a busy machine, not a target.
 vi.setConfig({ testTimeout: 120_000 });
 
-interface ClusterBody {
-  status: string;
-  phase: string;
-  provider: string;
-  servers: { name: string; role: string; state: string; privateIp: string | null; publicIp: string | null; configuration?: { state: string } }[];
-  error?: { code: string; message: string; step: string };
-}
-
-const withCloud = (options: { nodes?: CloudInitNodes; failNames?: RegExp } = {}) => {
-  const context = {} as { cloud: HyperstackContract; stack: LocalStack };
-  beforeAll(async () => {
-    context.cloud = await new HyperstackContract({
-      bootMs: 200,
-      deleteMs: 100,
-      ...(options.failNames ? { failNames: options.failNames } : {}),
-      ...(options.nodes ? { lifecycle: options.nodes.lifecycle() } : {}),
-    }).start();
-    context.stack = await startTestStack({ env: { PROVIDER: 'hyperstack' }, providerEnv: context.cloud.env() });
-  });
-  afterAll(async () => {
-    await context.stack?.stop();
-    await options.nodes?.close();
-    await context.cloud?.close();
-  });
-  return context;
-};
-
-const api = (stack: LocalStack, path: string, init: RequestInit = {}) =>
-  fetch(`${stack.url}${path}`, { ...init, headers: { 'Content-Type': 'application/json', Authorization: `Token ${stack.token}`, ...init.headers } });
-
-const waitFor = async (stack: LocalStack, id: string, statuses: string[], timeoutMs = 90_000): Promise<ClusterBody> => {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const body = (await (await api(stack, `/v1/clusters/${id}`)).json()) as ClusterBody;
-    if (statuses.includes(body.status)) return body;
-    if (Date.now() > until) throw new Error(`cluster ${id} is still ${body.status} (${body.phase})`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-};
+const withCloud = (options: { nodes?: CloudInitNodes; failNames?: RegExp } = {}) =>
+  withContractCloud('hyperstack', (lifecycle) =>
+    new HyperstackContract({ bootMs: 200, deleteMs: 100, ...(options.failNames ? { failNames: options.failNames } : {}), ...(lifecycle ? { lifecycle } : {}) }).start(),
+  { ...(options.nodes ? { nodes: options.nodes } : {}) });
 
 const ofCluster = (cloud: HyperstackContract, id: string) => cloud.live().filter((vm) => vm.labels.includes(`cluster-service.cluster=${id}`));
 

@@ -5,56 +5,23 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { LocalStack } from '../../infra/local/stack.ts';
+import { describe, expect, it, vi } from 'vitest';
 import { CloudInitNodes } from '../contract/cloud-init/nodes.ts';
 import { ContractCloud } from '../contract/openstack/server.ts';
 import { seedRequest } from '../support/clusters.ts';
-import { startTestStack } from '../support/stack.ts';
+import { eventsOf, stackFetch as api, waitForStatus as waitFor, withContractCloud } from '../support/cloud-stack.ts';
 
 // Whole clusters boot and configure here, their nodes' scripts included: a bound for a busy machine, not a target.
 vi.setConfig({ testTimeout: 150_000 });
 
-interface ClusterBody {
-  status: string;
-  phase: string;
-  provider: string;
-  servers: { name: string; role: string; state: string; privateIp: string | null; publicIp: string | null; configuration?: { state: string } }[];
-  error?: { code: string; message: string; step: string };
-}
-
 const CLUSTER_TAG = (id: string) => `cluster-service:cluster=${id}`;
 
-const withCloud = (options: { nodes?: CloudInitNodes; env?: Record<string, string>; shellEnv?: Record<string, string> } = {}) => {
-  const context = {} as { cloud: ContractCloud; stack: LocalStack };
-  beforeAll(async () => {
-    context.cloud = await new ContractCloud({ bootMs: 200, deleteMs: 100, quotas: { instances: 20, cores: 64 }, ...(options.nodes ? { lifecycle: options.nodes.lifecycle() } : {}) }).start();
-    context.stack = await startTestStack({
-      env: { PROVIDER: 'openstack', ...options.env },
-      providerEnv: context.cloud.env(),
-      ...(options.shellEnv ? { configurationShellEnv: options.shellEnv } : {}),
-    });
-  });
-  afterAll(async () => {
-    await context.stack?.stop();
-    await options.nodes?.close();
-    await context.cloud?.close();
-  });
-  return context;
-};
-
-const api = (stack: LocalStack, path: string, init: RequestInit = {}) =>
-  fetch(`${stack.url}${path}`, { ...init, headers: { 'Content-Type': 'application/json', Authorization: `Token ${stack.token}`, ...init.headers } });
-
-const waitFor = async (stack: LocalStack, id: string, statuses: string[], timeoutMs = 120_000): Promise<ClusterBody> => {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const body = (await (await api(stack, `/v1/clusters/${id}`)).json()) as ClusterBody;
-    if (statuses.includes(body.status)) return body;
-    if (Date.now() > until) throw new Error(`cluster ${id} is still ${body.status} (${body.phase})`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-};
+const withCloud = (options: { nodes?: CloudInitNodes; env?: Record<string, string>; shellEnv?: Record<string, string> } = {}) =>
+  withContractCloud(
+    'openstack',
+    (lifecycle) => new ContractCloud({ bootMs: 200, deleteMs: 100, quotas: { instances: 20, cores: 64 }, ...(lifecycle ? { lifecycle } : {}) }).start(),
+    options,
+  );
 
 /** A native body: a master and one worker of `workerFlavor`, profile lambda. */
 const twoNodes = (name: string, workerFlavor: string) =>
@@ -66,9 +33,6 @@ const twoNodes = (name: string, workerFlavor: string) =>
     ],
     configuration: { profile: 'lambda' },
   });
-
-const eventsOf = async (stack: LocalStack, id: string) =>
-  ((await (await api(stack, `/v1/clusters/${id}/events`)).json()) as { items: { status: string; phase: string; message: string }[] }).items;
 
 describe('PROVIDER=openstack with the cloud-init runner', () => {
   const nodes = new CloudInitNodes();
