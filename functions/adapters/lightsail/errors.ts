@@ -33,3 +33,12 @@ export const lightsailError = (operation: string, error: unknown): Error =>
 /** Whether Lightsail refused because a name is taken (it answers InvalidInputException), after `lightsailError`. */
 export const isNameInUse = (error: unknown): boolean =>
   error instanceof ProviderError && error.code === 'LightsailInvalidInput' && /already in use|already exists?/i.test(error.message);
+
+/** One Lightsail call, its error in the domain's terms. */
+export const callLightsail = async <T>(operation: string, send: () => Promise<T>): Promise<T> => {
+  try {
+    return await send();
+  } catch (error) {
+    throw lightsailError(operation, error);
+  }
+};

@@ -7,10 +7,7 @@ import {
   AttachStaticIpCommand,
   CreateInstancesCommand,
   DeleteInstanceCommand,
-  GetBlueprintsCommand,
-  GetBundlesCommand,
   GetInstancesCommand,
-  GetRegionsCommand,
   GetStaticIpsCommand,
   LightsailClient,
   PutInstancePublicPortsCommand,
@@ -20,7 +17,6 @@ import {
   type AddOnRequest,
   type Instance,
   type Operation,
-  type PortInfo,
   type StaticIp,
   type Tag,
 } from '@aws-sdk/client-lightsail';
@@ -37,97 +33,21 @@ import type {
   ProviderTimings,
   ServerSize,
 } from '#domain/provider';
-import type { SecurityRule } from '#domain/model';
 import { clientTags } from '#domain/tags';
 import { ConfigError } from '#lib/config';
 import { cloudInitOnlyRuns } from '../cloud-init-only.ts';
-import { KNOWN_BUNDLES, activeLinuxBundles, chooseBundle, smallestKnownBundle, type BundleSize } from './bundles.ts';
-import { isNameInUse, lightsailError } from './errors.ts';
+import { KNOWN_BUNDLES, chooseBundle, smallestKnownBundle } from './bundles.ts';
+import { callLightsail, isNameInUse } from './errors.ts';
+import { LightsailCatalogue } from './catalogue.ts';
+import { CLUSTER_TAG, SERVICE_TAG_KEY, instanceName, staticIpName, tagValue, toOperations, toServer } from './instances.ts';
+import { AUTO_SNAPSHOT_TAG, checkSpecOptions, portInfos } from './spec-options.ts';
 import { DEFAULT_TIMINGS, lightsailConfigured, lightsailSettings, lightsailSettingsFromEnv, type LightsailSettings, type LightsailSettingsInput } from './settings.ts';
-
-export const CLUSTER_TAG = 'cluster-id';
-export const SERVICE_TAG_KEY = 'managed-by';
-/** The client tag that asks for Lightsail's automatic snapshot add-on: `{"lightsail:auto-snapshot": "HH:00"}`. */
-export const AUTO_SNAPSHOT_TAG = 'lightsail:auto-snapshot';
-const TAG_TEXT = /^[\p{L}\p{N} +\-=._:/@]+$/u;
 
 export interface LightsailProviderOptions extends LightsailSettingsInput {
   client?: LightsailClient;
   /** Keys given with the environment read (local mode's); otherwise the SDK's own chain finds them. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
-
-/** The Lightsail name of a cluster's server: Lightsail names are unique per region, so the cluster id leads. */
-export const instanceName = (clusterId: string, serverName: string): string => `${clusterId}-${serverName}`.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 255);
-export const staticIpName = (instance: string): string => `${instance}-ip`.slice(0, 255);
-
-const tagValue = (tags: Tag[] | undefined, key: string): string | undefined => tags?.find((tag) => tag.key === key)?.value;
-
-const STATES: Record<string, ProviderServer['state']> = {
-  pending: 'BUILD',
-  starting: 'BUILD',
-  running: 'ACTIVE',
-  stopping: 'STOPPING',
-  stopped: 'STOPPED',
-  'shutting-down': 'DELETING',
-  terminated: 'DELETED',
-};
-
-/** An instance in the port's terms: its id is its Lightsail name, its name the cluster's server name. */
-export const toServer = (instance: Instance, clusterId: string): ProviderServer => {
-  const state = STATES[instance.state?.name ?? ''] ?? 'ERROR';
-  const name = instance.name ?? '';
-  const prefix = instanceName(clusterId, '');
-  return {
-    id: name,
-    name: name.startsWith(prefix) ? name.slice(prefix.length) : name,
-    state,
-    privateIp: instance.privateIpAddress ?? null,
-    publicIp: instance.isStaticIp ? (instance.publicIpAddress ?? null) : null,
-    // A boot that failed leaves the instance stopped: that is its fault while it is being made.
-    ...(state === 'ERROR' || state === 'STOPPED' ? { fault: `instance is ${instance.state?.name ?? 'in an unknown state'}` } : {}),
-  };
-};
-
-/** Lightsail's operations in the port's terms; `Failed` ones carry their error code and details. */
-export const toOperations = (operations: readonly Operation[] | undefined): ProviderOperation[] =>
-  (operations ?? []).map((operation) => ({
-    id: operation.id ?? '',
-    type: operation.operationType ?? 'Unknown',
-    resource: operation.resourceName ?? '',
-    status: operation.status ?? 'Unknown',
-    ...(operation.errorCode || operation.errorDetails ? { error: [operation.errorCode, operation.errorDetails].filter(Boolean).join(': ') } : {}),
-  }));
-
-const ANY_PROTOCOL = new Set(['any', 'all', '-1']);
-/** An egress rule that allows what Lightsail allows anyway: everything out. */
-const allowsAllOut = (rule: SecurityRule): boolean =>
-  rule.direction === 'egress' && ANY_PROTOCOL.has(rule.protocol.toLowerCase()) && (rule.remoteIpPrefix === '0.0.0.0/0' || rule.remoteIpPrefix === '::/0');
-
-/**
- * The ingress rules as Lightsail's public ports (Lightsail has no egress rules: everything goes
- * out), one per protocol and port range with every address the rules give it.
- */
-export const portInfos = (rules: readonly SecurityRule[]): PortInfo[] => {
-  const ports = new Map<string, PortInfo & { cidrs: string[]; ipv6Cidrs: string[] }>();
-  for (const rule of rules.filter((candidate) => candidate.direction === 'ingress')) {
-    const any = ANY_PROTOCOL.has(rule.protocol.toLowerCase());
-    const icmp = rule.protocol.toLowerCase() === 'icmp';
-    const protocol: PortInfo['protocol'] = any ? 'all' : icmp ? (rule.ethertype === 'IPv6' ? 'icmpv6' : 'icmp') : (rule.protocol.toLowerCase() as PortInfo['protocol']);
-    // ICMP's "ports" are its type and code: -1 for every one.
-    const fromPort = any ? 0 : icmp ? -1 : (rule.portRangeMin ?? 0);
-    const toPort = any ? 65_535 : icmp ? -1 : (rule.portRangeMax ?? rule.portRangeMin ?? 65_535);
-    const key = `${protocol}/${fromPort}/${toPort}`;
-    const port = ports.get(key) ?? { protocol, fromPort, toPort, cidrs: [], ipv6Cidrs: [] };
-    (rule.ethertype === 'IPv6' ? port.ipv6Cidrs : port.cidrs).push(rule.remoteIpPrefix);
-    ports.set(key, port);
-  }
-  return [...ports.values()].map(({ cidrs, ipv6Cidrs, ...port }) => ({
-    ...port,
-    ...(cidrs.length > 0 ? { cidrs } : {}),
-    ...(ipv6Cidrs.length > 0 ? { ipv6Cidrs } : {}),
-  }));
-};
 
 export class LightsailProvider implements CloudProvider {
   readonly name = 'lightsail';
@@ -140,7 +60,7 @@ export class LightsailProvider implements CloudProvider {
   readonly inventoryVars: Readonly<Record<string, unknown>>;
   readonly settings: LightsailSettings;
   private readonly client: LightsailClient;
-  private firstZone: Promise<string> | undefined;
+  private readonly catalogue: LightsailCatalogue;
 
   constructor(options: LightsailProviderOptions) {
     const { client, credentials, ...data } = options;
@@ -156,14 +76,11 @@ export class LightsailProvider implements CloudProvider {
         ...(credentials ? { credentials } : {}),
         retryMode: 'adaptive',
       });
+    this.catalogue = new LightsailCatalogue(this.client, this.settings);
   }
 
-  private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      throw lightsailError(operation, error);
-    }
+  private call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+    return callLightsail(operation, send);
   }
 
   /**
@@ -194,96 +111,13 @@ export class LightsailProvider implements CloudProvider {
   }
 
   checkOptions(input: ProviderSpecOptions): ErrorDetail[] {
-    const details: ErrorDetail[] = [];
-    if (input.privateNetworks > 1) {
-      details.push({ path: 'network.privateNetworks', message: 'lightsail has no private networks of its own: its instances share the region\'s private network, so at most 1' });
-    }
-    const { region, zone, image } = input.options;
-    if (region !== undefined && this.settings.region !== undefined && region !== this.settings.region) {
-      details.push({ path: 'region', message: `lightsail works in ${this.settings.region} only` });
-    }
-    if (zone !== undefined && !zone.startsWith(region ?? this.settings.region ?? '')) {
-      details.push({ path: 'zone', message: 'must be a zone of the region' });
-    }
-    if (image !== undefined && !/^[a-z0-9_.-]{1,64}$/.test(image)) details.push({ path: 'image', message: 'must be a Lightsail blueprint id' });
-    const tags = clientTags(input.options.tags);
-    // Lightsail keeps 50 tags a resource; the service puts two of its own beside the client's.
-    if (tags.length > 48) details.push({ path: 'tags', message: 'lightsail keeps at most 50 tags per instance, 2 of them the service\'s: at most 48' });
-    for (const [key, value] of tags) {
-      if (!TAG_TEXT.test(key) || key.length > 128) details.push({ path: `tags.${key}`, message: 'lightsail tag keys are 1-128 letters, digits, spaces or + - = . _ : / @' });
-      else if (!TAG_TEXT.test(value || 'x') || value.length > 256) details.push({ path: `tags.${key}`, message: 'lightsail tag values are at most 256 letters, digits, spaces or + - = . _ : / @' });
-    }
-    const snapshot = input.options.tags?.[AUTO_SNAPSHOT_TAG];
-    if (snapshot !== undefined && !/^([01]\d|2[0-3]):00$/.test(snapshot)) {
-      details.push({ path: `tags.${AUTO_SNAPSHOT_TAG}`, message: 'must be a time of day HH:00 (UTC)' });
-    }
-    input.securityRules.forEach((rule, index) => {
-      if (rule.direction !== 'ingress' && !allowsAllOut(rule)) {
-        details.push({ path: `network.securityRules.${index}.direction`, message: 'lightsail instances have inbound rules only (public ports): all outbound traffic is allowed, so only an egress rule allowing everything can be honoured' });
-      }
-      if (!['tcp', 'udp', 'icmp', 'all', 'any', '-1'].includes(rule.protocol.toLowerCase())) {
-        details.push({ path: `network.securityRules.${index}.protocol`, message: 'lightsail public ports take tcp, udp, icmp or all' });
-      }
-    });
-    return details;
+    return checkSpecOptions(input, this.settings.region);
   }
 
   /** Lightsail has no private networks to make: the instances' own private addresses serve the cluster. */
   async createNetworks(input: CreateNetworksInput): Promise<string[]> {
     if (input.count > 1) throw new ProviderError('InvalidSpec', 'network.privateNetworks: lightsail instances share their region\'s private network: at most 1');
     return [];
-  }
-
-  /** LIGHTSAIL_ZONE, or the region's first available zone by name (GetRegions, asked once). */
-  private async zone(): Promise<string> {
-    if (this.settings.zone) return this.settings.zone;
-    this.firstZone ??= this.readFirstZone().catch((error: unknown) => {
-      this.firstZone = undefined;
-      throw error;
-    });
-    return this.firstZone;
-  }
-
-  private async readFirstZone(): Promise<string> {
-    const region = this.settings.region;
-    if (!region) throw new ProviderError('LightsailInvalidInput', 'no region: set AWS_REGION or LIGHTSAIL_ZONE');
-    const answer = await this.call('GetRegions', () => this.client.send(new GetRegionsCommand({ includeAvailabilityZones: true })));
-    const zones = (answer.regions?.find((candidate) => candidate.name === region)?.availabilityZones ?? [])
-      .filter((zone) => zone.state === undefined || zone.state === 'available')
-      .map((zone) => zone.zoneName)
-      .filter((name): name is string => name !== undefined)
-      .sort();
-    const first = zones[0];
-    if (!first) throw new ProviderError('LightsailInvalidInput', `Lightsail answers no available zone in ${region}`);
-    return first;
-  }
-
-  private async blueprintMinPower(blueprintId: string): Promise<number> {
-    let pageToken: string | undefined;
-    do {
-      const page = await this.call('GetBlueprints', () => this.client.send(new GetBlueprintsCommand({ includeInactive: false, ...(pageToken ? { pageToken } : {}) })));
-      const blueprint = page.blueprints?.find((candidate) => candidate.blueprintId === blueprintId);
-      if (blueprint) {
-        if (blueprint.isActive === false) throw new ProviderError('LightsailInvalidInput', `Lightsail blueprint ${blueprintId} is not active`);
-        if (blueprint.platform !== undefined && blueprint.platform !== 'LINUX_UNIX') {
-          throw new ProviderError('LightsailInvalidInput', `Lightsail blueprint ${blueprintId} is not Linux: the cloud-init runner needs a Linux blueprint`);
-        }
-        return blueprint.minPower ?? 0;
-      }
-      pageToken = page.nextPageToken;
-    } while (pageToken);
-    throw new ProviderError('LightsailNotFound', `no active Lightsail blueprint ${blueprintId}`);
-  }
-
-  private async activeBundles(): Promise<BundleSize[]> {
-    const bundles: BundleSize[] = [];
-    let pageToken: string | undefined;
-    do {
-      const page = await this.call('GetBundles', () => this.client.send(new GetBundlesCommand({ includeInactive: false, ...(pageToken ? { pageToken } : {}) })));
-      bundles.push(...activeLinuxBundles(page.bundles ?? []));
-      pageToken = page.nextPageToken;
-    } while (pageToken);
-    return bundles;
   }
 
   /**
@@ -302,8 +136,8 @@ export class LightsailProvider implements CloudProvider {
     const refused = this.checkOptions({ options, securityRules: input.securityRules ?? [], privateNetworks: 0 });
     if (refused.length > 0) throw new ProviderError('InvalidSpec', `lightsail cannot honour the spec: ${refused.map((detail) => `${detail.path}: ${detail.message}`).join('; ')}`);
     const blueprintId = options.image ?? this.settings.blueprintId;
-    const minPower = await this.blueprintMinPower(blueprintId);
-    const bundles = await this.activeBundles();
+    const minPower = await this.catalogue.blueprintMinPower(blueprintId);
+    const bundles = await this.catalogue.activeBundles();
     const tags: Tag[] = [
       ...clientTags(options.tags).map(([key, value]) => ({ key, value })),
       { key: SERVICE_TAG_KEY, value: this.settings.serviceTag },
@@ -312,7 +146,7 @@ export class LightsailProvider implements CloudProvider {
     const snapshot = options.tags?.[AUTO_SNAPSHOT_TAG];
     const addOns: AddOnRequest[] = snapshot ? [{ addOnType: 'AutoSnapshot', autoSnapshotAddOnRequest: { snapshotTimeOfDay: snapshot } }] : [];
     const keyPairName = options.keyName ?? this.settings.keyPairName;
-    const availabilityZone = options.zone ?? (await this.zone());
+    const availabilityZone = options.zone ?? (await this.catalogue.zone());
     const known = new Map((await this.clusterInstances(input.clusterId)).map((instance) => [instance.name, instance]));
     const groups = new Map<string, { bundleId: string; userData: string | undefined; names: string[] }>();
     for (const server of input.servers) {
